@@ -1,0 +1,158 @@
+"""The `layersim` command: build a frame (encap) or decode a capture file (inspect)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from layersim.errors import CaptureError, LayersimError
+
+__all__ = ["main"]
+
+# Link types whose frames start with an IPv4 header instead of Ethernet (LINKTYPE_RAW, LINKTYPE_IPV4).
+_RAW_IP_LINKTYPES = frozenset({101, 228})
+_ETHERNET_LINKTYPE = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="layersim", description="See what really happens on the wire, "
+                                     "layer by layer, with real bytes.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    encap = sub.add_parser("encap", help="build the example HTTP request frame and show its layers and bytes")
+    encap.add_argument("--src-mac", default="02:00:00:00:01:10")
+    encap.add_argument("--dst-mac", default="02:00:00:00:01:01")
+    encap.add_argument("--src-ip", default="10.0.1.10")
+    encap.add_argument("--dst-ip", default="93.184.216.34")
+    encap.add_argument("--sport", type=int, default=50512)
+    encap.add_argument("--dport", type=int, default=80)
+    encap.add_argument("--ttl", type=int, default=64)
+    encap.add_argument("--method", default="GET")
+    encap.add_argument("--path", default="/")
+    encap.add_argument("--host", default="example.com")
+    encap.add_argument("--json", action="store_true", help="print the frame as JSON (to_dict)")
+    encap.add_argument("--pcap", type=Path, help="also write the frame to this pcap (.pcap) or pcapng file")
+    inspect = sub.add_parser("inspect", help="decode every packet of a pcap or pcapng file")
+    inspect.add_argument("file", type=Path)
+    inspect.add_argument("--json", action="store_true", help="print a JSON list of packets")
+    inspect.add_argument("--hexdump", action="store_true", help="also print each packet's annotated bytes")
+    return parser
+
+
+def _encap(args: argparse.Namespace) -> int:
+    from layersim.examples import http_get_frame
+
+    frame = http_get_frame(src_mac=args.src_mac, dst_mac=args.dst_mac, src_ip=args.src_ip, dst_ip=args.dst_ip,
+                           sport=args.sport, dport=args.dport, ttl=args.ttl, method=args.method,
+                           path=args.path, host=args.host)
+    data = frame.encode()
+    if args.pcap is not None:
+        _write_one(args.pcap, data)
+    if args.json:
+        print(json.dumps(frame.to_dict(), indent=2))
+    else:
+        frame.show()
+        print()
+        frame.hexdump()
+        if args.pcap is not None:
+            print(f"\nwrote {len(data)}-byte frame to {args.pcap}")
+    return 0
+
+
+def _write_one(path: Path, data: bytes) -> None:
+    """Write one frame, as pcapng when the name ends in .pcapng, else classic pcap."""
+    from layersim.capture import Interface, PcapngWriter, write_pcap
+
+    try:
+        if path.suffix == ".pcapng":
+            with PcapngWriter(path, [Interface("encap")]) as writer:
+                writer.write(0, 0, data, comment="layersim encap")
+        else:
+            write_pcap(path, [(0, data)])
+    except OSError as exc:
+        raise LayersimError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _decode_record(record: Any) -> Any:
+    """Decode one capture record according to its link type."""
+    from layersim.wire.ipv4 import IPv4
+    from layersim.wire.packet import decode
+    from layersim.wire.payload import Raw
+
+    truncated = len(record.data) < record.orig_len
+    if record.linktype == _ETHERNET_LINKTYPE:
+        return decode(record.data, truncated=truncated)
+    if record.linktype in _RAW_IP_LINKTYPES:
+        return decode(record.data, IPv4, truncated=truncated)
+    return decode(record.data, Raw)
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from layersim.capture import read_capture
+    from layersim.wire.packet import decode
+    from layersim.wire.payload import Raw
+    from layersim.wire.show import packet_to_dict
+
+    out: list[dict[str, Any]] = []
+    errors = 0
+    capture_error: CaptureError | None = None
+    try:
+        records = read_capture(args.file)
+        for record in records:
+            error = None
+            try:
+                packet = _decode_record(record)
+            except LayersimError as exc:
+                errors += 1
+                error = str(exc)
+                packet = decode(record.data, Raw)
+            if args.json:
+                item = {"index": record.index, "time_ns": record.time_ns, "interface": record.interface,
+                        "layers": packet_to_dict(packet)["layers"]}
+                if record.comment is not None:
+                    item["comment"] = record.comment
+                if error is not None:
+                    item["error"] = error
+                out.append(item)
+                continue
+            where = f" on {record.interface}" if record.interface else ""
+            print(f"Frame {record.index + 1}: {len(record.data)} bytes captured ({record.orig_len} on the wire)"
+                  f"{where}, time {record.time_ns / 1e9:.9f}")
+            if record.comment:
+                print(f"  comment: {record.comment}")
+            if error is not None:
+                print(f"  could not decode: {error}")
+            packet.show()
+            if args.hexdump:
+                packet.hexdump()
+            print()
+    except CaptureError as exc:  # a damaged file: still show every packet read before the damage
+        capture_error = exc
+    except OSError as exc:
+        raise LayersimError(f"{args.file}: cannot read: {exc.strerror or exc}") from None
+    if args.json:
+        print(json.dumps(out, indent=2))
+    if capture_error is not None:
+        raise capture_error
+    return 1 if errors else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; errors print one line and exit non-zero (2 for bad input)."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "encap":
+            return _encap(args)
+        return _inspect(args)
+    except LayersimError as exc:
+        print(f"layersim: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

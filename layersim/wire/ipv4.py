@@ -1,0 +1,183 @@
+"""IPv4 headers (RFC 791) with options kept as raw bytes, and the in-place TTL rewrite routers use."""
+
+from __future__ import annotations
+
+from enum import IntEnum, IntFlag
+from ipaddress import IPv4Address
+from typing import Any
+
+from layersim.errors import DecodeError, LayersimError
+from layersim.wire.addresses import MAC
+from layersim.wire.checksum import internet_checksum, update_checksum
+from layersim.wire.ethernet import EtherType
+from layersim.wire.fields import Addr, Bits, HeaderSpec, Layer, UInt, Var
+
+__all__ = ["IPProto", "IPv4", "IPv4Flags", "rewrite_for_next_hop"]
+
+
+class IPProto(IntEnum):
+    """IP protocol numbers (IANA) that layersim decodes or names."""
+
+    ICMP = 1
+    IGMP = 2
+    TCP = 6
+    UDP = 17
+    GRE = 47
+    ESP = 50
+    OSPF = 89
+    SCTP = 132
+
+
+class IPv4Flags(IntFlag):
+    """The three IPv4 flag bits: reserved (must be zero), Don't Fragment, More Fragments."""
+
+    MF = 1
+    DF = 2
+    RESERVED = 4
+
+
+def _ip_flags(value: Any) -> Any:
+    """Accept "DF", "MF", "DF|MF" or "" as well as numbers."""
+    if isinstance(value, str):
+        flags = IPv4Flags(0)
+        for part in filter(None, value.replace("+", "|").split("|")):
+            try:
+                flags |= IPv4Flags[part.strip().upper()]
+            except KeyError:
+                from layersim.errors import FieldValueError
+
+                raise FieldValueError(f"unknown IPv4 flag {part!r} (use DF, MF or RESERVED)") from None
+        return flags
+    return value
+
+
+class IPv4(Layer):
+    """An IPv4 header; options are kept as the raw bytes between byte 20 and IHL*4."""
+
+    __slots__ = ()
+    ethertype = EtherType.IPv4
+    pseudo_header_source = True
+    spec = HeaderSpec("IPv4", [
+        Bits("version", 4, 4), Bits("ihl", 4, None),
+        Bits("dscp", 6), Bits("ecn", 2),
+        UInt("total_length", 16, None),
+        UInt("identification", 16, hex=True),
+        Bits("flags", 3, IPv4Flags(0), kind=IPv4Flags, coerce=_ip_flags), Bits("fragment_offset", 13),
+        UInt("ttl", 8, 64),
+        UInt("protocol", 8, None, kind=IPProto),
+        UInt("header_checksum", 16, None, hex=True),
+        Addr("src", IPv4Address),
+        Addr("dst", IPv4Address),
+        Var("options", b""),
+    ])
+    version: int
+    ihl: int | None
+    dscp: int
+    ecn: int
+    total_length: int | None
+    identification: int
+    flags: IPv4Flags
+    fragment_offset: int
+    ttl: int
+    protocol: int | None
+    header_checksum: int | None
+    src: IPv4Address
+    dst: IPv4Address
+    options: bytes
+
+    @property
+    def header_length(self) -> int:
+        """Header length in bytes (IHL * 4, or 20 + padded options when IHL is None)."""
+        ihl = self[1]
+        return ihl * 4 if ihl is not None else 20 + (len(self[13]) + 3) // 4 * 4
+
+    @property
+    def is_fragment(self) -> bool:
+        """True for any fragment but a whole datagram (MF set or a non-zero offset)."""
+        return bool(self[6] & IPv4Flags.MF or self[7])
+
+    def _header(self, payload_length: int, upper: Layer | None) -> bytes:
+        """The header bytes, with None-valued fields computed."""
+        (version, ihl, dscp, ecn, total_length, ident, flags, frag, ttl, proto, checksum, src, dst,
+         options) = self[:14]
+        if len(options) % 4:
+            options += bytes(4 - len(options) % 4)  # padded with End of Option List
+        if ihl is None:
+            ihl = 5 + len(options) // 4
+            if ihl > 15:
+                raise LayersimError(f"IPv4 options of {len(options)} bytes exceed the 40-byte maximum")
+        if total_length is None:
+            total_length = 20 + len(options) + payload_length
+            if total_length > 0xFFFF:
+                raise LayersimError(f"IPv4 total length {total_length} exceeds 65535 bytes")
+        if proto is None:
+            proto = getattr(type(upper), "ip_protocol", None)
+            if proto is None:
+                above = type(upper).__name__ if upper is not None else "nothing"
+                raise LayersimError(f"IPv4.protocol is None and cannot be derived from the layer above ({above})")
+        if checksum is None:
+            header = self._pack(version, ihl, dscp, ecn, total_length, ident, flags, frag, ttl, proto, 0,
+                                src, dst) + options
+            checksum = internet_checksum(header)
+            return header[:10] + checksum.to_bytes(2, "big") + header[12:]
+        return self._pack(version, ihl, dscp, ecn, total_length, ident, flags, frag, ttl, proto, checksum,
+                          src, dst) + options
+
+    def encode_layer(self, payload: bytes, upper: Layer | None, ip: Any) -> bytes:
+        """Header then payload."""
+        return self._header(len(payload), upper) + payload
+
+    @property
+    def checksum_ok(self) -> bool | None:
+        """Whether the header checksum is right (None while it is still to be computed)."""
+        if self[10] is None or self[1] is None or self[4] is None or self[9] is None:
+            return None
+        return internet_checksum(self._header(0, None)) == 0
+
+    @classmethod
+    def decode_layer(cls, data: bytes, start: int, end: int, state: Any) -> tuple[Layer, int, int, Any]:
+        """Decode the header at `start`; the payload ends where the total length says."""
+        available = end - start
+        if available < 20:
+            raise DecodeError("IPv4", start, f"{available} bytes left, shorter than the 20-byte header")
+        values = cls._unpack(data, start)
+        if values[0] != 4:
+            raise DecodeError("IPv4", start, f"version {values[0]} is not 4")
+        header_length = values[1] * 4
+        if header_length < 20:
+            raise DecodeError("IPv4", start, f"IHL {values[1]} ({header_length} bytes) is smaller than the "
+                              "20-byte header")
+        if header_length > available:
+            raise DecodeError("IPv4", start, f"IHL {values[1]} ({header_length} bytes) is longer than the "
+                              f"{available} bytes left")
+        total = values[4]
+        if total < header_length:
+            raise DecodeError("IPv4", start + 2, f"total length {total} is smaller than the {header_length}-byte "
+                              "header")
+        if total > available:
+            if not state.truncated:
+                raise DecodeError("IPv4", start + 2, f"total length {total} is longer than the {available} "
+                                  "bytes left")
+            total = available
+        layer = tuple.__new__(cls, (*values, data[start + 20:start + header_length], None))
+        state.ip = layer
+        key = None if data[start + 6] & 0x3F or data[start + 7] else ("ip_protocol", values[9])  # fragment
+        return layer, start + header_length, start + total, key
+
+
+def rewrite_for_next_hop(frame: bytes | bytearray, src: MAC, dst: MAC, ip_offset: int = 14) -> bytearray:
+    """The router fast path: new MACs, TTL - 1 and an RFC 1624 checksum update, every other byte unchanged.
+
+    The caller has checked the TTL is above 1 and the header checksum is right.
+    """
+    out = bytearray(frame)
+    out[0:6] = dst
+    out[6:12] = src
+    ttl_at = ip_offset + 8
+    old_word = out[ttl_at] << 8 | out[ttl_at + 1]
+    out[ttl_at] -= 1
+    checksum = out[ip_offset + 10] << 8 | out[ip_offset + 11]
+    checksum = update_checksum(checksum, old_word, old_word - 0x100)
+    out[ip_offset + 10] = checksum >> 8
+    out[ip_offset + 11] = checksum & 0xFF
+    return out

@@ -1,0 +1,265 @@
+"""A packet as a stack of layers: building with `/`, encoding bottom-up, and decoding bytes back into layers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from layersim.errors import DecodeError, LayersimError
+from layersim.wire.dispatch import next_layer_class, start_class
+from layersim.wire.fields import Layer
+from layersim.wire.payload import Padding, Raw
+
+__all__ = ["DecodeState", "Packet", "decode"]
+
+L = TypeVar("L", bound=Layer)
+
+
+@dataclass(slots=True)
+class DecodeState:
+    """What the decoder passes up the stack: tolerance for cut-off data and the IPv4 pseudo-header addresses."""
+
+    truncated: bool = False
+    ip: Any = None  # the nearest IPv4 layer below, for pseudo-header checksums
+
+
+class Packet:
+    """An ordered stack of layers, outermost first; decoded packets also keep their bytes and layer offsets."""
+
+    __slots__ = ("_data", "_lazy", "_layers", "_spans")
+
+    def __init__(self, layers: Iterable[Layer] = (), *, _data: bytes | None = None,
+                 _spans: list[tuple[int, int]] | None = None, _lazy: Any = None) -> None:
+        self._layers: list[Layer] = list(layers)
+        for layer in self._layers:
+            if not isinstance(layer, Layer):
+                raise LayersimError(f"a packet holds layers, not {type(layer).__name__} {layer!r}")
+        self._data = _data
+        self._spans = _spans
+        self._lazy = _lazy  # (payload class, start, end): an application payload not parsed yet
+
+    @classmethod
+    def of(cls, value: object) -> Packet:
+        """A packet from a Packet, a Layer, or bytes (which become a Raw payload)."""
+        if isinstance(value, Packet):
+            return value
+        if isinstance(value, Layer):
+            return cls((value,))
+        if isinstance(value, bytes | bytearray | memoryview):
+            return cls((Raw(bytes(value)),))
+        raise LayersimError(f"cannot stack {type(value).__name__} {value!r} onto a packet")
+
+    @classmethod
+    def _stack(cls, layers: list[Layer]) -> Packet:
+        """A packet from layers already known to be Layers (the `/` fast path)."""
+        packet = object.__new__(cls)
+        packet._layers, packet._data, packet._spans, packet._lazy = layers, None, None, None
+        return packet
+
+    # Building ------------------------------------------------------------------------------------------
+    def __truediv__(self, other: object) -> Packet:
+        if isinstance(other, Layer):
+            return Packet._stack([*self.layers, other])
+        return Packet._stack([*self.layers, *Packet.of(other).layers])
+
+    def __rtruediv__(self, other: object) -> Packet:
+        return Packet.of(other) / self
+
+    # Access --------------------------------------------------------------------------------------------
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """Every layer, outermost first (parses a pending application payload)."""
+        self._resolve()
+        return tuple(self._layers)
+
+    def _resolve(self) -> None:
+        if self._lazy is not None:
+            payload_cls, start, end = self._lazy
+            self._lazy = None
+            assert self._data is not None and self._spans is not None
+            layer = payload_cls.parse(self._data[start:end])
+            at = len(self._layers) - (1 if self._layers and type(self._layers[-1]) is Padding else 0)
+            self._layers.insert(at, layer if layer is not None else Raw(self._data[start:end]))
+            self._spans.insert(at, (start, end))
+
+    def __getitem__(self, key: type[L] | int) -> L:
+        if isinstance(key, int):
+            return self.layers[key]  # type: ignore[return-value]
+        for layer in self._layers:
+            if type(layer) is key:
+                return layer  # type: ignore[return-value]
+        if self._lazy is not None:
+            self._resolve()
+            return self[key]
+        for layer in self._layers:  # subclasses and base classes (e.g. Layer) match too
+            if isinstance(layer, key):
+                return layer  # type: ignore[return-value]
+        names = " / ".join(layer.name for layer in self._layers) or "nothing"
+        raise KeyError(f"no {key.__name__} layer in this packet (it has {names})")
+
+    def get(self, key: type[L], default: Any = None) -> L | Any:
+        """The first layer of type `key`, or `default`."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, type) and self.get(key) is not None
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Packet) and self.layers == other.layers
+
+    def __hash__(self) -> int:
+        return hash(self.layers)
+
+    def __repr__(self) -> str:
+        return " / ".join(repr(layer) for layer in self.layers)
+
+    @property
+    def data(self) -> bytes:
+        """The packet's bytes: as decoded, or freshly encoded for a built packet."""
+        return self._data if self._data is not None else self.encode()
+
+    @property
+    def spans(self) -> tuple[tuple[int, int], ...]:
+        """(start, end) byte offsets of each layer's own bytes (header, or whole payload for payloads)."""
+        if self._spans is None:
+            again = decode_like(self)
+            self._spans = list(again.spans)
+        self._resolve()
+        assert self._spans is not None
+        return tuple(self._spans)
+
+    def payload_of(self, key: type[Layer]) -> bytes:
+        """The bytes that follow the header of the first `key` layer (its payload, padding excluded)."""
+        index = next((i for i, layer in enumerate(self._layers) if type(layer) is key), None)
+        if index is None:
+            self[key]  # raises the KeyError that names the layers present
+        if self._data is None or self._spans is None:
+            return Packet(self.layers[self.layers.index(self[key]) + 1:]).encode()
+        end = self._spans[-1][1] if self._lazy is None else self._lazy[2]
+        if self._layers and type(self._layers[-1]) is Padding:
+            end = self._spans[-1][0]
+        assert index is not None
+        return self._data[self._spans[index][1]:end]
+
+    # Encoding ------------------------------------------------------------------------------------------
+    def encode(self) -> bytes:
+        """The packet's bytes: every field as given, None-valued lengths and checksums computed."""
+        layers = self.layers
+        count = len(layers)
+        trailer = b""
+        while count and type(layers[count - 1]) is Padding:
+            count -= 1
+            trailer = layers[count].data + trailer
+        ips: list[Layer | None] = []
+        ip = None
+        for layer in layers[:count]:
+            ips.append(ip)
+            if getattr(layer, "pseudo_header_source", False):
+                ip = layer
+        payload = b""
+        upper = None
+        for i in range(count - 1, -1, -1):
+            layer = layers[i]
+            payload = layer.encode_layer(payload, upper, ips[i])
+            upper = layer
+        return payload + trailer
+
+    def __bytes__(self) -> bytes:
+        return self.encode()
+
+    # Views (implemented in show.py / interop.py) -------------------------------------------------------
+    def show(self, *, file: Any = None) -> str:
+        """A Wireshark-like tree of layers and fields; printed, and returned as text."""
+        from layersim.wire.show import show
+
+        return show(self, file=file)
+
+    def hexdump(self, *, file: Any = None, color: bool | None = None) -> str:
+        """Bytes coloured by the field they belong to, with a legend; printed, and returned as text."""
+        from layersim.wire.show import hexdump
+
+        return hexdump(self, file=file, color=color)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description: {"layers": [{"name", "fields", "checksum_ok"?}, ...], "length"}."""
+        from layersim.wire.show import packet_to_dict
+
+        return packet_to_dict(self)
+
+    def _repr_html_(self) -> str:
+        from layersim.wire.show import hexdump_html
+
+        return hexdump_html(self)
+
+    def to_scapy(self) -> Any:
+        """The same bytes as a scapy packet (Ether, or IP when the packet starts at IPv4)."""
+        from layersim.wire.interop import to_scapy
+
+        return to_scapy(self)
+
+    @classmethod
+    def from_scapy(cls, scapy_packet: Any) -> Packet:
+        """Decode a scapy packet's bytes into layersim layers."""
+        from layersim.wire.interop import from_scapy
+
+        return from_scapy(scapy_packet)
+
+
+def decode(data: bytes | bytearray | memoryview, first: type[Layer] | None = None, *,
+           truncated: bool = False, until: type[Layer] | None = None) -> Packet:
+    """Decode bytes into a Packet, starting with `first` (Ethernet by default).
+
+    Raises only DecodeError. With `truncated=True` (a capture cut at its snap length, or the datagram quoted in
+    an ICMP error) lengths that point past the end are accepted and a header cut short becomes Raw. With
+    `until=IPv4` decoding stops after that layer and what follows stays Raw (a router needs no more).
+    """
+    data = bytes(data)
+    cls: Any = start_class(first)
+    layers: list[Layer] = []
+    spans: list[tuple[int, int]] = []
+    state = DecodeState(truncated=truncated)
+    start, end = 0, len(data)
+    lazy = None
+    try:
+        while start < end:
+            if cls.lazy:
+                lazy = (cls, start, end)
+                break
+            if cls is Raw:
+                layers.append(Raw(data[start:end]))
+                spans.append((start, end))
+                break
+            try:
+                layer, header_end, payload_end, key = cls.decode_layer(data, start, end, state)
+            except DecodeError:
+                if not state.truncated:
+                    raise
+                layers.append(Raw(data[start:end]))
+                spans.append((start, end))
+                break
+            layers.append(layer)
+            spans.append((start, header_end))
+            start, end = header_end, payload_end
+            cls = Raw if cls is until else next_layer_class(key)
+    except DecodeError:
+        raise
+    except Exception as exc:  # a decoder bug must still surface as DecodeError, naming where it happened
+        name = getattr(cls, "__name__", str(cls))
+        raise DecodeError(name, start, f"internal decoder error {type(exc).__name__}: {exc}") from exc
+    if end < len(data):
+        layers.append(Padding(data[end:]))
+        spans.append((end, len(data)))
+    return Packet(layers, _data=data, _spans=spans, _lazy=lazy)
+
+
+def decode_like(packet: Packet) -> Packet:
+    """Decode a built packet's encoding, starting with the same first layer."""
+    layers = packet.layers
+    return decode(packet.encode(), type(layers[0]) if layers else Raw)

@@ -1,0 +1,68 @@
+"""Checksums against RFC 1071 and RFC 1624 worked examples and a word-by-word reference sum."""
+
+import struct
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from layersim.wire.checksum import internet_checksum, ones_complement_sum, pseudo_header_sum, update_checksum
+
+
+def reference_sum(data: bytes) -> int:
+    """RFC 1071 §4.1's algorithm, word by word with end-around carry."""
+    if len(data) % 2:
+        data += b"\x00"
+    total = 0
+    for (word,) in struct.iter_unpack("!H", data):
+        total += word
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+def test_rfc1071_section3_example():
+    # RFC 1071 §3: the bytes 00 01 f2 03 f4 f5 f6 f7 sum to ddf2 (the example's big-endian result).
+    data = bytes.fromhex("0001f203f4f5f6f7")
+    assert ones_complement_sum(data) == 0xDDF2
+    assert internet_checksum(data) == 0x220D
+
+
+def test_rfc1624_section4_example():
+    # RFC 1624 §4: HC = 0xDD2F, m = 0x5555 -> m' = 0x3285; eqn. 3 gives 0x0000 (eqn. 2 would give 0xFFFF).
+    assert update_checksum(0xDD2F, 0x5555, 0x3285) == 0x0000
+
+
+def test_ipv4_header_from_real_capture_sums_to_zero():
+    # The IPv4 header of tests/wire/golden.py ICMP_ECHO (a real Linux packet): a correct header sums to 0xffff.
+    header = bytes.fromhex("450000549f354000400184560a00010a0a000214")
+    assert internet_checksum(header) == 0
+    zeroed = header[:10] + b"\x00\x00" + header[12:]
+    assert internet_checksum(zeroed) == 0x8456
+
+
+def test_pseudo_header_sum_matches_bytes():
+    from ipaddress import IPv4Address
+
+    src, dst = IPv4Address("10.0.1.10"), IPv4Address("10.0.2.20")
+    pseudo = src.packed + dst.packed + bytes([0, 6]) + (40).to_bytes(2, "big")
+    assert ones_complement_sum(b"", pseudo_header_sum(src, dst, 6, 40)) == reference_sum(pseudo)
+
+
+@given(st.binary(max_size=3000))
+def test_fast_sum_equals_reference(data):
+    assert ones_complement_sum(data) == (reference_sum(data) if any(data) else 0)
+
+
+@given(st.binary(min_size=20, max_size=60).filter(lambda b: len(b) % 2 == 0), st.data())
+def test_incremental_update_equals_recomputation(header, data):
+    header = bytearray(header)
+    header[0] = 0x45  # an IPv4 header is never all zero (eqn. 3's one corner case needs that)
+    header[10:12] = b"\x00\x00"
+    header[10:12] = internet_checksum(header).to_bytes(2, "big")
+    word = data.draw(st.sampled_from([i for i in range(2, len(header), 2) if i != 10]))
+    new = data.draw(st.integers(0, 0xFFFF))
+    old = int.from_bytes(header[word:word + 2], "big")
+    updated = update_checksum(int.from_bytes(header[10:12], "big"), old, new)
+    header[word:word + 2] = new.to_bytes(2, "big")
+    # Both are valid checksums of the new header: they verify to zero (0x0000 and 0xffff are both "zero").
+    header[10:12] = updated.to_bytes(2, "big")
+    assert internet_checksum(header) == 0
