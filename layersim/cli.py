@@ -79,7 +79,7 @@ def _write_one(path: Path, data: bytes) -> None:
 def _decode_record(record: Any) -> Any:
     """Decode one capture record according to its link type."""
     from layersim.wire.ipv4 import IPv4
-    from layersim.wire.packet import decode
+    from layersim.wire.packet import Packet, decode
     from layersim.wire.payload import Raw
 
     truncated = len(record.data) < record.orig_len
@@ -87,12 +87,12 @@ def _decode_record(record: Any) -> Any:
         return decode(record.data, truncated=truncated)
     if record.linktype in _RAW_IP_LINKTYPES:
         return decode(record.data, IPv4, truncated=truncated)
-    return decode(record.data, Raw)
+    return Packet([Raw(record.data)])
 
 
 def _inspect(args: argparse.Namespace) -> int:
     from layersim.capture import read_capture
-    from layersim.wire.packet import decode
+    from layersim.wire.packet import Packet
     from layersim.wire.payload import Raw
     from layersim.wire.show import packet_to_dict
 
@@ -108,7 +108,7 @@ def _inspect(args: argparse.Namespace) -> int:
             except LayersimError as exc:
                 errors += 1
                 error = str(exc)
-                packet = decode(record.data, Raw)
+                packet = Packet([Raw(record.data)])
             if args.json:
                 item = {"index": record.index, "time_ns": record.time_ns, "interface": record.interface,
                         "layers": packet_to_dict(packet)["layers"]}

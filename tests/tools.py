@@ -51,7 +51,7 @@ def expert_problems(path: Path) -> list[str]:
     assert proc.returncode == 0, proc.stderr
     problems = []
     for line in proc.stdout.splitlines():
-        number, severities, messages = (line.split("\t") + ["", ""])[:3]
+        number, severities, messages = ([*line.split("\t"), "", ""])[:3]
         for severity, message in zip(severities.split("|"), messages.split("|"), strict=False):
             # Severity values (epan/proto.h): 0x00400000 warning, 0x00800000 error.
             if severity and int(severity, 0) >= 0x00400000:

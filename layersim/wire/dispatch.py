@@ -6,8 +6,10 @@ from types import MappingProxyType
 from typing import Any
 
 from layersim.wire.arp import ARP
+from layersim.wire.dns import DNS
 from layersim.wire.ethernet import Dot1Q, Ethernet
 from layersim.wire.fields import Layer
+from layersim.wire.http import HTTPMessage
 from layersim.wire.icmp import ICMP
 from layersim.wire.ipv4 import IPv4
 from layersim.wire.payload import Raw
@@ -18,8 +20,8 @@ __all__ = ["next_layer_class", "start_class"]
 
 _BY_ETHERTYPE = MappingProxyType({cls.ethertype: cls for cls in (IPv4, ARP, Dot1Q)})
 _BY_IP_PROTOCOL = MappingProxyType({cls.ip_protocol: cls for cls in (ICMP, TCP, UDP)})
-_TCP_PORTS: MappingProxyType[int, Any] = MappingProxyType({})
-_UDP_PORTS: MappingProxyType[int, Any] = MappingProxyType({})
+_TCP_PORTS: MappingProxyType[int, Any] = MappingProxyType({80: HTTPMessage})
+_UDP_PORTS: MappingProxyType[int, Any] = MappingProxyType({53: DNS})
 
 
 def start_class(first: type[Layer] | None) -> type[Layer]:

@@ -191,7 +191,7 @@ def _compile(cls: type[Layer], spec: HeaderSpec) -> None:
             ok = f"_type({f.name}) is MAC"
         elif f.kind is IPv4Address:
             ok = f"_type({f.name}) is IPv4Address"
-        elif f.bits is None and f.coerce is None or isinstance(f.kind, type) and issubclass(f.kind, enum.Enum):
+        elif (f.bits is None and f.coerce is None) or (isinstance(f.kind, type) and issubclass(f.kind, enum.Enum)):
             ok = f"_type({f.name}) is _f{i}.kind"  # enum members are in range by construction
             if f.computed:
                 ok = f"{f.name} is None or {ok}"
@@ -312,8 +312,8 @@ class Layer(tuple):
         return hash((type(self), self[:-1]))
 
     def __repr__(self) -> str:
-        shown = [f"{f.name}={_repr_value(v)}" for f, v in self.items() if v != f.default or f.bits is None
-                 and v]
+        shown = [f"{f.name}={_repr_value(v, f.hex)}" for f, v in self.items()
+                 if v != f.default or (f.bits is None and v)]
         return f"{type(self).__name__}({', '.join(shown)})"
 
     def __truediv__(self, other: object) -> Any:
@@ -350,7 +350,9 @@ class Layer(tuple):
         raise NotImplementedError(f"{type(self).__name__} does not define encode_layer")
 
 
-def _repr_value(value: Any) -> str:
+def _repr_value(value: Any, as_hex: bool = False) -> str:
+    if as_hex and type(value) is int:
+        return hex(value)
     if isinstance(value, enum.Enum):
         return str(value.name) if value.name else repr(int(value))
     if isinstance(value, MAC | IPv4Address):

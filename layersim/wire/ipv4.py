@@ -6,7 +6,7 @@ from enum import IntEnum, IntFlag
 from ipaddress import IPv4Address
 from typing import Any
 
-from layersim.errors import DecodeError, LayersimError
+from layersim.errors import DecodeError, FieldValueError, LayersimError
 from layersim.wire.addresses import MAC
 from layersim.wire.checksum import internet_checksum, update_checksum
 from layersim.wire.ethernet import EtherType
@@ -39,16 +39,17 @@ class IPv4Flags(IntFlag):
 def _ip_flags(value: Any) -> Any:
     """Accept "DF", "MF", "DF|MF" or "" as well as numbers."""
     if isinstance(value, str):
-        flags = IPv4Flags(0)
+        flags = 0
         for part in filter(None, value.replace("+", "|").split("|")):
             try:
-                flags |= IPv4Flags[part.strip().upper()]
+                flags |= IPv4Flags[part.strip().upper()].value
             except KeyError:
-                from layersim.errors import FieldValueError
-
                 raise FieldValueError(f"unknown IPv4 flag {part!r} (use DF, MF or RESERVED)") from None
-        return flags
+        return _FLAGS_BY_VALUE[flags]
     return value
+
+
+_FLAGS_BY_VALUE = tuple(IPv4Flags(v) for v in range(8))
 
 
 class IPv4(Layer):

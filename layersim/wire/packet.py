@@ -27,7 +27,7 @@ class DecodeState:
 class Packet:
     """An ordered stack of layers, outermost first; decoded packets also keep their bytes and layer offsets."""
 
-    __slots__ = ("_data", "_lazy", "_layers", "_spans")
+    __slots__ = ("_data", "_layers", "_lazy", "_spans")
 
     def __init__(self, layers: Iterable[Layer] = (), *, _data: bytes | None = None,
                  _spans: list[tuple[int, int]] | None = None, _lazy: Any = None) -> None:
@@ -220,8 +220,11 @@ def decode(data: bytes | bytearray | memoryview, first: type[Layer] | None = Non
     an ICMP error) lengths that point past the end are accepted and a header cut short becomes Raw. With
     `until=IPv4` decoding stops after that layer and what follows stays Raw (a router needs no more).
     """
-    data = bytes(data)
+    if type(data) is not bytes:
+        data = bytes(data)
     cls: Any = start_class(first)
+    if not data:
+        raise DecodeError(cls.spec.name, 0, "no bytes to decode")
     layers: list[Layer] = []
     spans: list[tuple[int, int]] = []
     state = DecodeState(truncated=truncated)
@@ -256,7 +259,9 @@ def decode(data: bytes | bytearray | memoryview, first: type[Layer] | None = Non
     if end < len(data):
         layers.append(Padding(data[end:]))
         spans.append((end, len(data)))
-    return Packet(layers, _data=data, _spans=spans, _lazy=lazy)
+    packet = Packet._stack(layers)
+    packet._data, packet._spans, packet._lazy = data, spans, lazy
+    return packet
 
 
 def decode_like(packet: Packet) -> Packet:

@@ -26,26 +26,27 @@ class TCPFlags(IntFlag):
     CWR = 0x80
 
 
-_LETTERS = {"F": TCPFlags.FIN, "S": TCPFlags.SYN, "R": TCPFlags.RST, "P": TCPFlags.PSH, "A": TCPFlags.ACK,
-            "U": TCPFlags.URG, "E": TCPFlags.ECE, "C": TCPFlags.CWR}
+_LETTERS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "U": 0x20, "E": 0x40, "C": 0x80}
+_BY_VALUE = tuple(TCPFlags(v) for v in range(256))  # IntFlag arithmetic runs in Python: look members up
 
 
 def _flags(value: Any) -> Any:
     """Accept scapy-style letters ("SA", "PA") or names ("SYN|ACK") as well as numbers."""
     if not isinstance(value, str):
-        return value
-    flags = TCPFlags(0)
+        return _BY_VALUE[value] if type(value) is int and 0 <= value < 256 else value
+    flags = 0
     if "|" in value or value.upper() in TCPFlags.__members__:
         for name in filter(None, (part.strip().upper() for part in value.split("|"))):
             if name not in TCPFlags.__members__:
                 raise FieldValueError(f"unknown TCP flag {name!r} (use {', '.join(TCPFlags.__members__)})")
-            flags |= TCPFlags[name]
-        return flags
+            flags |= TCPFlags[name].value
+        return _BY_VALUE[flags]
     for letter in value:
-        if letter.upper() not in _LETTERS:
+        bit = _LETTERS.get(letter.upper())
+        if bit is None:
             raise FieldValueError(f"unknown TCP flag letter {letter!r} in {value!r} (use FSRPAUEC)")
-        flags |= _LETTERS[letter.upper()]
-    return flags
+        flags |= bit
+    return _BY_VALUE[flags]
 
 
 class TCP(Layer):

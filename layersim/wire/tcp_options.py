@@ -150,6 +150,8 @@ def coerce_options(value: Any) -> tuple[TCPOption, ...]:
 
 
 _KNOWN_LENGTHS = {2: 4, 3: 3, 4: 2, 8: 10}
+_NOP = NOP()  # immutable, so one value serves every decoded NOP
+_TWO_WORDS = struct.Struct("!II")
 
 
 def decode_options(data: bytes, start: int, end: int) -> tuple[TCPOption, ...]:
@@ -162,7 +164,7 @@ def decode_options(data: bytes, start: int, end: int) -> tuple[TCPOption, ...]:
             options.append(EOL(data[at + 1:end]))
             break
         if kind == 1:
-            options.append(NOP())
+            options.append(_NOP)
             at += 1
             continue
         if at + 1 >= end:
@@ -183,7 +185,7 @@ def decode_options(data: bytes, start: int, end: int) -> tuple[TCPOption, ...]:
             elif kind == 4:
                 options.append(SACKPermitted())
             else:
-                options.append(Timestamps(*struct.unpack("!II", body)))
+                options.append(Timestamps(*_TWO_WORDS.unpack(body)))
         elif kind == 5 and length % 8 == 2:
             edges = struct.unpack(f"!{(length - 2) // 4}I", body)
             options.append(SACK(tuple(zip(edges[::2], edges[1::2], strict=True))))

@@ -20,7 +20,16 @@ from layersim import (
     Raw,
     decode,
 )
-from layersim.wire.tcp_options import EOL, MSS, NOP, SACK, SACKPermitted, Timestamps, UnknownOption, WindowScale
+from layersim.wire.tcp_options import (
+    EOL,
+    MSS,
+    NOP,
+    SACK,
+    SACKPermitted,
+    Timestamps,
+    UnknownOption,
+    WindowScale,
+)
 from tests.wire import golden
 
 
@@ -183,7 +192,7 @@ def test_any_bytes_decode_or_raise_decode_error(data):
     except DecodeError:
         return
     assert pkt.encode() == data
-    pkt.layers  # application payloads parse too
+    assert len(pkt.layers) >= 1  # application payloads parse too, without raising
 
 
 @settings(max_examples=300, deadline=None)

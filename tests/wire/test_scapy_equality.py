@@ -13,7 +13,16 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw as SRaw
 
 from layersim import ARP, ICMP, TCP, UDP, Dot1Q, Ethernet, IPv4, decode
-from layersim.wire.tcp_options import EOL, MSS, NOP, SACK, SACKPermitted, Timestamps, UnknownOption, WindowScale
+from layersim.wire.tcp_options import (
+    EOL,
+    MSS,
+    NOP,
+    SACK,
+    SACKPermitted,
+    Timestamps,
+    UnknownOption,
+    WindowScale,
+)
 
 MACS = dict(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
 IPS = dict(src="10.0.1.10", dst="93.184.216.34")

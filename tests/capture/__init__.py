@@ -1,0 +1,1 @@
+"""Tests of layersim.capture against files written by real tools and against tshark and capinfos."""

@@ -1,0 +1,89 @@
+"""The `layersim` command line: encap and inspect on real files, JSON output, and clear errors."""
+
+import json
+import subprocess
+import sys
+
+from layersim.cli import main
+from tests.wire import golden
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_encap_prints_layers_and_bytes(capsys):
+    code, out, _ = run(capsys, "encap")
+    assert code == 0
+    assert "Internet Protocol Version 4" in out and "GET / HTTP/1.1" in out
+
+
+def test_encap_json_matches_options(capsys):
+    code, out, _ = run(capsys, "encap", "--json", "--dst-ip", "10.9.8.7", "--path", "/index.html", "--ttl", "9")
+    assert code == 0
+    layers = {layer["name"]: layer for layer in json.loads(out)["layers"]}
+    assert layers["IPv4"]["fields"]["dst"] == "10.9.8.7" and layers["IPv4"]["fields"]["ttl"] == 9
+    assert layers["IPv4"]["checksum_ok"] is True and layers["TCP"]["checksum_ok"] is True
+    http = next(layer for name, layer in layers.items() if name.startswith("HTTP"))
+    assert http["fields"]["target"] == "/index.html"
+
+
+def test_encap_pcap_then_inspect_json(capsys, tmp_path):
+    for name in ("frame.pcap", "frame.pcapng"):
+        path = tmp_path / name
+        code, _, _ = run(capsys, "encap", "--pcap", str(path))
+        assert code == 0
+        code, out, _ = run(capsys, "inspect", str(path), "--json")
+        assert code == 0
+        packets = json.loads(out)
+        assert len(packets) == 1 and packets[0]["index"] == 0 and packets[0]["time_ns"] == 0
+        assert [layer["name"] for layer in packets[0]["layers"]][:3] == ["Ethernet", "IPv4", "TCP"]
+        assert packets[0]["interface"] == ("encap" if name.endswith("pcapng") else None)
+
+
+def test_inspect_real_capture_json(capsys):
+    code, out, _ = run(capsys, "inspect", str(golden.GOLDEN_PCAP), "--json")
+    assert code == 0
+    packets = json.loads(out)
+    assert len(packets) == 24
+    first = packets[0]
+    assert set(first) >= {"index", "time_ns", "interface", "layers"}
+    assert first["layers"][1]["name"] == "ARP" and first["layers"][1]["fields"]["target_ip"] == "10.0.1.1"
+    syn = packets[12]["layers"]
+    assert syn[2]["fields"]["sport"] == 56388 and syn[2]["checksum_ok"] is True
+
+
+def test_inspect_text_and_hexdump(capsys):
+    code, out, _ = run(capsys, "inspect", str(golden.GOLDEN_PCAP), "--hexdump")
+    assert code == 0
+    assert out.count("Frame ") >= 24 and "Time Exceeded" in out.replace("TIME_EXCEEDED", "Time Exceeded")
+
+
+def test_inspect_not_a_capture_is_a_clear_error(capsys, tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello, this is not a capture")
+    code, _, err = run(capsys, "inspect", str(path))
+    assert code == 2
+    assert err.startswith("layersim: error: ") and "notes.txt" in err and "Traceback" not in err
+
+
+def test_inspect_missing_file(capsys, tmp_path):
+    code, _, err = run(capsys, "inspect", str(tmp_path / "nope.pcap"))
+    assert code == 2 and "nope.pcap" in err
+
+
+def test_inspect_damaged_capture_keeps_earlier_packets(capsys, tmp_path):
+    damaged = tmp_path / "cut.pcap"
+    damaged.write_bytes(golden.GOLDEN_PCAP.read_bytes()[:-10])
+    code, out, err = run(capsys, "inspect", str(damaged), "--json")
+    assert code == 2 and "cut.pcap" in err
+    assert len(json.loads(out)) == 23
+
+
+def test_console_script_entry_point():
+    proc = subprocess.run([sys.executable, "-m", "layersim.cli", "encap", "--json"], capture_output=True,
+                          text=True, check=False, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["layers"][0]["name"] == "Ethernet"
