@@ -345,8 +345,12 @@ class Layer(tuple):
         """Values derived from the fields that a reader wants to see (e.g. ICMP echo identifier); JSON-ready."""
         return {}
 
-    def encode_layer(self, payload: bytes, context: Any) -> bytes:
-        """This layer's bytes followed by `payload`, with computed fields filled in."""
+    def encode_layer(self, payload: bytes, upper: Layer | None, ip: Any) -> bytes:
+        """This layer's bytes followed by `payload`, with computed fields filled in.
+
+        `upper` is the layer above (for EtherType/protocol defaults), `ip` the nearest IPv4 layer below (for
+        pseudo-header checksums): the packet encoder passes them so no layer walks the stack itself.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not define encode_layer")
 
 

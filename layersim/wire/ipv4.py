@@ -12,7 +12,7 @@ from layersim.wire.checksum import internet_checksum, update_checksum
 from layersim.wire.ethernet import EtherType
 from layersim.wire.fields import Addr, Bits, HeaderSpec, Layer, UInt, Var
 
-__all__ = ["IPProto", "IPv4", "IPv4Flags", "rewrite_for_next_hop"]
+__all__ = ["IPProto", "IPv4", "IPv4Flags", "decrement_ttl", "rewrite_for_next_hop"]
 
 
 class IPProto(IntEnum):
@@ -166,19 +166,25 @@ class IPv4(Layer):
         return layer, start + header_length, start + total, key
 
 
-def rewrite_for_next_hop(frame: bytes | bytearray, src: MAC, dst: MAC, ip_offset: int = 14) -> bytearray:
-    """The router fast path: new MACs, TTL - 1 and an RFC 1624 checksum update, every other byte unchanged.
+def decrement_ttl(packet: bytearray, offset: int = 0) -> None:
+    """TTL - 1 in the IPv4 header at `offset`, with the header checksum updated incrementally (RFC 1624).
 
-    The caller has checked the TTL is above 1 and the header checksum is right.
+    The caller has checked that the TTL is above 1 (RFC 1812 §5.3.1).
     """
+    ttl_at = offset + 8
+    if packet[ttl_at] == 0:
+        raise LayersimError(f"IPv4 at byte {offset}: TTL is 0 and cannot be decremented")
+    old_word = packet[ttl_at] << 8 | packet[ttl_at + 1]
+    packet[ttl_at] -= 1
+    checksum = update_checksum(packet[offset + 10] << 8 | packet[offset + 11], old_word, old_word - 0x100)
+    packet[offset + 10] = checksum >> 8
+    packet[offset + 11] = checksum & 0xFF
+
+
+def rewrite_for_next_hop(frame: bytes | bytearray, src: MAC, dst: MAC, ip_offset: int = 14) -> bytearray:
+    """The router fast path: new MACs, TTL - 1 and an RFC 1624 checksum update, every other byte unchanged."""
     out = bytearray(frame)
     out[0:6] = dst
     out[6:12] = src
-    ttl_at = ip_offset + 8
-    old_word = out[ttl_at] << 8 | out[ttl_at + 1]
-    out[ttl_at] -= 1
-    checksum = out[ip_offset + 10] << 8 | out[ip_offset + 11]
-    checksum = update_checksum(checksum, old_word, old_word - 0x100)
-    out[ip_offset + 10] = checksum >> 8
-    out[ip_offset + 11] = checksum & 0xFF
+    decrement_ttl(out, ip_offset)
     return out

@@ -78,7 +78,10 @@ class Packet:
             payload_cls, start, end = self._lazy
             self._lazy = None
             assert self._data is not None and self._spans is not None
-            layer = payload_cls.parse(self._data[start:end])
+            try:
+                layer = payload_cls.parse(self._data[start:end])
+            except Exception:  # a parser bug must not lose the bytes: they stay Raw, as unparsed payloads do
+                layer = None
             at = len(self._layers) - (1 if self._layers and type(self._layers[-1]) is Padding else 0)
             self._layers.insert(at, layer if layer is not None else Raw(self._data[start:end]))
             self._spans.insert(at, (start, end))

@@ -1,0 +1,63 @@
+"""Capture taps: frames seen on simulated interfaces written to pcapng (one interface block each) or pcap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from layersim.capture import Interface as CaptureInterface
+from layersim.capture import PcapngWriter, PcapWriter
+from layersim.errors import LayersimError
+
+if TYPE_CHECKING:
+    from layersim.net.interface import Interface
+
+__all__ = ["CaptureSession"]
+
+
+class CaptureSession:
+    """Writes every frame sent or received on the chosen interfaces, with simulated timestamps and comments."""
+
+    def __init__(self, path: Path, interfaces: list[Interface]) -> None:
+        if not interfaces:
+            raise LayersimError(f"{path}: no interfaces to capture")
+        self.path = path
+        self.interfaces = interfaces
+        self.count = 0
+        self._index = {id(iface): i for i, iface in enumerate(interfaces)}
+        self._pcapng: PcapngWriter | None = None
+        self._pcap: PcapWriter | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.suffix == ".pcap":
+                if len(interfaces) != 1:
+                    raise LayersimError(f"{path}: classic pcap holds one interface; give one (e.g. r1:eth0) or "
+                                        "write .pcapng")
+                self._pcap = PcapWriter(path)
+            else:
+                names = [CaptureInterface(i.full_name, description=f"{i.node.kind} {i.full_name} {i.mac}")
+                         for i in interfaces]
+                self._pcapng = PcapngWriter(path, names, comment="layersim simulation")
+        except OSError as exc:
+            raise LayersimError(f"{path}: cannot write capture: {exc.strerror or exc}") from None
+        for iface in interfaces:
+            iface.taps.append(self._tap)
+
+    def _tap(self, time_ns: int, iface: Interface, frame: bytes, outbound: bool, comment: str | None) -> None:
+        if self._pcapng is not None:
+            self._pcapng.write(self._index[id(iface)], time_ns, frame, comment=comment)
+        elif self._pcap is not None:
+            self._pcap.write(time_ns, frame)
+        self.count += 1
+
+    def close(self) -> None:
+        """Stop capturing and close the file."""
+        for iface in self.interfaces:
+            if self._tap in iface.taps:
+                iface.taps.remove(self._tap)
+        if self._pcapng is not None:
+            self._pcapng.close()
+            self._pcapng = None
+        if self._pcap is not None:
+            self._pcap.close()
+            self._pcap = None

@@ -1,0 +1,59 @@
+"""Network interfaces: a name, a MAC, an IPv4 address with its prefix, a link, and capture taps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from ipaddress import IPv4Interface
+from typing import TYPE_CHECKING
+
+from layersim.errors import LayersimError
+from layersim.wire.addresses import MAC
+
+if TYPE_CHECKING:
+    from layersim.net.node import Node
+
+    from layersim.net.link import Link
+
+__all__ = ["Interface", "Tap"]
+
+# A capture tap: (time_ns, interface, frame, outbound, comment).
+Tap = Callable[[int, "Interface", bytes, bool, "str | None"], None]
+
+
+class Interface:
+    """One NIC of a node."""
+
+    def __init__(self, node: Node, name: str, mac: MAC, address: IPv4Interface | None = None) -> None:
+        self.node = node
+        self.name = name
+        self.mac = mac
+        self.address = address
+        self.link: Link | None = None
+        self.taps: list[Tap] = []
+
+    @property
+    def full_name(self) -> str:
+        """"node:interface", the name captures give it."""
+        return f"{self.node.name}:{self.name}"
+
+    @property
+    def mtu(self) -> int:
+        """The MTU of the attached link (1500 when unlinked)."""
+        return self.link.mtu if self.link is not None else 1500
+
+    def send(self, frame: bytes, comment: str | None = None) -> None:
+        """Put a frame on the link (taps see it first, as tcpdump would)."""
+        if self.link is None:
+            raise LayersimError(f"interface {self.full_name} is not linked to anything")
+        for tap in self.taps:
+            tap(self.node.network.clock.now, self, frame, True, comment)
+        self.link.transmit(self, frame)
+
+    def deliver(self, frame: bytes) -> None:
+        """A frame arrives from the link: taps see it, then the node handles it."""
+        for tap in self.taps:
+            tap(self.node.network.clock.now, self, frame, False, None)
+        self.node.on_frame(self, frame)
+
+    def __repr__(self) -> str:
+        return f"Interface({self.full_name}, {self.mac}, {self.address})"

@@ -1,0 +1,120 @@
+"""Point-to-point links: serialization at a bandwidth, propagation delay, MTU, a drop-tail queue, seeded faults."""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from layersim.errors import LayersimError
+from layersim.net.trace import DropReason, EventKind
+
+if TYPE_CHECKING:
+    from layersim.net.interface import Interface
+
+__all__ = ["Faults", "Link"]
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """Per-direction fault probabilities (0 to 1): loss, duplication, reordering, one flipped bit."""
+
+    loss: float = 0.0
+    duplicate: float = 0.0
+    reorder: float = 0.0
+    corrupt: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("loss", "duplicate", "reorder", "corrupt"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+                raise LayersimError(f"link fault {name}={value!r} is not a probability between 0 and 1")
+
+
+class _Direction:
+    """The sending side of one direction: when the wire is free and what waits in the queue."""
+
+    __slots__ = ("busy_until", "departures", "faults", "rng")
+
+    def __init__(self, faults: Faults, rng: random.Random) -> None:
+        self.busy_until = 0
+        self.departures: deque[int] = deque()
+        self.faults = faults
+        self.rng = rng
+
+
+class Link:
+    """A full-duplex point-to-point link between two interfaces."""
+
+    def __init__(self, a: Interface, b: Interface, *, delay_ns: int, bandwidth_bps: int, mtu: int = 1500,
+                 queue_limit: int = 100, faults: Faults | None = None, faults_ba: Faults | None = None,
+                 rng: random.Random) -> None:
+        if a.link is not None or b.link is not None:
+            used = a if a.link is not None else b
+            raise LayersimError(f"interface {used.full_name} is already linked")
+        if mtu < 68:
+            raise LayersimError(f"link MTU {mtu} is below IPv4's minimum of 68 bytes")
+        if queue_limit < 1:
+            raise LayersimError(f"link queue limit {queue_limit} must be at least 1 frame")
+        self.a, self.b = a, b
+        self.delay_ns = delay_ns
+        self.bandwidth_bps = bandwidth_bps
+        self.mtu = mtu
+        self.queue_limit = queue_limit
+        forward = faults or Faults()
+        self._directions = {id(a): _Direction(forward, random.Random(rng.getrandbits(64))),
+                            id(b): _Direction(faults_ba or forward, random.Random(rng.getrandbits(64)))}
+        a.link = self
+        b.link = self
+
+    def peer(self, interface: Interface) -> Interface:
+        """The interface at the other end."""
+        return self.b if interface is self.a else self.a
+
+    def serialization_ns(self, size: int) -> int:
+        """Time to put `size` bytes on the wire at this link's bandwidth (rounded up)."""
+        return -(-size * 8 * 1_000_000_000 // self.bandwidth_bps)
+
+    def transmit(self, sender: Interface, frame: bytes) -> None:
+        """Queue a frame from `sender` for the other end; drops are traced with their reason."""
+        node = sender.node
+        clock = node.network.clock
+        now = clock.now
+        direction = self._directions[id(sender)]
+        if len(frame) - 14 > self.mtu:
+            node.drop(sender, frame, DropReason.MTU_EXCEEDED, mtu=self.mtu)
+            return
+        departures = direction.departures
+        while departures and departures[0] <= now:
+            departures.popleft()
+        if len(departures) >= self.queue_limit:
+            node.drop(sender, frame, DropReason.QUEUE_FULL, queued=len(departures))
+            return
+        start = max(now, direction.busy_until)
+        depart = start + self.serialization_ns(len(frame))
+        direction.busy_until = depart
+        departures.append(depart)
+        faults, rng = direction.faults, direction.rng
+        if faults.loss and rng.random() < faults.loss:
+            node.drop(sender, frame, DropReason.LINK_LOSS)
+            return
+        arrive = depart + self.delay_ns
+        receiver = self.peer(sender)
+        if faults.corrupt and rng.random() < faults.corrupt:
+            bit = rng.randrange(len(frame) * 8)
+            damaged = bytearray(frame)
+            damaged[bit // 8] ^= 0x80 >> (bit % 8)
+            frame = bytes(damaged)
+            node.event(EventKind.LINK, sender, frame, fault="corrupt", bit=bit)
+        if faults.reorder and rng.random() < faults.reorder:
+            arrive += self.delay_ns + self.serialization_ns(len(frame)) * 2
+            node.event(EventKind.LINK, sender, frame, fault="reorder", arrive_ns=arrive)
+        clock.at(arrive, receiver.deliver, frame)
+        if faults.duplicate and rng.random() < faults.duplicate:
+            node.event(EventKind.LINK, sender, frame, fault="duplicate")
+            clock.at(arrive + self.serialization_ns(len(frame)), receiver.deliver, frame)
+
+    def __repr__(self) -> str:
+        return (f"Link({self.a.full_name} <-> {self.b.full_name}, delay={self.delay_ns}ns, "
+                f"bandwidth={self.bandwidth_bps}bit/s, mtu={self.mtu})")

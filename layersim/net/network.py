@@ -1,0 +1,264 @@
+"""A simulated network: it owns the clock, the seeded random generator, the nodes, the links and the trace."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Any
+
+from layersim.errors import LayersimError
+from layersim.net.capture import CaptureSession
+from layersim.net.clock import Clock
+from layersim.net.host import Host
+from layersim.net.interface import Interface
+from layersim.net.ipnode import IPNode
+from layersim.net.link import Faults, Link
+from layersim.net.node import Node
+from layersim.net.router import Router
+from layersim.net.switch import Switch
+from layersim.net.trace import Trace
+from layersim.net.units import parse_bandwidth, parse_duration
+from layersim.wire.addresses import MAC
+
+__all__ = ["Network"]
+
+AUTO_POOL = IPv4Network("10.0.0.0/8")  # auto-assigned link subnets: 10.0.1.0/24, 10.0.2.0/24, ...
+
+
+class Network:
+    """Hosts, routers and switches joined by links, driven by one deterministic clock.
+
+    Same seed, same topology, same program: the same events and byte-identical captures.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.clock = Clock()
+        self.rng = random.Random(seed)
+        self.trace = Trace()
+        self.nodes: dict[str, Node] = {}
+        self.links: list[Link] = []
+        self._captures: list[CaptureSession] = []
+        self._next_subnet = 1
+        self._lan: dict[str, tuple[IPv4Network, list[IPv4Address]]] = {}  # switch -> (subnet, free addresses)
+        self._mac_counter = 0
+
+    # Building ------------------------------------------------------------------------------------------
+    def _add(self, cls: type[Node], name: str) -> Any:
+        if not name or not all(c.isalnum() or c in "-_." for c in name):
+            raise LayersimError(f"node name {name!r} must be letters, digits, '-', '_' or '.'")
+        if name in self.nodes:
+            raise LayersimError(f"a node called {name!r} already exists")
+        node = cls(self, name, random.Random(self.rng.getrandbits(64)))
+        self.nodes[name] = node
+        return node
+
+    def add_host(self, name: str) -> Host:
+        """Add an end host (gets a default route via its router when linked, unless given one)."""
+        return self._add(Host, name)
+
+    def add_router(self, name: str) -> Router:
+        """Add a router."""
+        return self._add(Router, name)
+
+    def add_switch(self, name: str) -> Switch:
+        """Add a learning switch; the hosts and routers linked to it share one subnet."""
+        return self._add(Switch, name)
+
+    def node(self, name: str) -> Node:
+        """The node called `name`, with an error listing the real ones otherwise."""
+        try:
+            return self.nodes[name]
+        except KeyError:
+            raise LayersimError(f"no node called {name!r} (nodes: {', '.join(self.nodes) or 'none'})") from None
+
+    @property
+    def hosts(self) -> dict[str, Host]:
+        """The hosts by name."""
+        return {n: node for n, node in self.nodes.items() if isinstance(node, Host)}
+
+    @property
+    def routers(self) -> dict[str, Router]:
+        """The routers by name."""
+        return {n: node for n, node in self.nodes.items() if isinstance(node, Router)}
+
+    def interface(self, full_name: str) -> Interface:
+        """An interface by "node:interface"."""
+        node_name, _, iface = full_name.partition(":")
+        return self.node(node_name).interface(iface)
+
+    def _new_mac(self) -> MAC:
+        self._mac_counter += 1
+        return MAC(0x020000000000 | self._mac_counter)
+
+    def _take_subnet(self) -> IPv4Network:
+        while True:
+            subnet = IPv4Network((int(AUTO_POOL.network_address) + (self._next_subnet << 8), 24))
+            self._next_subnet += 1
+            if not any(isinstance(n, IPNode) and any(i.address is not None and i.address.network.overlaps(subnet)
+                                                         for i in n.interfaces.values()) for n in self.nodes.values()):
+                return subnet
+
+    def _endpoint(self, node: Node, name: str | None, address: str | None, peer: Node,
+                  subnet: IPv4Network | None, host_number: int) -> Interface:
+        """Create the interface for one end of a link, with an explicit or auto-assigned address."""
+        name = name or f"eth{len(node.interfaces)}"
+        if isinstance(node, Switch):
+            return node.add_interface(name, self._new_mac())
+        if address is None:
+            if isinstance(peer, Switch):
+                net, free = self._lan_of(peer)
+                if not free:
+                    raise LayersimError(f"switch {peer.name}'s subnet {net} has no free addresses left")
+                iface_address = IPv4Interface(f"{free.pop(0)}/{net.prefixlen}")
+            else:
+                assert subnet is not None
+                iface_address = IPv4Interface(f"{subnet.network_address + host_number}/{subnet.prefixlen}")
+        else:
+            try:
+                iface_address = IPv4Interface(address)
+            except ValueError as exc:
+                raise LayersimError(f"{node.name}:{name}: address {address!r} is not valid ({exc})") from None
+            if iface_address.network.prefixlen == 32 and "/" not in address:
+                raise LayersimError(f"{node.name}:{name}: address {address!r} needs a prefix, e.g. {address}/24")
+            if isinstance(peer, Switch):
+                net, free = self._lan_of(peer, iface_address.network)
+                if iface_address.network != net:
+                    raise LayersimError(f"{node.name}:{name}: address {address} is outside switch {peer.name}'s "
+                                        f"subnet {net}")
+                if iface_address.ip in free:
+                    free.remove(iface_address.ip)
+        owner = self._owner_of(iface_address.ip)
+        if owner is not None:
+            raise LayersimError(f"{node.name}:{name}: address {iface_address.ip} is already used by {owner}")
+        return node.add_interface(name, self._new_mac(), iface_address)
+
+    def _lan_of(self, switch: Switch, wanted: IPv4Network | None = None) -> tuple[IPv4Network, list[IPv4Address]]:
+        if switch.name not in self._lan:
+            net = wanted or self._take_subnet()
+            self._lan[switch.name] = (net, list(net.hosts()))
+        return self._lan[switch.name]
+
+    def _owner_of(self, ip: IPv4Address) -> str | None:
+        for node in self.nodes.values():
+            for iface in node.interfaces.values():
+                if iface.address is not None and iface.address.ip == ip:
+                    return iface.full_name
+        return None
+
+    def link(self, a: Node | str, b: Node | str, *, a_ip: str | None = None, b_ip: str | None = None,
+             a_iface: str | None = None, b_iface: str | None = None, delay: str | int = "1ms",
+             bandwidth: str | int = "100Mbit", mtu: int = 1500, queue: int = 100, loss: float = 0.0,
+             duplicate: float = 0.0, reorder: float = 0.0, corrupt: float = 0.0,
+             faults_ba: Faults | None = None) -> Link:
+        """Join two nodes with a point-to-point link; addresses and interface names are chosen if omitted."""
+        node_a = self.node(a) if isinstance(a, str) else a
+        node_b = self.node(b) if isinstance(b, str) else b
+        if node_a is node_b:
+            raise LayersimError(f"cannot link {node_a.name} to itself")
+        both_ip = isinstance(node_a, IPNode) and isinstance(node_b, IPNode)
+        subnet = None
+        if both_ip and a_ip is None and b_ip is None:
+            subnet = self._take_subnet()
+        elif both_ip and (a_ip is None) != (b_ip is None):
+            given = IPv4Interface(a_ip or b_ip)
+            subnet = given.network
+            if a_ip is None:
+                a_ip = str(IPv4Interface(f"{_other_host(given)}/{given.network.prefixlen}"))
+            else:
+                b_ip = str(IPv4Interface(f"{_other_host(given)}/{given.network.prefixlen}"))
+        if both_ip and a_ip is not None and b_ip is not None:
+            net_a, net_b = IPv4Interface(a_ip).network, IPv4Interface(b_ip).network
+            if net_a != net_b:
+                raise LayersimError(f"link {node_a.name} - {node_b.name}: {a_ip} and {b_ip} are not in the same "
+                                    "subnet")
+        iface_a = self._endpoint(node_a, a_iface, a_ip, node_b, subnet, 1)
+        iface_b = self._endpoint(node_b, b_iface, b_ip, node_a, subnet, 2)
+        faults = Faults(loss, duplicate, reorder, corrupt)
+        link = Link(iface_a, iface_b, delay_ns=parse_duration(delay), bandwidth_bps=parse_bandwidth(bandwidth),
+                    mtu=mtu, queue_limit=queue, faults=faults, faults_ba=faults_ba,
+                    rng=random.Random(self.rng.getrandbits(64)))
+        self.links.append(link)
+        return link
+
+    def _auto_gateways(self) -> None:
+        """Give each host without a default route one via the first router it shares a subnet with."""
+        for host in self.hosts.values():
+            if host.routes.lookup_int(0) is not None and host.routes.lookup_int(0).prefix.prefixlen == 0:
+                continue
+            for iface in host.interfaces.values():
+                gateway = self._router_on_subnet(iface)
+                if gateway is not None:
+                    host.routes.add("0.0.0.0/0", via=gateway, interface=iface.name)
+                    break
+
+    def _router_on_subnet(self, iface: Interface) -> IPv4Address | None:
+        if iface.address is None:
+            return None
+        for router in self.routers.values():
+            for r_iface in router.interfaces.values():
+                if r_iface.address is not None and r_iface.address.network == iface.address.network:
+                    return r_iface.address.ip
+        return None
+
+    # Running -------------------------------------------------------------------------------------------
+    def run(self, until: int | str | None = None, *, max_events: int = 50_000_000) -> int:
+        """Run the simulation until simulated time `until` (ns or "2s"), or until nothing is left to do."""
+        self._auto_gateways()
+        limit = None if until is None else parse_duration(until)
+        return self.clock.run(limit, max_events=max_events)
+
+    def run_until_idle(self, *, max_events: int = 50_000_000) -> int:
+        """Run until no event is pending."""
+        return self.run(None, max_events=max_events)
+
+    def run_until(self, done: Callable[[], bool], timeout_ns: int) -> bool:
+        """Run events until `done()` is true or `timeout_ns` of simulated time passes; returns done()."""
+        self._auto_gateways()
+        deadline = self.clock.now + timeout_ns
+        while not done():
+            next_time = self.clock.next_time()
+            if next_time is None or next_time > deadline:
+                self.clock.run(deadline)
+                break
+            self.clock.run(next_time)
+        return done()
+
+    @property
+    def now(self) -> int:
+        """The simulated time in nanoseconds."""
+        return self.clock.now
+
+    # Captures ------------------------------------------------------------------------------------------
+    def capture(self, path: str | Path, interfaces: Iterable[str] | None = None) -> CaptureSession:
+        """Record frames on interfaces ("node:iface"; all by default) to a .pcapng (or one interface's .pcap)."""
+        chosen = ([self.interface(name) for name in interfaces] if interfaces is not None else
+                  [i for node in self.nodes.values() for i in node.interfaces.values()])
+        session = CaptureSession(Path(path), chosen)
+        self._captures.append(session)
+        return session
+
+    def close(self) -> None:
+        """Write and close every capture file."""
+        for session in self._captures:
+            session.close()
+        self._captures.clear()
+
+    def __enter__(self) -> Network:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Network(seed={self.seed}, nodes={list(self.nodes)}, links={len(self.links)}, t={self.clock.now}ns)"
+
+
+def _other_host(given: IPv4Interface) -> IPv4Address:
+    """The first host address of the subnet that is not `given`'s."""
+    for candidate in given.network.hosts():
+        if candidate != given.ip:
+            return candidate
+    raise LayersimError(f"subnet {given.network} has no second host address")

@@ -1,0 +1,61 @@
+"""A learning Ethernet switch (IEEE 802.1D transparent bridging): MAC table with ageing, flooding of unknowns."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+from layersim.net.interface import Interface
+from layersim.net.node import Node
+from layersim.net.trace import DropReason, EventKind
+from layersim.wire.addresses import MAC
+
+if TYPE_CHECKING:
+    from layersim.net.network import Network
+
+__all__ = ["Switch"]
+
+
+class Switch(Node):
+    """Forwards frames by destination MAC, unchanged, learning source MACs per port."""
+
+    kind = "switch"
+
+    def __init__(self, network: Network, name: str, rng: random.Random, *, ageing_ns: int = 300_000_000_000) -> None:
+        super().__init__(network, name, rng)
+        self.ageing_ns = ageing_ns
+        self.table: dict[bytes, tuple[Interface, int]] = {}
+
+    def on_frame(self, iface: Interface, frame: bytes) -> None:
+        """Learn the source, then forward to the known port or flood to all others."""
+        now = self.network.clock.now
+        self.event(EventKind.RECEIVE, iface, frame)
+        if len(frame) < 14:
+            self.drop(iface, frame, DropReason.MALFORMED, error="shorter than an Ethernet header")
+            return
+        dst, src = frame[0:6], frame[6:12]
+        if not src[0] & 1:
+            self.table[src] = (iface, now + self.ageing_ns)
+        entry = self.table.get(dst)
+        if entry is not None and entry[1] <= now:
+            del self.table[dst]
+            entry = None
+        if entry is not None:
+            port = entry[0]
+            if port is iface:
+                self.drop(iface, frame, DropReason.NOT_FOR_ME, detail="destination is on the arrival port")
+                return
+            self._send(port, frame, f"{self.name}: switched to {port.name}")
+            return
+        for port in self.interfaces.values():
+            if port is not iface and port.link is not None:
+                self._send(port, frame, f"{self.name}: flooded to {port.name} ({MAC(dst)} unknown)")
+
+    def _send(self, port: Interface, frame: bytes, comment: str) -> None:
+        self.event(EventKind.SEND, port, frame, comment=comment)
+        port.send(frame, comment)
+
+    def mac_table(self) -> dict[str, str]:
+        """Learned MAC -> port name, for display and tests."""
+        now = self.network.clock.now
+        return {str(MAC(mac)): port.name for mac, (port, expires) in self.table.items() if expires > now}
