@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from layersim.cli import main
 from tests.wire import golden
@@ -87,3 +88,11 @@ def test_console_script_entry_point():
                           text=True, check=False, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["layers"][0]["name"] == "Ethernet"
+
+
+def test_shipped_example_capture_is_what_encap_writes(capsys, tmp_path):
+    # captures/http_get.pcapng is `layersim encap --pcap captures/http_get.pcapng`: same command, same bytes.
+    shipped = Path(__file__).resolve().parent.parent / "captures" / "http_get.pcapng"
+    fresh = tmp_path / "http_get.pcapng"
+    assert run(capsys, "encap", "--pcap", str(fresh))[0] == 0
+    assert fresh.read_bytes() == shipped.read_bytes()

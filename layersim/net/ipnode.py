@@ -16,7 +16,7 @@ from layersim.net.routing import RouteKind, RoutingTable
 from layersim.net.trace import DropReason, EventKind
 from layersim.wire.addresses import MAC
 from layersim.wire.arp import ARP, ARPOp
-from layersim.wire.ethernet import BROADCAST, EtherType, Ethernet
+from layersim.wire.ethernet import BROADCAST, Ethernet, EtherType
 from layersim.wire.fields import Layer
 from layersim.wire.icmp import ERROR_TYPES, ICMP
 from layersim.wire.ipv4 import IPv4, IPv4Flags, decrement_ttl
