@@ -1,6 +1,7 @@
 """layersim: see what really happens on the wire, layer by layer, with real bytes."""
 
 from layersim.errors import CaptureError, DecodeError, FieldValueError, LayersimError
+from layersim.net import DropReason, EventKind, Network
 from layersim.wire import (
     ARP,
     BROADCAST,
@@ -48,8 +49,10 @@ __all__ = [
     "DNSRecord",
     "DecodeError",
     "Dot1Q",
+    "DropReason",
     "EtherType",
     "Ethernet",
+    "EventKind",
     "FieldChange",
     "FieldValueError",
     "HTTPRequest",
@@ -60,6 +63,7 @@ __all__ = [
     "IPv4Flags",
     "Layer",
     "LayersimError",
+    "Network",
     "Packet",
     "Padding",
     "Raw",

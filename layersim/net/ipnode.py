@@ -16,6 +16,7 @@ from layersim.net.routing import RouteKind, RoutingTable
 from layersim.net.trace import DropReason, EventKind
 from layersim.wire.addresses import MAC
 from layersim.wire.arp import ARP, ARPOp
+from layersim.wire.checksum import internet_checksum
 from layersim.wire.ethernet import BROADCAST, Ethernet, EtherType
 from layersim.wire.fields import Layer
 from layersim.wire.icmp import ERROR_TYPES, ICMP
@@ -50,6 +51,7 @@ class IPNode(Node):
         self._icmp_tokens: dict[IPv4Address, tuple[float, int]] = {}
         self.icmp_burst = 6  # Linux: 6-message burst per destination, then one per icmp_ratelimit (1 s)
         self.icmp_interval_ns = 1_000_000_000
+        self._local_cache: tuple[int, frozenset[int]] | None = None
 
     # Set-up --------------------------------------------------------------------------------------------
     def add_interface(self, name: str, mac: MAC | str, address: IPv4Interface | str | None = None) -> Interface:
@@ -64,13 +66,21 @@ class IPNode(Node):
         """This node's own IPv4 addresses and the interface each is on."""
         return {i.address.ip: i for i in self.interfaces.values() if i.address is not None}
 
-    def _is_local(self, dst: IPv4Address) -> bool:
-        if dst.is_multicast or dst == IPv4Address("255.255.255.255"):
-            return True
-        for iface in self.interfaces.values():
-            if iface.address is not None and dst in (iface.address.ip, iface.address.network.broadcast_address):
-                return True
-        return False
+    def _local_ints(self) -> frozenset[int]:
+        """Own addresses, subnet broadcasts and 255.255.255.255 as ints (recomputed when interfaces change)."""
+        if self._local_cache is None or self._local_cache[0] != len(self.interfaces):
+            local = {0xFFFFFFFF}
+            for iface in self.interfaces.values():
+                if iface.address is not None:
+                    local.add(int(iface.address.ip))
+                    local.add(int(iface.address.network.broadcast_address))
+            self._local_cache = (len(self.interfaces), frozenset(local))
+        return self._local_cache[1]
+
+    def _is_local(self, dst: IPv4Address | int) -> bool:
+        """True for packets this node takes in: its addresses, broadcasts and multicast."""
+        value = int(dst)
+        return value in self._local_ints() or value >> 28 == 0xE
 
     # Receiving -----------------------------------------------------------------------------------------
     def on_frame(self, iface: Interface, frame: bytes) -> None:
@@ -93,11 +103,11 @@ class IPNode(Node):
             self.drop(iface, frame, DropReason.UNSUPPORTED, ethertype=hex(int.from_bytes(ethertype, "big")))
             return
         ip = packet[IPv4]
-        if not ip.checksum_ok:
+        ip_bytes = frame[14:14 + ip.total_length]
+        if internet_checksum(ip_bytes[:ip.ihl * 4]):  # RFC 1812 §5.2.2: verify before anything else
             self.drop(iface, frame, DropReason.BAD_CHECKSUM, layer="IPv4")
             return
-        ip_bytes = frame[14:14 + ip.total_length]
-        if self._is_local(ip.dst):
+        if self._is_local(int.from_bytes(ip_bytes[16:20], "big")):
             self._local_in(iface, ip, ip_bytes)
         elif self.forwarding:
             self._forward(iface, ip, ip_bytes)
@@ -158,7 +168,6 @@ class IPNode(Node):
             return
         out = self.interfaces[route.interface]
         next_hop = route.via or ip.dst
-        self.event(EventKind.ROUTE, in_iface, None, dst=str(ip.dst), route=str(route))
         packet = bytearray(ip_bytes)
         decrement_ttl(packet)
         comment = f"{self.name}: forwarded via {out.name}, TTL {ip.ttl}->{ip.ttl - 1}"
@@ -170,12 +179,13 @@ class IPNode(Node):
             pieces = fragment(bytes(packet), out.mtu)
             self.event(EventKind.FRAGMENT, out, ip_bytes, fragments=len(pieces), mtu=out.mtu)
             for piece in pieces:
-                self.event(EventKind.FORWARD, out, piece, ttl=(ip.ttl, ip.ttl - 1), next_hop=str(next_hop),
-                           in_interface=in_iface.name)
+                self.event(EventKind.FORWARD, out, None, ttl=(ip.ttl, ip.ttl - 1), next_hop=next_hop,
+                           in_interface=in_iface.name, route=route, fragment=True)
                 self.output(out, next_hop, piece, comment=f"{comment}, fragment", source=in_iface)
             return
-        self.event(EventKind.FORWARD, out, bytes(packet), ttl=(ip.ttl, ip.ttl - 1), next_hop=str(next_hop),
-                   in_interface=in_iface.name)
+        # Trace details hold objects (the Route, addresses); they are formatted only when someone reads them.
+        self.event(EventKind.FORWARD, out, None, ttl=(ip.ttl, ip.ttl - 1), next_hop=next_hop,
+                   in_interface=in_iface.name, route=route)
         self.output(out, next_hop, bytes(packet), comment=comment, source=in_iface)
 
     # Sending -------------------------------------------------------------------------------------------
