@@ -39,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("file", type=Path)
     inspect.add_argument("--json", action="store_true", help="print a JSON list of packets")
     inspect.add_argument("--hexdump", action="store_true", help="also print each packet's annotated bytes")
+    run = sub.add_parser("run", help="build a network from a TOML topology file, run its applications, "
+                         "and tell what happened")
+    run.add_argument("topology", type=Path, help="the topology file (see layersim.net.topology)")
+    run.add_argument("--pcap", type=Path, help="capture every interface to this pcapng file")
+    run.add_argument("--seed", type=int, help="override the file's seed")
+    run.add_argument("--json", action="store_true", help="print the documented JSON form instead of the story")
+    run.add_argument("--until", help="stop at this simulated time (e.g. 10s); default: when nothing is left to do")
     return parser
 
 
@@ -140,12 +147,42 @@ def _inspect(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    """Build the topology, capture if asked, run its applications, and print the story or its JSON."""
+    from layersim.net.narrative import narrative, narrative_json, run_scenario
+    from layersim.net.topology import load_topology
+    from layersim.net.units import parse_duration
+
+    until = None
+    if args.until is not None:
+        try:
+            until = parse_duration(args.until)
+        except LayersimError as exc:
+            raise LayersimError(f"--until: {exc}") from None
+    scenario = load_topology(args.topology, seed=args.seed)
+    network = scenario.network
+    capture = network.capture(args.pcap) if args.pcap is not None else None
+    try:
+        outcomes = run_scenario(scenario, until)
+    finally:
+        network.close()
+    if args.json:
+        print(json.dumps(narrative_json(scenario, outcomes, capture), indent=2))
+        return 0
+    print(narrative(scenario, outcomes))
+    if capture is not None:
+        print(f"capture: {capture.count} frames on {len(capture.interfaces)} interfaces written to {args.pcap}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; errors print one line and exit non-zero (2 for bad input)."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "encap":
             return _encap(args)
+        if args.command == "run":
+            return _run(args)
         return _inspect(args)
     except LayersimError as exc:
         print(f"layersim: error: {exc}", file=sys.stderr)

@@ -29,6 +29,9 @@ class PingResult:
     sent: int = 0
     rtts_ns: dict[int, int | None] = field(default_factory=dict)
     errors: dict[int, str] = field(default_factory=dict)
+    ttls: dict[int, int] = field(default_factory=dict)  # TTL of each reply as received
+    size: int = 56
+    identifier: int = 0
 
     @property
     def received(self) -> int:
@@ -41,13 +44,15 @@ class PingResult:
         return [rtt / 1e6 for rtt in self.rtts_ns.values() if rtt is not None]
 
     def __str__(self) -> str:
-        lines = [f"PING {self.destination}"]
+        lines = [f"PING {self.destination} ({self.destination}) {self.size}({self.size + 28}) bytes of data."]
         for seq, rtt in self.rtts_ns.items():
             if rtt is not None:
-                lines.append(f"reply from {self.destination}: icmp_seq={seq} time={rtt / 1e6:.3f} ms")
+                lines.append(f"{self.size + 8} bytes from {self.destination}: icmp_seq={seq} "
+                             f"ttl={self.ttls.get(seq, 0)} time={rtt / 1e6:.3f} ms")
             elif seq in self.errors:
                 lines.append(f"icmp_seq={seq} {self.errors[seq]}")
         loss = 100 * (self.sent - self.received) / self.sent if self.sent else 0
+        lines.append(f"--- {self.destination} ping statistics ---")
         lines.append(f"{self.sent} packets transmitted, {self.received} received, {loss:.0f}% packet loss")
         if self.rtts_ms:
             r = self.rtts_ms
@@ -71,7 +76,7 @@ def ping(host: Host, dst: IPv4Address, *, count: int = 3, interval_ns: int = 1_0
         raise LayersimError(f"ping: count {count} must be >= 1 and size {size} >= 16 (the timestamp)")
     clock = host.network.clock
     ident = host.rng.randrange(0x10000)
-    result = PingResult(dst)
+    result = PingResult(dst, size=size, identifier=ident)
     sent_at: dict[int, int] = {}
 
     def on_icmp(_iface: Interface, packet: Packet) -> None:
@@ -79,6 +84,7 @@ def ping(host: Host, dst: IPv4Address, *, count: int = 3, interval_ns: int = 1_0
         if icmp.type == 0 and icmp.identifier == ident and icmp.sequence in sent_at:
             if result.rtts_ns.get(icmp.sequence) is None:
                 result.rtts_ns[icmp.sequence] = clock.now - sent_at[icmp.sequence]
+                result.ttls[icmp.sequence] = packet[IPv4].ttl
                 host.event(EventKind.APP, None, None, app="ping", seq=icmp.sequence,
                            rtt_ms=round((clock.now - sent_at[icmp.sequence]) / 1e6, 3))
             return
@@ -135,6 +141,9 @@ class TracerouteResult:
     destination: IPv4Address
     hops: list[TracerouteHop] = field(default_factory=list)
     reached: bool = False
+    max_hops: int = 30
+    size: int = 32
+    source_port: int = 0
 
     @property
     def path(self) -> list[IPv4Address | None]:
@@ -142,7 +151,8 @@ class TracerouteResult:
         return [next((a for a, _ in hop.probes if a is not None), None) for hop in self.hops]
 
     def __str__(self) -> str:
-        header = f"traceroute to {self.destination}, {len(self.hops)} hops"
+        header = (f"traceroute to {self.destination} ({self.destination}), {self.max_hops} hops max, "
+                  f"{self.size + 28} byte packets")
         return "\n".join([header, *map(str, self.hops)])
 
 
@@ -151,7 +161,7 @@ def traceroute(host: Host, dst: IPv4Address, *, max_hops: int = 30, probes: int 
     """Probe with UDP datagrams of rising TTL (3 per hop, ports from 33434 up) and read the ICMP answers."""
     clock = host.network.clock
     sock = host.udp_socket()
-    result = TracerouteResult(dst)
+    result = TracerouteResult(dst, max_hops=max_hops, size=size, source_port=sock.port)
     port = first_port
     try:
         for ttl in range(1, max_hops + 1):

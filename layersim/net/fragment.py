@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
+from typing import Any
 
 from layersim.errors import LayersimError
 from layersim.wire.ipv4 import IPv4, IPv4Flags
@@ -67,6 +68,8 @@ class _Datagram:
     parts: dict[int, bytes] = field(default_factory=dict)  # byte offset -> data
     total: int | None = None  # payload length, known once the last fragment arrives
     header: bytes = b""  # the first fragment's header (offset 0)
+    first: bytes = b""  # the whole first fragment, quoted by a Time Exceeded message if reassembly fails
+    context: Any = None  # what the caller gave with the first fragment (the arrival interface)
 
 
 class Reassembler:
@@ -76,7 +79,7 @@ class Reassembler:
         self.timeout_ns = timeout_ns
         self._datagrams: dict[tuple[IPv4Address, IPv4Address, int, int], _Datagram] = {}
 
-    def add(self, packet: bytes, now: int) -> bytes | None:
+    def add(self, packet: bytes, now: int, context: Any = None) -> bytes | None:
         """Add one fragment; returns the reassembled packet once every byte has arrived."""
         ip = decode(packet, IPv4, until=IPv4, truncated=True)[IPv4]
         key = (ip.src, ip.dst, int(ip.protocol or 0), ip.identification)
@@ -86,6 +89,8 @@ class Reassembler:
         datagram.parts[offset] = data
         if offset == 0:
             datagram.header = packet[:ip.header_length]
+            datagram.first = packet
+            datagram.context = context
         if not ip.flags & IPv4Flags.MF:
             datagram.total = offset + len(data)
         if datagram.total is None or not datagram.header:
@@ -106,9 +111,7 @@ class Reassembler:
                               total_length=None, header_checksum=None, ihl=None)
         return (whole / bytes(payload[:datagram.total])).encode()
 
-    def expire(self, now: int) -> list[tuple[IPv4Address, IPv4Address, int, int]]:
-        """Forget datagrams older than the timeout; returns their keys."""
+    def expire(self, now: int) -> list[tuple[tuple[IPv4Address, IPv4Address, int, int], bytes, Any]]:
+        """Forget datagrams older than the timeout: (key, first fragment or b"", its context) for each."""
         old = [k for k, d in self._datagrams.items() if now - d.first_seen_ns >= self.timeout_ns]
-        for key in old:
-            del self._datagrams[key]
-        return old
+        return [(key, (d := self._datagrams.pop(key)).first, d.context) for key in old]

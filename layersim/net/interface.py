@@ -10,9 +10,8 @@ from layersim.errors import LayersimError
 from layersim.wire.addresses import MAC
 
 if TYPE_CHECKING:
-    from layersim.net.node import Node
-
     from layersim.net.link import Link
+    from layersim.net.node import Node
 
 __all__ = ["Interface", "Tap"]
 

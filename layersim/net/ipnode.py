@@ -12,7 +12,8 @@ from layersim.net.arp import ArpCache
 from layersim.net.fragment import Reassembler, fragment
 from layersim.net.interface import Interface
 from layersim.net.node import Node
-from layersim.net.routing import RouteKind, RoutingTable
+from layersim.net.node_routes import NodeRoutes
+from layersim.net.routing import RouteKind
 from layersim.net.trace import DropReason, EventKind
 from layersim.wire.addresses import MAC
 from layersim.wire.arp import ARP, ARPOp
@@ -42,7 +43,7 @@ class IPNode(Node):
 
     def __init__(self, network: Network, name: str, rng: random.Random) -> None:
         super().__init__(network, name, rng)
-        self.routes = RoutingTable()
+        self.routes = NodeRoutes(self)
         self.arp = ArpCache()
         self.reassembler = Reassembler()
         self.protocols: dict[int, ProtocolHandler] = {1: self._icmp_in}
@@ -56,6 +57,12 @@ class IPNode(Node):
     # Set-up --------------------------------------------------------------------------------------------
     def add_interface(self, name: str, mac: MAC | str, address: IPv4Interface | str | None = None) -> Interface:
         """Add a NIC; an address also adds its connected route, as the kernel does."""
+        if address is not None:
+            subnet = (IPv4Interface(address) if isinstance(address, str) else address).network
+            existing = self.routes.get(subnet)
+            if existing is not None and existing.kind is RouteKind.CONNECTED:
+                raise LayersimError(f"{self.name}: subnet {subnet} is already connected on {existing.interface}; "
+                                    f"give {name} an address in another subnet")
         iface = super().add_interface(name, mac, address)
         if iface.address is not None:
             self.routes.add(iface.address.network, interface=name, kind=RouteKind.CONNECTED, replace=True)
@@ -117,7 +124,7 @@ class IPNode(Node):
     def _local_in(self, iface: Interface, ip: IPv4, ip_bytes: bytes) -> None:
         """A packet for this node: reassemble, check the transport checksum, hand to the protocol."""
         if ip.is_fragment:
-            whole = self.reassembler.add(ip_bytes, self.network.clock.now)
+            whole = self.reassembler.add(ip_bytes, self.network.clock.now, iface)
             if whole is None:
                 self.network.clock.after(self.reassembler.timeout_ns, self._expire_fragments)
                 return
@@ -140,8 +147,10 @@ class IPNode(Node):
         handler(iface, packet, ip_bytes)
 
     def _expire_fragments(self) -> None:
-        for key in self.reassembler.expire(self.network.clock.now):
-            self.drop(None, None, DropReason.REASSEMBLY_TIMEOUT, src=str(key[0]), identification=key[3])
+        for key, first, arrived_on in self.reassembler.expire(self.network.clock.now):
+            self.drop(arrived_on, first or None, DropReason.REASSEMBLY_TIMEOUT, src=key[0], identification=key[3])
+            if first:  # RFC 1122 §3.3.2: Time Exceeded, code 1, when fragment zero had arrived
+                self.icmp_error(arrived_on, first, 11, 1)
 
     def _icmp_in(self, iface: Interface, packet: Packet, ip_bytes: bytes) -> None:
         """Answer echo requests (RFC 1122 §3.2.2.6); pass everything else to listeners (ping, traceroute)."""

@@ -106,6 +106,9 @@ class Network:
         """Create the interface for one end of a link, with an explicit or auto-assigned address."""
         name = name or f"eth{len(node.interfaces)}"
         if isinstance(node, Switch):
+            if address is not None:
+                raise LayersimError(f"{node.name}:{name}: a switch port has no IPv4 address (got {address!r}); "
+                                    "give the address to the host or router at the other end")
             return node.add_interface(name, self._new_mac())
         if address is None:
             if isinstance(peer, Switch):
@@ -163,14 +166,21 @@ class Network:
         if both_ip and a_ip is None and b_ip is None:
             subnet = self._take_subnet()
         elif both_ip and (a_ip is None) != (b_ip is None):
-            given = IPv4Interface(a_ip or b_ip)
+            try:
+                given = IPv4Interface(a_ip or b_ip)
+            except ValueError as exc:
+                raise LayersimError(f"link {node_a.name} - {node_b.name}: address {a_ip or b_ip!r} is not valid "
+                                    f"({exc})") from None
             subnet = given.network
             if a_ip is None:
                 a_ip = str(IPv4Interface(f"{_other_host(given)}/{given.network.prefixlen}"))
             else:
                 b_ip = str(IPv4Interface(f"{_other_host(given)}/{given.network.prefixlen}"))
         if both_ip and a_ip is not None and b_ip is not None:
-            net_a, net_b = IPv4Interface(a_ip).network, IPv4Interface(b_ip).network
+            try:
+                net_a, net_b = IPv4Interface(a_ip).network, IPv4Interface(b_ip).network
+            except ValueError as exc:
+                raise LayersimError(f"link {node_a.name} - {node_b.name}: {exc}") from None
             if net_a != net_b:
                 raise LayersimError(f"link {node_a.name} - {node_b.name}: {a_ip} and {b_ip} are not in the same "
                                     "subnet")
@@ -181,17 +191,18 @@ class Network:
                     mtu=mtu, queue_limit=queue, faults=faults, faults_ba=faults_ba,
                     rng=random.Random(self.rng.getrandbits(64)))
         self.links.append(link)
+        self._auto_gateways()
         return link
 
     def _auto_gateways(self) -> None:
         """Give each host without a default route one via the first router it shares a subnet with."""
         for host in self.hosts.values():
-            if host.routes.lookup_int(0) is not None and host.routes.lookup_int(0).prefix.prefixlen == 0:
+            if host.routes.get("0.0.0.0/0") is not None:
                 continue
             for iface in host.interfaces.values():
                 gateway = self._router_on_subnet(iface)
                 if gateway is not None:
-                    host.routes.add("0.0.0.0/0", via=gateway, interface=iface.name)
+                    host.routes.add_automatic("0.0.0.0/0", gateway, iface.name)
                     break
 
     def _router_on_subnet(self, iface: Interface) -> IPv4Address | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, NamedTuple
 
@@ -130,13 +130,24 @@ def packet_identity(data: bytes) -> tuple[Any, ...] | None:
     from layersim.wire.packet import decode
 
     try:
-        is_frame = len(data) >= 14 and data[12:14] == b"\x08\x00"
-        ip = decode(data, None if is_frame else IPv4, until=IPv4, truncated=True)[IPv4]
+        ip = decode(data, None if _is_frame(data) else IPv4, until=IPv4, truncated=True)[IPv4]
+        is_frame = _is_frame(data)
     except (DecodeError, KeyError):
         return None
     start = (14 if is_frame else 0) + ip.header_length
     return (ip.src, ip.dst, ip.identification, int(ip.protocol or 0), ip.fragment_offset,
             data[start:start + ip.total_length - ip.header_length])
+
+
+def _is_frame(data: bytes) -> bool:
+    """Whether trace bytes are an Ethernet frame rather than a bare IPv4 packet (events hold either)."""
+    from layersim.wire.checksum import internet_checksum
+
+    if len(data) >= 20 and data[0] >> 4 == 4 and int.from_bytes(data[2:4], "big") == len(data):
+        header_length = (data[0] & 0xF) * 4
+        if header_length >= 20 and not internet_checksum(data[:header_length]):
+            return False  # a whole IPv4 packet with a valid header
+    return len(data) >= 14 and data[12:14] == b"\x08\x00"
 
 
 def hops(trace: Trace, packet: Any) -> list[Hop]:
@@ -164,9 +175,16 @@ def hops(trace: Trace, packet: Any) -> list[Hop]:
             outcome = "sent" if came is None else ("switched" if not changes else "forwarded")
             result.append(Hop(event.node, came.interface if came else None, event.interface,
                               came.time_ns if came else None, event.time_ns, changes, outcome))
-            arrival.pop(event.node, None)
+            # The arrival stays: a switch flooding the frame sends it on several ports, each a hop of its own.
         elif came is not None:
             outcome = "delivered" if event.kind is EventKind.DELIVER else f"dropped: {_short(event.reason)}"
             result.append(Hop(event.node, came.interface, None, came.time_ns, None, (), outcome))
             arrival.pop(event.node, None)
+        elif event.kind is EventKind.DROP:
+            outcome = f"dropped: {_short(event.reason)}"
+            last = result[-1] if result else None
+            if last is not None and last.node == event.node and last.outcome == "delivered":
+                result[-1] = replace(last, outcome=outcome)  # reached the transport, which had no taker
+            else:  # lost after it was sent: on the link, in a queue, waiting for ARP
+                result.append(Hop(event.node, None, event.interface, None, None, (), outcome))
     return result

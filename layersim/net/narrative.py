@@ -1,0 +1,324 @@
+"""Run a scenario's applications and tell what happened: each tool's output, the first packet hop by hop, drops.
+
+`run_scenario` starts every [[run]] at its time and runs the network; `narrative` turns the outcome into the
+text `layersim run` prints, and `narrative_json` into its `--json` form, a stable dict:
+
+    {"seed": int, "source": str,
+     "nodes": [{"name", "kind", "interfaces": [{"name", "mac", "address" ("10.0.1.1/24" or null)}]}],
+     "runs": [{"index", "kind", "from", "to" (address), "target" (`to` as written), "at_ns",
+               "started_ns" (null if skipped), "skipped" (null, or why it did not start),
+               "result": ping {"destination", "transmitted", "received", "loss_percent",
+                               "replies": [{"seq", "rtt_ms" (null: none), "error" (null or ICMP text)}],
+                               "rtt_ms": {"min", "avg", "max"} or null}
+                         traceroute {"destination", "reached", "path": [address or null],
+                                     "hops": [{"ttl", "probes": [{"address", "rtt_ms"}]}]}
+                         udp {"destination", "port", "source_port", "bytes", "sent", "delivered",
+                              "latency_ms" (null if not delivered), "error" (null or ICMP text)},
+               "hops": [{"node", "in", "out", "next" (the node at the far end of `out`), "arrived_ns",
+                         "left_ns", "changes": ["IPv4.ttl: 64 -> 63", ...],
+                         "outcome": "sent" | "forwarded" | "switched" | "delivered" | "dropped: <reason>"}]}],
+     "drops": {"<DropReason value>": count}, "events": int (trace events), "end_ns": int (simulated end time),
+     "capture": null, or {"path", "frames", "interfaces": ["client:eth0", ...]} when a capture was written}
+
+`hops` follows the run's first packet (the first echo request, the first traceroute probe, the datagram).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Any
+
+from layersim.errors import LayersimError
+from layersim.net.apps import PingResult, TracerouteResult, ping, traceroute
+from layersim.net.capture import CaptureSession
+from layersim.net.host import Host
+from layersim.net.interface import Interface
+from layersim.net.network import Network
+from layersim.net.topology import RunSpec, Scenario, TopologyError
+from layersim.net.trace import DropReason, EventKind, Hop, packet_identity
+from layersim.wire.addresses import MAC
+from layersim.wire.icmp import ICMP
+from layersim.wire.ipv4 import IPv4
+from layersim.wire.packet import Packet, decode
+from layersim.wire.udp import UDP
+
+__all__ = ["RunOutcome", "UdpResult", "narrative", "narrative_json", "run_scenario"]
+
+TRACEROUTE_FIRST_PORT = 33434
+_ICMP_TEXT = {(3, 0): "Destination Net Unreachable", (3, 1): "Destination Host Unreachable",
+              (3, 2): "Destination Protocol Unreachable", (3, 3): "Destination Port Unreachable",
+              (3, 4): "Frag needed", (11, 0): "Time to live exceeded"}
+_LABELS = {"Ethernet.dst": "dst MAC", "Ethernet.src": "src MAC", "IPv4.ttl": "TTL",
+           "IPv4.header_checksum": "checksum"}
+_MEANING = {
+    DropReason.TTL_EXCEEDED: "TTL would reach 0 (traceroute's probes do this on purpose)",
+    DropReason.NO_ROUTE: "no route to the destination",
+    DropReason.ARP_FAILED: "nobody answered ARP for the next hop",
+    DropReason.BAD_CHECKSUM: "a header checksum was wrong (a corrupted frame)",
+    DropReason.NOT_FOR_ME: "not addressed to this node (e.g. an ARP request for another address)",
+    DropReason.NO_LISTENER: "no socket on the UDP port (traceroute's last hop does this on purpose)",
+    DropReason.QUEUE_FULL: "the link's queue was full",
+    DropReason.LINK_LOSS: "lost on the link (the loss fault)",
+}
+
+
+@dataclass(slots=True)
+class UdpResult:
+    """One datagram sent: whether it arrived, when, or which ICMP error came back instead."""
+
+    destination: IPv4Address
+    port: int
+    size: int
+    source_port: int = 0
+    sent: bool = False
+    sent_ns: int = 0
+    latency_ns: int | None = None
+    error: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        """Whether the listening socket received it."""
+        return self.latency_ns is not None
+
+    def __str__(self) -> str:
+        head = f"UDP {self.size} bytes from port {self.source_port} to {self.destination}:{self.port}"
+        if self.delivered:
+            return f"{head}: delivered in {self.latency_ns / 1e6:.3f} ms"  # type: ignore[operator]
+        if not self.sent:
+            return f"{head}: not sent (no route)"
+        return f"{head}: not delivered ({self.error or 'no answer came back'})"
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    """What one [[run]] did: when it started, its result, and where its packets begin in the trace."""
+
+    spec: RunSpec
+    started_ns: int | None = None
+    result: PingResult | TracerouteResult | UdpResult | None = None
+    trace_mark: int = 0
+    skipped: str | None = None
+
+
+def run_scenario(scenario: Scenario, until_ns: int | None = None) -> list[RunOutcome]:
+    """Start each run at its `at` time (in that order), run the network until idle or `until_ns`; file order out."""
+    net = scenario.network
+    for spec in scenario.runs:
+        listener = spec.options.get("listen")
+        if listener is not None and spec.options["port"] not in net.nodes[listener].sockets:
+            net.nodes[listener].udp_socket(spec.options["port"])  # type: ignore[attr-defined]
+    outcomes = []
+    for spec in sorted(scenario.runs, key=lambda s: s.at_ns):
+        outcome = RunOutcome(spec)
+        outcomes.append(outcome)
+        if until_ns is not None and spec.at_ns > until_ns:
+            outcome.skipped = f"at {spec.at_ns / 1e9:g} s is after the end, {until_ns / 1e9:g} s"
+            continue
+        if spec.at_ns > net.now:
+            net.run(until=spec.at_ns)
+        outcome.trace_mark, outcome.started_ns = len(net.trace), net.now
+        try:
+            outcome.result = _start(net, spec)
+        except LayersimError as exc:
+            raise TopologyError(f"{scenario.source}: [[run]] #{spec.index}: {exc}") from None
+    net.run(until=until_ns)
+    for outcome in outcomes:
+        if isinstance(outcome.result, UdpResult):
+            _finish_udp(net, outcome.spec, outcome.result)
+    return sorted(outcomes, key=lambda o: o.spec.index)
+
+
+def _start(net: Network, spec: RunSpec) -> PingResult | TracerouteResult | UdpResult:
+    host: Host = net.nodes[spec.source]  # type: ignore[assignment]
+    options = spec.options
+    if spec.kind == "ping":
+        return ping(host, spec.address, run=False, **options)
+    if spec.kind == "traceroute":
+        return traceroute(host, spec.address, **options)
+    data = options["data"].encode()
+    sock = host.udp_socket(options["sport"])
+    sock.ttl = options["ttl"]
+    result = UdpResult(spec.address, options["port"], len(data), sock.port, sent_ns=net.now)
+
+    def on_icmp(_iface: Interface, packet: Packet) -> None:
+        icmp = packet[ICMP]
+        quoted = packet.layers[3] if len(packet.layers) > 3 else None
+        if icmp.is_error and isinstance(quoted, UDP) and (quoted.sport, quoted.dport) == (sock.port, result.port):
+            text = _ICMP_TEXT.get((icmp.type, icmp.code), f"ICMP type {icmp.type} code {icmp.code}")
+            result.error = result.error or f"From {packet[IPv4].src} {text}"
+
+    host.icmp_listeners.append(on_icmp)
+    result.sent = sock.sendto(data, (spec.address, result.port))
+    return result
+
+
+def _finish_udp(net: Network, spec: RunSpec, result: UdpResult) -> None:
+    listener = spec.options["listen"]
+    if listener is None:
+        return
+    sock = net.nodes[listener].sockets[result.port]  # type: ignore[attr-defined]
+    for datagram in sock.received:
+        if datagram.source[1] == result.source_port and datagram.time_ns >= result.sent_ns:
+            result.latency_ns = datagram.time_ns - result.sent_ns
+            return
+
+
+# Following the first packet ----------------------------------------------------------------------------
+def _first_packet(net: Network, outcome: RunOutcome, claimed: set[Any]) -> tuple[bytes, bool] | None:
+    """The run's first packet: (its frame as the host sent it, True), else (its IPv4 bytes, False) if never framed."""
+    spec = outcome.spec
+    events = [e for e in net.trace.events[outcome.trace_mark:] if e.node == spec.source and e.frame is not None]
+    for kind in (EventKind.SEND, EventKind.ARP_MISS):
+        for event in events:
+            data: bytes = event.frame  # type: ignore[assignment]
+            if event.kind is not kind or (kind is EventKind.SEND and data[12:14] != b"\x08\x00"):
+                continue
+            packet = decode(data) if kind is EventKind.SEND else decode(data, IPv4)
+            identity = packet_identity(data)
+            if identity not in claimed and _is_first(packet, spec, outcome.result):
+                claimed.add(identity)
+                return data, kind is EventKind.SEND
+    return None
+
+
+def _is_first(packet: Packet, spec: RunSpec, result: Any) -> bool:
+    if IPv4 not in packet or packet[IPv4].dst != spec.address:
+        return False
+    if spec.kind == "ping":
+        return ICMP in packet and packet[ICMP].type == 8
+    if spec.kind == "traceroute":
+        return UDP in packet and packet[UDP].dport == TRACEROUTE_FIRST_PORT
+    return (UDP in packet and isinstance(result, UdpResult)
+            and (packet[UDP].sport, packet[UDP].dport) == (result.source_port, spec.options["port"]))
+
+
+def _hops(net: Network, data: bytes, source: str) -> list[dict[str, Any]]:
+    """The packet's path from `trace.hops`, which also reports where it was dropped or lost."""
+    return [{"node": h.node, "in": h.in_interface, "out": h.out_interface, "next": _peer(net, h),
+             "arrived_ns": h.arrived_ns, "left_ns": h.left_ns, "changes": [str(c) for c in h.changes],
+             "outcome": h.outcome} for h in net.trace.hops(data)]
+
+
+def _peer(net: Network, hop: Hop) -> str | None:
+    if hop.out_interface is None:
+        return None
+    link = net.nodes[hop.node].interfaces[hop.out_interface].link
+    return link.peer(net.nodes[hop.node].interfaces[hop.out_interface]).node.name if link else None
+
+
+def _describe_packet(data: bytes, is_frame: bool) -> str:
+    packet = decode(data) if is_frame else decode(data, IPv4)
+    ip = packet[IPv4]
+    if ICMP in packet:
+        icmp = packet[ICMP]
+        what = f"ICMP echo request {ip.src} -> {ip.dst}, id {icmp.identifier:#06x} seq {icmp.sequence}"
+    elif UDP in packet:
+        what = f"UDP {ip.src}:{packet[UDP].sport} -> {ip.dst}:{packet[UDP].dport}"
+    else:
+        what = f"IPv4 {ip.src} -> {ip.dst}"
+    return f"{what}, TTL {ip.ttl}, {len(data)}-byte {'frame' if is_frame else 'packet (never framed)'}"
+
+
+def _hop_text(hop: dict[str, Any], frame: bytes) -> str:
+    time_ns = hop["left_ns"] if hop["arrived_ns"] is None else hop["arrived_ns"]
+    when = "" if time_ns is None else f"{time_ns / 1e6:10.3f} ms"
+    where = " -> ".join(x for x in (hop["in"], hop["out"]) if x)
+    if hop["next"]:
+        where += f" -> {hop['next']}"
+    changes = [_friendly(c) for c in hop["changes"]]
+    if hop["outcome"] == "sent":
+        changes = [f"dst MAC {MAC(frame[0:6])}"]
+    detail = f", {', '.join(changes)}" if changes else ""
+    return f"  {when:>13}  {hop['node']} {where}: {hop['outcome']}{detail}"
+
+
+def _friendly(change: str) -> str:
+    name, _, rest = change.partition(": ")
+    return f"{_LABELS[name]} {rest}" if name in _LABELS else change
+
+
+# Output --------------------------------------------------------------------------------------------------
+def _result_dict(result: PingResult | TracerouteResult | UdpResult | None) -> dict[str, Any] | None:
+    if isinstance(result, PingResult):
+        rtts = result.rtts_ms
+        return {"destination": str(result.destination), "transmitted": result.sent, "received": result.received,
+                "loss_percent": round(100 * (result.sent - result.received) / result.sent, 3) if result.sent else 0,
+                "replies": [{"seq": seq, "rtt_ms": None if rtt is None else round(rtt / 1e6, 6),
+                             "error": result.errors.get(seq)} for seq, rtt in result.rtts_ns.items()],
+                "rtt_ms": {"min": round(min(rtts), 6), "avg": round(sum(rtts) / len(rtts), 6),
+                           "max": round(max(rtts), 6)} if rtts else None}
+    if isinstance(result, TracerouteResult):
+        return {"destination": str(result.destination), "reached": result.reached,
+                "path": [None if a is None else str(a) for a in result.path],
+                "hops": [{"ttl": hop.ttl, "probes": [{"address": None if a is None else str(a),
+                                                      "rtt_ms": None if r is None else round(r / 1e6, 6)}
+                                                     for a, r in hop.probes]} for hop in result.hops]}
+    if isinstance(result, UdpResult):
+        return {"destination": str(result.destination), "port": result.port, "source_port": result.source_port,
+                "bytes": result.size, "sent": result.sent, "delivered": result.delivered,
+                "latency_ms": None if result.latency_ns is None else round(result.latency_ns / 1e6, 6),
+                "error": result.error}
+    return None
+
+
+def _drops(net: Network) -> Counter[DropReason]:
+    return Counter(e.reason for e in net.trace.drops() if e.reason is not None)
+
+
+def narrative_json(scenario: Scenario, outcomes: list[RunOutcome],
+                   capture: CaptureSession | None = None) -> dict[str, Any]:
+    """The documented JSON form of a finished run (see the module docstring)."""
+    net = scenario.network
+    claimed: set[Any] = set()
+    runs = []
+    for outcome in outcomes:
+        spec = outcome.spec
+        first = _first_packet(net, outcome, claimed) if outcome.skipped is None else None
+        runs.append({"index": spec.index, "kind": spec.kind, "from": spec.source, "to": str(spec.address),
+                     "target": spec.target, "at_ns": spec.at_ns, "started_ns": outcome.started_ns,
+                     "skipped": outcome.skipped, "result": _result_dict(outcome.result),
+                     "hops": _hops(net, first[0], spec.source) if first is not None else []})
+    nodes = [{"name": node.name, "kind": node.kind,
+              "interfaces": [{"name": i.name, "mac": str(i.mac), "address": None if i.address is None
+                              else str(i.address)} for i in node.interfaces.values()]}
+             for node in net.nodes.values()]
+    drops = _drops(net)
+    return {"seed": net.seed, "source": scenario.source, "nodes": nodes, "runs": runs,
+            "drops": {reason.value: drops[reason] for reason in sorted(drops, key=lambda r: r.value)},
+            "events": len(net.trace), "end_ns": net.now,
+            "capture": None if capture is None else {"path": str(capture.path), "frames": capture.count,
+                                                     "interfaces": [i.full_name for i in capture.interfaces]}}
+
+
+def narrative(scenario: Scenario, outcomes: list[RunOutcome]) -> str:
+    """What `layersim run` prints: each run's output like the real tool, its first packet hop by hop, the drops."""
+    net = scenario.network
+    claimed: set[Any] = set()
+    lines = [f"{scenario.source}: {len(net.nodes)} nodes, {len(net.links)} links, seed {net.seed}"]
+    for outcome in outcomes:
+        spec = outcome.spec
+        shown = spec.target if spec.target == str(spec.address) else f"{spec.target} ({spec.address})"
+        lines += ["", f"[[run]] #{spec.index}: {spec.kind} from {spec.source} to {shown} at {spec.at_ns / 1e9:g} s"
+                  + (f", started at {outcome.started_ns / 1e9:g} s" if outcome.started_ns not in (None, spec.at_ns)
+                     else "")]
+        if outcome.skipped is not None:
+            lines.append(f"  skipped: {outcome.skipped}")
+            continue
+        lines += [f"  {line}" for line in str(outcome.result).splitlines()]
+        first = _first_packet(net, outcome, claimed)
+        if first is None:
+            lines.append("  it sent no packet")
+            continue
+        lines.append(f"  first packet, hop by hop: {_describe_packet(*first)}")
+        lines += [_hop_text(hop, first[0]) for hop in _hops(net, first[0], spec.source)]
+    drops = _drops(net)
+    lines += ["", "drops by reason:" if drops else "no drops"]
+    for reason, count in sorted(drops.items(), key=lambda item: (-item[1], item[0].value)):
+        where = Counter(e.node for e in net.trace.drops(reason))
+        nodes = ", ".join(f"{node} {n}" for node, n in sorted(where.items()))
+        meaning = f" - {_MEANING[reason]}" if reason in _MEANING else ""
+        lines.append(f"  {reason.value:<22} {count:>4}  ({nodes}){meaning}")
+    lines.append(f"{len(net.trace)} trace events, simulated time {net.now / 1e9:.6f} s")
+    return "\n".join(lines)

@@ -1,0 +1,397 @@
+"""Build a simulated network, and the applications to run on it, from a TOML topology file.
+
+A file has a seed and four kinds of tables. Every key is checked; a mistake raises TopologyError naming the
+file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
+`topology.toml: [[route]] #2: via: next hop 10.0.99.1 is not on a subnet connected to r1 (...)`.
+
+    seed = 1                  # optional integer, default 0 (`layersim run --seed N` overrides it)
+
+    [[node]]                  # required: name (letters, digits, '-', '_', '.'), kind: "host" | "router" | "switch"
+    name = "r1"
+    kind = "router"
+
+    [[link]]                  # a point-to-point link; it creates the interfaces at both ends
+    a = "client:eth0"         # required: "node" or "node:iface" (unnamed ends get eth0, eth1, ... in file order)
+    b = "r1"
+    a_ip = "10.0.1.10/24"     # optional per end: give both; or one (the other end gets the subnet's next free
+    b_ip = "10.0.1.1/24"      #   host); or none (a free 10.0.N.0/24). Switch ports take no address.
+    delay = "2ms"             # default "1ms"; units ns, us, ms, s (a bare integer counts nanoseconds)
+    bandwidth = "100Mbit"     # default "100Mbit"; units bit, kbit, Mbit, Gbit (or bps...; an integer is bit/s)
+    mtu = 1500                # default 1500 bytes of IP packet; queue = 100 frames (drop-tail)
+    loss = 0.0                # per-frame probabilities 0..1, default 0: loss, duplicate, reorder, corrupt
+
+    [[route]]                 # a static route on a host or router
+    node = "r1"               # required
+    to = "10.0.2.0/24"        # required: a prefix, or "default"
+    via = "10.0.12.2"         # the next hop: must be on a subnet the node is connected to
+    dev = "eth1"              # optional with `via` (derived from the connected subnet that holds it)
+
+    [[run]]                   # an application, started at simulated time `at` (default "0s")
+    kind = "ping"             # required: "ping" | "traceroute" | "udp"
+    from = "client"           # required: a host
+    to = "server"             # required: an IPv4 address, or a node name (meaning its first address)
+    count = 3                 # ping: count 3, interval "1s", timeout "1s", size 56 (data bytes), ttl 64
+                              # traceroute: max_hops 30, probes 3, timeout "5s" (per hop)
+                              # udp: port (required), data "hello", sport (default: ephemeral), ttl 64,
+                              #   listen (default true when `to` is a host: bind `port` there; false leaves it
+                              #   closed, so the host answers ICMP port unreachable)
+
+Hosts without a default route get one via the first router on their subnet. Runs start in order of `at`
+(file order for ties). A traceroute works like the real tool: it blocks until it finishes, so a run due while it
+was working starts when it is done.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface
+from pathlib import Path
+from typing import Any
+
+from layersim.errors import LayersimError
+from layersim.net.host import Host
+from layersim.net.ipnode import IPNode
+from layersim.net.network import Network
+from layersim.net.switch import Switch
+from layersim.net.units import parse_bandwidth, parse_duration
+
+__all__ = ["RunSpec", "Scenario", "TopologyError", "build_network", "load_topology"]
+
+NODE_KINDS = ("host", "router", "switch")
+RUN_KINDS = ("ping", "traceroute", "udp")
+_TOP_KEYS = ("seed", "node", "link", "route", "run")
+_NODE_KEYS = ("name", "kind")
+_LINK_KEYS = ("a", "b", "a_ip", "b_ip", "delay", "bandwidth", "mtu", "queue", "loss", "duplicate", "reorder",
+              "corrupt")
+_ROUTE_KEYS = ("node", "to", "via", "dev")
+_RUN_COMMON = ("kind", "from", "to", "at")
+_RUN_KEYS = {"ping": ("count", "interval", "timeout", "size", "ttl"),
+             "traceroute": ("max_hops", "probes", "timeout"),
+             "udp": ("port", "data", "sport", "ttl", "listen")}
+_REQUIRED = object()
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "an array"}
+
+
+class TopologyError(LayersimError):
+    """A topology file that cannot be built: the message names the file, the table and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """One [[run]] table: which application, from which host, to which address, when, with which options."""
+
+    index: int  # position among the [[run]] tables, from 1
+    kind: str
+    source: str  # the host it runs on (`from`)
+    target: str  # `to` as written
+    address: IPv4Address
+    at_ns: int
+    options: dict[str, Any] = field(default_factory=dict)  # kind-specific, durations in ns
+
+
+@dataclass(slots=True)
+class Scenario:
+    """A built network and the applications to run on it."""
+
+    network: Network
+    runs: list[RunSpec]
+    source: str  # the file name, for messages
+
+
+class _Table:
+    """One TOML table with its location, handing out typed values and raising errors that name the key."""
+
+    def __init__(self, where: str, data: Any, allowed: Iterable[str]) -> None:
+        self.where = where
+        if not isinstance(data, dict):
+            raise TopologyError(f"{where}: expected a table, got {_describe(data)}")
+        self.data = data
+        allowed = tuple(allowed)
+        for key in data:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(allowed)}"
+                raise self.error(key, f"unknown key ({hint})")
+
+    def error(self, key: str | None, message: str) -> TopologyError:
+        """An error located at this table (and key)."""
+        return TopologyError(f"{self.where}: {key}: {message}" if key else f"{self.where}: {message}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = _REQUIRED) -> Any:
+        """The value of `key`, which must have type `kind`; `default` when absent (required without one)."""
+        if key not in self.data:
+            if default is _REQUIRED:
+                raise self.error(key, "missing required key")
+            return default
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            wanted = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+            raise self.error(key, f"expected {wanted}, got {_describe(value)}")
+        return value
+
+    def integer(self, key: str, default: Any, low: int, high: int | None = None) -> int:
+        """An integer in [low, high]."""
+        value = self.get(key, int, default)
+        if value < low or (high is not None and value > high):
+            limit = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise self.error(key, f"{value} must be {limit}")
+        return value
+
+    def units(self, key: str, default: Any, parse: Callable[[Any], int], positive: bool = False) -> int:
+        """A duration or bandwidth written with its unit ("2ms", "100Mbit") or as a bare integer."""
+        try:
+            value = parse(self.get(key, (str, int), default))
+        except LayersimError as exc:
+            raise self.error(key, str(exc)) from None
+        if positive and value <= 0:
+            raise self.error(key, "must be more than 0")
+        return value
+
+    def probability(self, key: str) -> float:
+        """A probability between 0 and 1 (default 0)."""
+        value = float(self.get(key, (int, float), 0.0))
+        if not 0.0 <= value <= 1.0:
+            raise self.error(key, f"{value} is not a probability between 0 and 1")
+        return value
+
+
+def _describe(value: Any) -> str:
+    """A TOML value for an error message: "a string '1500'", "a table"."""
+    if isinstance(value, dict | list):
+        return "a table" if isinstance(value, dict) else "an array"
+    names = {bool: "a boolean", str: "a string", int: "an integer", float: "a number"}
+    return f"{names.get(type(value), type(value).__name__)} {value!r}"
+
+
+def load_topology(path: str | Path, *, seed: int | None = None) -> Scenario:
+    """Read a TOML topology file and build it; `seed` overrides the file's."""
+    source = str(path)
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise TopologyError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise TopologyError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TopologyError(f"{source}: TOML syntax error: {exc}") from None
+    return build_network(data, source, seed=seed)
+
+
+def build_network(data: dict[str, Any], source: str, *, seed: int | None = None) -> Scenario:
+    """Build the Network and the run list described by parsed TOML `data` (`source` names it in errors)."""
+    top = _Table(source, data, _TOP_KEYS)
+    file_seed = top.get("seed", int, 0)
+    network = Network(seed=file_seed if seed is None else seed)
+    builder = _Builder(network, source)
+    for name, step in (("node", builder.node), ("link", builder.link), ("route", builder.route)):
+        for where, table in _tables(top, name):
+            step(where, table)
+    runs = [builder.run(where, table, number) for number, (where, table) in enumerate(_tables(top, "run"), 1)]
+    return Scenario(network, runs, source)
+
+
+def _tables(top: _Table, name: str) -> list[tuple[str, Any]]:
+    value = top.data.get(name, [])
+    if not isinstance(value, list) or any(not isinstance(item, dict) for item in value):
+        raise top.error(name, f"expected an array of tables, written [[{name}]]")
+    return [(f"{top.where}: [[{name}]] #{number}", item) for number, item in enumerate(value, 1)]
+
+
+class _Builder:
+    """Adds each table's part to the network, checking what the network itself would accept silently."""
+
+    def __init__(self, network: Network, source: str) -> None:
+        self.network = network
+        self.source = source
+        self.node_where: dict[str, str] = {}
+        self.iface_where: dict[str, str] = {}  # "node:iface" -> the [[link]] that made it
+        self.address_where: dict[IPv4Address, str] = {}
+
+    def _node(self, table: _Table, key: str, text: str) -> Any:
+        if text not in self.network.nodes:
+            have = ", ".join(self.network.nodes) or "none"
+            raise table.error(key, f"unknown node {text!r} (nodes: {have})")
+        return self.network.nodes[text]
+
+    def node(self, where: str, data: Any) -> None:
+        """[[node]]: add a host, router or switch."""
+        table = _Table(where, data, _NODE_KEYS)
+        name = table.get("name", str)
+        kind = table.get("kind", str)
+        if kind not in NODE_KINDS:
+            raise table.error("kind", f"unknown node kind {kind!r} (use {', '.join(NODE_KINDS)})")
+        if name in self.node_where:
+            raise table.error("name", f"duplicate node name {name!r} (already {self.node_where[name]})")
+        add = {"host": self.network.add_host, "router": self.network.add_router, "switch": self.network.add_switch}
+        try:
+            add[kind](name)
+        except LayersimError as exc:
+            raise table.error("name", str(exc)) from None
+        self.node_where[name] = where.removeprefix(f"{self.source}: ")
+
+    def _end(self, table: _Table, key: str) -> tuple[Any, str | None]:
+        text = table.get(key, str)
+        name, colon, iface = text.partition(":")
+        node = self._node(table, key, name)
+        if colon and not iface:
+            raise table.error(key, f"{text!r}: the interface name after ':' is empty")
+        full = f"{name}:{iface}"
+        if iface and full in self.iface_where:
+            raise table.error(key, f"interface {full!r} is already linked ({self.iface_where[full]})")
+        return node, iface or None
+
+    def _address(self, table: _Table, key: str, node: Any) -> IPv4Interface | None:
+        text = table.get(key, str, None)
+        if text is None:
+            return None
+        if isinstance(node, Switch):
+            raise table.error(key, f"{node.name} is a switch; switch ports have no IP address")
+        try:
+            address = IPv4Interface(text)
+        except ValueError as exc:
+            raise table.error(key, f"{text!r} is not an IPv4 address with prefix ({exc})") from None
+        if "/" not in text:
+            raise table.error(key, f"{text!r} needs a prefix length, e.g. {text}/24")
+        net = address.network
+        if net.prefixlen < 31 and address.ip in (net.network_address, net.broadcast_address):
+            which = "network" if address.ip == net.network_address else "broadcast"
+            raise table.error(key, f"{text} is the {which} address of {net}, not a host address")
+        if address.ip in self.address_where:
+            raise table.error(key, f"duplicate address {address.ip} (already used in {self.address_where[address.ip]})")
+        for iface in node.interfaces.values():
+            if iface.address is not None and iface.address.network.overlaps(net):
+                raise table.error(key, f"{node.name} is already connected to {iface.address.network} on "
+                                  f"{iface.name}; one subnet per interface")
+        return address
+
+    def link(self, where: str, data: Any) -> None:
+        """[[link]]: join two nodes, creating both interfaces."""
+        table = _Table(where, data, _LINK_KEYS)
+        node_a, iface_a = self._end(table, "a")
+        node_b, iface_b = self._end(table, "b")
+        if node_a is node_b:
+            raise table.error("b", f"cannot link {node_a.name} to itself")
+        ip_a = self._address(table, "a_ip", node_a)
+        ip_b = self._address(table, "b_ip", node_b)
+        if ip_a is not None and ip_b is not None:
+            if ip_a.ip == ip_b.ip:
+                raise table.error("b_ip", f"duplicate address {ip_b.ip} (a_ip is the same)")
+            if ip_b.network != ip_a.network:
+                raise table.error("b_ip", f"address {ip_b} is outside the link's prefix {ip_a.network} (a_ip)")
+        options = dict(delay=table.units("delay", "1ms", parse_duration),
+                       bandwidth=table.units("bandwidth", "100Mbit", parse_bandwidth, positive=True),
+                       mtu=table.integer("mtu", 1500, 68, 65535), queue=table.integer("queue", 100, 1),
+                       **{key: table.probability(key) for key in ("loss", "duplicate", "reorder", "corrupt")})
+        try:
+            link = self.network.link(node_a, node_b, a_ip=ip_a and str(ip_a), b_ip=ip_b and str(ip_b),
+                                     a_iface=iface_a, b_iface=iface_b, **options)
+        except (LayersimError, ValueError) as exc:
+            raise table.error(None, str(exc)) from None
+        short = where.removeprefix(f"{self.source}: ")
+        for iface in (link.a, link.b):
+            self.iface_where[iface.full_name] = short
+            if iface.address is not None:
+                self.address_where[iface.address.ip] = f"{short} ({iface.full_name})"
+
+    def route(self, where: str, data: Any) -> None:
+        """[[route]]: a static route, its interface derived from the next hop when `dev` is omitted."""
+        table = _Table(where, data, _ROUTE_KEYS)
+        node = self._node(table, "node", table.get("node", str))
+        if not isinstance(node, IPNode):
+            raise table.error("node", f"{node.name} is a switch; switches have no routing table")
+        prefix = table.get("to", str)
+        via_text, dev = table.get("via", str, None), table.get("dev", str, None)
+        if dev is not None and dev not in node.interfaces:
+            raise table.error("dev", f"interface '{node.name}:{dev}' does not exist "
+                              f"({node.name} has {', '.join(node.interfaces) or 'no interfaces'})")
+        if via_text is None and dev is None:
+            raise table.error("via", "missing: give the next hop `via`, or `dev` for an on-link route")
+        via = None
+        if via_text is not None:
+            via = self._next_hop(table, node, via_text, dev)
+            dev = dev or next(i.name for i in node.interfaces.values() if i.address and via in i.address.network)
+        try:
+            node.routes.add(prefix, via=via, interface=dev)
+        except LayersimError as exc:
+            raise table.error("to", str(exc)) from None
+
+    def _next_hop(self, table: _Table, node: IPNode, text: str, dev: str | None) -> IPv4Address:
+        try:
+            via = IPv4Address(text)
+        except ValueError:
+            raise table.error("via", f"{text!r} is not an IPv4 address") from None
+        if via in node.addresses:
+            raise table.error("via", f"{via} is {node.name}'s own address, not a next hop")
+        connected = [i for i in node.interfaces.values() if i.address is not None]
+        if not any(via in i.address.network for i in connected):
+            have = ", ".join(f"{i.address.network} on {i.name}" for i in connected) or "no addresses"
+            raise table.error("via", f"next hop {via} is not on a subnet connected to {node.name} ({have})")
+        if dev is not None:
+            address = node.interfaces[dev].address
+            if address is None or via not in address.network:
+                raise table.error("via", f"next hop {via} is not on {node.name}:{dev}'s subnet "
+                                  f"({address.network if address else 'no address'})")
+        return via
+
+    def run(self, where: str, data: Any, number: int) -> RunSpec:
+        """[[run]]: an application to start, with its options checked now rather than mid-simulation."""
+        kind = data.get("kind") if isinstance(data, dict) else None
+        extra = _RUN_KEYS.get(kind, ()) if isinstance(kind, str) else ()
+        for key in data if extra else ():
+            if key not in extra and key not in _RUN_COMMON and any(key in keys for keys in _RUN_KEYS.values()):
+                raise TopologyError(f"{where}: {key}: not an option of a {kind} run (it has {', '.join(extra)})")
+        table = _Table(where, data, (*_RUN_COMMON, *extra))
+        kind = table.get("kind", str)
+        if kind not in RUN_KINDS:
+            raise table.error("kind", f"unknown run kind {kind!r} (use {', '.join(RUN_KINDS)})")
+        host = self._node(table, "from", table.get("from", str))
+        if not isinstance(host, Host):
+            raise table.error("from", f"{host.name} is a {host.kind}; applications run on hosts")
+        target = table.get("to", str)
+        address, owner = self._target(table, target)
+        at_ns = table.units("at", "0s", parse_duration)
+        if kind == "ping":
+            options = dict(count=table.integer("count", 3, 1, 100_000),
+                           interval_ns=table.units("interval", "1s", parse_duration, positive=True),
+                           timeout_ns=table.units("timeout", "1s", parse_duration, positive=True),
+                           size=table.integer("size", 56, 16, 65507), ttl=table.integer("ttl", 64, 1, 255))
+        elif kind == "traceroute":
+            options = dict(max_hops=table.integer("max_hops", 30, 1, 255),
+                           probes=table.integer("probes", 3, 1, 10),
+                           timeout_ns=table.units("timeout", "5s", parse_duration, positive=True))
+        else:
+            listen = table.get("listen", bool, isinstance(owner, Host))
+            if listen and not isinstance(owner, Host):
+                raise table.error("listen", f"{target} is not a host's address, so nothing can listen there")
+            sport = table.get("sport", int, None)
+            if sport is not None:
+                sport = table.integer("sport", None, 1, 65535)
+            options = dict(port=table.integer("port", _REQUIRED, 1, 65535), data=table.get("data", str, "hello"),
+                           sport=sport, ttl=table.integer("ttl", 64, 1, 255),
+                           listen=owner.name if listen else None)
+        return RunSpec(number, kind, host.name, target, address, at_ns, options)
+
+    def _target(self, table: _Table, text: str) -> tuple[IPv4Address, Any]:
+        """`to`: an address (and the node owning it, if any), or a node name meaning its first address."""
+        try:
+            address = IPv4Address(text)
+        except ValueError:
+            address = None
+        if address is not None:
+            owner = next((n for n in self.network.nodes.values() if isinstance(n, IPNode) and address in n.addresses),
+                         None)
+            return address, owner
+        if text not in self.network.nodes:
+            raise table.error("to", f"{text!r} is neither an IPv4 address nor a node "
+                              f"(nodes: {', '.join(self.network.nodes)})")
+        node = self.network.nodes[text]
+        first = next((i.address.ip for i in node.interfaces.values() if i.address is not None), None)
+        if first is None:
+            raise table.error("to", f"node {text!r} has no IPv4 address")
+        return first, node
