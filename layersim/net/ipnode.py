@@ -52,7 +52,7 @@ class IPNode(Node):
         self._icmp_tokens: dict[IPv4Address, tuple[float, int]] = {}
         self.icmp_burst = 6  # Linux: 6-message burst per destination, then one per icmp_ratelimit (1 s)
         self.icmp_interval_ns = 1_000_000_000
-        self._local_cache: tuple[int, frozenset[int]] | None = None
+        self._local_cache: tuple[int, frozenset[int], frozenset[int]] | None = None
 
     # Set-up --------------------------------------------------------------------------------------------
     def add_interface(self, name: str, mac: MAC | str, address: IPv4Interface | str | None = None) -> Interface:
@@ -73,16 +73,25 @@ class IPNode(Node):
         """This node's own IPv4 addresses and the interface each is on."""
         return {i.address.ip: i for i in self.interfaces.values() if i.address is not None}
 
-    def _local_ints(self) -> frozenset[int]:
-        """Own addresses, subnet broadcasts and 255.255.255.255 as ints (recomputed when interfaces change)."""
+    def _address_sets(self) -> tuple[frozenset[int], frozenset[int]]:
+        """(own addresses and broadcasts, broadcasts only) as ints, recomputed when interfaces change."""
         if self._local_cache is None or self._local_cache[0] != len(self.interfaces):
-            local = {0xFFFFFFFF}
+            broadcast = {0xFFFFFFFF}
+            own = set()
             for iface in self.interfaces.values():
                 if iface.address is not None:
-                    local.add(int(iface.address.ip))
-                    local.add(int(iface.address.network.broadcast_address))
-            self._local_cache = (len(self.interfaces), frozenset(local))
-        return self._local_cache[1]
+                    own.add(int(iface.address.ip))
+                    broadcast.add(int(iface.address.network.broadcast_address))
+            self._local_cache = (len(self.interfaces), frozenset(own | broadcast), frozenset(broadcast))
+        return self._local_cache[1], self._local_cache[2]
+
+    def _local_ints(self) -> frozenset[int]:
+        """Own addresses, subnet broadcasts and 255.255.255.255 as ints."""
+        return self._address_sets()[0]
+
+    def _is_broadcast(self, address: IPv4Address | int) -> bool:
+        """True for 255.255.255.255 and the broadcast address of a connected subnet."""
+        return int(address) in self._address_sets()[1]
 
     def _is_local(self, dst: IPv4Address | int) -> bool:
         """True for packets this node takes in: its addresses, broadcasts and multicast."""
@@ -116,6 +125,8 @@ class IPNode(Node):
             return
         if self._is_local(int.from_bytes(ip_bytes[16:20], "big")):
             self._local_in(iface, ip, ip_bytes)
+        elif dst == BROADCAST:  # RFC 1812 §5.3.4: a unicast packet in a link-layer broadcast is not forwarded
+            self.drop(iface, frame, DropReason.NOT_FOR_ME, detail="link-layer broadcast", dst_ip=str(ip.dst))
         elif self.forwarding:
             self._forward(iface, ip, ip_bytes)
         else:
@@ -156,7 +167,11 @@ class IPNode(Node):
         """Answer echo requests (RFC 1122 §3.2.2.6); pass everything else to listeners (ping, traceroute)."""
         icmp = packet[ICMP]
         ip = packet[IPv4]
-        if icmp.type == 8 and not ip.dst.is_multicast and ip.dst != IPv4Address("255.255.255.255"):
+        if icmp.type == 8 and (ip.dst.is_multicast or self._is_broadcast(ip.dst)):
+            # Linux's icmp_echo_ignore_broadcasts=1; RFC 1122 §3.2.1.3 forbids a reply from a broadcast source.
+            self.drop(iface, ip_bytes, DropReason.NOT_FOR_ME, detail="echo request to a broadcast address")
+            return
+        if icmp.type == 8:
             data = packet.payload_of(ICMP)
             reply = ICMP(type=0, code=0, rest_of_header=icmp.rest_of_header) / data
             self.send_ip(ip.src, reply, src=ip.dst, comment=f"{self.name}: echo reply to {ip.src}")
@@ -190,12 +205,13 @@ class IPNode(Node):
             for piece in pieces:
                 self.event(EventKind.FORWARD, out, None, ttl=(ip.ttl, ip.ttl - 1), next_hop=next_hop,
                            in_interface=in_iface.name, route=route, fragment=True)
-                self.output(out, next_hop, piece, comment=f"{comment}, fragment", source=in_iface)
+                self.output(out, next_hop, piece, comment=f"{comment}, fragment", source=in_iface,
+                            received=ip_bytes)
             return
         # Trace details hold objects (the Route, addresses); they are formatted only when someone reads them.
         self.event(EventKind.FORWARD, out, None, ttl=(ip.ttl, ip.ttl - 1), next_hop=next_hop,
                    in_interface=in_iface.name, route=route)
-        self.output(out, next_hop, bytes(packet), comment=comment, source=in_iface)
+        self.output(out, next_hop, bytes(packet), comment=comment, source=in_iface, received=ip_bytes)
 
     # Sending -------------------------------------------------------------------------------------------
     def take_ip_id(self) -> int:
@@ -231,14 +247,18 @@ class IPNode(Node):
         return True
 
     def output(self, out: Interface, next_hop: IPv4Address, ip_bytes: bytes, *, comment: str | None = None,
-               source: Interface | None = None) -> None:
-        """Frame an IPv4 packet for the next hop: send at once if its MAC is known, else queue and ARP."""
+               source: Interface | None = None, received: bytes | None = None) -> None:
+        """Frame an IPv4 packet for the next hop: send at once if its MAC is known, else queue and ARP.
+
+        `source` and `received` (a forwarded packet's arrival interface and bytes as received) let an ARP failure
+        be reported with an ICMP error quoting the packet as it arrived.
+        """
         now = self.network.clock.now
         mac = self.arp.lookup(next_hop, now)
         if mac is not None:
             self.transmit(out, mac + out.mac + _ETH_IPV4 + ip_bytes, comment)
             return
-        queued, first = self.arp.queue(next_hop, out.name, (ip_bytes, comment, source))
+        queued, first = self.arp.queue(next_hop, out.name, (ip_bytes, comment, source, received))
         if not queued:
             self.drop(out, ip_bytes, DropReason.ARP_QUEUE_FULL, next_hop=str(next_hop))
             return
@@ -267,10 +287,10 @@ class IPNode(Node):
         if again:
             self._arp_request(out, target)
             return
-        for ip_bytes, _comment, source in failed:
+        for ip_bytes, _comment, source, received in failed:
             self.drop(out, ip_bytes, DropReason.ARP_FAILED, next_hop=str(target))
             if source is not None:
-                self.icmp_error(source, ip_bytes, 3, 1)  # host unreachable (RFC 1812 §5.2.7.1)
+                self.icmp_error(source, received or ip_bytes, 3, 1)  # host unreachable (RFC 1812 §5.2.7.1)
 
     def _arp_in(self, iface: Interface, arp: ARP) -> None:
         if iface.address is None:
@@ -278,16 +298,15 @@ class IPNode(Node):
             return
         now = self.network.clock.now
         if arp.sender_ip == arp.target_ip:  # gratuitous ARP: refresh an entry we have, create none, answer none
-            self.arp.learn(arp.sender_ip, arp.sender_mac, now, create=False)
+            waiting = self.arp.learn(arp.sender_ip, arp.sender_mac, now, create=False)
             self.event(EventKind.ARP_RESOLVED, iface, None, ip=str(arp.sender_ip), gratuitous=True)
+            self._release(iface, arp, waiting)
             return
         for_me = arp.target_ip == iface.address.ip
-        waiting = self.arp.learn(arp.sender_ip, arp.sender_mac, now, create=for_me)
-        if waiting:
-            self.event(EventKind.ARP_RESOLVED, iface, None, ip=str(arp.sender_ip), mac=str(arp.sender_mac),
-                       released=len(waiting))
-            for ip_bytes, comment, _source in waiting:
-                self.transmit(iface, arp.sender_mac + iface.mac + _ETH_IPV4 + ip_bytes, comment)
+        # RFC 826's merge: update an entry we have; create one only for a request to us or an answer we awaited
+        # (Linux's arp_accept=0 ignores unsolicited replies).
+        create = for_me and (arp.opcode == ARPOp.REQUEST or arp.sender_ip in self.arp.pending)
+        self._release(iface, arp, self.arp.learn(arp.sender_ip, arp.sender_mac, now, create=create))
         if not for_me:
             self.drop(iface, None, DropReason.NOT_FOR_ME, arp_target=str(arp.target_ip))
             return
@@ -297,6 +316,15 @@ class IPNode(Node):
                            target_mac=arp.sender_mac, target_ip=arp.sender_ip)).encode()
             self.transmit(iface, reply, f"{self.name}: {iface.address.ip} is at {iface.mac}")
 
+    def _release(self, iface: Interface, arp: ARP, waiting: list[Any]) -> None:
+        """Send the packets that waited for the MAC `arp` just told us."""
+        if not waiting:
+            return
+        self.event(EventKind.ARP_RESOLVED, iface, None, ip=str(arp.sender_ip), mac=str(arp.sender_mac),
+                   released=len(waiting))
+        for ip_bytes, comment, _source, _received in waiting:
+            self.transmit(iface, arp.sender_mac + iface.mac + _ETH_IPV4 + ip_bytes, comment)
+
     # ICMP errors (RFC 1812 §4.3.2) ---------------------------------------------------------------------
     def icmp_error(self, arrived_on: Interface, offending: bytes, icmp_type: int, code: int, **rest: Any) -> None:
         """Send an ICMP error about `offending` to its source, unless RFC 1812 §4.3.2.7 forbids it."""
@@ -305,13 +333,15 @@ class IPNode(Node):
         except DecodeError:
             return
         ip = about[IPv4]
-        if ip.fragment_offset or ip.src.is_multicast or ip.src.is_unspecified or ip.src.is_loopback:
+        src = ip.src
+        # RFC 1812 §4.3.2.7: only about a first fragment, only to a source that names one host.
+        if ip.fragment_offset or src.is_multicast or src.is_unspecified or src.is_loopback or src.is_reserved \
+                or self._is_broadcast(src):
             return
         if self._is_local(ip.dst) and ip.dst not in self.addresses:  # sent to a broadcast or multicast address
             return
-        inner = about.layers[1] if len(about.layers) > 1 else None
-        if isinstance(inner, ICMP) and inner.type in ERROR_TYPES:
-            return  # never an ICMP error about an ICMP error
+        if ip.protocol == 1 and len(offending) > ip.header_length and offending[ip.header_length] in ERROR_TYPES:
+            return  # never an ICMP error about an ICMP error (read from the bytes: fragments are not decoded)
         if not self._icmp_allowed(ip.src):
             self.event(EventKind.ICMP_ERROR, arrived_on, None, type=icmp_type, code=code, to=str(ip.src),
                        suppressed="rate limit")
