@@ -22,7 +22,7 @@ from layersim.wire.ethernet import BROADCAST, Ethernet, EtherType
 from layersim.wire.fields import Layer
 from layersim.wire.icmp import ERROR_TYPES, ICMP
 from layersim.wire.ipv4 import IPv4, IPv4Flags, decrement_ttl
-from layersim.wire.packet import Packet, decode
+from layersim.wire.packet import DecodeState, Packet, decode
 
 if TYPE_CHECKING:
     from layersim.net.network import Network
@@ -106,19 +106,25 @@ class IPNode(Node):
         if dst != iface.mac and dst != BROADCAST:
             self.drop(iface, frame, DropReason.NOT_FOR_ME, dst_mac=str(MAC(dst)) if len(dst) == 6 else "")
             return
+        ethertype = frame[12:14]
         try:
-            packet = decode(frame, until=IPv4)
+            if ethertype == _ETH_IPV4:  # the hot path: only the IPv4 header is decoded (RFC 1812 needs no more)
+                ip = IPv4.decode_layer(frame, 14, len(frame), DecodeState())[0]
+            elif ethertype == _ETH_ARP:
+                packet = decode(frame)
+                if ARP in packet:
+                    self._arp_in(iface, packet[ARP])
+                    return
+                ip = None
+            else:
+                decode(frame, until=Ethernet)
+                ip = None
         except DecodeError as exc:
             self.drop(iface, frame, DropReason.MALFORMED, error=str(exc))
             return
-        ethertype = frame[12:14]
-        if ethertype == _ETH_ARP and ARP in packet:
-            self._arp_in(iface, packet[ARP])
-            return
-        if ethertype != _ETH_IPV4:
+        if ip is None:
             self.drop(iface, frame, DropReason.UNSUPPORTED, ethertype=hex(int.from_bytes(ethertype, "big")))
             return
-        ip = packet[IPv4]
         ip_bytes = frame[14:14 + ip.total_length]
         if internet_checksum(ip_bytes[:ip.ihl * 4]):  # RFC 1812 §5.2.2: verify before anything else
             self.drop(iface, frame, DropReason.BAD_CHECKSUM, layer="IPv4")

@@ -306,50 +306,55 @@ def _balanced(lengths: list[int]) -> Tree | None:
     return lengths[middle], _balanced(lengths[:middle]), _balanced(lengths[middle + 1 :])
 
 
-def _marker_lengths(tree: Tree | None, turned_longer_at: int, into: dict[int, int]) -> dict[int, int]:
-    """For each length, the nearest shorter length on its search path (where the search turned longer), or 0.
+def _search_paths(tree: Tree | None, turned_longer_at: int, into: dict[int, tuple[int, Tree | None]]) -> dict:
+    """For each length: (its marker length, its subtree of shorter lengths).
 
-    A route of length L needs a marker there, and that marker needs one at its own such length, and so on:
-    the chain visits every length where a search for the route must hit.
+    The marker length is the nearest shorter length on the length's search path, where the search turned
+    longer, or 0. A route needs a marker there, that marker needs one at its own marker length, and so on: the
+    chain visits every length where a search for the route must hit.
     """
     if tree is not None:
         length, shorter, longer = tree
-        into[length] = turned_longer_at
-        _marker_lengths(shorter, turned_longer_at, into)
-        _marker_lengths(longer, length, into)
+        into[length] = turned_longer_at, shorter
+        _search_paths(shorter, turned_longer_at, into)
+        _search_paths(longer, length, into)
     return into
 
 
-def _search_dicts(by_length: list[dict[int, Route]], lengths: list[int], parent: dict[int, int]) -> list[dict]:
+def _search_dicts(by_length: list[dict[int, Route]], tree: Tree | None) -> list[dict[int, Any]]:
     """Per length, the routes plus markers, each mapped to its best matching route (or _NO_ROUTE)."""
-    search: list[dict] = [{} for _ in range(33)]
-    for length in lengths:
-        search[length] = dict(by_length[length])
-    for length in reversed(lengths):  # longest first: a length's markers are complete before it is used
-        marker = parent[length]
+    paths = _search_paths(tree, 0, {})
+    has_markers = {marker for marker, _ in paths.values()}  # the lengths with longer ones to search
+    search = [dict(routes) if length in has_markers else routes for length, routes in enumerate(by_length)]
+    for length in sorted(paths, reverse=True):  # longest first: a length's markers are complete before it is used
+        marker = paths[length][0]
         if marker:
             shift, above = length - marker, search[marker]
             new = {key >> shift for key in search[length]}.difference(above)  # probes `above` per new key
             above.update(dict.fromkeys(new, _PENDING))
     default = by_length[0].get(0, _NO_ROUTE)
-    for length in lengths:  # shortest first: a marker's bmp is a route between its parent marker and it,
-        entries = search[length]  # or else the parent marker's bmp, which is already known
+    for length in sorted(paths):  # shortest first: a marker's bmp is that of its own marker (already known) ...
+        entries = search[length]
         pending = [key for key, value in entries.items() if value is _PENDING]
-        marker = parent[length]
-        for shorter in reversed([n for n in lengths if marker < n < length]):
-            if not pending:
-                break
-            shift, routes = length - shorter, by_length[shorter]
-            found = {key: route for key in pending if (route := routes.get(key >> shift)) is not None}
-            if found:
-                entries.update(found)
-                pending = [key for key in pending if key not in found]
-        if pending and marker:
+        marker, shorter = paths[length]
+        if marker:
             shift, above = length - marker, search[marker]
             entries.update({key: above[key >> shift] for key in pending})
-        elif pending:
+        else:
             entries.update(dict.fromkeys(pending, default))
+        _improve(shorter, length, pending, search)  # ... unless one in between is longer
     return search
+
+
+def _improve(tree: Tree | None, length: int, keys: list[int], search: list[dict[int, Any]]) -> None:
+    """Search `tree` for each key of `length` (all keys at once, level by level) and keep the bmps it finds."""
+    if tree is not None and keys:
+        level, shorter, longer = tree
+        shift, entries = length - level, search[level]
+        found = {key: bmp for key in keys if (bmp := entries.get(key >> shift)) is not None}
+        search[length].update(found)
+        _improve(longer, length, list(found), search)
+        _improve(shorter, length, [key for key in keys if key not in found], search)
 
 
 def _probe(length: int, keys: dict[int, Any]) -> tuple[str, bytearray | set[int]]:
@@ -407,7 +412,7 @@ def _compile(
     """Build markers and compile the lookup: (lookup, the function that marks it stale, its source)."""
     lengths = [length for length in range(1, 33) if by_length[length]]
     tree = _balanced(lengths)
-    search = _search_dicts(by_length, lengths, _marker_lengths(tree, 0, {}))
+    search = _search_dicts(by_length, tree)
     default = by_length[0].get(0)
     objects: dict[str, Any] = {"default": default}
     probes: dict[int, str] = {}
