@@ -5,7 +5,12 @@
 set -euo pipefail
 out=${1:-$(dirname "$0")/linux_golden.pcap}
 C=lsg-client R=lsg-router S=lsg-server
-cleanup() { for n in $C $R $S; do ip netns del $n 2>/dev/null || true; done; }
+cleanup() {
+    for n in $C $R $S; do
+        ip netns pids $n 2>/dev/null | xargs -r kill 2>/dev/null || true  # servers left in the namespace
+        ip netns del $n 2>/dev/null || true
+    done
+}
 trap cleanup EXIT
 cleanup
 for n in $C $R $S; do ip netns add $n; ip -n $n link set lo up; done
