@@ -45,3 +45,15 @@ HTTP_GET = bytes.fromhex(
     "0040608600000101080a17f832923c183364474554202f20485454502f312e310d0a4163636570742d456e636f6469"
     "6e673a206964656e746974790d0a486f73743a2031302e302e322e32300d0a557365722d4167656e743a2050797468"
     "6f6e2d75726c6c69622f332e31310d0a436f6e6e656374696f6e3a20636c6f73650d0a0d0a")
+
+# 802.1Q frames from real captures, as published in dpkt's test suite (dpkt/ethernet.py, test_eth_802dot1q and
+# test_eth_802dot1q_stacked); this machine's kernel has no 8021q module to record our own. Their IPv4, TCP and
+# ICMP checksums are all correct, which a made-up frame would not manage by accident.
+# A TCP ACK with timestamps, tagged priority 4, DEI 1, VLAN 32.
+VLAN_TCP = bytes.fromhex(
+    "0060089fb1f300400540ef24810090200800450000343b6440004006b79b83972081839720150495177051d4ee9c51"
+    "a55b3680107c7012c700000101080a0004f0d40199a3fd")
+# A double-tagged (Q-in-Q: VLAN 118, then VLAN 10) ICMP echo request from a Cisco lab capture.
+QINQ_ICMP = bytes.fromhex(
+    "001bd41ba4d80013c3dfae18810000768100000a080045000064000f0000ff01929b0a760a010a760a020800ceb700"
+    "03000000000000001faf70" + "abcd" * 36)

@@ -5,7 +5,7 @@ from ipaddress import IPv4Address
 import pytest
 from scapy.all import rdpcap
 
-from layersim import ARP, ICMP, TCP, UDP, Ethernet, IPv4, Raw, decode
+from layersim import ARP, ICMP, TCP, UDP, Dot1Q, Ethernet, IPv4, Raw, decode
 from layersim.wire.icmp import ICMPType
 from layersim.wire.tcp import TCPFlags
 from layersim.wire.tcp_options import MSS, NOP, SACKPermitted, Timestamps, WindowScale
@@ -113,3 +113,25 @@ def test_every_frame_of_the_real_capture_round_trips_with_correct_checksums(inde
         if start < 34 or layer.name != "ICMP":  # quoted layers may be unverifiable (None)
             assert layer.checksum_ok in (True, None)
     assert all(layer.checksum_ok for layer in pkt.layers[:3] if layer.checksum_ok is not None)
+
+
+def test_vlan_tagged_tcp_fields_and_rebuild():
+    pkt = decode(golden.VLAN_TCP)
+    tag = pkt[Dot1Q]
+    assert (tag.pcp, tag.dei, tag.vid, tag.type) == (4, 1, 32, 0x0800) and pkt[Ethernet].type == 0x8100
+    ip, tcp = pkt[IPv4], pkt[TCP]
+    assert (ip.src, ip.dst, ip.ttl, ip.identification) == (IPv4Address("131.151.32.129"),
+                                                           IPv4Address("131.151.32.21"), 64, 0x3B64)
+    assert (tcp.sport, tcp.dport, tcp.flags) == (1173, 6000, TCPFlags.ACK) and tcp.checksum_ok
+    built = (Ethernet(dst="00:60:08:9f:b1:f3", src="00:40:05:40:ef:24") / Dot1Q(pcp=4, dei=1, vid=32)
+             / IPv4(identification=0x3B64, flags="DF", src="131.151.32.129", dst="131.151.32.21")
+             / TCP(sport=1173, dport=6000, seq=tcp.seq, ack=tcp.ack, flags="A", window=tcp.window, options=tcp.options))
+    assert built.encode() == golden.VLAN_TCP
+
+
+def test_double_tagged_icmp():
+    pkt = decode(golden.QINQ_ICMP)
+    outer, inner = [layer for layer in pkt.layers if isinstance(layer, Dot1Q)]
+    assert (outer.vid, outer.type, inner.vid, inner.type) == (118, 0x8100, 10, 0x0800)
+    assert pkt[ICMP].checksum_ok and pkt[ICMP].type == ICMPType.ECHO_REQUEST and pkt[IPv4].ttl == 255
+    assert pkt.encode() == golden.QINQ_ICMP
