@@ -2,15 +2,16 @@
 
 The lookup follows Waldvogel, Varghese, Turner and Plattner, "Scalable High Speed IP Routing Lookups"
 (SIGCOMM 1997). Each prefix length in use has a dict keyed by `addr >> (32 - length)`, and the lengths form a
-balanced binary search tree. A probe that misses means "no match this long, try shorter"; a probe that hits
-means "remember this entry's best matching prefix (bmp), try longer". For a miss to be a safe answer, every
-route leaves a *marker* at each shorter length where the search must turn longer to reach it, and each marker
-carries the bmp of its own bits, so a marker that leads nowhere still gives the right answer. With all 32
-lengths in use a lookup costs at most 6 dict probes instead of 32.
+balanced binary search tree. A probe that misses means "nothing this long matches, try shorter"; a probe that
+hits means "remember this entry's best matching prefix (bmp), try longer". So that a miss never hides a longer
+match, every route leaves a *marker* at each shorter length where the search must turn longer to reach it, and
+each marker carries the bmp of its own bits: the answer is the bmp of the last hit. With all 32 lengths in use
+a lookup makes at most 6 probes instead of 32.
 
-Markers depend on every route, so a change only marks the table stale; the next lookup rebuilds the markers
-in O(routes) and compiles the search tree into a function of nested `if`s (`_lookup_source` shows it).
-`add_many` loads many routes for the price of one rebuild.
+A probe only asks whether a key exists, so on the way down each length is tested with something cheaper than
+its dict (see `_probe`), and only the last hit's dict is read. Markers depend on every route, so a change only
+marks the table stale; the next lookup rebuilds the markers in O(routes) and compiles the search tree into a
+function of nested `if`s (`_lookup_source` holds its text). `add_many` loads many routes for one rebuild.
 """
 
 from __future__ import annotations
@@ -29,10 +30,9 @@ from layersim.errors import LayersimError
 __all__ = ["Route", "RouteKind", "RoutingError", "RoutingTable"]
 
 Lookup = Callable[[int], "Route | None"]
-_PENDING = object()  # a marker whose bmp is not known yet; exists only inside _search_dicts
 _NO_ROUTE = False  # the bmp of a marker that no route covers
-_BYTEMAP_MAX_LENGTH = 16  # up to /16 a byte per possible key (at most 64 KiB) ...
-_BITMAP_BITS_PER_KEY = 512  # ... then a bit per possible key, while that costs at most 64 bytes per key
+_BYTEMAP_BYTES, _BYTEMAP_BYTES_PER_KEY = 1 << 16, 32  # a byte per possible key: up to 64 KiB, or 32 B a key
+_BITMAP_BITS_PER_KEY = 1024  # else a bit per possible key, up to 128 bytes a key; else a set
 
 
 class RoutingError(LayersimError):
@@ -80,18 +80,8 @@ class RoutingTable:
         self._invalidate: Callable[[], None] | None = None
         self._lookup_source = ""
 
-    # Changing the table -------------------------------------------------------------------------------------
-
-    def add(
-        self,
-        prefix: str | IPv4Network,
-        via: str | IPv4Address | None = None,
-        interface: str | None = None,
-        metric: int = 0,
-        kind: RouteKind | str = RouteKind.STATIC,
-        *,
-        replace: bool = False,
-    ) -> Route:
+    def add(self, prefix: str | IPv4Network, via: str | IPv4Address | None = None, interface: str | None = None,
+            metric: int = 0, kind: RouteKind | str = RouteKind.STATIC, *, replace: bool = False) -> Route:
         """Add a route to `prefix` ("10.0.2.0/24", "default"); an existing one is replaced only if `replace`."""
         length, key, route = _make_route(prefix, via, interface, metric, _kind(kind), {})
         routes = self._by_length[length]
@@ -102,14 +92,8 @@ class RoutingTable:
         self._changed()
         return route
 
-    def add_many(
-        self,
-        routes: Iterable[tuple[str | IPv4Network, str | IPv4Address | None, str | None]],
-        *,
-        metric: int = 0,
-        kind: RouteKind | str = RouteKind.STATIC,
-        replace: bool = False,
-    ) -> int:
+    def add_many(self, routes: Iterable[tuple[str | IPv4Network, str | IPv4Address | None, str | None]], *,
+                 metric: int = 0, kind: RouteKind | str = RouteKind.STATIC, replace: bool = False) -> int:
         """Add (prefix, via, interface) routes at once and return how many; on an error none is added."""
         kind = _kind(kind)
         staged: list[dict[int, Route]] = [{} for _ in range(33)]
@@ -152,8 +136,6 @@ class RoutingTable:
             self._invalidate()
             self._invalidate = None
 
-    # Looking up ----------------------------------------------------------------------------------------------
-
     def get(self, prefix: str | IPv4Network) -> Route | None:
         """The route to exactly `prefix`, or None (no longest-prefix matching)."""
         length, key = _parse_prefix(prefix)
@@ -161,10 +143,12 @@ class RoutingTable:
 
     def lookup(self, addr: IPv4Address | str | int) -> Route | None:
         """The route with the longest prefix containing `addr` (RFC 1812 §5.2.4.3), or None."""
+        if isinstance(addr, IPv4Address):
+            return self.lookup_int(int(addr))
         return self.lookup_int(_address_int(addr))
 
     def lookup_int(self, addr: int) -> Route | None:
-        """`lookup` for an address given as an int, the routers' hot path; `addr` is not range-checked.
+        """`lookup` for an int, the routers' hot path; it must be in 0..2**32-1 (`lookup` checks, this does not).
 
         This method rebuilds the search structure; it then stores the compiled lookup as the instance
         attribute `lookup_int`, which shadows the method until the table changes. A reference kept across a
@@ -174,21 +158,16 @@ class RoutingTable:
         vars(self)["lookup_int"] = lookup
         return lookup(addr)
 
-    # Listing -----------------------------------------------------------------------------------------------
-
     def routes(self) -> list[Route]:
         """All routes in `ip route` order: by network address, a longer prefix first when addresses tie.
 
         This is the kernel's fib_trie dump order (leaves by key, a leaf's aliases by suffix length), so
         "default" comes first unless another 0.0.0.0/n route exists: OpenVPN's 0.0.0.0/1 prints above it.
         """
-        keyed = [
-            (key << (32 - length), -length, route)
-            for length, routes in enumerate(self._by_length)
-            for key, route in routes.items()
-        ]
-        keyed.sort(key=lambda item: (item[0], item[1]))
-        return [route for _, _, route in keyed]
+        keyed = [((key << (32 - length), -length), route)
+                 for length, routes in enumerate(self._by_length) for key, route in routes.items()]
+        keyed.sort(key=lambda item: item[0])
+        return [route for _, route in keyed]
 
     def __iter__(self) -> Iterator[Route]:
         """The routes in `ip route` order."""
@@ -222,7 +201,7 @@ def _parse_prefix(prefix: str | IPv4Network) -> tuple[int, int]:
     try:  # the usual "a.b.c.d/n" without ipaddress's slower parser; inet_pton is as strict as ipaddress
         addr = int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
         length = int(length_text) if length_text.isascii() and length_text.isdecimal() else 33 if slash else 32
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL or a character that is not ASCII
         length = 33
     if length > 32:  # a netmask, or something wrong: let ipaddress accept it or say what is wrong
         try:
@@ -244,26 +223,20 @@ def _prefix_text(length: int, key: int) -> str:
 
 def _address_int(addr: IPv4Address | str | int) -> int:
     """An IPv4 address as an int, checked."""
-    if isinstance(addr, IPv4Address):
-        return int(addr)
     if isinstance(addr, str):
         try:
             return int.from_bytes(socket.inet_pton(socket.AF_INET, addr), "big")
-        except OSError:
+        except (OSError, ValueError):
             raise RoutingError(f"{addr!r} is not an IPv4 address") from None
+    if isinstance(addr, IPv4Address):
+        return int(addr)
     if isinstance(addr, int) and not isinstance(addr, bool) and 0 <= addr <= 0xFFFFFFFF:
         return addr
     raise RoutingError(f"{addr!r} is not an IPv4 address (give an IPv4Address, text or an int 0..2**32-1)")
 
 
-def _make_route(
-    prefix: str | IPv4Network,
-    via: str | IPv4Address | None,
-    interface: str | None,
-    metric: int,
-    kind: RouteKind,
-    next_hops: dict[Any, IPv4Address | None],
-) -> tuple[int, int, Route]:
+def _make_route(prefix: str | IPv4Network, via: str | IPv4Address | None, interface: str | None, metric: int,
+                kind: RouteKind, next_hops: dict[Any, IPv4Address | None]) -> tuple[int, int, Route]:
     """(length, key, route) for one route, checked; `next_hops` caches parsed next-hop addresses."""
     length, key = _parse_prefix(prefix)
     network = prefix if isinstance(prefix, IPv4Network) else IPv4Network((key << (32 - length), length))
@@ -321,40 +294,41 @@ def _search_paths(tree: Tree | None, turned_longer_at: int, into: dict[int, tupl
     return into
 
 
-def _search_dicts(by_length: list[dict[int, Route]], tree: Tree | None) -> list[dict[int, Any]]:
-    """Per length, the routes plus markers, each mapped to its best matching route (or _NO_ROUTE)."""
+def _search_dicts(by_length: list[dict[int, Route]], tree: Tree | None) -> tuple[list[dict[int, Any]], set[int]]:
+    """Per length, the routes plus markers, each mapped to its best matching route (or _NO_ROUTE); and the
+    lengths that have markers (the others are the route dicts themselves)."""
     paths = _search_paths(tree, 0, {})
-    has_markers = {marker for marker, _ in paths.values()}  # the lengths with longer ones to search
-    search = [dict(routes) if length in has_markers else routes for length, routes in enumerate(by_length)]
+    markers: dict[int, list[int]] = {marker: [] for marker, _ in paths.values() if marker}  # new keys per length
+    search = [dict(routes) if length in markers else routes for length, routes in enumerate(by_length)]
     for length in sorted(paths, reverse=True):  # longest first: a length's markers are complete before it is used
         marker = paths[length][0]
         if marker:
             shift, above = length - marker, search[marker]
             new = {key >> shift for key in search[length]}.difference(above)  # probes `above` per new key
-            above.update(dict.fromkeys(new, _PENDING))
+            above.update(dict.fromkeys(new))  # a placeholder bmp, set below
+            markers[marker] += new
     default = by_length[0].get(0, _NO_ROUTE)
-    for length in sorted(paths):  # shortest first: a marker's bmp is that of its own marker (already known) ...
-        entries = search[length]
-        pending = [key for key, value in entries.items() if value is _PENDING]
+    for length, keys in sorted(markers.items()):  # shortest first, so shorter lengths' bmps are known
         marker, shorter = paths[length]
-        if marker:
+        keys = _improve(shorter, length, keys, search)  # the best route between the marker length and here ...
+        if marker:  # ... or else the marker length's bmp
             shift, above = length - marker, search[marker]
-            entries.update({key: above[key >> shift] for key in pending})
+            search[length].update({key: above[key >> shift] for key in keys})
         else:
-            entries.update(dict.fromkeys(pending, default))
-        _improve(shorter, length, pending, search)  # ... unless one in between is longer
-    return search
+            search[length].update(dict.fromkeys(keys, default))
+    return search, set(markers)
 
 
-def _improve(tree: Tree | None, length: int, keys: list[int], search: list[dict[int, Any]]) -> None:
-    """Search `tree` for each key of `length` (all keys at once, level by level) and keep the bmps it finds."""
-    if tree is not None and keys:
-        level, shorter, longer = tree
-        shift, entries = length - level, search[level]
-        found = {key: bmp for key in keys if (bmp := entries.get(key >> shift)) is not None}
-        search[length].update(found)
-        _improve(longer, length, list(found), search)
-        _improve(shorter, length, [key for key in keys if key not in found], search)
+def _improve(tree: Tree | None, length: int, keys: list[int], search: list[dict[int, Any]]) -> list[int]:
+    """Search `tree` for the keys of `length`, all at once level by level; set the bmps found, return the rest."""
+    if tree is None or not keys:
+        return keys
+    level, shorter, longer = tree
+    shift, entries = length - level, search[level]
+    found = {key: bmp for key in keys if (bmp := entries.get(key >> shift)) is not None}
+    search[length].update(found)
+    _improve(longer, length, list(found), search)  # found keys keep this bmp unless a longer level has one
+    return _improve(shorter, length, [key for key in keys if key not in found], search)
 
 
 def _probe(length: int, keys: dict[int, Any]) -> tuple[str, bytearray | set[int]]:
@@ -364,13 +338,13 @@ def _probe(length: int, keys: dict[int, Any]) -> tuple[str, bytearray | set[int]
     fetch (and reference-count) a cold Route at every level. A bytearray with a byte or a bit per possible key
     costs one memory access; a set, used where that array would be large, costs two (slot and key).
     """
-    if length <= _BYTEMAP_MAX_LENGTH:
+    if 1 << length <= max(_BYTEMAP_BYTES, _BYTEMAP_BYTES_PER_KEY * len(keys)):
         present = bytearray(1 << length)
         for key in keys:
             present[key] = 1
         return "bytes", present
     if 1 << length <= _BITMAP_BITS_PER_KEY * len(keys):
-        present = bytearray(1 << (length - 3))
+        present = bytearray(((1 << length) + 7) >> 3)
         for key in keys:
             present[key >> 3] |= 1 << (key & 7)
         return "bits", present
@@ -406,27 +380,20 @@ def _source(tree: Tree | None, probes: dict[int, str], may_miss: bool) -> str:
     return "\n".join(lines)
 
 
-def _compile(
-    by_length: list[dict[int, Route]], table: weakref.ref[RoutingTable]
-) -> tuple[Lookup, Callable[[], None], str]:
+def _compile(by_length: list[dict[int, Route]], table: weakref.ref[RoutingTable]) -> tuple[Lookup, Callable, str]:
     """Build markers and compile the lookup: (lookup, the function that marks it stale, its source)."""
     lengths = [length for length in range(1, 33) if by_length[length]]
     tree = _balanced(lengths)
-    search = _search_dicts(by_length, tree)
+    search, with_markers = _search_dicts(by_length, tree)
     default = by_length[0].get(0)
     objects: dict[str, Any] = {"default": default}
     probes: dict[int, str] = {}
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if node is not None:
-            length, shorter, longer = node
-            stack += [shorter, longer]
-            if longer is None:
-                objects[f"get{length}"] = search[length].get
-            else:
-                probes[length], objects[f"has{length}"] = _probe(length, search[length])
-                objects[f"bmp{length}"] = search[length]
+    for length in lengths:  # a length with longer ones to search gets a probe; the others only a dict.get
+        if length in with_markers:
+            probes[length], objects[f"has{length}"] = _probe(length, search[length])
+            objects[f"bmp{length}"] = search[length]
+        else:
+            objects[f"get{length}"] = search[length].get
     body = _source(tree, probes, may_miss=default is None)
     source = f"def make(refresh, {', '.join(objects)}):\n    stale = False\n\n{body}"
     namespace: dict[str, Any] = {}

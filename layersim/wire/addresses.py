@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ipaddress import AddressValueError, IPv4Address
+from socket import AF_INET, inet_pton
 
 from layersim.errors import FieldValueError
 
@@ -60,13 +61,10 @@ def to_ipv4(value: object) -> IPv4Address:
     if type(value) is IPv4Address:
         return value
     if type(value) is str:
-        parts = value.split(".")
-        # Fast path for the dotted-quad form; anything unusual goes to ipaddress for its checks and errors.
-        if len(parts) == 4 and all(p.isdigit() and p.isascii() and len(p) <= 3 and (p == "0" or p[0] != "0")
-                                   for p in parts):
-            a, b, c, d = (int(p) for p in parts)
-            if a < 256 and b < 256 and c < 256 and d < 256:
-                return IPv4Address(a << 24 | b << 16 | c << 8 | d)
+        try:  # strict dotted quad in C (no leading zeros, no short forms); anything else gets ipaddress's error
+            return IPv4Address(int.from_bytes(inet_pton(AF_INET, value), "big"))
+        except OSError:
+            pass
     if isinstance(value, bool) or not isinstance(value, str | int | bytes | IPv4Address):
         raise FieldValueError(f"IPv4 address {value!r} is not a string, an int or 4 bytes")
     try:

@@ -61,7 +61,7 @@ class Ethernet(Layer):
         if end - start < 14:
             raise DecodeError("Ethernet", start, f"frame of {end - start} bytes is shorter than the 14-byte header")
         values = cls._unpack(data, start)
-        return tuple.__new__(cls, (*values, None)), start + 14, end, ("ethertype", values[2])
+        return tuple.__new__(cls, (*values, None)), start + 14, end, cls.next_layers.get(values[2])
 
 
 class Dot1Q(Layer):
@@ -91,4 +91,4 @@ class Dot1Q(Layer):
         if end - start < 4:
             raise DecodeError("802.1Q", start, f"{end - start} bytes left, shorter than the 4-byte tag")
         values = cls._unpack(data, start)
-        return tuple.__new__(cls, (*values, None)), start + 4, end, ("ethertype", values[3])
+        return tuple.__new__(cls, (*values, None)), start + 4, end, cls.next_layers.get(values[3])

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import enum
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from operator import itemgetter
+from types import MappingProxyType
 from typing import Any, ClassVar, Self
 
 from layersim.errors import FieldValueError
@@ -131,44 +132,46 @@ def _enum_lookup(kind: type, bits: int) -> Any:
 
 def _coerce_value(spec: HeaderSpec, f: Field, value: Any) -> Any:
     """Validate and convert one user-supplied field value, raising FieldValueError with the field's name."""
-    where = f"{spec.name}.{f.name}"
+    try:
+        return _convert(f, value)
+    except FieldValueError as exc:
+        raise FieldValueError(f"{spec.name}.{f.name}: {exc}") from None
+
+
+def _convert(f: Field, value: Any) -> Any:
+    """The value converted to the field's kind; errors say what is wrong, the caller adds where."""
     if value is None:
         if f.computed:
             return None
-        raise FieldValueError(f"{where}: None is only allowed for computed fields")
+        raise FieldValueError("None is only allowed for computed fields")
     if f.coerce is not None:
-        try:
-            value = f.coerce(value)
-        except FieldValueError as exc:
-            raise FieldValueError(f"{where}: {exc}") from None
-    if f.kind is MAC:
-        try:
-            return MAC(value)
-        except FieldValueError as exc:
-            raise FieldValueError(f"{where}: {exc}") from None
-    if f.kind is IPv4Address:
-        try:
-            return to_ipv4(value)
-        except FieldValueError as exc:
-            raise FieldValueError(f"{where}: {exc}") from None
+        value = f.coerce(value)
+    kind = f.kind
+    if kind is MAC:
+        return MAC(value)
+    if kind is IPv4Address:
+        return to_ipv4(value)
     if f.bits is None:
-        if f.kind is bytes and isinstance(value, bytearray | memoryview):
+        if kind is bytes and isinstance(value, bytearray | memoryview):
             return bytes(value)
-        if not isinstance(value, f.kind):
-            raise FieldValueError(f"{where}: expected {f.kind.__name__}, got {type(value).__name__} {value!r}")
+        if not isinstance(value, kind):
+            raise FieldValueError(f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
         return value
-    if isinstance(value, str) and isinstance(f.kind, type) and issubclass(f.kind, enum.Enum):
+    is_enum = isinstance(kind, type) and issubclass(kind, enum.Enum)
+    if is_enum and type(value) is kind:  # a member of the field's own enum is in range by construction
+        return value
+    if isinstance(value, str) and is_enum:
         try:
-            return f.kind[value]
+            return kind[value]
         except KeyError:
-            names = ", ".join(m.name for m in f.kind if m.name)
-            raise FieldValueError(f"{where}: {value!r} is not one of {names}") from None
+            names = ", ".join(m.name for m in kind if m.name)
+            raise FieldValueError(f"{value!r} is not one of {names}") from None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise FieldValueError(f"{where}: expected an integer, got {type(value).__name__} {value!r}")
+        raise FieldValueError(f"expected an integer, got {type(value).__name__} {value!r}")
     if not 0 <= value < 1 << f.bits:
-        raise FieldValueError(f"{where}: {value} does not fit in {f.bits} bits")
-    if isinstance(f.kind, type) and issubclass(f.kind, enum.Enum) and type(value) is int:
-        return f.kind._value2member_map_.get(value, value)
+        raise FieldValueError(f"{value} does not fit in {f.bits} bits")
+    if is_enum and type(value) is int:
+        return kind._value2member_map_.get(value, value)
     return value
 
 
@@ -255,6 +258,8 @@ class Layer(tuple):
 
     __slots__ = ()
     lazy: ClassVar[bool] = False  # True for application payloads parsed only when a layer is asked for
+    # What decodes this layer's payload, by EtherType, protocol number or port: wired once by dispatch.py.
+    next_layers: ClassVar[Mapping[int, Any]] = MappingProxyType({})
     spec: ClassVar[HeaderSpec]
     _n: ClassVar[int]
     _new: ClassVar[Callable[..., Any]]

@@ -9,6 +9,7 @@ from typing import Any
 from layersim.errors import DecodeError, FieldValueError
 from layersim.wire.checksum import internet_checksum
 from layersim.wire.fields import HeaderSpec, Layer, UInt
+from layersim.wire.ipv4 import IPv4
 
 __all__ = ["ICMP", "ICMPType", "UnreachableCode"]
 
@@ -165,7 +166,7 @@ class ICMP(Layer):
         key = None
         if values[0] in ERROR_TYPES:
             state.truncated = True  # RFC 792: the quote holds the IP header and at least 8 bytes, not all
-            key = ("ethertype", 0x0800)
+            key = IPv4
         return tuple.__new__(cls, (*values, src)), start + 8, end, key
 
 

@@ -162,8 +162,8 @@ class IPv4(Layer):
             total = available
         layer = tuple.__new__(cls, (*values, data[start + 20:start + header_length], None))
         state.ip = layer
-        key = None if data[start + 6] & 0x3F or data[start + 7] else ("ip_protocol", values[9])  # fragment
-        return layer, start + header_length, start + total, key
+        fragment = data[start + 6] & 0x3F or data[start + 7]  # MF or a fragment offset: the payload stays Raw
+        return layer, start + header_length, start + total, None if fragment else cls.next_layers.get(values[9])
 
 
 def decrement_ttl(packet: bytearray, offset: int = 0) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from layersim.errors import DecodeError, LayersimError
-from layersim.wire.dispatch import next_layer_class, start_class
+from layersim.wire.dispatch import start_class
 from layersim.wire.fields import Layer
 from layersim.wire.payload import Padding, Raw
 
@@ -140,15 +140,23 @@ class Packet:
 
     def payload_of(self, key: type[Layer]) -> bytes:
         """The bytes that follow the header of the first `key` layer (its payload, padding excluded)."""
-        index = next((i for i, layer in enumerate(self._layers) if type(layer) is key), None)
-        if index is None:
-            self[key]  # raises the KeyError that names the layers present
+        layers = self._layers
+        index = 0
+        for layer in layers:
+            if type(layer) is key:
+                break
+            index += 1
+        else:
+            layer = self[key]  # a subclass match, or the KeyError that names the layers present
+            index = self.layers.index(layer)
         if self._data is None or self._spans is None:
-            return Packet(self.layers[self.layers.index(self[key]) + 1:]).encode()
-        end = self._spans[-1][1] if self._lazy is None else self._lazy[2]
-        if self._layers and type(self._layers[-1]) is Padding:
-            end = self._spans[-1][0]
-        assert index is not None
+            return Packet(self.layers[index + 1:]).encode()
+        if self._lazy is not None:
+            end = self._lazy[2]
+        else:
+            last_start, end = self._spans[-1]
+            if type(layers[-1]) is Padding:
+                end = last_start
         return self._data[self._spans[index][1]:end]
 
     # Encoding ------------------------------------------------------------------------------------------
@@ -243,7 +251,7 @@ def decode(data: bytes | bytearray | memoryview, first: type[Layer] | None = Non
                 spans.append((start, end))
                 break
             try:
-                layer, header_end, payload_end, key = cls.decode_layer(data, start, end, state)
+                layer, header_end, payload_end, following = cls.decode_layer(data, start, end, state)
             except DecodeError:
                 if not state.truncated:
                     raise
@@ -253,7 +261,7 @@ def decode(data: bytes | bytearray | memoryview, first: type[Layer] | None = Non
             layers.append(layer)
             spans.append((start, header_end))
             start, end = header_end, payload_end
-            cls = Raw if cls is until else next_layer_class(key)
+            cls = Raw if following is None or cls is until else following
     except DecodeError:
         raise
     except Exception as exc:  # a decoder bug must still surface as DecodeError, naming where it happened

@@ -129,7 +129,8 @@ class TCP(Layer):
         options = decode_options(data, start + 20, start + header_length) if header_length > 20 else ()
         src = (data, start, end, state.ip) if state.ip is not None and not state.truncated else None
         layer = tuple.__new__(cls, (*values, options, src))
-        return layer, start + header_length, end, ("tcp_port", values[0], values[1])
+        ports = cls.next_layers
+        return layer, start + header_length, end, ports.get(values[1]) or ports.get(values[0])
 
     def field_spans(self, start: int, end: int) -> list[tuple[str, int, int]]:
         """Fixed fields, then each option on its own."""

@@ -68,4 +68,6 @@ class UDP(Layer):
             length = available
         elif state.ip is not None and not state.truncated:
             src = (data, start, start + length, state.ip)
-        return tuple.__new__(cls, (*values, src)), start + 8, start + length, ("udp_port", values[0], values[1])
+        ports = cls.next_layers
+        return tuple.__new__(cls, (*values, src)), start + 8, start + length, ports.get(values[1]) or ports.get(
+            values[0])
