@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from enum import IntEnum, IntFlag
 from ipaddress import IPv4Address
 from typing import Any
@@ -12,7 +13,7 @@ from layersim.wire.checksum import internet_checksum, update_checksum
 from layersim.wire.ethernet import EtherType
 from layersim.wire.fields import Addr, Bits, HeaderSpec, Layer, UInt, Var
 
-__all__ = ["IPProto", "IPv4", "IPv4Flags", "decrement_ttl", "rewrite_for_next_hop"]
+__all__ = ["IPProto", "IPv4", "IPv4Flags", "decrement_ttl", "forward_frame", "rewrite_for_next_hop"]
 
 
 class IPProto(IntEnum):
@@ -179,6 +180,35 @@ def decrement_ttl(packet: bytearray, offset: int = 0) -> None:
     checksum = update_checksum(packet[offset + 10] << 8 | packet[offset + 11], old_word, old_word - 0x100)
     packet[offset + 10] = checksum >> 8
     packet[offset + 11] = checksum & 0xFF
+
+
+_HOP_VIEW = struct.Struct("!HBxH4xB")  # from byte 12: EtherType, version+IHL, total length, TTL
+
+
+def forward_frame(frame: bytes, src: MAC, dst: MAC) -> bytearray | None:
+    """The router fast path in one step, for an Ethernet II frame holding IPv4.
+
+    Reads only what RFC 1812 §5.2.2 and §5.3.1 make a router check (EtherType, version, IHL, total length,
+    header checksum, TTL above 1), then rewrites both MACs and decrements the TTL with an RFC 1624 update. Returns
+    None when any check fails: the caller then decodes the frame to report or answer it (ICMP, drop reason).
+    """
+    if len(frame) < 34:
+        return None
+    ethertype, version_ihl, total_length, ttl = _HOP_VIEW.unpack_from(frame, 12)
+    header_length = (version_ihl & 0xF) * 4
+    if ethertype != 0x0800 or version_ihl >> 4 != 4 or header_length < 20 or ttl <= 1 \
+            or total_length < header_length or 14 + total_length > len(frame) \
+            or internet_checksum(frame[14:14 + header_length]):
+        return None
+    out = bytearray(frame)
+    out[0:6] = dst
+    out[6:12] = src
+    old_word = ttl << 8 | out[23]
+    out[22] = ttl - 1
+    checksum = update_checksum(out[24] << 8 | out[25], old_word, old_word - 0x100)
+    out[24] = checksum >> 8
+    out[25] = checksum & 0xFF
+    return out
 
 
 def rewrite_for_next_hop(frame: bytes | bytearray, src: MAC, dst: MAC, ip_offset: int = 14) -> bytearray:
