@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,17 @@ from typing import Any
 import pytest
 
 TSHARK_REQUIRED = os.environ.get("LAYERSIM_REQUIRE_TSHARK") == "1"
+
+
+def rfc1071_sum(data: bytes) -> int:
+    """RFC 1071 §4.1's one's complement sum, word by word: a reference independent of layersim.wire.checksum."""
+    if len(data) % 2:
+        data += b"\0"
+    total = 0
+    for (word,) in struct.iter_unpack("!H", data):
+        total += word
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
 
 
 def tshark_path() -> str:

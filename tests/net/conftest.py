@@ -19,6 +19,7 @@ from layersim.net.network import Network
 from layersim.net.router import Router
 from layersim.net.switch import Switch
 from layersim.net.trace import EventKind, TraceEvent
+from tests.tools import rfc1071_sum
 
 CLIENT_IP, SERVER_IP = "10.0.1.10", "10.0.2.20"
 R1_LEFT, R1_RIGHT, R2_LEFT, R2_RIGHT = "10.0.1.1", "10.0.12.1", "10.0.12.2", "10.0.2.1"
@@ -139,17 +140,6 @@ def ip_payload(frame: bytes) -> bytes:
     """What follows the IPv4 header of a frame, up to the IPv4 total length."""
     packet = ip_packet(frame)
     return packet[(packet[0] & 0x0F) * 4:]
-
-
-def rfc1071_sum(data: bytes) -> int:
-    """The 16-bit one's complement sum written out word by word, independent of layersim.wire.checksum."""
-    if len(data) % 2:
-        data += b"\0"
-    total = 0
-    for (word,) in struct.iter_unpack("!H", data):
-        total += word
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
 
 
 def header_checksum_ok(frame: bytes, offset: int = 14) -> bool:
