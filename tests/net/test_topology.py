@@ -165,6 +165,12 @@ def test_cli_run_json_and_pcapng(example, tmp_path, capsys):
     assert len(records) == report["capture"]["frames"] > 0
     names = {r.interface for r in records}
     assert {"client:eth0", "r1:eth0", "r1:eth1", "r2:eth0", "r2:eth1", "server:eth0"} == names
+    # `layersim inspect` reads the simulated capture back: every frame decodes, with its interface and comment.
+    code, out, _ = run_cli(capsys, "inspect", pcap, "--json")
+    packets = json.loads(out)
+    assert code == 0 and len(packets) == len(records) and not any("error" in p for p in packets)
+    assert {p["interface"] for p in packets} == names
+    assert any(p.get("comment", "").startswith("r1: forwarded via eth1, TTL 64->63") for p in packets)
 
 
 def test_cli_run_text(example, capsys):
