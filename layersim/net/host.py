@@ -16,6 +16,7 @@ from layersim.wire.packet import Packet
 from layersim.wire.udp import UDP
 
 if TYPE_CHECKING:
+    from layersim.net.apps import PingResult, TracerouteResult
     from layersim.net.network import Network
 
 __all__ = ["Datagram", "Host", "UDPSocket"]
@@ -110,15 +111,18 @@ class Host(IPNode):
                    source=f"{datagram.source[0]}:{datagram.source[1]}")
         sock.deliver(datagram)
 
-    # Applications (defined in layersim.app.ping) -------------------------------------------------------
-    def ping(self, dst: IPv4Address | str, count: int = 3, **options: object) -> object:
-        """Ping `dst` like iputils ping and run the network until done; returns a PingResult."""
+    # Applications (layersim.net.apps) -----------------------------------------------------------------
+    def ping(self, dst: IPv4Address | str, count: int = 3, *, interval_ns: int = 1_000_000_000,
+             timeout_ns: int = 1_000_000_000, size: int = 56, ttl: int = 64) -> PingResult:
+        """Ping `dst` like iputils ping and run the network until the last reply's timeout."""
         from layersim.net.apps import ping
 
-        return ping(self, IPv4Address(dst), count=count, **options)  # type: ignore[arg-type]
+        return ping(self, IPv4Address(dst), count=count, interval_ns=interval_ns, timeout_ns=timeout_ns,
+                    size=size, ttl=ttl)
 
-    def traceroute(self, dst: IPv4Address | str, **options: object) -> object:
-        """Trace the path to `dst` with UDP probes like Linux traceroute; returns a TracerouteResult."""
+    def traceroute(self, dst: IPv4Address | str, *, max_hops: int = 30, probes: int = 3,
+                   timeout_ns: int = 5_000_000_000) -> TracerouteResult:
+        """Trace the path to `dst` with UDP probes like Linux traceroute, running the network as it goes."""
         from layersim.net.apps import traceroute
 
-        return traceroute(self, IPv4Address(dst), **options)  # type: ignore[arg-type]
+        return traceroute(self, IPv4Address(dst), max_hops=max_hops, probes=probes, timeout_ns=timeout_ns)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from operator import itemgetter
 from types import MappingProxyType
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from layersim.errors import FieldValueError
 from layersim.wire.addresses import MAC, to_ipv4
@@ -265,6 +265,9 @@ class Layer(tuple):
     _new: ClassVar[Callable[..., Any]]
     _unpack: ClassVar[Callable[[Any, int], tuple[Any, ...]]]
     _pack: ClassVar[Callable[..., bytes]]
+
+    if TYPE_CHECKING:  # the real constructor is generated from the spec, with one keyword per field
+        def __new__(cls, *args: Any, **fields: Any) -> Self: ...
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
