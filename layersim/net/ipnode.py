@@ -209,14 +209,14 @@ class IPNode(Node):
             pieces = fragment(bytes(packet), out.mtu)
             self.event(EventKind.FRAGMENT, out, ip_bytes, fragments=len(pieces), mtu=out.mtu)
             for piece in pieces:
-                self.event(EventKind.FORWARD, out, None, ttl=(ip.ttl, ip.ttl - 1), next_hop=next_hop,
-                           in_interface=in_iface.name, route=route, fragment=True)
+                self.event(EventKind.FORWARD, out, None, ttl_in=ip.ttl, ttl_out=ip.ttl - 1, next_hop=str(next_hop),
+                           in_interface=in_iface.name, fragment=True)
                 self.output(out, next_hop, piece, comment=f"{comment}, fragment", source=in_iface,
                             received=ip_bytes)
             return
-        # Trace details hold objects (the Route, addresses); they are formatted only when someone reads them.
-        self.event(EventKind.FORWARD, out, None, ttl=(ip.ttl, ip.ttl - 1), next_hop=next_hop,
-                   in_interface=in_iface.name, route=route)
+        # Plain values only (see TraceEvent): the next hop as a string, the TTL as two numbers.
+        self.event(EventKind.FORWARD, out, None, ttl_in=ip.ttl, ttl_out=ip.ttl - 1, next_hop=str(next_hop),
+                   in_interface=in_iface.name)
         self.output(out, next_hop, bytes(packet), comment=comment, source=in_iface, received=ip_bytes)
 
     # Sending -------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from layersim.errors import LayersimError
 from layersim.net.interface import Interface
-from layersim.net.trace import DropReason, EventKind, TraceEvent
+from layersim.net.trace import DropReason, EventKind
 from layersim.wire.addresses import MAC
 
 if TYPE_CHECKING:
@@ -51,8 +51,7 @@ class Node:
     # Trace helpers ------------------------------------------------------------------------------------
     def event(self, kind: EventKind, iface: Interface | None, frame: bytes | None = None, **details: Any) -> None:
         """Record a trace event at the current simulated time."""
-        self.network.trace.record(TraceEvent(self.network.clock.now, self.name, iface.name if iface else None,
-                                             kind, frame, details))
+        self.network.trace.add(self.network.clock.now, self.name, iface.name if iface else None, kind, frame, details)
 
     def drop(self, iface: Interface | None, frame: bytes | None, reason: DropReason, **details: Any) -> None:
         """Record that a frame or packet was discarded, and why."""

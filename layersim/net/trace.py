@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any, NamedTuple
+from operator import itemgetter
+from types import MappingProxyType
+from typing import Any
 
 __all__ = ["DropReason", "EventKind", "Hop", "Trace", "TraceEvent", "hops", "packet_identity"]
 
@@ -48,26 +50,53 @@ class DropReason(Enum):
     REASSEMBLY_TIMEOUT = "reassembly_timeout"
 
 
-class TraceEvent(NamedTuple):
-    """One thing that happened: when, where, what, and the bytes involved (an Ethernet frame for SEND and
-    RECEIVE, an IPv4 packet for DELIVER and most DROPs) if any. A named tuple: built once per hop, so cheap."""
+_KIND_BY_VALUE = MappingProxyType({kind.value: kind for kind in EventKind})
 
-    time_ns: int
-    node: str
-    interface: str | None
-    kind: EventKind
-    frame: bytes | None = None
-    details: dict[str, Any] = {}
+
+class TraceEvent(tuple):
+    """One thing that happened: when, where, what, and the bytes involved (an Ethernet frame for SEND and
+    RECEIVE, an IPv4 packet for DELIVER and most DROPs) if any.
+
+    Stored as a plain tuple of plain values (the kind as its string value, details as (key, value) pairs of
+    strings and numbers on the per-hop events), which CPython's garbage collector stops tracking: a run keeps
+    every event, and tracked events made each full collection walk the whole trace.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, time_ns: int, node: str, interface: str | None, kind: EventKind,
+                frame: bytes | None = None, details: dict[str, Any] | None = None) -> TraceEvent:
+        return tuple.__new__(cls, (time_ns, node, interface, kind.value, frame, tuple(details.items()) if details
+                                   else ()))
+
+    time_ns: int = property(itemgetter(0), doc="Simulated time in nanoseconds.")  # type: ignore[assignment]
+    node: str = property(itemgetter(1), doc="The node's name.")  # type: ignore[assignment]
+    interface: str | None = property(itemgetter(2), doc="The interface's name, if any.")  # type: ignore[assignment]
+    frame: bytes | None = property(itemgetter(4), doc="The bytes involved, if any.")  # type: ignore[assignment]
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """What else was decided (kept as (key, value) pairs, see the class docstring)."""
+        return dict(self[5])
+
+    @property
+    def kind(self) -> EventKind:
+        """What happened."""
+        return _KIND_BY_VALUE[self[3]]
 
     @property
     def reason(self) -> DropReason | None:
         """The DropReason of a DROP event."""
-        return self.details.get("reason")
+        return next((value for key, value in self[5] if key == "reason"), None)
+
+    def __repr__(self) -> str:
+        return (f"TraceEvent(time_ns={self.time_ns}, node={self.node!r}, interface={self.interface!r}, "
+                f"kind={self.kind}, details={self.details!r})")
 
     def __str__(self) -> str:
         where = f"{self.node}:{self.interface}" if self.interface else self.node
         extra = ", ".join(f"{k}={_short(v)}" for k, v in self.details.items())
-        return f"{self.time_ns / 1e6:12.6f} ms  {where:<14} {self.kind.value:<12} {extra}"
+        return f"{self.time_ns / 1e6:12.6f} ms  {where:<14} {self[3]:<12} {extra}"
 
 
 def _short(value: Any) -> str:
@@ -75,20 +104,38 @@ def _short(value: Any) -> str:
 
 
 class Trace:
-    """The network's record of events, in the order they happened."""
+    """The network's record of events, in the order they happened.
+
+    Events are kept as plain tuples while the simulation runs: CPython's garbage collector stops tracking an
+    exact tuple of untracked values, but never a tuple subclass, so a long trace of TraceEvent objects made every
+    full collection walk the whole run. They become TraceEvent views when read.
+    """
 
     def __init__(self) -> None:
-        self.events: list[TraceEvent] = []
+        self._rows: list[tuple[Any, ...]] = []
+        self._events: list[TraceEvent] = []
+
+    def add(self, time_ns: int, node: str, interface: str | None, kind: EventKind, frame: bytes | None,
+            details: dict[str, Any]) -> None:
+        """Record one event (the per-hop path: only tuples are kept)."""
+        self._rows.append((time_ns, node, interface, kind.value, frame, tuple(details.items()) if details else ()))
 
     def record(self, event: TraceEvent) -> None:
-        """Add one event."""
-        self.events.append(event)
+        """Add one event given as a TraceEvent."""
+        self._rows.append(tuple(event))
+
+    @property
+    def events(self) -> list[TraceEvent]:
+        """Every event so far, in order."""
+        if len(self._events) < len(self._rows):
+            self._events.extend(tuple.__new__(TraceEvent, row) for row in self._rows[len(self._events):])
+        return self._events
 
     def __iter__(self) -> Iterator[TraceEvent]:
         return iter(self.events)
 
     def __len__(self) -> int:
-        return len(self.events)
+        return len(self._rows)
 
     def select(self, kind: EventKind | None = None, node: str | None = None,
                interface: str | None = None) -> list[TraceEvent]:
