@@ -29,13 +29,14 @@ import cProfile
 import gc
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from benchenv import environment
 
 from layersim.net.host import Host, UDPSocket
 from layersim.net.network import Network
@@ -358,19 +359,6 @@ def growth_ratio(runs: list[Run]) -> tuple[Run, Run, float]:
 
 
 # Reporting ------------------------------------------------------------------------------------------------
-
-def environment() -> dict[str, str]:
-    """Python and machine, for the report."""
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {"python": f"{platform.python_implementation()} {platform.python_version()}",
-            "machine": f"{cpu or platform.machine()}, {os.cpu_count()} CPUs ({platform.system()} "
-                       f"{platform.machine()})"}
-
 
 def markdown(runs: list[Run], bare: BareHop) -> str:
     """The results table in Markdown, then the reference hop, the linear fit and the growth ratio."""

@@ -18,8 +18,6 @@ import cProfile
 import gc
 import inspect
 import json
-import os
-import platform
 import pstats
 import socket
 import struct
@@ -27,11 +25,11 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from ipaddress import IPv4Address
 from typing import Any
 
 import dpkt
+from benchenv import environment
 from scapy.layers.inet import IP as ScapyIP
 from scapy.layers.inet import TCP as ScapyTCP
 from scapy.layers.l2 import Ether
@@ -435,26 +433,6 @@ def run(seconds: float, repeats: int, progress: Callable[[str], None]) -> list[R
 
 # Reporting ------------------------------------------------------------------------------------------------
 
-def environment() -> dict[str, str]:
-    """Python, machine and library versions, for the report."""
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    versions = {}
-    for package in ("layersim", "scapy", "dpkt"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed as a distribution"
-    return {"python": f"{platform.python_implementation()} {platform.python_version()}",
-            "machine": f"{cpu or platform.machine()}, {os.cpu_count()} CPUs ({platform.system()} "
-                       f"{platform.machine()})",
-            **versions}
-
-
 def markdown(rows: list[Row]) -> str:
     """The results table in Markdown: rates in packets per second, then the three ratios."""
     columns = [*IMPLEMENTATIONS, "layersim/scapy", "layersim/dpkt", "struct/layersim"]
@@ -512,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         profile(args.profile, args.iterations)
         return 0
-    env = environment()
+    env = environment(("layersim", "scapy", "dpkt"))
     if not args.json:
         for key, value in env.items():
             print(f"{key}: {value}")

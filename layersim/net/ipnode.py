@@ -85,10 +85,6 @@ class IPNode(Node):
             self._local_cache = (len(self.interfaces), frozenset(own | broadcast), frozenset(broadcast))
         return self._local_cache[1], self._local_cache[2]
 
-    def _local_ints(self) -> frozenset[int]:
-        """Own addresses, subnet broadcasts and 255.255.255.255 as ints."""
-        return self._address_sets()[0]
-
     def _is_broadcast(self, address: IPv4Address | int) -> bool:
         """True for 255.255.255.255 and the broadcast address of a connected subnet."""
         return int(address) in self._address_sets()[1]
@@ -96,7 +92,7 @@ class IPNode(Node):
     def _is_local(self, dst: IPv4Address | int) -> bool:
         """True for packets this node takes in: its addresses, broadcasts and multicast."""
         value = int(dst)
-        return value in self._local_ints() or value >> 28 == 0xE
+        return value in self._address_sets()[0] or value >> 28 == 0xE
 
     # Receiving -----------------------------------------------------------------------------------------
     def on_frame(self, iface: Interface, frame: bytes) -> None:

@@ -120,10 +120,6 @@ class Trace:
         """Record one event (the per-hop path: only tuples are kept)."""
         self._rows.append((time_ns, node, interface, kind.value, frame, tuple(details.items()) if details else ()))
 
-    def record(self, event: TraceEvent) -> None:
-        """Add one event given as a TraceEvent."""
-        self._rows.append(tuple(event))
-
     @property
     def events(self) -> list[TraceEvent]:
         """Every event so far, in order."""
