@@ -149,7 +149,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     """Build the topology, capture if asked, run its applications, and print the story or its JSON."""
-    from layersim.net.narrative import narrative, narrative_json, run_scenario
+    from layersim.app.narrative import narrative, narrative_json, run_scenario
     from layersim.net.topology import load_topology
     from layersim.net.units import parse_duration
 

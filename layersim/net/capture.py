@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from layersim.capture import Interface as CaptureInterface
 from layersim.capture import PcapngWriter, PcapWriter
 from layersim.errors import LayersimError
+from layersim.net.trace_details import Note, note_text
 
 if TYPE_CHECKING:
     from layersim.net.interface import Interface
@@ -18,10 +19,11 @@ __all__ = ["CaptureSession"]
 class CaptureSession:
     """Writes every frame sent or received on the chosen interfaces, with simulated timestamps and comments."""
 
-    def __init__(self, path: Path, interfaces: list[Interface]) -> None:
+    def __init__(self, path: Path, interfaces: list[Interface], epoch_ns: int = 0) -> None:
         if not interfaces:
             raise LayersimError(f"{path}: no interfaces to capture")
         self.path = path
+        self.epoch_ns = epoch_ns  # simulated time 0 as nanoseconds since the Unix epoch
         self.interfaces = interfaces
         self.count = 0
         self._index = {id(iface): i for i, iface in enumerate(interfaces)}
@@ -43,11 +45,12 @@ class CaptureSession:
         for iface in interfaces:
             iface.taps.append(self._tap)
 
-    def _tap(self, time_ns: int, iface: Interface, frame: bytes, outbound: bool, comment: str | None) -> None:
+    def _tap(self, time_ns: int, iface: Interface, frame: bytes, outbound: bool, note: Note | None) -> None:
         if self._pcapng is not None:
-            self._pcapng.write(self._index[id(iface)], time_ns, frame, comment=comment)
+            self._pcapng.write(self._index[id(iface)], self.epoch_ns + time_ns, frame,
+                               comment=note_text(iface.node.name, note))
         elif self._pcap is not None:
-            self._pcap.write(time_ns, frame)
+            self._pcap.write(self.epoch_ns + time_ns, frame)
         self.count += 1
 
     def close(self) -> None:

@@ -1,128 +1,142 @@
-"""End hosts: an IPv4 stack that does not forward, with UDP sockets and a hook for transport protocols."""
+"""End hosts: an IPv4 stack that does not forward, with sockets, path MTU discovery and simulated processes."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from layersim.errors import LayersimError
+from layersim.net.actions import DELIVER, EVENT, ICMP_ERROR, Action
 from layersim.net.interface import Interface
 from layersim.net.ipnode import IPNode, ProtocolHandler
-from layersim.net.trace import DropReason, EventKind
+from layersim.net.pmtu import PathMtuCache
+from layersim.net.process import Process, current_process
+from layersim.net.sockets import Datagram, DatagramSocket, PingSocket, SocketTable
+from layersim.net.trace_details import DropReason, EventKind
+from layersim.wire.icmp import ICMP, ICMPType, UnreachableCode
+from layersim.wire.ipv4 import IPv4
 from layersim.wire.packet import Packet
 from layersim.wire.udp import UDP
 
 if TYPE_CHECKING:
-    from layersim.net.apps import PingResult, TracerouteResult
+    from layersim.app.ping import PingResult
+    from layersim.app.traceroute import TracerouteResult
     from layersim.net.network import Network
 
 __all__ = ["Datagram", "Host", "UDPSocket"]
 
-EPHEMERAL_PORTS = range(32768, 61000)  # Linux net.ipv4.ip_local_port_range
-
-
-@dataclass(frozen=True, slots=True)
-class Datagram:
-    """A UDP datagram as an application receives it."""
-
-    data: bytes
-    source: tuple[IPv4Address, int]
-    time_ns: int
-
-
-class UDPSocket:
-    """A bound UDP port on a host: `sendto`, and received datagrams in `received` (or an `on_datagram` callback)."""
-
-    def __init__(self, host: Host, port: int) -> None:
-        self.host = host
-        self.port = port
-        self.received: list[Datagram] = []
-        self.on_datagram: Callable[[Datagram], None] | None = None
-        self.ttl = 64
-        self.closed = False
-
-    def sendto(self, data: bytes, address: tuple[IPv4Address | str, int]) -> bool:
-        """Send one datagram; False when the host has no route to the destination."""
-        if self.closed:
-            raise LayersimError(f"{self.host.name}: UDP socket on port {self.port} is closed")
-        ip, port = address
-        if not 0 < port < 0x10000:
-            raise LayersimError(f"{self.host.name}: UDP destination port {port} is not between 1 and 65535")
-        return self.host.send_ip(IPv4Address(ip), UDP(sport=self.port, dport=port) / data, ttl=self.ttl,
-                                 comment=f"{self.host.name}: UDP {self.port} -> {ip}:{port}")
-
-    def deliver(self, datagram: Datagram) -> None:
-        """Called by the host when a datagram for this port arrives."""
-        self.received.append(datagram)
-        if self.on_datagram is not None:
-            self.on_datagram(datagram)
-
-    def close(self) -> None:
-        """Release the port."""
-        self.closed = True
-        self.host.sockets.pop(self.port, None)
+UDPSocket = DatagramSocket  # the name earlier versions used
 
 
 class Host(IPNode):
-    """An end system: answers ping, receives UDP, and runs applications (ping, traceroute, sockets)."""
+    """An end system: answers ping, runs processes, and has UDP and ping sockets (TCP plugs in)."""
 
     kind = "host"
     forwarding = False
 
     def __init__(self, network: Network, name: str, rng: random.Random) -> None:
         super().__init__(network, name, rng)
-        self.sockets: dict[int, UDPSocket] = {}
+        self.sockets = SocketTable(self)
+        self.pmtu = PathMtuCache()
+        self.output.pmtu = self.pmtu
         self.protocols[17] = self._udp_in
+        self.processes: list[Process] = []
+        self._next_pid = 1000
 
-    def register_protocol(self, number: int, handler: ProtocolHandler) -> None:
-        """Attach a transport protocol (TCP plugs in here) for IP protocol `number`."""
-        if number in self.protocols and number != 6:
+    def register_protocol(self, number: int, handler: ProtocolHandler,
+                          on_error: Callable[[Any], None] | None = None) -> None:
+        """Attach a transport protocol (TCP plugs in here) for IP protocol `number`, and its ICMP error handler."""
+        if number in self.protocols and number not in (6,):
             raise LayersimError(f"{self.name}: IP protocol {number} already has a handler")
         self.protocols[number] = handler
+        if on_error is not None:
+            self.error_handlers[number] = on_error
 
-    def udp_socket(self, port: int | None = None) -> UDPSocket:
-        """Bind a UDP socket to `port`, or to a free ephemeral port chosen with the host's random generator."""
-        if port is None:
-            free = [p for p in EPHEMERAL_PORTS if p not in self.sockets]
-            if not free:
-                raise LayersimError(f"{self.name}: no free ephemeral UDP port")
-            port = self.rng.choice(free) if len(self.sockets) < 1000 else free[0]
-        if not 0 < port < 0x10000:
-            raise LayersimError(f"{self.name}: UDP port {port} is not between 1 and 65535")
-        if port in self.sockets:
-            raise LayersimError(f"{self.name}: UDP port {port} is already in use")
-        sock = self.sockets[port] = UDPSocket(self, port)
-        return sock
+    # Processes -----------------------------------------------------------------------------------------
+    def next_pid(self) -> int:
+        """A process id, counted per host."""
+        self._next_pid += 1
+        return self._next_pid
 
-    def _udp_in(self, iface: Interface, packet: Packet, ip_bytes: bytes) -> None:
-        from layersim.wire.ipv4 import IPv4
+    def spawn(self, fn: Callable[..., Any], *args: Any, at: int | str | None = None, name: str | None = None,
+              **kwargs: Any) -> Process:
+        """Run `fn(*args, **kwargs)` as a simulated process on this host, now or at simulated time `at`."""
+        from layersim.net.units import parse_duration
 
+        proc = Process(self, fn, args, kwargs, name)
+        self.processes.append(proc)
+        proc.start(None if at is None else parse_duration(at))
+        return proc
+
+    def _run_to_completion(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call `fn` here when inside a process, else spawn it and run the network until it is done."""
+        if current_process() is not None:
+            return fn(*args, **kwargs)
+        proc = self.spawn(fn, *args, **kwargs)
+        self.network.run_until(lambda: proc.done)
+        if proc.exception is not None:
+            raise proc.exception
+        if not proc.done:
+            raise LayersimError(f"{self.name}: {proc.name} did not finish (the simulation went idle)")
+        return proc.result
+
+    # Sockets -------------------------------------------------------------------------------------------
+    def udp_socket(self, port: int | None = None, address: IPv4Address | str | int = 0) -> DatagramSocket:
+        """A UDP socket bound to `port` (a free ephemeral port, chosen with the host's random generator, if None)."""
+        try:
+            return self.sockets.bind_udp(address, port)
+        except OSError as exc:
+            raise LayersimError(exc.strerror or str(exc)) from None
+
+    def ping_socket(self, identifier: int | None = None) -> PingSocket:
+        """A ping socket (Linux's ICMP datagram socket) with its own echo identifier."""
+        return self.sockets.open_ping(identifier)
+
+    def send_udp(self, sock: DatagramSocket, dst: IPv4Address, port: int, data: bytes) -> bool:
+        """Send one datagram from `sock`; False without a route."""
+        src = IPv4Address(sock.local[0]) if sock.local[0] else None
+        return self.send_ip(dst, UDP(sport=sock.local[1], dport=port) / data, ttl=sock.ttl, dscp=sock.tos >> 2,
+                            df=sock.df, src=src, note=("udp", sock.local[1], dst, port))
+
+    def send_echo(self, sock: PingSocket, dst: IPv4Address, sequence: int, data: bytes) -> bool:
+        """Send one echo request from a ping socket."""
+        return self.send_ip(dst, ICMP(type=ICMPType.ECHO_REQUEST, identifier=sock.identifier, sequence=sequence)
+                            / data, ttl=sock.ttl, dscp=sock.tos >> 2, df=sock.df, note=("ping", dst, sequence))
+
+    def _udp_in(self, iface: Interface, packet: Packet, ip_bytes: bytes, packet_id: int | None,
+                now: int) -> list[Action]:
         udp = packet[UDP]
-        sock = self.sockets.get(udp.dport)
+        ip = packet[IPv4]
+        sock = self.sockets.find_udp(int(ip.dst), udp.dport, int(ip.src), udp.sport)
         if sock is None:
-            self.drop(iface, ip_bytes, DropReason.NO_LISTENER, port=udp.dport)
-            self.icmp_error(iface, ip_bytes, 3, 3)  # port unreachable
-            return
-        datagram = Datagram(packet.payload_of(UDP), (packet[IPv4].src, udp.sport), self.network.clock.now)
-        self.event(EventKind.APP, iface, None, app="udp", port=udp.dport, size=len(datagram.data),
-                   source=f"{datagram.source[0]}:{datagram.source[1]}")
-        sock.deliver(datagram)
+            return [(EVENT, EventKind.DROP, iface, ip_bytes, packet_id,
+                     (DropReason.NO_LISTENER.value, (("port", udp.dport),))),
+                    (ICMP_ERROR, iface, ip_bytes, ICMPType.DEST_UNREACHABLE, UnreachableCode.PORT_UNREACHABLE, {},
+                     packet_id)]
+        if len(sock.queue) >= sock.queue_limit:
+            return [(EVENT, EventKind.DROP, iface, ip_bytes, packet_id,
+                     (DropReason.SOCKET_BUFFER_FULL.value, (("port", udp.dport),)))]
+        datagram = Datagram(packet.payload_of(UDP), (ip.src, udp.sport), now, ip.ttl)
+        return [(EVENT, EventKind.APP, iface, None, packet_id,
+                 ("udp", (("port", udp.dport), ("size", len(datagram.data)),
+                          ("source", f"{ip.src}:{udp.sport}")))),
+                (DELIVER, sock, datagram)]
 
-    # Applications (layersim.net.apps) -----------------------------------------------------------------
+    # Applications (layersim.app) ----------------------------------------------------------------------
     def ping(self, dst: IPv4Address | str, count: int = 3, *, interval_ns: int = 1_000_000_000,
-             timeout_ns: int = 1_000_000_000, size: int = 56, ttl: int = 64) -> PingResult:
-        """Ping `dst` like iputils ping and run the network until the last reply's timeout."""
-        from layersim.net.apps import ping
+             timeout_ns: int = 1_000_000_000, size: int = 56, ttl: int = 64, pmtu: str = "want") -> PingResult:
+        """Ping `dst` like iputils ping; outside a process, run the network until it finishes."""
+        from layersim.app.ping import ping
 
-        return ping(self, IPv4Address(dst), count=count, interval_ns=interval_ns, timeout_ns=timeout_ns,
-                    size=size, ttl=ttl)
+        return self._run_to_completion(ping, self, IPv4Address(dst), count=count, interval_ns=interval_ns,
+                                       timeout_ns=timeout_ns, size=size, ttl=ttl, pmtu=pmtu)
 
     def traceroute(self, dst: IPv4Address | str, *, max_hops: int = 30, probes: int = 3,
                    timeout_ns: int = 5_000_000_000) -> TracerouteResult:
-        """Trace the path to `dst` with UDP probes like Linux traceroute, running the network as it goes."""
-        from layersim.net.apps import traceroute
+        """Trace the path to `dst` with UDP probes like Linux traceroute."""
+        from layersim.app.traceroute import traceroute
 
-        return traceroute(self, IPv4Address(dst), max_hops=max_hops, probes=probes, timeout_ns=timeout_ns)
+        return self._run_to_completion(traceroute, self, IPv4Address(dst), max_hops=max_hops, probes=probes,
+                                       timeout_ns=timeout_ns)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from ipaddress import IPv4Interface
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from layersim.errors import LayersimError
 from layersim.wire.addresses import MAC
@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Interface", "Tap"]
 
-# A capture tap: (time_ns, interface, frame, outbound, comment).
-Tap = Callable[[int, "Interface", bytes, bool, "str | None"], None]
+# A capture tap: (time_ns, interface, frame, outbound, note) - the note (see trace_details) becomes the comment.
+Tap = Callable[[int, "Interface", bytes, bool, "tuple[Any, ...] | None"], None]
 
 
 class Interface:
@@ -40,19 +40,19 @@ class Interface:
         """The MTU of the attached link (1500 when unlinked)."""
         return self.link.mtu if self.link is not None else 1500
 
-    def send(self, frame: bytes, comment: str | None = None) -> None:
+    def send(self, frame: bytes, packet_id: int | None = None, note: tuple[Any, ...] | None = None) -> None:
         """Put a frame on the link (taps see it first, as tcpdump would)."""
         if self.link is None:
             raise LayersimError(f"interface {self.full_name} is not linked to anything")
         for tap in self.taps:
-            tap(self.node.network.clock.now, self, frame, True, comment)
-        self.link.transmit(self, frame)
+            tap(self.node.network.clock.now, self, frame, True, note)
+        self.link.transmit(self, frame, packet_id)
 
-    def deliver(self, frame: bytes) -> None:
+    def deliver(self, frame: bytes, packet_id: int | None = None) -> None:
         """A frame arrives from the link: taps see it, then the node handles it."""
         for tap in self.taps:
             tap(self.node.network.clock.now, self, frame, False, None)
-        self.node.on_frame(self, frame)
+        self.node.on_frame(self, frame, packet_id)
 
     def __repr__(self) -> str:
         return f"Interface({self.full_name}, {self.mac}, {self.address})"

@@ -1,4 +1,9 @@
-"""The IPv4 stack hosts and routers share: Ethernet in/out, ARP, routing, local delivery, forwarding, ICMP errors."""
+"""The runtime of a node with an IPv4 stack: the one place that touches the clock, the interfaces and the trace.
+
+Frames come in through `on_frame`; the protocol objects (ARP, forwarding, output, ICMP, the transports) decide
+and return actions (see layersim.net.actions), which `perform` carries out, passing packets through the hook
+points on the way. A router that has no hook and knows the next hop's MAC forwards in one step (`forward_frame`).
+"""
 
 from __future__ import annotations
 
@@ -8,32 +13,37 @@ from ipaddress import IPv4Address, IPv4Interface
 from typing import TYPE_CHECKING, Any
 
 from layersim.errors import DecodeError, LayersimError
+from layersim.net.actions import DELIVER, DELIVER_ERROR, EVENT, ICMP_ERROR, OUTPUT, TIMER, TRANSMIT, Action
 from layersim.net.arp import ArpCache
+from layersim.net.arp_protocol import ArpProtocol
 from layersim.net.fragment import Reassembler, fragment
+from layersim.net.hooks import REWRITTEN, Drop, HookPacket, HookPoint, Hooks
+from layersim.net.icmp_protocol import IcmpProtocol
 from layersim.net.interface import Interface
+from layersim.net.ipv4_path import Forwarder, Output
 from layersim.net.node import Node
 from layersim.net.node_routes import NodeRoutes
 from layersim.net.routing import RouteKind
-from layersim.net.trace import DropReason, EventKind
+from layersim.net.trace_details import DropReason, EventKind
 from layersim.wire.addresses import MAC
-from layersim.wire.arp import ARP, ARPOp
+from layersim.wire.arp import ARP
 from layersim.wire.checksum import internet_checksum
 from layersim.wire.ethernet import BROADCAST, Ethernet, EtherType
 from layersim.wire.fields import Layer
-from layersim.wire.icmp import ERROR_TYPES, ICMP
-from layersim.wire.ipv4 import IPv4, IPv4Flags, decrement_ttl
+from layersim.wire.icmp import ICMPType, TimeExceededCode, UnreachableCode
+from layersim.wire.ipv4 import _HOP_VIEW, IPv4, forward_frame
 from layersim.wire.packet import DecodeState, Packet, decode
 
 if TYPE_CHECKING:
     from layersim.net.network import Network
 
-__all__ = ["IPNode"]
+__all__ = ["IPNode", "ProtocolHandler"]
 
-ICMP_QUOTE_LIMIT = 576  # RFC 1812 §4.3.2.3: an ICMP error holds as much of the datagram as fits in 576 bytes
 _ETH_IPV4 = EtherType.IPv4.to_bytes(2, "big")
 _ETH_ARP = EtherType.ARP.to_bytes(2, "big")
-# What a protocol handler gets: (arrival interface, the decoded packet from IPv4 up, its bytes).
-ProtocolHandler = Callable[[Interface, Packet, bytes], None]
+# A transport protocol: (arrival interface, the decoded packet from IPv4 up, its bytes, packet id, now) -> actions.
+ProtocolHandler = Callable[[Interface, Packet, bytes, "int | None", int], list[Action]]
+_RECEIVE, _SEND, _FORWARD, _DROP = EventKind.RECEIVE, EventKind.SEND, EventKind.FORWARD, EventKind.DROP
 
 
 class IPNode(Node):
@@ -45,13 +55,15 @@ class IPNode(Node):
         super().__init__(network, name, rng)
         self.routes = NodeRoutes(self)
         self.arp = ArpCache()
+        self.arp_protocol = ArpProtocol(self.arp)
         self.reassembler = Reassembler()
-        self.protocols: dict[int, ProtocolHandler] = {1: self._icmp_in}
-        self.icmp_listeners: list[Callable[[Interface, Packet], None]] = []
-        self._next_id = rng.randrange(0x10000)
-        self._icmp_tokens: dict[IPv4Address, tuple[float, int]] = {}
-        self.icmp_burst = 6  # Linux: 6-message burst per destination, then one per icmp_ratelimit (1 s)
-        self.icmp_interval_ns = 1_000_000_000
+        self.hooks = Hooks()
+        self.pmtu = None
+        self.forwarder = Forwarder(self.routes, self.interfaces)
+        self.output = Output(name, self.routes, self.interfaces, None, rng.randrange(0x10000))
+        self.icmp = IcmpProtocol(self)
+        self.protocols: dict[int, ProtocolHandler] = {1: self.icmp.receive}
+        self.error_handlers: dict[int, Callable[[Any], None]] = {}  # ICMP errors about protocol N go here
         self._local_cache: tuple[int, frozenset[int], frozenset[int]] | None = None
 
     # Set-up --------------------------------------------------------------------------------------------
@@ -73,6 +85,11 @@ class IPNode(Node):
         """This node's own IPv4 addresses and the interface each is on."""
         return {i.address.ip: i for i in self.interfaces.values() if i.address is not None}
 
+    @property
+    def address_ints(self) -> frozenset[int]:
+        """This node's own addresses as ints."""
+        return frozenset(int(i.address.ip) for i in self.interfaces.values() if i.address is not None)
+
     def _address_sets(self) -> tuple[frozenset[int], frozenset[int]]:
         """(own addresses and broadcasts, broadcasts only) as ints, recomputed when interfaces change."""
         if self._local_cache is None or self._local_cache[0] != len(self.interfaces):
@@ -85,59 +102,109 @@ class IPNode(Node):
             self._local_cache = (len(self.interfaces), frozenset(own | broadcast), frozenset(broadcast))
         return self._local_cache[1], self._local_cache[2]
 
-    def _is_broadcast(self, address: IPv4Address | int) -> bool:
+    def is_broadcast(self, address: IPv4Address | int) -> bool:
         """True for 255.255.255.255 and the broadcast address of a connected subnet."""
         return int(address) in self._address_sets()[1]
 
-    def _is_local(self, dst: IPv4Address | int) -> bool:
+    def is_local(self, dst: IPv4Address | int) -> bool:
         """True for packets this node takes in: its addresses, broadcasts and multicast."""
         value = int(dst)
         return value in self._address_sets()[0] or value >> 28 == 0xE
 
     # Receiving -----------------------------------------------------------------------------------------
-    def on_frame(self, iface: Interface, frame: bytes) -> None:
-        """Ethernet in: check the destination MAC, then hand ARP and IPv4 to their handlers."""
-        self.event(EventKind.RECEIVE, iface, frame)
+    def on_frame(self, iface: Interface, frame: bytes, packet_id: int | None = None) -> None:
+        """Ethernet in: check the destination MAC, then ARP or IPv4."""
+        network = self.network
+        trace = network.trace
+        now = network.clock.now
+        if trace.keep_events:
+            trace.add(now, self.name, iface.name, _RECEIVE, frame, packet_id)
         dst = frame[0:6]
         if dst != iface.mac and dst != BROADCAST:
-            self.drop(iface, frame, DropReason.NOT_FOR_ME, dst_mac=str(MAC(dst)) if len(dst) == 6 else "")
+            self.drop(iface, frame, DropReason.NOT_FOR_ME, packet_id, dst_mac=str(MAC(dst)) if len(dst) == 6 else "")
             return
         ethertype = frame[12:14]
-        try:
-            if ethertype == _ETH_IPV4:  # the hot path: only the IPv4 header is decoded (RFC 1812 needs no more)
-                ip = IPv4.decode_layer(frame, 14, len(frame), DecodeState())[0]
-            elif ethertype == _ETH_ARP:
-                packet = decode(frame)
-                if ARP in packet:
-                    self._arp_in(iface, packet[ARP])
-                    return
-                ip = None
-            else:
-                decode(frame, until=Ethernet)
-                ip = None
-        except DecodeError as exc:
-            self.drop(iface, frame, DropReason.MALFORMED, error=str(exc))
+        if ethertype == _ETH_IPV4:
+            if self.forwarding and dst != BROADCAST and not self.hooks and self._fast_forward(iface, frame, packet_id,
+                                                                                          now):
+                return
+            self._ipv4_in(iface, frame, packet_id, now)
             return
-        if ip is None:
-            self.drop(iface, frame, DropReason.UNSUPPORTED, ethertype=hex(int.from_bytes(ethertype, "big")))
+        try:
+            packet = decode(frame) if ethertype == _ETH_ARP else decode(frame, until=Ethernet)
+        except DecodeError as exc:
+            self.drop(iface, frame, DropReason.MALFORMED, packet_id, error=str(exc))
+            return
+        if ARP in packet:
+            self.perform(self.arp_protocol.receive(iface, packet[ARP], now))
+            return
+        self.drop(iface, frame, DropReason.UNSUPPORTED, packet_id, ethertype=hex(int.from_bytes(ethertype, "big")))
+
+    def _fast_forward(self, iface: Interface, frame: bytes, packet_id: int | None, now: int) -> bool:
+        """The common router hop in one step; False leaves the packet to the general path (which explains it)."""
+        if len(frame) < 34:
+            return False
+        total_length, ttl = _HOP_VIEW.unpack_from(frame, 12)[2:4]
+        dst = int.from_bytes(frame[30:34], "big")
+        if ttl <= 1 or dst in self._address_sets()[0] or dst >> 28 == 0xE:
+            return False
+        route = self.routes.lookup_int(dst)
+        if route is None or route.interface is None:
+            return False
+        out = self.interfaces[route.interface]
+        if total_length > out.mtu:
+            return False
+        next_hop = route.via or IPv4Address(dst)
+        mac = self.arp.lookup(next_hop, now)
+        if mac is None:
+            return False
+        new = forward_frame(frame, out.mac, mac)
+        if new is None:
+            return False
+        new_frame = bytes(new[:14 + total_length])
+        note = ("forward", out.name, ttl, ttl - 1)
+        trace = self.network.trace
+        if trace.keep_events:
+            trace.add(now, self.name, out.name, _FORWARD, None, packet_id, (ttl, ttl - 1, str(next_hop), iface.name,
+                                                                           None))
+            trace.add(now, self.name, out.name, _SEND, new_frame, packet_id, (note,))
+        out.send(new_frame, packet_id, note)
+        return True
+
+    def _ipv4_in(self, iface: Interface, frame: bytes, packet_id: int | None, now: int) -> None:
+        """Validate the IPv4 header, run PREROUTING, then deliver locally or forward."""
+        try:  # only the IPv4 header is decoded here (RFC 1812 needs no more)
+            ip = IPv4.decode_layer(frame, 14, len(frame), DecodeState())[0]
+        except DecodeError as exc:
+            self.drop(iface, frame, DropReason.MALFORMED, packet_id, error=str(exc))
             return
         ip_bytes = frame[14:14 + ip.total_length]
         if internet_checksum(ip_bytes[:ip.ihl * 4]):  # RFC 1812 §5.2.2: verify before anything else
-            self.drop(iface, frame, DropReason.BAD_CHECKSUM, layer="IPv4")
+            self.drop(iface, frame, DropReason.BAD_CHECKSUM, packet_id, layer="IPv4")
             return
-        if self._is_local(int.from_bytes(ip_bytes[16:20], "big")):
-            self._local_in(iface, ip, ip_bytes)
-        elif dst == BROADCAST:  # RFC 1812 §5.3.4: a unicast packet in a link-layer broadcast is not forwarded
-            self.drop(iface, frame, DropReason.NOT_FOR_ME, detail="link-layer broadcast", dst_ip=str(ip.dst))
+        if self.hooks:
+            ip_bytes = self._hook(HookPoint.PREROUTING, ip_bytes, iface, None, packet_id, now)
+            if ip_bytes is None:
+                return
+            ip = IPv4.decode_layer(ip_bytes, 0, len(ip_bytes), DecodeState())[0]
+        if self.is_local(int.from_bytes(ip_bytes[16:20], "big")):
+            if self.hooks:
+                ip_bytes = self._hook(HookPoint.INPUT, ip_bytes, iface, None, packet_id, now)
+                if ip_bytes is None:
+                    return
+            self._local_in(iface, ip, bytes(ip_bytes), packet_id, now)
+        elif frame[0:6] == BROADCAST:  # RFC 1812 §5.3.4: a unicast packet in a link-layer broadcast stays here
+            self.drop(iface, frame, DropReason.NOT_FOR_ME, packet_id, detail="link-layer broadcast",
+                      dst_ip=str(ip.dst))
         elif self.forwarding:
-            self._forward(iface, ip, ip_bytes)
+            self.perform(self.forwarder.forward(iface, ip, bytes(ip_bytes), packet_id))
         else:
-            self.drop(iface, frame, DropReason.NOT_FOR_ME, dst_ip=str(ip.dst))
+            self.drop(iface, frame, DropReason.NOT_FOR_ME, packet_id, dst_ip=str(ip.dst))
 
-    def _local_in(self, iface: Interface, ip: IPv4, ip_bytes: bytes) -> None:
+    def _local_in(self, iface: Interface, ip: IPv4, ip_bytes: bytes, packet_id: int | None, now: int) -> None:
         """A packet for this node: reassemble, check the transport checksum, hand to the protocol."""
         if ip.is_fragment:
-            whole = self.reassembler.add(ip_bytes, self.network.clock.now, iface)
+            whole = self.reassembler.add(ip_bytes, now, (iface, packet_id))
             if whole is None:
                 self.network.clock.after(self.reassembler.timeout_ns, self._expire_fragments)
                 return
@@ -145,223 +212,139 @@ class IPNode(Node):
         try:
             packet = decode(ip_bytes, IPv4)
         except DecodeError as exc:
-            self.drop(iface, ip_bytes, DropReason.MALFORMED, error=str(exc))
+            self.drop(iface, ip_bytes, DropReason.MALFORMED, packet_id, error=str(exc))
             return
         transport = packet.layers[1] if len(packet.layers) > 1 else None
         if transport is not None and transport.checksum_ok is False:
-            self.drop(iface, ip_bytes, DropReason.BAD_CHECKSUM, layer=transport.name)
+            self.drop(iface, ip_bytes, DropReason.BAD_CHECKSUM, packet_id, layer=transport.name)
             return
-        handler = self.protocols.get(int(ip.protocol or 0))
+        protocol = ip_bytes[9]
+        handler = self.protocols.get(protocol)
         if handler is None:
-            self.drop(iface, ip_bytes, DropReason.UNSUPPORTED, protocol=int(ip.protocol or 0))
-            self.icmp_error(iface, ip_bytes, 3, 2)  # protocol unreachable
+            self.drop(iface, ip_bytes, DropReason.UNSUPPORTED, packet_id, protocol=protocol)
+            self.perform([(ICMP_ERROR, iface, ip_bytes, ICMPType.DEST_UNREACHABLE,
+                           UnreachableCode.PROTOCOL_UNREACHABLE, {}, packet_id)])
             return
-        self.event(EventKind.DELIVER, iface, ip_bytes, protocol=packet.layers[1].name if transport else "none")
-        handler(iface, packet, ip_bytes)
+        self.event(EventKind.DELIVER, iface, ip_bytes, packet_id, (transport.name if transport else "none",))
+        self.perform(handler(iface, packet, ip_bytes, packet_id, now))
 
     def _expire_fragments(self) -> None:
-        for key, first, arrived_on in self.reassembler.expire(self.network.clock.now):
-            self.drop(arrived_on, first or None, DropReason.REASSEMBLY_TIMEOUT, src=key[0], identification=key[3])
+        actions: list[Action] = []
+        for key, first, (arrived_on, packet_id) in self.reassembler.expire(self.network.clock.now):
+            self.drop(arrived_on, first or None, DropReason.REASSEMBLY_TIMEOUT, packet_id, src=key[0],
+                      identification=key[3])
             if first:  # RFC 1122 §3.3.2: Time Exceeded, code 1, when fragment zero had arrived
-                self.icmp_error(arrived_on, first, 11, 1)
+                actions.append((ICMP_ERROR, arrived_on, first, ICMPType.TIME_EXCEEDED,
+                                TimeExceededCode.REASSEMBLY_TIME_EXCEEDED, {}, packet_id))
+        self.perform(actions)
 
-    def _icmp_in(self, iface: Interface, packet: Packet, ip_bytes: bytes) -> None:
-        """Answer echo requests (RFC 1122 §3.2.2.6); pass everything else to listeners (ping, traceroute)."""
-        icmp = packet[ICMP]
-        ip = packet[IPv4]
-        if icmp.type == 8 and (ip.dst.is_multicast or self._is_broadcast(ip.dst)):
-            # Linux's icmp_echo_ignore_broadcasts=1; RFC 1122 §3.2.1.3 forbids a reply from a broadcast source.
-            self.drop(iface, ip_bytes, DropReason.NOT_FOR_ME, detail="echo request to a broadcast address")
-            return
-        if icmp.type == 8:
-            data = packet.payload_of(ICMP)
-            reply = ICMP(type=0, code=0, rest_of_header=icmp.rest_of_header) / data
-            self.send_ip(ip.src, reply, src=ip.dst, comment=f"{self.name}: echo reply to {ip.src}")
-            return
-        for listener in list(self.icmp_listeners):
-            listener(iface, packet)
+    # Carrying out actions ------------------------------------------------------------------------------
+    def perform(self, actions: list[Action]) -> None:
+        """Carry out what the protocol objects decided, in order."""
+        now = self.network.clock.now
+        for action in actions:
+            op = action[0]
+            if op == TRANSMIT:
+                self.transmit(action[1], action[2], action[3], action[4])
+            elif op == OUTPUT:
+                self._output(*action[1:], now)
+            elif op == EVENT:
+                _, kind, iface, data, packet_id, values = action
+                self.network.trace.add(now, self.name, iface.name if iface else None, kind, data, packet_id, values)
+            elif op == ICMP_ERROR:
+                _, arrived_on, offending, icmp_type, code, extra, about = action
+                self.perform(self.icmp.error(arrived_on, offending, icmp_type, code, extra, about, now))
+            elif op == TIMER:
+                _, delay, callback, args = action
+                self.network.clock.after(delay, self._timer, callback, args)
+            elif op == DELIVER:
+                action[1].deliver(action[2])
+            elif op == DELIVER_ERROR:
+                action[1].deliver_error(action[2])
+            else:
+                raise LayersimError(f"{self.name}: unknown action {action!r}")
 
-    # Forwarding (RFC 1812 §5.2) ------------------------------------------------------------------------
-    def _forward(self, in_iface: Interface, ip: IPv4, ip_bytes: bytes) -> None:
-        if ip.ttl <= 1:  # RFC 1812 §5.3.1: would reach 0
-            self.drop(in_iface, ip_bytes, DropReason.TTL_EXCEEDED, ttl=ip.ttl)
-            self.icmp_error(in_iface, ip_bytes, 11, 0)
-            return
-        route = self.routes.lookup_int(int(ip.dst))
-        if route is None or route.interface is None:
-            self.drop(in_iface, ip_bytes, DropReason.NO_ROUTE, dst=str(ip.dst))
-            self.icmp_error(in_iface, ip_bytes, 3, 0)  # net unreachable
-            return
-        out = self.interfaces[route.interface]
-        next_hop = route.via or ip.dst
-        packet = bytearray(ip_bytes)
-        decrement_ttl(packet)
-        comment = f"{self.name}: forwarded via {out.name}, TTL {ip.ttl}->{ip.ttl - 1}"
-        if len(packet) > out.mtu:
-            if ip.flags & IPv4Flags.DF:
-                self.drop(in_iface, ip_bytes, DropReason.FRAGMENTATION_NEEDED, mtu=out.mtu)
-                self.icmp_error(in_iface, ip_bytes, 3, 4, next_hop_mtu=out.mtu)
+    def _timer(self, callback: Callable[..., list[Action]], args: tuple[Any, ...]) -> None:
+        self.perform(callback(*args))
+
+    def _hook(self, point: HookPoint, data: bytes | bytearray, in_iface: Interface | None,
+              out_iface: Interface | None, packet_id: int | None, now: int) -> bytearray | None:
+        """Run the hooks at `point`; the packet's bytes as they leave, or None when a hook dropped it."""
+        chain = self.hooks.by_point[point]
+        if not chain:
+            return data if isinstance(data, bytearray) else bytearray(data)
+        packet = HookPacket(point, data if isinstance(data, bytearray) else bytearray(data), in_iface, out_iface, now)
+        for name, hook in chain:
+            verdict = hook(packet)
+            if isinstance(verdict, Drop):
+                where = in_iface if point in (HookPoint.PREROUTING, HookPoint.INPUT) else out_iface
+                facts = (("hook", name), ("point", point.value)) + ((("detail", verdict.detail),)
+                                                                     if verdict.detail else ())
+                self.network.trace.add(now, self.name, where.name if where else None, _DROP, bytes(packet.data),
+                                       packet_id, (verdict.reason.value, facts))
+                return None
+            if isinstance(verdict, bytes | bytearray):
+                packet.data = bytearray(verdict)
+            if verdict is REWRITTEN or isinstance(verdict, bytes | bytearray):
+                self.event(EventKind.HOOK, out_iface or in_iface, bytes(packet.data), packet_id,
+                           (point.value, name, "rewritten"))
+        return packet.data
+
+    def _output(self, out: Interface, next_hop: IPv4Address, ip_bytes: bytearray, packet_id: int | None, note: Any,
+                source: Interface | None, received: bytes | None, forwarded: bool, now: int) -> None:
+        """FORWARD or OUTPUT hooks, POSTROUTING, then fragmentation to the link MTU and ARP."""
+        if self.hooks:
+            first = HookPoint.FORWARD if forwarded else HookPoint.OUTPUT
+            for point in (first, HookPoint.POSTROUTING):
+                ip_bytes = self._hook(point, ip_bytes, source, out, packet_id, now)  # type: ignore[assignment]
+                if ip_bytes is None:
+                    return
+        data = bytes(ip_bytes)
+        if len(data) > out.mtu:
+            if data[6] & 0x40:  # a local packet with DF that its own first link cannot carry (Linux: EMSGSIZE)
+                self.drop(out, data, DropReason.FRAGMENTATION_NEEDED, packet_id, mtu=out.mtu)
                 return
-            pieces = fragment(bytes(packet), out.mtu)
-            self.event(EventKind.FRAGMENT, out, ip_bytes, fragments=len(pieces), mtu=out.mtu)
+            pieces = fragment(data, out.mtu)
+            self.event(EventKind.FRAGMENT, out, data, packet_id, (len(pieces), out.mtu))
+            fragment_note = note if forwarded else ("fragment", _note_word(note))
             for piece in pieces:
-                self.event(EventKind.FORWARD, out, None, ttl_in=ip.ttl, ttl_out=ip.ttl - 1, next_hop=str(next_hop),
-                           in_interface=in_iface.name, fragment=True)
-                self.output(out, next_hop, piece, comment=f"{comment}, fragment", source=in_iface,
-                            received=ip_bytes)
+                self.perform(self.arp_protocol.output(out, next_hop, piece, packet_id, fragment_note, source,
+                                                      received, now))
             return
-        # Plain values only (see TraceEvent): the next hop as a string, the TTL as two numbers.
-        self.event(EventKind.FORWARD, out, None, ttl_in=ip.ttl, ttl_out=ip.ttl - 1, next_hop=str(next_hop),
-                   in_interface=in_iface.name)
-        self.output(out, next_hop, bytes(packet), comment=comment, source=in_iface, received=ip_bytes)
+        self.perform(self.arp_protocol.output(out, next_hop, data, packet_id, note, source, received, now))
+
+    def transmit(self, out: Interface, frame: bytes, packet_id: int | None = None, note: Any = None) -> None:
+        """Put a finished frame on an interface, recording it in the trace (a new packet id when it has none)."""
+        if packet_id is None:
+            packet_id = self.network.trace.new_packet_id()
+        self.event(_SEND, out, frame, packet_id, (note,))
+        out.send(frame, packet_id, note)
 
     # Sending -------------------------------------------------------------------------------------------
     def take_ip_id(self) -> int:
         """The next IPv4 identification value of this node."""
-        ident = self._next_id
-        self._next_id = (ident + 1) & 0xFFFF
-        return ident
+        return self.output.take_ip_id()
 
-    def send_ip(self, dst: IPv4Address | str, upper: Layer | Packet, *, ttl: int = 64, df: bool = True,
-                dscp: int = 0, src: IPv4Address | None = None, comment: str | None = None) -> bool:
+    def send_ip(self, dst: IPv4Address | str, upper: Layer | Packet | bytes, *, ttl: int = 64,
+                df: bool | None = True, dscp: int = 0, src: IPv4Address | None = None, note: Any = None,
+                protocol: int | None = None, packet_id: int | None = None) -> bool:
         """Send a locally made packet (the layers above IPv4) to `dst`; False if there is no route."""
         dst = IPv4Address(dst)
-        route = self.routes.lookup_int(int(dst))
-        if route is None or route.interface is None:
-            self.drop(None, None, DropReason.NO_ROUTE, dst=str(dst))
-            return False
-        out = self.interfaces[route.interface]
-        if src is None:
-            if out.address is None:
-                raise LayersimError(f"{out.full_name} has no IPv4 address to send from")
-            src = out.address.ip
-        header = IPv4(src=src, dst=dst, ttl=ttl, dscp=dscp, identification=self.take_ip_id(),
-                      flags=IPv4Flags.DF if df else IPv4Flags(0))
-        ip_bytes = (header / upper).encode()
-        next_hop = route.via or dst
-        comment = comment or f"{self.name}: sent via {out.name}"
-        if len(ip_bytes) > out.mtu:  # too big for the first link: fragment here, without DF
-            ip_bytes = (header.replace(flags=IPv4Flags(0)) / upper).encode()
-            for piece in fragment(ip_bytes, out.mtu):
-                self.output(out, next_hop, piece, comment=f"{comment}, fragment")
-            return True
-        self.output(out, next_hop, ip_bytes, comment=comment)
-        return True
+        packet_id = packet_id or self.network.trace.new_packet_id()
+        actions = self.output.send(dst, upper, packet_id, self.network.clock.now, ttl=ttl, df=df, dscp=dscp, src=src,
+                                   note=note, protocol=protocol)
+        self.perform(actions)
+        return actions[0][0] == OUTPUT
 
-    def output(self, out: Interface, next_hop: IPv4Address, ip_bytes: bytes, *, comment: str | None = None,
-               source: Interface | None = None, received: bytes | None = None) -> None:
-        """Frame an IPv4 packet for the next hop: send at once if its MAC is known, else queue and ARP.
-
-        `source` and `received` (a forwarded packet's arrival interface and bytes as received) let an ARP failure
-        be reported with an ICMP error quoting the packet as it arrived.
-        """
-        now = self.network.clock.now
-        mac = self.arp.lookup(next_hop, now)
-        if mac is not None:
-            self.transmit(out, mac + out.mac + _ETH_IPV4 + ip_bytes, comment)
-            return
-        queued, first = self.arp.queue(next_hop, out.name, (ip_bytes, comment, source, received))
-        if not queued:
-            self.drop(out, ip_bytes, DropReason.ARP_QUEUE_FULL, next_hop=str(next_hop))
-            return
-        self.event(EventKind.ARP_MISS, out, ip_bytes, next_hop=str(next_hop))
-        if first:
-            self._arp_request(out, next_hop)
-
-    def transmit(self, out: Interface, frame: bytes, comment: str | None = None) -> None:
-        """Put a finished frame on an interface, recording it in the trace."""
-        self.event(EventKind.SEND, out, frame, comment=comment)
-        out.send(frame, comment)
-
-    # ARP (RFC 826) -------------------------------------------------------------------------------------
-    def _arp_request(self, out: Interface, target: IPv4Address) -> None:
-        pending = self.arp.pending.get(target)
-        if pending is None or out.address is None:
-            return
-        pending.requests_sent += 1
-        frame = (Ethernet(dst=BROADCAST, src=out.mac) / ARP(opcode=ARPOp.REQUEST, sender_mac=out.mac,
-                                                            sender_ip=out.address.ip, target_ip=target)).encode()
-        self.transmit(out, frame, f"{self.name}: who has {target}? (attempt {pending.requests_sent})")
-        self.network.clock.after(self.arp.retransmit_ns, self._arp_timer, out, target)
-
-    def _arp_timer(self, out: Interface, target: IPv4Address) -> None:
-        again, failed = self.arp.on_timeout(target)
-        if again:
-            self._arp_request(out, target)
-            return
-        for ip_bytes, _comment, source, received in failed:
-            self.drop(out, ip_bytes, DropReason.ARP_FAILED, next_hop=str(target))
-            if source is not None:
-                self.icmp_error(source, received or ip_bytes, 3, 1)  # host unreachable (RFC 1812 §5.2.7.1)
-
-    def _arp_in(self, iface: Interface, arp: ARP) -> None:
-        if iface.address is None:
-            self.drop(iface, None, DropReason.NOT_FOR_ME, reason_detail="no address on interface")
-            return
-        now = self.network.clock.now
-        if arp.sender_ip == arp.target_ip:  # gratuitous ARP: refresh an entry we have, create none, answer none
-            waiting = self.arp.learn(arp.sender_ip, arp.sender_mac, now, create=False)
-            self.event(EventKind.ARP_RESOLVED, iface, None, ip=str(arp.sender_ip), gratuitous=True)
-            self._release(iface, arp, waiting)
-            return
-        for_me = arp.target_ip == iface.address.ip
-        # RFC 826's merge: update an entry we have; create one only for a request to us or an answer we awaited
-        # (Linux's arp_accept=0 ignores unsolicited replies).
-        create = for_me and (arp.opcode == ARPOp.REQUEST or arp.sender_ip in self.arp.pending)
-        self._release(iface, arp, self.arp.learn(arp.sender_ip, arp.sender_mac, now, create=create))
-        if not for_me:
-            self.drop(iface, None, DropReason.NOT_FOR_ME, arp_target=str(arp.target_ip))
-            return
-        if arp.opcode == ARPOp.REQUEST:
-            reply = (Ethernet(dst=arp.sender_mac, src=iface.mac)
-                     / ARP(opcode=ARPOp.REPLY, sender_mac=iface.mac, sender_ip=iface.address.ip,
-                           target_mac=arp.sender_mac, target_ip=arp.sender_ip)).encode()
-            self.transmit(iface, reply, f"{self.name}: {iface.address.ip} is at {iface.mac}")
-
-    def _release(self, iface: Interface, arp: ARP, waiting: list[Any]) -> None:
-        """Send the packets that waited for the MAC `arp` just told us."""
-        if not waiting:
-            return
-        self.event(EventKind.ARP_RESOLVED, iface, None, ip=str(arp.sender_ip), mac=str(arp.sender_mac),
-                   released=len(waiting))
-        for ip_bytes, comment, _source, _received in waiting:
-            self.transmit(iface, arp.sender_mac + iface.mac + _ETH_IPV4 + ip_bytes, comment)
-
-    # ICMP errors (RFC 1812 §4.3.2) ---------------------------------------------------------------------
-    def icmp_error(self, arrived_on: Interface, offending: bytes, icmp_type: int, code: int, **rest: Any) -> None:
+    def icmp_error(self, arrived_on: Interface, offending: bytes, icmp_type: int, code: int,
+                   packet_id: int | None = None, **extra: Any) -> None:
         """Send an ICMP error about `offending` to its source, unless RFC 1812 §4.3.2.7 forbids it."""
-        try:
-            about = decode(offending, IPv4, truncated=True)
-        except DecodeError:
-            return
-        ip = about[IPv4]
-        src = ip.src
-        # RFC 1812 §4.3.2.7: only about a first fragment, only to a source that names one host.
-        if ip.fragment_offset or src.is_multicast or src.is_unspecified or src.is_loopback or src.is_reserved \
-                or self._is_broadcast(src):
-            return
-        if self._is_local(ip.dst) and ip.dst not in self.addresses:  # sent to a broadcast or multicast address
-            return
-        if ip.protocol == 1 and len(offending) > ip.header_length and offending[ip.header_length] in ERROR_TYPES:
-            return  # never an ICMP error about an ICMP error (read from the bytes: fragments are not decoded)
-        if not self._icmp_allowed(ip.src):
-            self.event(EventKind.ICMP_ERROR, arrived_on, None, type=icmp_type, code=code, to=str(ip.src),
-                       suppressed="rate limit")
-            return
-        source = arrived_on.address.ip if arrived_on.address is not None else None
-        quote = offending[:ICMP_QUOTE_LIMIT - 28]
-        message = ICMP(type=icmp_type, code=code, **rest) / quote
-        self.event(EventKind.ICMP_ERROR, arrived_on, None, type=icmp_type, code=code, to=str(ip.src))
-        self.send_ip(ip.src, message, src=source, dscp=0x30, df=False,
-                     comment=f"{self.name}: ICMP type {icmp_type} code {code} to {ip.src}")
+        self.perform(self.icmp.error(arrived_on, offending, icmp_type, code, extra, packet_id,
+                                     self.network.clock.now))
 
-    def _icmp_allowed(self, dst: IPv4Address) -> bool:
-        """A token bucket per destination, as Linux's icmp_ratelimit (burst 6, one per second)."""
-        now = self.network.clock.now
-        tokens, last = self._icmp_tokens.get(dst, (float(self.icmp_burst), now))
-        tokens = min(float(self.icmp_burst), tokens + (now - last) / self.icmp_interval_ns)
-        if tokens < 1:
-            self._icmp_tokens[dst] = (tokens, now)
-            return False
-        self._icmp_tokens[dst] = (tokens - 1, now)
-        return True
+
+def _note_word(note: Any) -> str:
+    """The text of a note, for the note of its fragments."""
+    from layersim.net.trace_details import _TEMPLATES
+
+    return _TEMPLATES[note[0]].format(*note[1:]) if note else "sent"

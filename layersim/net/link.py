@@ -76,20 +76,20 @@ class Link:
         """Time to put `size` bytes on the wire at this link's bandwidth (rounded up)."""
         return -(-size * 8 * 1_000_000_000 // self.bandwidth_bps)
 
-    def transmit(self, sender: Interface, frame: bytes) -> None:
+    def transmit(self, sender: Interface, frame: bytes, packet_id: int | None = None) -> None:
         """Queue a frame from `sender` for the other end; drops are traced with their reason."""
         node = sender.node
         clock = node.network.clock
         now = clock.now
         direction = self._directions[id(sender)]
         if len(frame) - 14 > self.mtu:
-            node.drop(sender, frame, DropReason.MTU_EXCEEDED, mtu=self.mtu)
+            node.drop(sender, frame, DropReason.MTU_EXCEEDED, packet_id, mtu=self.mtu)
             return
         departures = direction.departures
         while departures and departures[0] <= now:
             departures.popleft()
         if len(departures) >= self.queue_limit:
-            node.drop(sender, frame, DropReason.QUEUE_FULL, queued=len(departures))
+            node.drop(sender, frame, DropReason.QUEUE_FULL, packet_id, queued=len(departures))
             return
         start = max(now, direction.busy_until)
         depart = start + self.serialization_ns(len(frame))
@@ -97,7 +97,7 @@ class Link:
         departures.append(depart)
         faults, rng = direction.faults, direction.rng
         if faults.loss and rng.random() < faults.loss:
-            node.drop(sender, frame, DropReason.LINK_LOSS)
+            node.drop(sender, frame, DropReason.LINK_LOSS, packet_id)
             return
         arrive = depart + self.delay_ns
         receiver = self.peer(sender)
@@ -106,14 +106,14 @@ class Link:
             damaged = bytearray(frame)
             damaged[bit // 8] ^= 0x80 >> (bit % 8)
             frame = bytes(damaged)
-            node.event(EventKind.LINK, sender, frame, fault="corrupt", bit=bit)
+            node.event(EventKind.LINK, sender, frame, packet_id, ("corrupt", bit))
         if faults.reorder and rng.random() < faults.reorder:
             arrive += self.delay_ns + self.serialization_ns(len(frame)) * 2
-            node.event(EventKind.LINK, sender, frame, fault="reorder", arrive_ns=arrive)
-        clock.at(arrive, receiver.deliver, frame)
+            node.event(EventKind.LINK, sender, frame, packet_id, ("reorder", None, arrive))
+        clock.at(arrive, receiver.deliver, frame, packet_id)
         if faults.duplicate and rng.random() < faults.duplicate:
-            node.event(EventKind.LINK, sender, frame, fault="duplicate")
-            clock.at(arrive + self.serialization_ns(len(frame)), receiver.deliver, frame)
+            node.event(EventKind.LINK, sender, frame, packet_id, ("duplicate",))
+            clock.at(arrive + self.serialization_ns(len(frame)), receiver.deliver, frame, packet_id)
 
     def __repr__(self) -> str:
         return (f"Link({self.a.full_name} <-> {self.b.full_name}, delay={self.delay_ns}ns, "

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from layersim.net.node import Node
 from layersim.net.router import Router
 from layersim.net.switch import Switch
 from layersim.net.trace import Trace
-from layersim.net.units import parse_bandwidth, parse_duration
+from layersim.net.units import DEFAULT_START, parse_bandwidth, parse_duration, parse_start
 from layersim.wire.addresses import MAC
 
 __all__ = ["Network"]
@@ -33,11 +35,17 @@ class Network:
     Same seed, same topology, same program: the same events and byte-identical captures.
     """
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, *, trace: str = "all", trace_limit: int | None = None,
+                 start: str | int | datetime | None = None, strict: bool | None = None) -> None:
+        """`trace`: what the trace keeps ("all", "events", "drops", "none"), `trace_limit` the newest N only;
+        `start`: the date simulated time 0 stands for in captures (default DEFAULT_START); `strict`: a bug inside
+        layersim that ends a process is raised out of `run` (default: the LAYERSIM_STRICT environment variable)."""
         self.seed = seed
         self.clock = Clock()
         self.rng = random.Random(seed)
-        self.trace = Trace()
+        self.trace = Trace(trace, trace_limit)
+        self.start_ns = parse_start(DEFAULT_START if start is None else start)
+        self.strict = bool(os.environ.get("LAYERSIM_STRICT")) if strict is None else strict
         self.nodes: dict[str, Node] = {}
         self.links: list[Link] = []
         self._captures: list[CaptureSession] = []
@@ -90,8 +98,34 @@ class Network:
         return self.node(node_name).interface(iface)
 
     def _new_mac(self) -> MAC:
-        self._mac_counter += 1
-        return MAC(0x020000000000 | self._mac_counter)
+        while True:
+            self._mac_counter += 1
+            mac = MAC(0x020000000000 | self._mac_counter)
+            if self._mac_owner(mac) is None:
+                return mac
+
+    def _mac_owner(self, mac: MAC) -> str | None:
+        for node in self.nodes.values():
+            for iface in node.interfaces.values():
+                if iface.mac == mac:
+                    return iface.full_name
+        return None
+
+    def _chosen_mac(self, where: str, value: str | MAC) -> MAC:
+        """A MAC given by the user: valid, unicast, not all zeros, not used elsewhere."""
+        try:
+            mac = MAC(value)
+        except (ValueError, LayersimError) as exc:
+            raise LayersimError(f"{where}: MAC {value!r} is not valid ({exc})") from None
+        if mac[0] & 1:
+            raise LayersimError(f"{where}: MAC {mac} is a multicast address (the low bit of its first byte is set); "
+                                "an interface needs a unicast MAC")
+        if mac == bytes(6):
+            raise LayersimError(f"{where}: MAC {mac} (all zeros) is not a usable address")
+        owner = self._mac_owner(mac)
+        if owner is not None:
+            raise LayersimError(f"{where}: MAC {mac} is already used by {owner}")
+        return mac
 
     def _take_subnet(self) -> IPv4Network:
         while True:
@@ -102,14 +136,15 @@ class Network:
                 return subnet
 
     def _endpoint(self, node: Node, name: str | None, address: str | None, peer: Node,
-                  subnet: IPv4Network | None, host_number: int) -> Interface:
+                  subnet: IPv4Network | None, host_number: int, mac: MAC | None) -> Interface:
         """Create the interface for one end of a link, with an explicit or auto-assigned address."""
         name = name or f"eth{len(node.interfaces)}"
+        mac = mac or self._new_mac()
         if isinstance(node, Switch):
             if address is not None:
                 raise LayersimError(f"{node.name}:{name}: a switch port has no IPv4 address (got {address!r}); "
                                     "give the address to the host or router at the other end")
-            return node.add_interface(name, self._new_mac())
+            return node.add_interface(name, mac)
         if address is None:
             if isinstance(peer, Switch):
                 net, free = self._lan_of(peer)
@@ -136,7 +171,7 @@ class Network:
         owner = self._owner_of(iface_address.ip)
         if owner is not None:
             raise LayersimError(f"{node.name}:{name}: address {iface_address.ip} is already used by {owner}")
-        return node.add_interface(name, self._new_mac(), iface_address)
+        return node.add_interface(name, mac, iface_address)
 
     def _lan_of(self, switch: Switch, wanted: IPv4Network | None = None) -> tuple[IPv4Network, list[IPv4Address]]:
         if switch.name not in self._lan:
@@ -155,12 +190,17 @@ class Network:
              a_iface: str | None = None, b_iface: str | None = None, delay: str | int = "1ms",
              bandwidth: str | int = "100Mbit", mtu: int = 1500, queue: int = 100, loss: float = 0.0,
              duplicate: float = 0.0, reorder: float = 0.0, corrupt: float = 0.0,
-             faults_ba: Faults | None = None) -> Link:
-        """Join two nodes with a point-to-point link; addresses and interface names are chosen if omitted."""
+             faults_ba: Faults | None = None, a_mac: str | MAC | None = None, b_mac: str | MAC | None = None) -> Link:
+        """Join two nodes with a point-to-point link; addresses, interface names and MACs are chosen if omitted
+        (MACs as 02:00:00:00:00:01, 02:00:00:00:00:02, ... in the order interfaces are made)."""
         node_a = self.node(a) if isinstance(a, str) else a
         node_b = self.node(b) if isinstance(b, str) else b
         if node_a is node_b:
             raise LayersimError(f"cannot link {node_a.name} to itself")
+        mac_a = self._chosen_mac(f"link {node_a.name} - {node_b.name}: a_mac", a_mac) if a_mac is not None else None
+        mac_b = self._chosen_mac(f"link {node_a.name} - {node_b.name}: b_mac", b_mac) if b_mac is not None else None
+        if mac_a is not None and mac_a == mac_b:
+            raise LayersimError(f"link {node_a.name} - {node_b.name}: a_mac and b_mac are both {mac_a}")
         both_ip = isinstance(node_a, IPNode) and isinstance(node_b, IPNode)
         subnet = None
         if both_ip and a_ip is None and b_ip is None:
@@ -184,8 +224,8 @@ class Network:
             if net_a != net_b:
                 raise LayersimError(f"link {node_a.name} - {node_b.name}: {a_ip} and {b_ip} are not in the same "
                                     "subnet")
-        iface_a = self._endpoint(node_a, a_iface, a_ip, node_b, subnet, 1)
-        iface_b = self._endpoint(node_b, b_iface, b_ip, node_a, subnet, 2)
+        iface_a = self._endpoint(node_a, a_iface, a_ip, node_b, subnet, 1, mac_a)
+        iface_b = self._endpoint(node_b, b_iface, b_ip, node_a, subnet, 2, mac_b)
         faults = Faults(loss, duplicate, reorder, corrupt)
         link = Link(iface_a, iface_b, delay_ns=parse_duration(delay), bandwidth_bps=parse_bandwidth(bandwidth),
                     mtu=mtu, queue_limit=queue, faults=faults, faults_ba=faults_ba,
@@ -216,7 +256,10 @@ class Network:
 
     # Running -------------------------------------------------------------------------------------------
     def run(self, until: int | str | None = None, *, max_events: int = 50_000_000) -> int:
-        """Run the simulation until simulated time `until` (ns or "2s"), or until nothing is left to do."""
+        """Run the simulation until simulated time `until` (ns or "2s"), or until nothing is left to do.
+
+        This is the only loop: processes block on the clock it runs, so it cannot be called from one."""
+        self._not_in_process("run")
         self._auto_gateways()
         limit = None if until is None else parse_duration(until)
         return self.clock.run(limit, max_events=max_events)
@@ -225,17 +268,33 @@ class Network:
         """Run until no event is pending."""
         return self.run(None, max_events=max_events)
 
-    def run_until(self, done: Callable[[], bool], timeout_ns: int) -> bool:
-        """Run events until `done()` is true or `timeout_ns` of simulated time passes; returns done()."""
+    def run_until(self, done: Callable[[], bool], timeout_ns: int | None = None) -> bool:
+        """Run events until `done()` is true, nothing is left to do, or `timeout_ns` passes; returns done()."""
+        self._not_in_process("run_until")
         self._auto_gateways()
-        deadline = self.clock.now + timeout_ns
+        deadline = None if timeout_ns is None else self.clock.now + timeout_ns
         while not done():
             next_time = self.clock.next_time()
-            if next_time is None or next_time > deadline:
+            if next_time is None:
+                break
+            if deadline is not None and next_time > deadline:
                 self.clock.run(deadline)
                 break
             self.clock.run(next_time)
         return done()
+
+    @staticmethod
+    def _not_in_process(what: str) -> None:
+        from layersim.net.process import ProcessError, current_process
+
+        if current_process() is not None:
+            raise ProcessError(f"{what}() called from inside a simulated process: only the network runs the clock; "
+                               "a process waits with sleep() or a blocking socket call")
+
+    @property
+    def processes(self) -> list[Any]:
+        """Every process started on any host, in the order they were spawned."""
+        return [p for host in self.hosts.values() for p in host.processes]
 
     @property
     def now(self) -> int:
@@ -247,7 +306,7 @@ class Network:
         """Record frames on interfaces ("node:iface"; all by default) to a .pcapng (or one interface's .pcap)."""
         chosen = ([self.interface(name) for name in interfaces] if interfaces is not None else
                   [i for node in self.nodes.values() for i in node.interfaces.values()])
-        session = CaptureSession(Path(path), chosen)
+        session = CaptureSession(Path(path), chosen, self.start_ns)
         self._captures.append(session)
         return session
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from layersim.errors import LayersimError
 from layersim.net.interface import Interface
-from layersim.net.trace import DropReason, EventKind
+from layersim.net.trace_details import DropReason, EventKind
 from layersim.wire.addresses import MAC
 
 if TYPE_CHECKING:
@@ -44,18 +44,22 @@ class Node:
             have = ", ".join(self.interfaces) or "no interfaces"
             raise LayersimError(f"{self.name} has no interface {name!r} (it has {have})") from None
 
-    def on_frame(self, iface: Interface, frame: bytes) -> None:
-        """Handle a frame that arrived on `iface`."""
+    def on_frame(self, iface: Interface, frame: bytes, packet_id: int | None = None) -> None:
+        """Handle a frame that arrived on `iface` (`packet_id`: the trace id of the packet it carries)."""
         raise NotImplementedError
 
     # Trace helpers ------------------------------------------------------------------------------------
-    def event(self, kind: EventKind, iface: Interface | None, frame: bytes | None = None, **details: Any) -> None:
-        """Record a trace event at the current simulated time."""
-        self.network.trace.add(self.network.clock.now, self.name, iface.name if iface else None, kind, frame, details)
+    def event(self, kind: EventKind, iface: Interface | None, frame: bytes | None = None,
+              packet_id: int | None = None, values: tuple[Any, ...] = ()) -> None:
+        """Record a trace event at the current simulated time (`values`: the kind's details, in field order)."""
+        self.network.trace.add(self.network.clock.now, self.name, iface.name if iface else None, kind, frame,
+                               packet_id, values)
 
-    def drop(self, iface: Interface | None, frame: bytes | None, reason: DropReason, **details: Any) -> None:
-        """Record that a frame or packet was discarded, and why."""
-        self.event(EventKind.DROP, iface, frame, reason=reason, **details)
+    def drop(self, iface: Interface | None, frame: bytes | None, reason: DropReason, packet_id: int | None = None,
+             **facts: Any) -> None:
+        """Record that a frame or packet was discarded, and why (facts: plain values the node saw)."""
+        self.network.trace.add(self.network.clock.now, self.name, iface.name if iface else None, EventKind.DROP,
+                               frame, packet_id, (reason.value, tuple(facts.items())))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, {', '.join(self.interfaces)})"

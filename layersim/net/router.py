@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
+from layersim.net.actions import EVENT, ICMP_ERROR, Action
 from layersim.net.interface import Interface
 from layersim.net.ipnode import IPNode
-from layersim.net.trace import DropReason
+from layersim.net.trace_details import DropReason, EventKind
+from layersim.wire.icmp import ICMPType, UnreachableCode
 from layersim.wire.packet import Packet
 
 if TYPE_CHECKING:
@@ -25,8 +27,11 @@ class Router(IPNode):
     def __init__(self, network: Network, name: str, rng: random.Random) -> None:
         super().__init__(network, name, rng)
         self.protocols[17] = self._udp_in
+        self.nat = None
 
-    def _udp_in(self, iface: Interface, packet: Packet, ip_bytes: bytes) -> None:
+    def _udp_in(self, iface: Interface, packet: Packet, ip_bytes: bytes, packet_id: int | None,
+                now: int) -> list[Action]:
         """No UDP services on a router: answer port unreachable, as Linux does for traceroute."""
-        self.drop(iface, ip_bytes, DropReason.NO_LISTENER)
-        self.icmp_error(iface, ip_bytes, 3, 3)
+        return [(EVENT, EventKind.DROP, iface, ip_bytes, packet_id, (DropReason.NO_LISTENER.value, ())),
+                (ICMP_ERROR, iface, ip_bytes, ICMPType.DEST_UNREACHABLE, UnreachableCode.PORT_UNREACHABLE, {},
+                 packet_id)]

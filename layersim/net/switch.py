@@ -26,12 +26,12 @@ class Switch(Node):
         self.ageing_ns = ageing_ns
         self.table: dict[bytes, tuple[Interface, int]] = {}
 
-    def on_frame(self, iface: Interface, frame: bytes) -> None:
+    def on_frame(self, iface: Interface, frame: bytes, packet_id: int | None = None) -> None:
         """Learn the source, then forward to the known port or flood to all others."""
         now = self.network.clock.now
-        self.event(EventKind.RECEIVE, iface, frame)
+        self.event(EventKind.RECEIVE, iface, frame, packet_id)
         if len(frame) < 14:
-            self.drop(iface, frame, DropReason.MALFORMED, error="shorter than an Ethernet header")
+            self.drop(iface, frame, DropReason.MALFORMED, packet_id, error="shorter than an Ethernet header")
             return
         dst, src = frame[0:6], frame[6:12]
         if not src[0] & 1:
@@ -43,17 +43,18 @@ class Switch(Node):
         if entry is not None:
             port = entry[0]
             if port is iface:
-                self.drop(iface, frame, DropReason.NOT_FOR_ME, detail="destination is on the arrival port")
+                self.drop(iface, frame, DropReason.NOT_FOR_ME, packet_id,
+                          detail="destination is on the arrival port")
                 return
-            self._send(port, frame, f"{self.name}: switched to {port.name}")
+            self._send(port, frame, packet_id, ("switched", port.name))
             return
         for port in self.interfaces.values():
             if port is not iface and port.link is not None:
-                self._send(port, frame, f"{self.name}: flooded to {port.name} ({MAC(dst)} unknown)")
+                self._send(port, frame, packet_id, ("flooded", port.name, str(MAC(dst))))
 
-    def _send(self, port: Interface, frame: bytes, comment: str) -> None:
-        self.event(EventKind.SEND, port, frame, comment=comment)
-        port.send(frame, comment)
+    def _send(self, port: Interface, frame: bytes, packet_id: int | None, note: tuple[str, ...]) -> None:
+        self.event(EventKind.SEND, port, frame, packet_id, (note,))
+        port.send(frame, packet_id, note)
 
     def mac_table(self) -> dict[str, str]:
         """Learned MAC -> port name, for display and tests."""

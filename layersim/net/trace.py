@@ -1,83 +1,49 @@
-"""Trace events: every decision a node makes, with simulated time, node and interface, and queries over them."""
+"""The trace: every decision a node makes, with simulated time, node, interface, packet id and typed details.
+
+Events are kept as plain tuples of plain values while the simulation runs (CPython's garbage collector stops
+tracking an exact tuple of untracked values, never a tuple subclass or a dataclass), and become `TraceEvent`
+views, with their typed details, when read. A level decides what is kept: "all" (every event with its bytes),
+"events" (every event, no bytes), "drops" (only drops, with bytes) or "none"; `limit` keeps only the newest N.
+"""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from enum import Enum
+from dataclasses import dataclass
 from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["DropReason", "EventKind", "Hop", "Trace", "TraceEvent", "hops", "packet_identity"]
+from layersim.errors import LayersimError
+from layersim.net.trace_details import (
+    DropReason,
+    EventKind,
+    Send,
+    build_details,
+    details_dict,
+    note_text,
+)
 
+__all__ = ["LEVELS", "DropReason", "EventKind", "Hop", "Trace", "TraceEvent", "hops"]
 
-class EventKind(Enum):
-    """What happened."""
-
-    SEND = "send"  # a frame left an interface
-    RECEIVE = "receive"  # a frame arrived on an interface
-    DELIVER = "deliver"  # a packet reached its destination's protocol handler
-    FORWARD = "forward"  # a router passed a packet on
-    ROUTE = "route"  # a route was chosen
-    ARP_MISS = "arp_miss"  # no MAC for the next hop yet: request sent, packet queued
-    ARP_RESOLVED = "arp_resolved"  # a MAC learned; queued packets go out
-    ICMP_ERROR = "icmp_error"  # an ICMP error was sent about a packet
-    FRAGMENT = "fragment"  # a packet was split to fit the next link's MTU
-    DROP = "drop"  # a frame or packet was discarded (details["reason"] is a DropReason)
-    LINK = "link"  # a link fault (duplicate, reorder, corrupt) was applied
-    APP = "app"  # an application's own event (ping reply, datagram received)
-
-
-class DropReason(Enum):
-    """Every way a frame or packet can be discarded."""
-
-    TTL_EXCEEDED = "ttl_exceeded"
-    NO_ROUTE = "no_route"
-    ARP_FAILED = "arp_failed"
-    BAD_CHECKSUM = "bad_checksum"
-    NOT_FOR_ME = "not_for_me"
-    MALFORMED = "malformed"
-    QUEUE_FULL = "queue_full"
-    LINK_LOSS = "link_loss"
-    MTU_EXCEEDED = "mtu_exceeded"
-    FRAGMENTATION_NEEDED = "fragmentation_needed"
-    ARP_QUEUE_FULL = "arp_queue_full"
-    NO_LISTENER = "no_listener"
-    UNSUPPORTED = "unsupported"
-    LINK_DOWN = "link_down"
-    RATE_LIMITED = "rate_limited"
-    REASSEMBLY_TIMEOUT = "reassembly_timeout"
-
-
+LEVELS = ("all", "events", "drops", "none")
 _KIND_BY_VALUE = MappingProxyType({kind.value: kind for kind in EventKind})
+_DROP = EventKind.DROP.value
+_FORWARD = EventKind.FORWARD.value
 
 
 class TraceEvent(tuple):
-    """One thing that happened: when, where, what, and the bytes involved (an Ethernet frame for SEND and
-    RECEIVE, an IPv4 packet for DELIVER and most DROPs) if any.
-
-    Stored as a plain tuple of plain values (the kind as its string value, details as (key, value) pairs of
-    strings and numbers on the per-hop events), which CPython's garbage collector stops tracking: a run keeps
-    every event, and tracked events made each full collection walk the whole trace.
-    """
+    """One thing that happened: when, where, what, which packet (`packet_id`), the bytes involved (an Ethernet
+    frame for SEND and RECEIVE, an IPv4 packet for DELIVER and most DROPs) and typed `info`."""
 
     __slots__ = ()
-
-    def __new__(cls, time_ns: int, node: str, interface: str | None, kind: EventKind,
-                frame: bytes | None = None, details: dict[str, Any] | None = None) -> TraceEvent:
-        return tuple.__new__(cls, (time_ns, node, interface, kind.value, frame, tuple(details.items()) if details
-                                   else ()))
 
     time_ns: int = property(itemgetter(0), doc="Simulated time in nanoseconds.")  # type: ignore[assignment]
     node: str = property(itemgetter(1), doc="The node's name.")  # type: ignore[assignment]
     interface: str | None = property(itemgetter(2), doc="The interface's name, if any.")  # type: ignore[assignment]
-    frame: bytes | None = property(itemgetter(4), doc="The bytes involved, if any.")  # type: ignore[assignment]
-
-    @property
-    def details(self) -> dict[str, Any]:
-        """What else was decided (kept as (key, value) pairs, see the class docstring)."""
-        return dict(self[5])
+    frame: bytes | None = property(itemgetter(4), doc="The bytes involved, if kept.")  # type: ignore[assignment]
+    packet_id: int | None = property(itemgetter(5), doc="The packet this is about, across hops.")  # type: ignore[assignment]
 
     @property
     def kind(self) -> EventKind:
@@ -85,44 +51,78 @@ class TraceEvent(tuple):
         return _KIND_BY_VALUE[self[3]]
 
     @property
+    def info(self) -> Any:
+        """The typed details: one small dataclass per kind (see layersim.net.trace_details)."""
+        return build_details(self[3], self[6])
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """The details as a flat dict (without empty entries)."""
+        return details_dict(self.info)
+
+    @property
     def reason(self) -> DropReason | None:
         """The DropReason of a DROP event."""
-        return next((value for key, value in self[5] if key == "reason"), None)
+        return self.info.reason if self[3] == _DROP else None
+
+    @property
+    def comment(self) -> str | None:
+        """The capture comment of a SEND event."""
+        info = self.info
+        return note_text(self.node, info.note) if isinstance(info, Send) else None
 
     def __repr__(self) -> str:
         return (f"TraceEvent(time_ns={self.time_ns}, node={self.node!r}, interface={self.interface!r}, "
-                f"kind={self.kind}, details={self.details!r})")
+                f"kind={self.kind}, packet_id={self.packet_id}, details={self.details!r})")
 
     def __str__(self) -> str:
         where = f"{self.node}:{self.interface}" if self.interface else self.node
-        extra = ", ".join(f"{k}={_short(v)}" for k, v in self.details.items())
+        extra = ", ".join(f"{k}={v.value if isinstance(v, DropReason) else v}" for k, v in self.details.items())
         return f"{self.time_ns / 1e6:12.6f} ms  {where:<14} {self[3]:<12} {extra}"
 
 
-def _short(value: Any) -> str:
-    return value.value if isinstance(value, Enum) else str(value)
-
-
 class Trace:
-    """The network's record of events, in the order they happened.
+    """The network's record of events, in the order they happened, at a chosen level."""
 
-    Events are kept as plain tuples while the simulation runs: CPython's garbage collector stops tracking an
-    exact tuple of untracked values, but never a tuple subclass, so a long trace of TraceEvent objects made every
-    full collection walk the whole run. They become TraceEvent views when read.
-    """
-
-    def __init__(self) -> None:
-        self._rows: list[tuple[Any, ...]] = []
+    def __init__(self, level: str = "all", limit: int | None = None) -> None:
+        if level not in LEVELS:
+            raise LayersimError(f"trace level {level!r} is not one of {', '.join(LEVELS)}")
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise LayersimError(f"trace limit {limit!r} must be a positive number of events")
+        self.level = level
+        self.limit = limit
+        self.keep_events = level in ("all", "events")  # anything but drops is recorded
+        self.keep_drops = level != "none"
+        self.keep_frames = level in ("all", "drops")
+        self._rows: list[tuple[Any, ...]] | deque[tuple[Any, ...]] = [] if limit is None else deque(maxlen=limit)
         self._events: list[TraceEvent] = []
+        self.recorded = 0  # every event recorded, including those a limit has since let go
+        self._next_packet = 0
+
+    def new_packet_id(self) -> int:
+        """A fresh id for a packet a node creates; it follows the packet across every hop."""
+        self._next_packet += 1
+        return self._next_packet
 
     def add(self, time_ns: int, node: str, interface: str | None, kind: EventKind, frame: bytes | None,
-            details: dict[str, Any]) -> None:
-        """Record one event (the per-hop path: only tuples are kept)."""
-        self._rows.append((time_ns, node, interface, kind.value, frame, tuple(details.items()) if details else ()))
+            packet_id: int | None, values: tuple[Any, ...] = ()) -> None:
+        """Record one event: `values` are the plain values of the kind's details dataclass, in field order."""
+        kind_value = kind.value
+        if kind_value == _DROP:
+            if not self.keep_drops:
+                return
+        elif not self.keep_events:
+            return
+        if not self.keep_frames:
+            frame = None
+        self.recorded += 1
+        self._rows.append((time_ns, node, interface, kind_value, frame, packet_id, values))
 
     @property
     def events(self) -> list[TraceEvent]:
-        """Every event so far, in order."""
+        """The events kept, in order."""
+        if self.limit is not None:
+            return [tuple.__new__(TraceEvent, row) for row in self._rows]
         if len(self._events) < len(self._rows):
             self._events.extend(tuple.__new__(TraceEvent, row) for row in self._rows[len(self._events):])
         return self._events
@@ -134,14 +134,27 @@ class Trace:
         return len(self._rows)
 
     def select(self, kind: EventKind | None = None, node: str | None = None,
-               interface: str | None = None) -> list[TraceEvent]:
+               interface: str | None = None, packet_id: int | None = None) -> list[TraceEvent]:
         """The events matching every given filter."""
-        return [e for e in self.events if (kind is None or e.kind is kind) and (node is None or e.node == node)
-                and (interface is None or e.interface == interface)]
+        value = kind.value if kind is not None else None
+        return [e for e in self.events if (value is None or e[3] == value) and (node is None or e[1] == node)
+                and (interface is None or e[2] == interface) and (packet_id is None or e[5] == packet_id)]
 
     def drops(self, reason: DropReason | None = None) -> list[TraceEvent]:
         """DROP events, optionally only those with one reason."""
-        return [e for e in self.events if e.kind is EventKind.DROP and (reason is None or e.reason is reason)]
+        return [e for e in self.events if e[3] == _DROP and (reason is None or e.reason is reason)]
+
+    def packet_id_of(self, packet: Any) -> int | None:
+        """The id of the packet whose bytes (a frame or an IPv4 packet, or a Packet) first appear in the trace."""
+        if isinstance(packet, int):
+            return packet
+        data = bytes(packet if isinstance(packet, bytes | bytearray) else packet.encode())
+        for row in self._rows:
+            frame = row[4]
+            if frame is not None and row[5] is not None and (frame == data or frame[14:] == data
+                                                              or frame == data[14:]):
+                return row[5]
+        return None
 
     def hops(self, packet: Any) -> list[Hop]:
         """Each node one packet crossed, with the fields that changed there (see `hops`)."""
@@ -159,6 +172,7 @@ class Hop:
     left_ns: int | None
     changes: tuple[Any, ...]  # FieldChange values from layersim.wire.fielddiff
     outcome: str  # "sent", "forwarded", "switched", "delivered", or "dropped: <reason>"
+    packet_id: int | None = None
 
     def __str__(self) -> str:
         where = " -> ".join(x for x in (self.in_interface, self.out_interface) if x)
@@ -166,68 +180,51 @@ class Hop:
         return f"{self.node} ({where}): {self.outcome}; {changed}"
 
 
-def packet_identity(data: bytes) -> tuple[Any, ...] | None:
-    """What stays the same for one IPv4 packet along its path: addresses, id, protocol and its payload bytes."""
-    from layersim.errors import DecodeError
-    from layersim.wire.ipv4 import IPv4
-    from layersim.wire.packet import decode
-
-    try:
-        ip = decode(data, None if _is_frame(data) else IPv4, until=IPv4, truncated=True)[IPv4]
-        is_frame = _is_frame(data)
-    except (DecodeError, KeyError):
-        return None
-    start = (14 if is_frame else 0) + ip.header_length
-    return (ip.src, ip.dst, ip.identification, int(ip.protocol or 0), ip.fragment_offset,
-            data[start:start + ip.total_length - ip.header_length])
-
-
-def _is_frame(data: bytes) -> bool:
-    """Whether trace bytes are an Ethernet frame rather than a bare IPv4 packet (events hold either)."""
-    from layersim.wire.checksum import internet_checksum
-
-    if len(data) >= 20 and data[0] >> 4 == 4 and int.from_bytes(data[2:4], "big") == len(data):
-        header_length = (data[0] & 0xF) * 4
-        if header_length >= 20 and not internet_checksum(data[:header_length]):
-            return False  # a whole IPv4 packet with a valid header
-    return len(data) >= 14 and data[12:14] == b"\x08\x00"
+_HOP_KINDS = frozenset({EventKind.SEND.value, EventKind.RECEIVE.value, EventKind.DELIVER.value, _DROP})
 
 
 def hops(trace: Trace, packet: Any) -> list[Hop]:
-    """The nodes one packet crossed, in order, with the fields each changed (`packet`: bytes or a Packet)."""
+    """The nodes one packet crossed, in order, with the fields each changed.
+
+    `packet` is a packet id, or the packet's bytes (frame or IPv4) or Packet as some node sent or received it;
+    the packet is followed by its id, so nothing is decoded except to show what each node changed.
+    """
     from layersim.wire.fielddiff import diff
     from layersim.wire.packet import decode
 
-    data = packet if isinstance(packet, bytes | bytearray) else packet.encode()
-    identity = packet_identity(bytes(data))
-    if identity is None:
+    packet_id = trace.packet_id_of(packet)
+    if packet_id is None:
         return []
     result: list[Hop] = []
     arrival: dict[str, TraceEvent] = {}
-    for event in trace.events:
-        if event.frame is None or event.kind not in (EventKind.SEND, EventKind.RECEIVE, EventKind.DELIVER,
-                                                     EventKind.DROP):
+    events = trace.select(packet_id=packet_id)
+    forwarders = {e.node for e in events if e[3] == _FORWARD}
+    for event in events:
+        if event[3] not in _HOP_KINDS:
             continue
-        if packet_identity(event.frame) != identity:
-            continue
+        kind = event.kind
         came = arrival.get(event.node)
-        if event.kind is EventKind.RECEIVE:
+        if kind is EventKind.RECEIVE:
             arrival[event.node] = event
-        elif event.kind is EventKind.SEND:
-            changes = tuple(diff(decode(came.frame), decode(event.frame))) if came is not None else ()
-            outcome = "sent" if came is None else ("switched" if not changes else "forwarded")
+        elif kind is EventKind.SEND:
+            changes: tuple[Any, ...] = ()
+            if came is not None and came.frame is not None and event.frame is not None:
+                changes = tuple(diff(decode(came.frame), decode(event.frame)))
+            outcome = "sent" if came is None else ("forwarded" if event.node in forwarders or changes else "switched")
             result.append(Hop(event.node, came.interface if came else None, event.interface,
-                              came.time_ns if came else None, event.time_ns, changes, outcome))
+                              came.time_ns if came else None, event.time_ns, changes, outcome, packet_id))
             # The arrival stays: a switch flooding the frame sends it on several ports, each a hop of its own.
         elif came is not None:
-            outcome = "delivered" if event.kind is EventKind.DELIVER else f"dropped: {_short(event.reason)}"
-            result.append(Hop(event.node, came.interface, None, came.time_ns, None, (), outcome))
+            outcome = "delivered" if kind is EventKind.DELIVER else f"dropped: {event.reason.value}"  # type: ignore[union-attr]
+            result.append(Hop(event.node, came.interface, None, came.time_ns, None, (), outcome, packet_id))
             arrival.pop(event.node, None)
-        elif event.kind is EventKind.DROP:
-            outcome = f"dropped: {_short(event.reason)}"
+        elif kind is EventKind.DROP:
+            outcome = f"dropped: {event.reason.value}"  # type: ignore[union-attr]
             last = result[-1] if result else None
             if last is not None and last.node == event.node and last.outcome == "delivered":
-                result[-1] = replace(last, outcome=outcome)  # reached the transport, which had no taker
+                result[-1] = Hop(last.node, last.in_interface, last.out_interface, last.arrived_ns, last.left_ns,
+                                 last.changes, outcome, packet_id)  # reached the transport, which had no taker
             else:  # lost after it was sent: on the link, in a queue, waiting for ARP
-                result.append(Hop(event.node, None, event.interface, None, None, (), outcome))
+                result.append(Hop(event.node, None, event.interface, None, None, (), outcome, packet_id))
     return result
+

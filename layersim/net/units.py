@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from layersim.errors import LayersimError
 
-__all__ = ["UnitError", "parse_bandwidth", "parse_duration"]
+__all__ = ["DEFAULT_START", "UnitError", "parse_bandwidth", "parse_duration", "parse_start"]
 
 _NUMBER = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z/]*)\s*$")
 _DURATION = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
@@ -53,3 +54,29 @@ def parse_bandwidth(value: str | int | float) -> int:
     if number <= 0:
         raise UnitError(f"bandwidth {value!r} must be positive")
     return round(number * factor)
+
+
+DEFAULT_START = "2026-01-01T00:00:00Z"  # what simulated time 0 stands for in captures, unless a scenario says
+
+
+def parse_start(value: str | int | datetime) -> int:
+    """A start date ("2026-01-01T00:00:00Z", a datetime, or ns since the Unix epoch) as ns since the epoch."""
+    if isinstance(value, bool):
+        raise UnitError(f"start {value!r} is not a date")
+    if isinstance(value, int):
+        if value < 0:
+            raise UnitError(f"start {value} is before 1970-01-01")
+        return value
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise UnitError(f"start {value!r} is not an ISO 8601 date such as 2026-01-01T00:00:00Z") from None
+    if not isinstance(value, datetime):
+        raise UnitError(f"start {value!r} is not a date")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    seconds = int(value.timestamp())
+    if seconds < 0:
+        raise UnitError(f"start {value.isoformat()} is before 1970-01-01")
+    return seconds * 1_000_000_000 + value.microsecond * 1000

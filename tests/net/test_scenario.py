@@ -105,7 +105,8 @@ def test_capture_file_holds_the_frame_on_both_ends_of_every_link(ran: Chain, rec
             assert len(in_file) == 1, f"{iface.full_name}: {len(in_file)} copies of the packet"
             assert in_file[0].data == frame_on(chain.net, kind, iface, key)
             traced = chain.net.trace.select(kind, iface.node.name, iface.name)
-            assert in_file[0].time_ns == next(e.time_ns for e in traced if e.frame == in_file[0].data)
+            start = ran.net.start_ns
+            assert in_file[0].time_ns - start == next(e.time_ns for e in traced if e.frame == in_file[0].data)
 
 
 def test_capture_file_has_every_trace_frame_and_nothing_else(ran: Chain, records) -> None:
@@ -114,7 +115,7 @@ def test_capture_file_has_every_trace_frame_and_nothing_else(ran: Chain, records
             node, _, iface = full_name.partition(":")
             traced = [(e.time_ns, e.frame) for e in ran.net.trace.events
                       if e.node == node and e.interface == iface and e.kind in (EventKind.SEND, EventKind.RECEIVE)]
-            assert [(r.time_ns, r.data) for r in records[full_name]] == traced
+            assert [(r.time_ns - ran.net.start_ns, r.data) for r in records[full_name]] == traced
 
 
 def test_routers_add_packet_comments_to_the_capture(ran: Chain, records) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from layersim.app.narrative import narrative, narrative_json, run_scenario
 from layersim.capture import read_capture
 from layersim.cli import main
-from layersim.net.narrative import narrative, narrative_json, run_scenario
 from layersim.net.topology import TopologyError, build_network, load_topology
 from layersim.wire.fielddiff import diff
 from layersim.wire.packet import decode
@@ -57,7 +57,7 @@ def test_example_ping_traceroute_and_udp(example):
     assert trace.path == [IPv4Address("10.0.1.1"), IPv4Address("10.0.12.2"), IPv4Address("10.0.2.20")]
     assert udp.sent and udp.delivered and udp.error is None
     server = scenario.network.nodes["server"]
-    assert [d.data for d in server.sockets[9999].received] == [b"hello, server"]
+    assert [d.data for d in server.sockets.udp[(0, 9999)].received] == [b"hello, server"]
 
 
 def test_example_first_packet_hop_by_hop(example):

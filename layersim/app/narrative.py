@@ -27,17 +27,18 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from ipaddress import IPv4Address
 from typing import Any
 
+from layersim.app.ping import PingResult, ping
+from layersim.app.traceroute import FIRST_PORT, TracerouteResult, traceroute
+from layersim.app.udp_tool import UdpResult, udp_send
 from layersim.errors import LayersimError
-from layersim.net.apps import PingResult, TracerouteResult, ping, traceroute
 from layersim.net.capture import CaptureSession
 from layersim.net.host import Host
-from layersim.net.interface import Interface
 from layersim.net.network import Network
+from layersim.net.process import Process
 from layersim.net.topology import RunSpec, Scenario, TopologyError
-from layersim.net.trace import DropReason, EventKind, Hop, packet_identity
+from layersim.net.trace import DropReason, EventKind, Hop
 from layersim.wire.addresses import MAC
 from layersim.wire.icmp import ICMP
 from layersim.wire.ipv4 import IPv4
@@ -46,10 +47,6 @@ from layersim.wire.udp import UDP
 
 __all__ = ["RunOutcome", "UdpResult", "narrative", "narrative_json", "run_scenario"]
 
-TRACEROUTE_FIRST_PORT = 33434
-_ICMP_TEXT = {(3, 0): "Destination Net Unreachable", (3, 1): "Destination Host Unreachable",
-              (3, 2): "Destination Protocol Unreachable", (3, 3): "Destination Port Unreachable",
-              (3, 4): "Frag needed", (11, 0): "Time to live exceeded"}
 _LABELS = {"Ethernet.dst": "dst MAC", "Ethernet.src": "src MAC", "IPv4.ttl": "TTL",
            "IPv4.header_checksum": "checksum"}
 _MEANING = {
@@ -65,33 +62,6 @@ _MEANING = {
 
 
 @dataclass(slots=True)
-class UdpResult:
-    """One datagram sent: whether it arrived, when, or which ICMP error came back instead."""
-
-    destination: IPv4Address
-    port: int
-    size: int
-    source_port: int = 0
-    sent: bool = False
-    sent_ns: int = 0
-    latency_ns: int | None = None
-    error: str | None = None
-
-    @property
-    def delivered(self) -> bool:
-        """Whether the listening socket received it."""
-        return self.latency_ns is not None
-
-    def __str__(self) -> str:
-        head = f"UDP {self.size} bytes from port {self.source_port} to {self.destination}:{self.port}"
-        if self.delivered:
-            return f"{head}: delivered in {self.latency_ns / 1e6:.3f} ms"  # type: ignore[operator]
-        if not self.sent:
-            return f"{head}: not sent (no route)"
-        return f"{head}: not delivered ({self.error or 'no answer came back'})"
-
-
-@dataclass(slots=True)
 class RunOutcome:
     """What one [[run]] did: when it started, its result, and where its packets begin in the trace."""
 
@@ -100,14 +70,18 @@ class RunOutcome:
     result: PingResult | TracerouteResult | UdpResult | None = None
     trace_mark: int = 0
     skipped: str | None = None
+    process: Process | None = None
 
 
 def run_scenario(scenario: Scenario, until_ns: int | None = None) -> list[RunOutcome]:
-    """Start each run at its `at` time (in that order), run the network until idle or `until_ns`; file order out."""
+    """Start each run as a process at its `at` time, run the network until idle or `until_ns`; file order out.
+
+    Runs overlap freely: a traceroute still probing does not hold back a ping due meanwhile.
+    """
     net = scenario.network
     for spec in scenario.runs:
         listener = spec.options.get("listen")
-        if listener is not None and spec.options["port"] not in net.nodes[listener].sockets:
+        if listener is not None and not _bound(net.nodes[listener], spec.options["port"]):  # type: ignore[arg-type]
             net.nodes[listener].udp_socket(spec.options["port"])  # type: ignore[attr-defined]
     outcomes = []
     for spec in sorted(scenario.runs, key=lambda s: s.at_ns):
@@ -116,58 +90,56 @@ def run_scenario(scenario: Scenario, until_ns: int | None = None) -> list[RunOut
         if until_ns is not None and spec.at_ns > until_ns:
             outcome.skipped = f"at {spec.at_ns / 1e9:g} s is after the end, {until_ns / 1e9:g} s"
             continue
-        if spec.at_ns > net.now:
-            net.run(until=spec.at_ns)
-        outcome.trace_mark, outcome.started_ns = len(net.trace), net.now
-        try:
-            outcome.result = _start(net, spec)
-        except LayersimError as exc:
-            raise TopologyError(f"{scenario.source}: [[run]] #{spec.index}: {exc}") from None
+        host: Host = net.nodes[spec.source]  # type: ignore[assignment]
+        outcome.process = host.spawn(_program, net, spec, outcome, at=max(spec.at_ns, net.now),
+                                     name=spec.kind)
     net.run(until=until_ns)
     for outcome in outcomes:
+        proc = outcome.process
+        if proc is not None and proc.exception is not None:
+            if isinstance(proc.exception, LayersimError):
+                raise TopologyError(f"{scenario.source}: [[run]] #{outcome.spec.index}: {proc.exception}") from None
+            raise proc.exception
         if isinstance(outcome.result, UdpResult):
             _finish_udp(net, outcome.spec, outcome.result)
     return sorted(outcomes, key=lambda o: o.spec.index)
 
 
-def _start(net: Network, spec: RunSpec) -> PingResult | TracerouteResult | UdpResult:
+def _bound(host: Host, port: int) -> bool:
+    return any(key[1] == port for key in host.sockets.udp)
+
+
+def _program(net: Network, spec: RunSpec, outcome: RunOutcome) -> None:
+    """The body of one run's process: note where its packets start in the trace, then run the tool."""
+    outcome.trace_mark, outcome.started_ns = net.trace.recorded, net.now
     host: Host = net.nodes[spec.source]  # type: ignore[assignment]
     options = spec.options
     if spec.kind == "ping":
-        return ping(host, spec.address, run=False, **options)
-    if spec.kind == "traceroute":
-        return traceroute(host, spec.address, **options)
-    data = options["data"].encode()
-    sock = host.udp_socket(options["sport"])
-    sock.ttl = options["ttl"]
-    result = UdpResult(spec.address, options["port"], len(data), sock.port, sent_ns=net.now)
-
-    def on_icmp(_iface: Interface, packet: Packet) -> None:
-        icmp = packet[ICMP]
-        quoted = packet.layers[3] if len(packet.layers) > 3 else None
-        if icmp.is_error and isinstance(quoted, UDP) and (quoted.sport, quoted.dport) == (sock.port, result.port):
-            text = _ICMP_TEXT.get((icmp.type, icmp.code), f"ICMP type {icmp.type} code {icmp.code}")
-            result.error = result.error or f"From {packet[IPv4].src} {text}"
-
-    host.icmp_listeners.append(on_icmp)
-    result.sent = sock.sendto(data, (spec.address, result.port))
-    return result
+        outcome.result = PingResult(spec.address)  # replaced by the finished result
+        outcome.result = ping(host, spec.address, **options)
+    elif spec.kind == "traceroute":
+        outcome.result = traceroute(host, spec.address, **options)
+    else:
+        outcome.result = udp_send(host, spec.address, options["port"], options["data"].encode(),
+                                  sport=options["sport"], ttl=options["ttl"])
 
 
 def _finish_udp(net: Network, spec: RunSpec, result: UdpResult) -> None:
+    result.collect_error()
     listener = spec.options["listen"]
     if listener is None:
         return
-    sock = net.nodes[listener].sockets[result.port]  # type: ignore[attr-defined]
-    for datagram in sock.received:
+    socks = [s for key, s in net.nodes[listener].sockets.udp.items()  # type: ignore[attr-defined]
+             if key[1] == result.port]
+    for datagram in (d for sock in socks for d in sock.received):
         if datagram.source[1] == result.source_port and datagram.time_ns >= result.sent_ns:
             result.latency_ns = datagram.time_ns - result.sent_ns
             return
 
 
 # Following the first packet ----------------------------------------------------------------------------
-def _first_packet(net: Network, outcome: RunOutcome, claimed: set[Any]) -> tuple[bytes, bool] | None:
-    """The run's first packet: (its frame as the host sent it, True), else (its IPv4 bytes, False) if never framed."""
+def _first_packet(net: Network, outcome: RunOutcome, claimed: set[Any]) -> tuple[bytes, bool, int] | None:
+    """The run's first packet: (its frame as the host sent it, True, id), else (its IPv4 bytes, False, id)."""
     spec = outcome.spec
     events = [e for e in net.trace.events[outcome.trace_mark:] if e.node == spec.source and e.frame is not None]
     for kind in (EventKind.SEND, EventKind.ARP_MISS):
@@ -176,10 +148,10 @@ def _first_packet(net: Network, outcome: RunOutcome, claimed: set[Any]) -> tuple
             if event.kind is not kind or (kind is EventKind.SEND and data[12:14] != b"\x08\x00"):
                 continue
             packet = decode(data) if kind is EventKind.SEND else decode(data, IPv4)
-            identity = packet_identity(data)
+            identity = event.packet_id
             if identity not in claimed and _is_first(packet, spec, outcome.result):
                 claimed.add(identity)
-                return data, kind is EventKind.SEND
+                return data, kind is EventKind.SEND, identity
     return None
 
 
@@ -189,16 +161,16 @@ def _is_first(packet: Packet, spec: RunSpec, result: Any) -> bool:
     if spec.kind == "ping":
         return ICMP in packet and packet[ICMP].type == 8
     if spec.kind == "traceroute":
-        return UDP in packet and packet[UDP].dport == TRACEROUTE_FIRST_PORT
+        return UDP in packet and packet[UDP].dport == FIRST_PORT
     return (UDP in packet and isinstance(result, UdpResult)
             and (packet[UDP].sport, packet[UDP].dport) == (result.source_port, spec.options["port"]))
 
 
-def _hops(net: Network, data: bytes, source: str) -> list[dict[str, Any]]:
+def _hops(net: Network, packet_id: int) -> list[dict[str, Any]]:
     """The packet's path from `trace.hops`, which also reports where it was dropped or lost."""
     return [{"node": h.node, "in": h.in_interface, "out": h.out_interface, "next": _peer(net, h),
              "arrived_ns": h.arrived_ns, "left_ns": h.left_ns, "changes": [str(c) for c in h.changes],
-             "outcome": h.outcome} for h in net.trace.hops(data)]
+             "outcome": h.outcome} for h in net.trace.hops(packet_id)]
 
 
 def _peer(net: Network, hop: Hop) -> str | None:
@@ -279,7 +251,7 @@ def narrative_json(scenario: Scenario, outcomes: list[RunOutcome],
         runs.append({"index": spec.index, "kind": spec.kind, "from": spec.source, "to": str(spec.address),
                      "target": spec.target, "at_ns": spec.at_ns, "started_ns": outcome.started_ns,
                      "skipped": outcome.skipped, "result": _result_dict(outcome.result),
-                     "hops": _hops(net, first[0], spec.source) if first is not None else []})
+                     "hops": _hops(net, first[2]) if first is not None else []})
     nodes = [{"name": node.name, "kind": node.kind,
               "interfaces": [{"name": i.name, "mac": str(i.mac), "address": None if i.address is None
                               else str(i.address)} for i in node.interfaces.values()]}
@@ -311,8 +283,8 @@ def narrative(scenario: Scenario, outcomes: list[RunOutcome]) -> str:
         if first is None:
             lines.append("  it sent no packet")
             continue
-        lines.append(f"  first packet, hop by hop: {_describe_packet(*first)}")
-        lines += [_hop_text(hop, first[0]) for hop in _hops(net, first[0], spec.source)]
+        lines.append(f"  first packet, hop by hop: {_describe_packet(first[0], first[1])}")
+        lines += [_hop_text(hop, first[0]) for hop in _hops(net, first[2])]
     drops = _drops(net)
     lines += ["", "drops by reason:" if drops else "no drops"]
     for reason, count in sorted(drops.items(), key=lambda item: (-item[1], item[0].value)):

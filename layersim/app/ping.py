@@ -1,0 +1,124 @@
+"""ping, run as a simulated process the way iputils ping behaves."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING
+
+from layersim.errors import LayersimError
+from layersim.net.sockets import EchoReply, IcmpReport
+from layersim.net.trace_details import EventKind
+
+if TYPE_CHECKING:
+    from layersim.net.host import Host
+
+__all__ = ["PingResult", "error_text", "ping"]
+
+
+@dataclass(slots=True)
+class PingResult:
+    """Round-trip times per request (numbered from 1; None when no reply came) and the errors reported instead.
+
+    The request number is the ICMP sequence number until it wraps at 65536, as iputils' does."""
+
+    destination: IPv4Address
+    sent: int = 0
+    rtts_ns: dict[int, int | None] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)
+    ttls: dict[int, int] = field(default_factory=dict)  # TTL of each reply as received
+    size: int = 56
+    identifier: int = 0
+
+    @property
+    def received(self) -> int:
+        """How many echo replies came back."""
+        return sum(rtt is not None for rtt in self.rtts_ns.values())
+
+    @property
+    def rtts_ms(self) -> list[float]:
+        """Round-trip times of the replies, in milliseconds."""
+        return [rtt / 1e6 for rtt in self.rtts_ns.values() if rtt is not None]
+
+    def __str__(self) -> str:
+        lines = [f"PING {self.destination} ({self.destination}) {self.size}({self.size + 28}) bytes of data."]
+        for seq, rtt in self.rtts_ns.items():
+            if rtt is not None:
+                lines.append(f"{self.size + 8} bytes from {self.destination}: icmp_seq={seq & 0xFFFF} "
+                             f"ttl={self.ttls.get(seq, 0)} time={rtt / 1e6:.3f} ms")
+            elif seq in self.errors:
+                lines.append(f"icmp_seq={seq & 0xFFFF} {self.errors[seq]}")
+        loss = 100 * (self.sent - self.received) / self.sent if self.sent else 0
+        lines.append(f"--- {self.destination} ping statistics ---")
+        lines.append(f"{self.sent} packets transmitted, {self.received} received, {loss:.0f}% packet loss")
+        if self.rtts_ms:
+            r = self.rtts_ms
+            lines.append(f"rtt min/avg/max = {min(r):.3f}/{sum(r) / len(r):.3f}/{max(r):.3f} ms")
+        return "\n".join(lines)
+
+
+_ERROR_TEXT = {(3, 0): "Destination Net Unreachable", (3, 1): "Destination Host Unreachable",
+               (3, 3): "Destination Port Unreachable", (3, 4): "Frag needed", (11, 0): "Time to live exceeded"}
+
+
+def error_text(icmp_type: int, code: int, mtu: int | None = None) -> str:
+    """What iputils ping prints for an ICMP error."""
+    text = _ERROR_TEXT.get((icmp_type, code), f"ICMP type {icmp_type} code {code}")
+    return f"{text} (mtu = {mtu})" if (icmp_type, code) == (3, 4) else text
+
+
+MAX_COUNT = 10_000_000  # what a run can hold; sequence numbers wrap at 65536 as iputils' do
+
+
+def ping(host: Host, dst: IPv4Address, *, count: int = 3, interval_ns: int = 1_000_000_000,
+         timeout_ns: int = 1_000_000_000, size: int = 56, ttl: int = 64, pmtu: str = "want") -> PingResult:
+    """Send `count` echo requests `interval_ns` apart and collect replies until the last one's timeout.
+
+    Runs inside a simulated process (host.ping starts one). `pmtu` is ping's -M: "want", "do" or "dont".
+    """
+    if not 1 <= count <= MAX_COUNT or not 16 <= size <= 65507:
+        raise LayersimError(f"ping: count {count} must be 1 to {MAX_COUNT} and size {size} 16 to 65507 "
+                            "(the timestamp needs 16 bytes; an IPv4 datagram holds 65507)")
+    clock = host.network.clock
+    sock = host.ping_socket()
+    sock.ttl = ttl
+    sock.set_pmtu(pmtu)
+    result = PingResult(dst, size=size, identifier=sock.identifier)
+    sent_at: dict[int, tuple[int, int]] = {}  # sequence number -> (request number, time) of its latest request
+    start = clock.now
+    end = start + (count - 1) * interval_ns + timeout_ns
+    sent = 0
+    try:
+        while True:
+            now = clock.now
+            if sent < count and now >= start + sent * interval_ns:
+                sent += 1
+                seq = sent & 0xFFFF
+                stamp = struct.pack("<QQ", now // 1_000_000_000, now % 1_000_000_000 // 1000)  # struct timeval
+                data = stamp + bytes((16 + i) & 0xFF for i in range(size - 16))
+                sent_at[seq] = (sent, now)
+                result.sent += 1
+                result.rtts_ns[sent] = None
+                try:
+                    sock.send_echo(dst, seq, data)
+                except OSError as exc:
+                    result.errors[sent] = f"local error: {exc.strerror}"
+                continue
+            until = start + sent * interval_ns if sent < count else end
+            if now >= until:
+                break
+            item = sock.receive(until - now)
+            if isinstance(item, EchoReply) and item.sequence in sent_at:
+                number, at = sent_at[item.sequence]
+                if result.rtts_ns.get(number) is None:
+                    result.rtts_ns[number] = item.time_ns - at
+                    result.ttls[number] = item.ttl
+                    host.event(EventKind.APP, None, None, None,
+                               ("ping", (("seq", item.sequence), ("rtt_ms", round((item.time_ns - at) / 1e6, 3)))))
+            elif isinstance(item, IcmpReport) and item.sequence in sent_at:
+                number = sent_at[item.sequence][0]
+                result.errors[number] = f"From {item.offender} {error_text(item.type, item.code, item.mtu)}"
+    finally:
+        sock.close()
+    return result

@@ -1,0 +1,202 @@
+"""Simulated processes: ordinary blocking Python functions run as greenlets that park on the simulated clock.
+
+`host.spawn(fn, *args)` starts one. A blocking call inside it (`sleep`, waiting on a socket) parks the greenlet and
+switches back to the loop that runs the clock; a timer or a socket wakes it later, always through the clock, so
+a run stays single-threaded and deterministic. `Network.run` is the only loop: nothing else advances time.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from greenlet import getcurrent, greenlet
+
+from layersim.errors import LayersimError
+from layersim.net.trace_details import EventKind
+
+if TYPE_CHECKING:
+    from layersim.net.clock import Timer
+    from layersim.net.host import Host
+
+__all__ = ["Process", "ProcessError", "Wait", "current_process", "sleep"]
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+class ProcessError(LayersimError):
+    """A blocking call was made where it cannot block, or a process was used wrongly."""
+
+
+class _Greenlet(greenlet):  # type: ignore[misc]
+    """A greenlet that knows its Process."""
+
+    process: Process
+
+
+class Wait:
+    """One parking of a process: woken at most once, by a notifier or by its timeout."""
+
+    __slots__ = ("fired", "process", "timer", "value")
+
+    def __init__(self, process: Process) -> None:
+        self.process = process
+        self.fired = False
+        self.timer: Timer | None = None
+        self.value: Any = None
+
+    def wake(self, value: Any = True) -> None:
+        """Resume the process (at the current simulated time, through the clock); later calls do nothing."""
+        if self.fired:
+            return
+        self.fired = True
+        self.value = value
+        if self.timer is not None:
+            self.timer.cancel()
+        clock = self.process.host.network.clock
+        clock.at(clock.now, self.process._step)
+
+
+class Process:
+    """A function running on a simulated host: `done`, `result`, `exception`, `traceback`, `stdout`."""
+
+    def __init__(self, host: Host, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                 name: str | None = None) -> None:
+        self.host = host
+        self.name = name or getattr(fn, "__name__", "process")
+        self.pid = host.next_pid()
+        self.done = False
+        self.result: Any = None
+        self.exception: BaseException | None = None
+        self.traceback: str | None = None
+        self.started_ns = host.network.clock.now
+        self.ended_ns: int | None = None
+        self._out = io.StringIO()
+        self._fn, self._args, self._kwargs = fn, args, kwargs
+        self._greenlet = _Greenlet(self._main)
+        self._greenlet.process = self
+        self._waiting: list[Wait] = []  # processes joined on this one
+        self.environment: list[Callable[[bool], None]] = []  # switched in (True) and out (False) around each step
+
+    @property
+    def stdout(self) -> str:
+        """What the process printed."""
+        return self._out.getvalue()
+
+    @property
+    def label(self) -> str:
+        """"name[pid]", as the trace shows it."""
+        return f"{self.name}[{self.pid}]"
+
+    def _event(self, what: str, info: str | None = None) -> None:
+        self.host.event(EventKind.PROCESS, None, None, None, (self.label, what, info))
+
+    def _main(self) -> Any:
+        self._event("start")
+        try:
+            self.result = self._fn(*self._args, **self._kwargs)
+        except BaseException as exc:  # a process's failure ends that process only, recorded with its traceback
+            self.exception = exc
+            self.traceback = "".join(traceback.format_exception(exc))
+            self._event("error", f"{type(exc).__name__}: {exc}")
+        else:
+            self._event("exit")
+        finally:
+            self.done = True
+            self.ended_ns = self.host.network.clock.now
+            for wait in self._waiting:
+                wait.wake()
+            self._waiting.clear()
+        return None
+
+    def _step(self) -> None:
+        """Run the process until it parks or ends (called by the clock only)."""
+        if self.done:
+            return
+        glet = self._greenlet
+        glet.parent = getcurrent()
+        saved = sys.stdout
+        sys.stdout = self._out
+        for switch in self.environment:
+            switch(True)
+        try:
+            glet.switch()
+        finally:
+            for switch in reversed(self.environment):
+                switch(False)
+            sys.stdout = saved
+        if self.done and self.exception is not None and self.host.network.strict and _internal(self.exception):
+            raise self.exception
+
+    def start(self, at_ns: int | None = None) -> None:
+        """Schedule the first step (now, or at `at_ns`)."""
+        clock = self.host.network.clock
+        clock.at(clock.now if at_ns is None else at_ns, self._step)
+
+    # Inside the process --------------------------------------------------------------------------------
+    def park(self, timeout_ns: int | None = None) -> Wait:
+        """Prepare a Wait for this process (call `block(wait)` next); `timeout_ns` wakes it with False."""
+        wait = Wait(self)
+        if timeout_ns is not None:
+            clock = self.host.network.clock
+            wait.timer = clock.at(clock.now + max(0, timeout_ns), _timeout, wait)
+        return wait
+
+    def block(self, wait: Wait) -> Any:
+        """Switch back to the loop until `wait` is woken; returns the wake value (False on timeout)."""
+        if getcurrent() is not self._greenlet:
+            raise ProcessError(f"{self.label}: only the process itself can block")
+        while not wait.fired:
+            self._greenlet.parent.switch()
+        return wait.value
+
+    def join(self, timeout_ns: int | None = None) -> bool:
+        """Block the calling process until this one is done; True when it is."""
+        me = current_process()
+        if me is None:
+            raise ProcessError("join() blocks: call it from inside a process, or run the network instead")
+        if not self.done:
+            wait = me.park(timeout_ns)
+            self._waiting.append(wait)
+            me.block(wait)
+        return self.done
+
+    def __repr__(self) -> str:
+        state = "done" if self.done else "running"
+        return f"Process({self.host.name}:{self.label}, {state})"
+
+
+def _timeout(wait: Wait) -> None:
+    wait.timer = None
+    wait.wake(False)
+
+
+def _internal(exc: BaseException) -> bool:
+    """Whether an exception is a bug inside layersim rather than the program's own error or an OS-style error."""
+    if isinstance(exc, OSError | LayersimError | KeyboardInterrupt):
+        return False
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb.tb_frame.f_code.co_filename
+        tb = tb.tb_next
+    return last is not None and os.path.abspath(last).startswith(_PACKAGE_DIR)
+
+
+def current_process() -> Process | None:
+    """The simulated process running now, or None outside any."""
+    glet = getcurrent()
+    return glet.process if isinstance(glet, _Greenlet) else None
+
+
+def sleep(ns: int) -> None:
+    """Park the current process for `ns` nanoseconds of simulated time."""
+    me = current_process()
+    if me is None:
+        raise ProcessError("sleep() blocks: call it from inside a process (host.spawn)")
+    me.block(me.park(ns))
