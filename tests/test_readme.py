@@ -1,10 +1,15 @@
 """The README's Python examples run as written (in a scratch directory), and its commands are the CI's."""
 
+import json
 import os
 import re
+import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from layersim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -40,3 +45,39 @@ def test_ci_runs_the_readme_test_command():
     commands = re.findall(r"```sh\n(.*?)\n```", README, flags=re.S)
     assert len(commands) >= 2
     assert commands[1] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def matches(example: Any, real: Any, where: str) -> None:
+    """Assert that the README's `example` is `real` with parts left out: a "..." key or list item stands for more."""
+    if isinstance(example, dict):
+        assert isinstance(real, dict), where
+        for key, value in example.items():
+            if key != "...":
+                assert key in real, f"{where}: no {key!r} in the real output"
+                matches(value, real[key], f"{where}.{key}")
+        if "..." not in example:
+            assert set(real) == set(example), f"{where}: the real output has keys {sorted(real)}"
+    elif isinstance(example, list):
+        assert isinstance(real, list), where
+        shown = [item for item in example if item != "..."]
+        assert len(real) >= len(shown) if "..." in example else len(real) == len(shown), where
+        for index, item in enumerate(shown):
+            matches(item, real[index], f"{where}[{index}]")
+    else:
+        assert example == real, f"{where}: the README says {example!r}, the real output has {real!r}"
+
+
+def test_inspect_json_example_is_real_output(tmp_path, capsys, monkeypatch):
+    """The `inspect --json` example is the packet the README's own `layersim run ... --pcap` command captures."""
+    section = README.split("### `inspect --json` format", 1)[1]
+    example = json.loads(re.search(r"```json\n(.*?)```", section, flags=re.S).group(1))
+    command = re.search(r"^\$ (layersim run .*--pcap .*)$", README, flags=re.M).group(1)
+    argv = shlex.split(command)[1:]
+    argv[1] = str(ROOT / argv[1])  # the topology path is relative to the repository; the capture goes to tmp_path
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 0
+    capture = tmp_path / argv[argv.index("--pcap") + 1]
+    capsys.readouterr()
+    assert main(["inspect", "--json", str(capture)]) == 0
+    packets = json.loads(capsys.readouterr().out)
+    matches(example, packets[example["index"]], f"packet {example['index']}")
