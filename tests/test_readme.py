@@ -4,6 +4,8 @@ import json
 import os
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +83,22 @@ def test_inspect_json_example_is_real_output(tmp_path, capsys, monkeypatch):
     assert main(["inspect", "--json", str(capture)]) == 0
     packets = json.loads(capsys.readouterr().out)
     matches(example, packets[example["index"]], f"packet {example['index']}")
+
+
+def git_ignores(path: str) -> bool:
+    """Whether the repository's ignore rules match `path` (tracked or not, present or not)."""
+    done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT, check=False)
+    assert done.returncode in (0, 1), f"git check-ignore failed on {path}"
+    return done.returncode == 0
+
+
+def test_files_the_examples_write_are_ignored_by_git():
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    written = set(re.findall(r"--pcap ([\w./-]+\.pcap(?:ng)?)", README))
+    written |= set(re.findall(r'capture\("([^"]+)"', README))
+    assert {"client_r1_r2_server.pcapng", "captures/x.pcapng"} <= written
+    for path in sorted(written):
+        assert git_ignores(path), f"{path} (written by a README example) is not in .gitignore"
+    for shipped in ("captures/http_get.pcapng", "tests/data/linux_golden.pcap", "examples/client_r1_r2_server.toml"):
+        assert not git_ignores(shipped), f"{shipped} is shipped with the project but .gitignore matches it"
