@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from layersim import __version__
 from layersim.errors import CaptureError, LayersimError
 
 __all__ = ["main"]
@@ -21,6 +22,7 @@ _ETHERNET_LINKTYPE = 1
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="layersim", description="See what really happens on the wire, "
                                      "layer by layer, with real bytes.")
+    parser.add_argument("--version", action="version", version=f"layersim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     encap = sub.add_parser("encap", help="build the example HTTP request frame and show its layers and bytes")
     encap.add_argument("--src-mac", default="02:00:00:00:01:10")

@@ -3,7 +3,10 @@
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+import pytest
 
 from layersim.cli import main
 from tests.wire import golden
@@ -88,6 +91,18 @@ def test_console_script_entry_point():
                           text=True, check=False, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["layers"][0]["name"] == "Ethernet"
+
+
+def test_version_is_the_packages_version(capsys):
+    root = Path(__file__).resolve().parent.parent
+    version = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out == f"layersim {version}\n"
+    proc = subprocess.run([sys.executable, "-m", "layersim.cli", "--version"], capture_output=True, text=True,
+                          check=False, timeout=120)
+    assert (proc.returncode, proc.stdout) == (0, f"layersim {version}\n"), proc.stderr
 
 
 def test_shipped_example_capture_is_what_encap_writes(capsys, tmp_path):

@@ -16,9 +16,10 @@ from typing import Any
 from layersim.wire.packet import Packet
 from layersim.wire.valuefmt import concrete, span_value
 
-__all__ = ["FieldBytes", "field_map", "hexdump", "hexdump_html"]
+__all__ = ["FieldBytes", "field_map", "hexdump", "hexdump_html", "hexdump_text"]
 
 ROW = 16
+HEX_WIDTH = ROW * 3 - 1  # characters of a full row's hex column
 # Pastel backgrounds that stay readable under black text, from the xterm 256-colour cube so a terminal shows
 # the same colours as the HTML; consecutive groups never share one.
 PALETTE = ("#ffd7af", "#afffaf", "#d7afff", "#ffffaf", "#afffff", "#ffafaf",
@@ -136,32 +137,55 @@ def _legend_lines(rows: list[FieldBytes]) -> list[tuple[int, str, str]]:
             for r, n in zip(rows, names, strict=True)]
 
 
-def hexdump(packet: Packet, *, file: Any = None, color: bool | None = None) -> str:
-    """Print the annotated hex dump (coloured when `color`, or when `file` is a tty); return it as plain text.
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """A dump laid out once, for both the plain text and the coloured rendering."""
 
-    Plain text marks field boundaries with "|" between bytes and ends each row with the legend numbers it
-    touches.
-    """
+    data: bytes
+    owner: list[int]  # colour group of each byte
+    dump: list[tuple[int, list[tuple[str, int]], str]]  # per row: offset, hex pieces, legend numbers touched
+    legend: list[tuple[int, str, str]]
+    text: str  # the whole dump as plain text
+
+
+def _layout(packet: Packet) -> _Layout:
+    """Attribute each byte to its field and lay out the rows and the legend."""
     packet = concrete(packet)
     rows = field_map(packet)
     data = packet.data
     owner = _owners(rows, len(data))
-    width = ROW * 3 - 1
     lines = []
     dump = _dump_rows(data, owner)
     for offset, pieces, marker in dump:
         hexpart = "".join(text for text, _ in pieces)
         ascii_part = "".join(_ascii(b) for b in data[offset:offset + ROW])
-        lines.append(f"{offset:04x}  {hexpart:<{width}}  {ascii_part:<{ROW}}  {marker}".rstrip())
+        lines.append(f"{offset:04x}  {hexpart:<{HEX_WIDTH}}  {ascii_part:<{ROW}}  {marker}".rstrip())
     legend = _legend_lines(rows)
     lines += ["", "   #  field, bytes, value"] + [number + rest for _, number, rest in legend]
-    text = "\n".join(lines)
+    return _Layout(data, owner, dump, legend, "\n".join(lines))
+
+
+def hexdump_text(packet: Packet) -> str:
+    """The annotated hex dump as plain text, for code that wants the text instead of printing it.
+
+    Field boundaries are marked with "|" between bytes, each row ends with the legend numbers it touches, and
+    the legend follows.
+    """
+    return _layout(packet).text
+
+
+def hexdump(packet: Packet, *, file: Any = None, color: bool | None = None) -> None:
+    """Print the annotated hex dump to `file` (stdout by default), coloured when `color`, or when it is a tty.
+
+    Returns None so that the REPL does not echo the dump a second time; `hexdump_text()` gives the text.
+    """
+    layout = _layout(packet)
     out = sys.stdout if file is None else file
     if color is None:  # https://no-color.org: a terminal gets colour unless NO_COLOR is set
         color = bool(getattr(out, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
     if not color:
-        print(text, file=out)
-        return text
+        print(layout.text, file=out)
+        return
     from rich.console import Console
     from rich.text import Text
 
@@ -170,22 +194,22 @@ def hexdump(packet: Packet, *, file: Any = None, color: bool | None = None) -> s
         return f"black on {PALETTE[group % len(PALETTE)]}" if group >= 0 else ""
 
     styled = Text()
-    for offset, pieces, marker in dump:
+    data, owner = layout.data, layout.owner
+    for offset, pieces, marker in layout.dump:
         styled.append(f"{offset:04x}  ")
         for piece, group in pieces:
             styled.append(piece, style(group))
-        styled.append(" " * (width - sum(len(p) for p, _ in pieces)) + "  ")
+        styled.append(" " * (HEX_WIDTH - sum(len(p) for p, _ in pieces)) + "  ")
         for i in range(offset, min(offset + ROW, len(data))):
             styled.append(_ascii(data[i]), style(owner[i]))
         styled.append(f"{' ' * (ROW - min(ROW, len(data) - offset))}  {marker}".rstrip() + "\n")
     styled.append("\n   #  field, bytes, value\n")
-    for group, number, rest in legend:
+    for group, number, rest in layout.legend:
         styled.append(number, style(group))
         styled.append(rest + "\n")
     styled.rstrip()
     Console(file=out, force_terminal=True, color_system="256", no_color=False, highlight=False,
             soft_wrap=True).print(styled)
-    return text
 
 
 def hexdump_html(packet: Packet) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from layersim.wire.ethernet import Ethernet
@@ -10,9 +11,20 @@ from layersim.wire.packet import Packet, decode
 
 __all__ = ["from_scapy", "to_scapy"]
 
+# The scapy modules whose layers layersim also decodes. Importing one binds its layers (EtherType 0x0800 -> IP,
+# protocol 6 -> TCP, UDP port 53 -> DNS, ...); without that, a fresh interpreter dissects a frame as Ether / Raw.
+SCAPY_LAYER_MODULES = ("scapy.layers.l2", "scapy.layers.inet", "scapy.layers.dns", "scapy.layers.http")
+
+
+def _load_scapy_layers() -> None:
+    """Import scapy's Ethernet, 802.1Q, ARP, IPv4, ICMP, UDP, TCP, DNS and HTTP layers so dissection uses them."""
+    for name in SCAPY_LAYER_MODULES:
+        importlib.import_module(name)
+
 
 def to_scapy(packet: Packet) -> Any:
     """The packet's bytes as a scapy packet: Ether for an Ethernet frame, IP for IPv4, else Raw."""
+    _load_scapy_layers()
     from scapy.packet import Raw
 
     layers = packet.layers

@@ -186,17 +186,29 @@ class Packet:
         return self.encode()
 
     # Views (implemented in show.py / interop.py) -------------------------------------------------------
-    def show(self, *, file: Any = None) -> str:
-        """A Wireshark-like tree of layers and fields; printed, and returned as text."""
+    def show(self, *, file: Any = None) -> None:
+        """Print a Wireshark-like tree of layers and fields (to `file`, stdout by default); `show_text()` returns it."""
         from layersim.wire.show import show
 
-        return show(self, file=file)
+        show(self, file=file)
 
-    def hexdump(self, *, file: Any = None, color: bool | None = None) -> str:
-        """Bytes coloured by the field they belong to, with a legend; printed, and returned as text."""
+    def show_text(self) -> str:
+        """The tree that `show()` prints, as text."""
+        from layersim.wire.show import show_text
+
+        return show_text(self)
+
+    def hexdump(self, *, file: Any = None, color: bool | None = None) -> None:
+        """Print the bytes coloured by the field they belong to, with a legend; `hexdump_text()` returns it."""
         from layersim.wire.show import hexdump
 
-        return hexdump(self, file=file, color=color)
+        hexdump(self, file=file, color=color)
+
+    def hexdump_text(self) -> str:
+        """The hex dump that `hexdump()` prints, as plain text (fields separated by "|")."""
+        from layersim.wire.show import hexdump_text
+
+        return hexdump_text(self)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description: {"layers": [{"name", "fields", "checksum_ok"?}, ...], "length"}."""

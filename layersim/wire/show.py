@@ -14,14 +14,14 @@ from typing import Any
 from layersim.errors import LayersimError
 from layersim.wire.fielddiff import FieldChange, diff, format_diff
 from layersim.wire.fields import Field, Layer
-from layersim.wire.hexdump import FieldBytes, field_map, hexdump, hexdump_html
+from layersim.wire.hexdump import FieldBytes, field_map, hexdump, hexdump_html, hexdump_text
 from layersim.wire.jsonview import layer_to_dict, packet_to_dict
 from layersim.wire.packet import Packet
 from layersim.wire.payload import Padding
 from layersim.wire.valuefmt import brief, concrete, describe, is_checksum, item_text, label
 
 __all__ = ["FieldBytes", "FieldChange", "diff", "field_map", "format_diff", "hexdump", "hexdump_html",
-           "layer_to_dict", "packet_to_dict", "show", "tree_lines"]
+           "hexdump_text", "layer_to_dict", "packet_to_dict", "show", "show_text", "tree_lines"]
 
 INDENT = "    "
 
@@ -149,8 +149,14 @@ def tree_lines(packet: Packet) -> list[str]:
     return lines
 
 
-def show(packet: Packet, *, file: Any = None) -> str:
-    """Print the Wireshark-like layer tree to `file` (stdout by default) and return it."""
-    text = "\n".join(tree_lines(packet))
-    print(text, file=sys.stdout if file is None else file)
-    return text
+def show_text(packet: Packet) -> str:
+    """The Wireshark-like layer tree as text, for code that wants the text instead of printing it."""
+    return "\n".join(tree_lines(packet))
+
+
+def show(packet: Packet, *, file: Any = None) -> None:
+    """Print the Wireshark-like layer tree to `file` (stdout by default).
+
+    Returns None so that the REPL does not echo the tree a second time; `show_text()` gives the text.
+    """
+    print(show_text(packet), file=sys.stdout if file is None else file)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from scapy.layers.dns import DNS as SDNS
+from scapy.layers.dns import DNSQR
+from scapy.layers.http import HTTP
+from scapy.layers.http import HTTPRequest as SHTTPRequest
 from scapy.layers.inet import ICMP as SICMP
 from scapy.layers.inet import IP
 from scapy.layers.inet import TCP as STCP
@@ -17,6 +22,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Packet as ScapyPacket
 from scapy.packet import Raw as SRaw
 
+from layersim.examples import http_get_frame
 from layersim.wire import ARP, ICMP, TCP, UDP, Dot1Q, Ethernet, IPv4, Packet, Raw, decode
 from layersim.wire.interop import from_scapy, to_scapy
 
@@ -87,3 +93,27 @@ def test_interop_does_not_import_scapy_until_used() -> None:
     code = ("import sys; import layersim.wire.interop, layersim.wire.show; "
             "assert not any(m == 'scapy' or m.startswith('scapy.') for m in sys.modules), 'scapy imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+def test_to_scapy_in_a_fresh_interpreter_dissects_every_layer() -> None:
+    """A new user's first call: no scapy layer module imported yet, and scapy must still see IP, TCP, DNS..."""
+    dns_query = (IP(src="10.0.0.1", dst="10.0.0.53") / SUDP(sport=33000, dport=53)
+                 / SDNS(id=7, rd=1, qd=DNSQR(qname="example.com")))
+    frames = {"http": (Ether, http_get_frame().encode()), "ip_dns": (IP, bytes(dns_query)),
+              "vlan_dns": (Ether, bytes(Ether(**MACS) / SDot1Q(vlan=7) / dns_query)),
+              **{name: (Ether, bytes(SCAPY_FRAMES[name])) for name in ("icmp", "arp", "udp")}}
+    code = ("import json, sys; from layersim.wire import IPv4, decode\n"
+            "out = {}\n"
+            "for name, (first, data) in json.loads(sys.argv[1]).items():\n"
+            "    packet = decode(bytes.fromhex(data), IPv4 if first == 'IP' else None)\n"
+            "    out[name] = [layer.__name__ for layer in packet.to_scapy().layers()]\n"
+            "print(json.dumps(out))")
+    argument = json.dumps({name: (first.__name__, data.hex()) for name, (first, data) in frames.items()})
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code, argument], check=True, cwd=root, capture_output=True,
+                          text=True)
+    fresh = json.loads(done.stdout)
+    assert fresh["http"] == ["Ether", "IP", "TCP", HTTP.__name__, SHTTPRequest.__name__]
+    assert fresh["ip_dns"] == ["IP", "UDP", "DNS"] and fresh["vlan_dns"] == ["Ether", "Dot1Q", "IP", "UDP", "DNS"]
+    for name, (first, data) in frames.items():  # this process has every scapy layer loaded: the same view
+        assert fresh[name] == [layer.__name__ for layer in first(data).layers()], name

@@ -35,9 +35,11 @@ from layersim.wire.show import (
     format_diff,
     hexdump,
     hexdump_html,
+    hexdump_text,
     layer_to_dict,
     packet_to_dict,
     show,
+    show_text,
 )
 
 CLIENT_MAC, ROUTER_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
@@ -109,20 +111,10 @@ def frame_bytes(name: str) -> bytes:
 ALL_FRAMES = [*FRAMES, "padded"]
 
 
-def quiet_show(packet: Packet) -> str:
-    """show() without printing."""
-    return show(packet, file=io.StringIO())
-
-
-def quiet_hexdump(packet: Packet, color: bool | None = None) -> str:
-    """hexdump() without printing."""
-    return hexdump(packet, file=io.StringIO(), color=color)
-
-
 # Layer tree -------------------------------------------------------------------------------------------------
 def test_show_tcp_frame_has_wireshark_summaries_and_values() -> None:
     s = Ether(bytes(tcp_frame()))
-    text = quiet_show(decode(bytes(s)))
+    text = show_text(decode(bytes(s)))
     lines = [line.strip() for line in text.splitlines()]
     for expected in [
         f"Frame: {len(s)} bytes ({len(s) * 8} bits)",
@@ -157,21 +149,25 @@ def test_show_tcp_frame_has_wireshark_summaries_and_values() -> None:
     assert "Preamble" in text and "FCS" in text and "not in these bytes" in text
 
 
-def test_show_prints_to_file_and_returns_the_same_text(capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_prints_the_text_that_show_text_returns(capsys: pytest.CaptureFixture[str]) -> None:
     packet = decode(bytes(udp_frame()))
+    text = show_text(packet)
+    assert text.startswith("Frame: ") and packet.show_text() == text
     out = io.StringIO()
-    text = show(packet, file=out)
+    assert show(packet, file=out) is None  # printing returns nothing: the REPL must not echo the tree again
     assert out.getvalue() == text + "\n"
-    assert show(packet) == text
-    assert capsys.readouterr().out == text + "\n"
-    assert packet.show(file=io.StringIO()) == text
+    assert show(packet) is None and packet.show() is None
+    assert capsys.readouterr().out == 2 * (text + "\n")
+    out = io.StringIO()
+    packet.show(file=out)
+    assert out.getvalue() == text + "\n"
 
 
 def test_show_corrupted_ipv4_checksum_says_what_it_should_be() -> None:
     data = bytearray(bytes(tcp_frame()))
     good = int.from_bytes(data[24:26], "big")
     data[24:26] = (good ^ 0x0F0F).to_bytes(2, "big")
-    text = quiet_show(decode(bytes(data)))
+    text = show_text(decode(bytes(data)))
     assert f"Header Checksum: 0x{good ^ 0x0F0F:04x} [incorrect, should be 0x{good:04x}]" in text
     assert "[incorrect" in text
     assert "Checksum: " in text and text.count("[correct]") == 1  # TCP still correct: pseudo-header unchanged
@@ -180,7 +176,7 @@ def test_show_corrupted_ipv4_checksum_says_what_it_should_be() -> None:
 def test_show_corrupted_tcp_checksum_is_incorrect() -> None:
     data = bytearray(bytes(tcp_frame()))
     data[50] ^= 0xFF  # TCP checksum, bytes 50-51
-    text = quiet_show(decode(bytes(data)))
+    text = show_text(decode(bytes(data)))
     checksum = int.from_bytes(data[50:52], "big")
     assert f"    Checksum: 0x{checksum:04x} [incorrect]" in text
     assert "Header Checksum:" in text and "[correct]" in text
@@ -188,13 +184,13 @@ def test_show_corrupted_tcp_checksum_is_incorrect() -> None:
 
 def test_show_udp_and_icmp_echo() -> None:
     s = Ether(bytes(udp_frame()))
-    text = quiet_show(decode(bytes(s)))
+    text = show_text(decode(bytes(s)))
     assert "User Datagram Protocol, Src Port: 50007, Dst Port: 53, Len: 29" in text
     assert f"Length: {s[SUDP].len} (0x{s[SUDP].len:04x})" in text
     assert f"Checksum: 0x{s[SUDP].chksum:04x} [correct]" in text
 
     s = Ether(bytes(icmp_echo_frame()))
-    text = quiet_show(decode(bytes(s)))
+    text = show_text(decode(bytes(s)))
     assert "Internet Control Message Protocol, Type: ECHO_REQUEST (8), Code: 0" in text
     assert f"Checksum: 0x{s[SICMP].chksum:04x} [correct]" in text
     assert "[Identifier: 8115]" in text and "[Sequence: 1]" in text
@@ -203,7 +199,7 @@ def test_show_udp_and_icmp_echo() -> None:
 
 def test_show_time_exceeded_nests_the_quoted_datagram() -> None:
     s = Ether(bytes(time_exceeded_frame()))
-    lines = quiet_show(decode(bytes(s))).splitlines()
+    lines = show_text(decode(bytes(s))).splitlines()
     assert "Internet Control Message Protocol, Type: TIME_EXCEEDED (11), Code: 0" in lines
     assert "    [Code Name: TTL_EXCEEDED]" in lines
     quoted = lines.index("    Internet Protocol Version 4, Src: 10.0.0.1, Dst: 8.8.8.8")
@@ -217,31 +213,31 @@ def test_show_time_exceeded_nests_the_quoted_datagram() -> None:
 
 
 def test_show_arp_vlan_and_padding() -> None:
-    text = quiet_show(decode(bytes(arp_frame())))
+    text = show_text(decode(bytes(arp_frame())))
     assert "Address Resolution Protocol (request), Who has 10.0.0.254? Tell 10.0.0.1" in text
     assert "Destination: ff:ff:ff:ff:ff:ff (broadcast)" in text
     assert "Opcode: REQUEST (1)" in text and "Sender MAC: 02:00:00:00:00:01" in text
 
-    text = quiet_show(decode(bytes(vlan_frame())))
+    text = show_text(decode(bytes(vlan_frame())))
     assert "802.1Q Virtual LAN, PRI: 3, DEI: 0, ID: 42" in text
     assert "Type: VLAN (0x8100)" in text and "VLAN ID: 42 (0x02a)" in text
     assert "Header Length: 6 [24 bytes]" in text and "Options: 94040000 (4 bytes)" in text
 
     data = padded_frame()
-    text = quiet_show(decode(data))
+    text = show_text(decode(data))
     assert text.splitlines()[-2:] == ["Padding (16 bytes)", "    Data: " + "00" * 16 + " (16 bytes)"]
 
 
 def test_show_built_packet_shows_the_computed_fields() -> None:
     built = (Ethernet(src=CLIENT_MAC, dst=ROUTER_MAC) / IPv4(src="10.0.1.10", dst="93.184.216.34")
              / TCP(sport=50512, dport=80, seq=1, flags="S"))
-    text = quiet_show(built)
+    text = show_text(built)
     assert "computed on encode" not in text
     assert "Protocol: TCP (6)" in text and text.count("[correct]") == 2
 
 
 def test_show_unencodable_built_packet_still_shows_its_fields() -> None:
-    text = quiet_show(Packet([UDP(sport=1, dport=2)]))  # no IPv4 below: the checksum cannot be computed
+    text = show_text(Packet([UDP(sport=1, dport=2)]))  # no IPv4 below: the checksum cannot be computed
     assert text.startswith("Frame: not encodable (UDP.checksum is None")
     assert "User Datagram Protocol, Src Port: 1, Dst Port: 2, Len: ?" in text
     assert "Checksum: (computed on encode)" in text
@@ -284,7 +280,7 @@ def assert_groups_tile(rows: list[tuple[int, int, int]], length: int) -> None:
 def test_hexdump_legend_covers_every_byte_once_in_order(name: str) -> None:
     data = frame_bytes(name)
     packet = decode(data)
-    text = quiet_hexdump(packet)
+    text = hexdump_text(packet)
     rows = legend_rows(text)
     assert [f"{r.layer}.{r.field}" for r in field_map(packet)] == [name for _, name, *_ in rows]
     assert_groups_tile([(number - 1, first, last) for number, _, first, last, _ in rows], len(data))
@@ -294,7 +290,7 @@ def test_hexdump_legend_covers_every_byte_once_in_order(name: str) -> None:
 @pytest.mark.parametrize("name", ALL_FRAMES)
 def test_hexdump_rows_hold_the_bytes(name: str) -> None:
     data = frame_bytes(name)
-    text = quiet_hexdump(decode(data))
+    text = hexdump_text(decode(data))
     dump = text.split("\n\n", 1)[0].splitlines()
     assert len(dump) == (len(data) + 15) // 16
     seen = b""
@@ -339,7 +335,7 @@ SCAPY_NAMES = {(scapy_layer, scapy_field): f"{ours}.{field}"
 @pytest.mark.parametrize("name", ["tcp", "udp", "icmp_echo", "arp", "vlan"])
 def test_hexdump_field_bytes_match_scapy(name: str) -> None:
     frame = FRAMES[name]()
-    text = quiet_hexdump(decode(bytes(frame)))
+    text = hexdump_text(decode(bytes(frame)))
     ours = {field: (first, last + 1) for _, field, first, last, _ in legend_rows(text)}
     checked = 0
     for key, where in scapy_offsets(frame).items():
@@ -354,7 +350,7 @@ def test_hexdump_field_bytes_match_scapy(name: str) -> None:
 
 def test_hexdump_tcp_first_row_and_legend_values() -> None:
     s = Ether(bytes(tcp_frame()))
-    text = quiet_hexdump(decode(bytes(s)))
+    text = hexdump_text(decode(bytes(s)))
     first_row = "0000  02 00 00 00 00 02|02 00 00 00 00 01|08 00|45|00  ..............E.  #1-5"
     assert text.splitlines()[0] == first_row
     values = {field: value for _, field, _, _, value in legend_rows(text)}
@@ -367,18 +363,20 @@ def test_hexdump_tcp_first_row_and_legend_values() -> None:
     assert "IPv4.version" in values and "byte 14 bits 0-3" in text and "byte 14 bits 4-7" in text
 
 
-def test_hexdump_colour_prints_ansi_and_returns_plain_text() -> None:
+def test_hexdump_colour_prints_ansi_and_the_text_is_plain(capsys: pytest.CaptureFixture[str]) -> None:
     packet = decode(bytes(icmp_echo_frame()))
-    plain = quiet_hexdump(packet, color=False)
+    plain = hexdump_text(packet)
+    assert "\x1b[" not in plain and packet.hexdump_text() == plain and plain.startswith("0000  ")
     out = io.StringIO()
-    returned = hexdump(packet, file=out, color=True)
-    assert returned == plain and "\x1b[" not in returned
+    assert hexdump(packet, file=out, color=True) is None  # printing returns nothing (no second echo)
     assert "\x1b[" in out.getvalue()
     assert re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()).rstrip("\n") == plain
     auto = io.StringIO()  # not a terminal: plain
     hexdump(packet, file=auto)
     assert auto.getvalue() == plain + "\n"
-    assert packet.hexdump(file=io.StringIO()) == plain
+    plain_out = io.StringIO()
+    assert packet.hexdump(file=plain_out, color=False) is None and plain_out.getvalue() == plain + "\n"
+    assert packet.hexdump() is None and capsys.readouterr().out == plain + "\n"
 
 
 # HTML -------------------------------------------------------------------------------------------------------
@@ -528,8 +526,8 @@ def test_golden_linux_frames_show_correct_checksums_and_full_legends(name: str) 
 
     data = getattr(golden, name)
     packet = decode(data)
-    text = quiet_show(packet)
-    assert "[incorrect" not in text and "(unassigned)" not in quiet_hexdump(packet)
+    text = show_text(packet)
+    assert "[incorrect" not in text and "(unassigned)" not in hexdump_text(packet)
     assert_groups_tile([(r.group, r.start, r.end - 1) for r in field_map(packet)], len(data))
     d = packet_to_dict(packet)
     assert json.loads(json.dumps(d)) == d and d["length"] == len(data)
@@ -569,4 +567,4 @@ def test_to_dict_is_json_for_random_valid_packets(src: int, dst: int, ttl: int, 
         return
     d = packet_to_dict(damaged)
     assert json.loads(json.dumps(d, allow_nan=False)) == d
-    assert quiet_show(damaged) and quiet_hexdump(damaged)
+    assert show_text(damaged) and hexdump_text(damaged)
