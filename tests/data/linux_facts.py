@@ -17,6 +17,7 @@ from layersim.wire.tcp_options import MSS, SACKPermitted, Timestamps, WindowScal
 
 DATA = Path(__file__).resolve().parent
 TCP_HTTP = DATA / "tcp_http.pcapng"
+TCP_BULK = DATA / "tcp_bulk.pcapng"
 PMTU = DATA / "pmtu.pcapng"
 HOST_BEHAVIOUR = DATA / "host_behaviour.pcapng"
 CLIENT_IF, MIDDLE_IF, SERVER_IF = "client:eth0", "r1:eth1", "server:eth0"
@@ -58,7 +59,7 @@ def flag_letters(flags: int) -> str:
 
 def frames(path: Path | str, iface: str | None = None) -> list[Frame]:
     """Every frame of a capture decoded by layersim, or only those seen on interface `iface`."""
-    return [Frame(r.index, r.interface or "", r.time_ns, r.data, decode(r.data))
+    return [Frame(r.index, r.interface or "", r.time_ns, r.data, decode(r.data, truncated=len(r.data) < r.orig_len))
             for r in read_capture(path) if iface is None or r.interface == iface]
 
 
@@ -118,10 +119,16 @@ def segment_sequence(path: Path | str, iface: str, port: int | None = None) -> l
         tcp = frame.packet[TCP]
         seq = (tcp.seq - isn[tcp.sport]) % 2**32 if tcp.sport in isn else tcp.seq
         ack = (tcp.ack - isn[tcp.dport]) % 2**32 if tcp.flags & 0x10 and tcp.dport in isn else tcp.ack
-        length = len(frame.packet.payload_of(TCP))
+        length = tcp_length(frame)
         out.append(Segment("client" if tcp.sport == client_port else "server", flag_letters(tcp.flags),
                            seq, ack, length))
     return out
+
+
+def tcp_length(frame: Frame) -> int:
+    """The TCP payload length from the IPv4 total length (right also for frames cut at the snap length)."""
+    ip, tcp = frame.ip, frame.packet[TCP]
+    return ip.total_length - ip.header_length - tcp.header_length
 
 
 def tcp_facts(frame: Frame) -> dict[str, Any]:

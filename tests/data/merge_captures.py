@@ -7,17 +7,18 @@ Several files may carry the same NAME (one per recording phase); they become one
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
-from layersim.capture import Interface, read_capture, write_pcapng
+from layersim.capture import CaptureRecord, Interface, read_capture, write_pcapng
 
 
 def merge(out: str, comment: str, named_files: list[tuple[str, str]]) -> int:
     """Write the frames of every (interface name, capture file) pair to `out`; returns the frame count."""
     names = list(dict.fromkeys(name for name, _ in named_files))
-    frames: list[tuple[int, int, bytes, str | None]] = []
+    frames: list[CaptureRecord] = []
     for name, path in named_files:
-        frames.extend((names.index(name), r.time_ns, r.data, None) for r in read_capture(path))
-    frames.sort(key=lambda frame: frame[1])  # stable: equal times keep file order
+        frames.extend(replace(r, interface_id=names.index(name)) for r in read_capture(path))
+    frames.sort(key=lambda frame: frame.time_ns)  # stable: equal times keep file order
     return write_pcapng(out, [Interface(name) for name in names], frames, comment=comment,
                         application="tcpdump (Linux network namespaces), merged by layersim")
 

@@ -14,7 +14,10 @@
 #                          interfaces client:eth0, r1:eth1, server:eth0
 #   host_behaviour.pcapng  one ping (echo request/reply) and a default `traceroute` (UDP probes);
 #                          interfaces client:eth0 and server:eth0
+#   tcp_bulk.pcapng        the same GET with a 102000-byte answer, client:eth0 only, frames cut at 128 bytes
 #   linux_facts_output.txt what the commands printed (ping, traceroute, curl, the UDP sender), and uname -r
+#                          (appended to; delete it first for a fresh record)
+# Scenarios may be named after the directory to record only some: record_linux_facts.sh DIR http bulk pmtu host
 # Every pcapng interface is one `tcpdump` on one Linux interface, merged in time order by merge_captures.py.
 # Needs root, iproute2, ethtool, tcpdump, curl, traceroute, iputils-ping, python3 with this repository importable.
 # Checksum/segmentation offloads are turned off so the frames hold real checksums and wire-sized segments.
@@ -78,8 +81,8 @@ setup() {  # setup MIDDLE_MTU
     ip netns exec $R2 sysctl -qw net.ipv4.ip_forward=1
 }
 
-capture() {  # capture FILE NS IF: start tcpdump writing $work/FILE.pcap
-    ip netns exec "$2" tcpdump -i "$3" -U -s 0 --time-stamp-precision nano -w "$work/$1.pcap" not ip6 \
+capture() {  # capture FILE NS IF [SNAPLEN]: start tcpdump writing $work/FILE.pcap
+    ip netns exec "$2" tcpdump -i "$3" -U -s "${4:-0}" --time-stamp-precision nano -w "$work/$1.pcap" not ip6 \
         2>/dev/null &
     pids+=($!)
 }
@@ -93,12 +96,12 @@ run() {  # run NS CMD...: run a command in a namespace, logging the command and 
     echo >>"$log"
 }
 
-http_server() {  # a one-request HTTP server on server:80, in the background
-    ip netns exec $S "$PY" - <<'PY' &
-# Reads one request, answers 200 OK with 10200 bytes of "Hello World\n" in one sendall, and closes first
-# (no Content-Length: the client reads to the end, so the server's FIN always comes before the client's).
-import socket
-body = b"Hello World\n" * 850
+http_server() {  # http_server [REPEAT]: a one-request HTTP server on server:80, in the background
+    ip netns exec $S "$PY" - "${1:-850}" <<'PY' &
+# Reads one request, answers 200 OK with REPEAT x "Hello World\n" (850: 10200 bytes) in one sendall, and closes
+# first (no Content-Length: the client reads to the end, so the server's FIN always comes before the client's).
+import socket, sys
+body = b"Hello World\n" * int(sys.argv[1])
 with socket.create_server(("10.0.2.20", 80)) as server:
     conn, _ = server.accept()
     with conn:
@@ -118,9 +121,10 @@ merge() {  # merge OUT COMMENT NAME=FILE...
         "${args[@]}"
 }
 
-{ echo "# Output of tests/data/record_linux_facts.sh"; echo "uname -r: $(uname -r)"; echo; } >"$log"
+{ echo "# Output of tests/data/record_linux_facts.sh"; echo "uname -r: $(uname -r)"; echo; } >>"$log"
 
 # --- 1. TCP: an HTTP GET with a multi-segment answer, then a SYN to a closed port -------------------------
+record_http() {
 setup 1500
 capture http_c $C eth0; capture http_s $S eth0
 http_server
@@ -132,6 +136,20 @@ settle
 teardown
 merge tcp_http.pcapng "Linux $(uname -r): curl GET http://10.0.2.20/ (10200-byte answer), then curl to closed port 81" \
     client:eth0=http_c server:eth0=http_s
+}
+
+# --- 1b. TCP bulk: 102000 bytes, to see where the receiver's quick ACKs end; headers only (snaplen 128) -------
+record_bulk() {
+setup 1500
+capture bulk_c $C eth0 128
+http_server 8500
+settle
+run $C curl -sS -o /dev/null -w 'HTTP %{http_code}, %{size_download} bytes\n' http://10.0.2.20/
+settle
+teardown
+merge tcp_bulk.pcapng "Linux $(uname -r): curl GET http://10.0.2.20/ (102000-byte answer), first 128 bytes of frames" \
+    client:eth0=bulk_c
+}
 
 # --- 2. Path MTU discovery: r1-r2 has MTU 576; each phase starts from fresh namespaces (no cached PMTU) ----
 udp_sender() {  # udp_sender PMTUDISC_MODE: three 1000-byte datagrams to server:9999 from a connected socket
@@ -186,6 +204,7 @@ pmtu_phase() {  # pmtu_phase KIND MODE: KIND ping or udp, MODE do or want
     settle
     teardown
 }
+record_pmtu() {
 pmtu_phase ping do
 pmtu_phase ping want
 pmtu_phase udp do
@@ -194,8 +213,10 @@ pmtu_phase tcp -
 merge pmtu.pcapng "Linux $(uname -r): r1-r2 MTU 576; ping -s 1000 -M do, -M want; UDP 1000 bytes DO, WANT;\
  curl GET of 10200 bytes" \
     "${pmtu_files[@]}"
+}
 
 # --- 3. Host behaviour: echo reply, traceroute's UDP probes ---------------------------------------------------
+record_host() {
 setup 1500
 capture host_c $C eth0; capture host_s $S eth0
 settle
@@ -205,4 +226,9 @@ settle
 teardown
 merge host_behaviour.pcapng "Linux $(uname -r): ping -c 1, then traceroute -n (default UDP probes)" \
     client:eth0=host_c server:eth0=host_s
-echo "wrote $outdir/{tcp_http,pmtu,host_behaviour}.pcapng and $log"
+}
+
+scenarios=("${@:2}")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(http bulk pmtu host)
+for scenario in "${scenarios[@]}"; do "record_$scenario"; done
+echo "wrote ${scenarios[*]} into $outdir (output in $log)"

@@ -272,3 +272,26 @@ def test_captures_are_what_the_recorder_says():
     assert names == {CLIENT_IF, MIDDLE_IF, SERVER_IF}
     assert {str(f.ip.src) for f in lf.ipv4_frames(lf.TCP_HTTP)} == {"10.0.1.10", "10.0.2.20"}
     assert IPv4Address("10.0.1.10") in {f.ip.dst for f in lf.ipv4_frames(lf.HOST_BEHAVIOUR)}
+
+
+# --- TCP bulk (102000 bytes; frames cut at 128 bytes) ----------------------------------------------------------
+
+def test_bulk_quick_acks_then_acks_only_when_the_reader_catches_up():
+    segs = lf.segment_sequence(lf.TCP_BULK, CLIENT_IF)
+    data = [s for s in segs if s.sender == S and s.length]
+    assert [s.length for s in data] == [MSS_DATA] * 70 + [704]  # 64 header bytes + 102000 body bytes
+    assert sum(s.flags == "PA" for s in data) == 6 and data[-1].flags == "PA"
+    pattern = lf.ack_pattern(segs)
+    assert pattern[:21] == [1] * 21  # quick-ack mode: every one of the first 21 segments ACKed at once
+    assert pattern[21:] == [29, 21]  # then ACKs only when curl had read the queue (window back to 77)
+    windows = [f.packet[TCP].window for f in lf.tcp_frames(lf.TCP_BULK, CLIENT_IF) if f.packet[TCP].dport == 80]
+    assert windows[-3:] == [77, 77, 77] and min(windows[1:]) == 62  # shrinks by 1 (1 KiB) per unread segment
+    assert segs[-3:] == [Segment(S, "FA", 102065, 74, 0), Segment(C, "FA", 74, 102066, 0),
+                         Segment(S, "A", 102066, 75, 0)]
+
+
+def test_bulk_capture_keeps_headers_and_original_lengths():
+    records = lf.frames(lf.TCP_BULK, CLIENT_IF)
+    full = [f for f in records if TCP in f.packet and lf.tcp_length(f) == MSS_DATA]
+    assert full and all(len(f.data) == 128 for f in full)
+    assert all(f.ip.total_length == 1500 for f in full)
