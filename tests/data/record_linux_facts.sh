@@ -121,7 +121,6 @@ merge() {  # merge OUT COMMENT NAME=FILE...
         "${args[@]}"
 }
 
-{ echo "# Output of tests/data/record_linux_facts.sh"; echo "uname -r: $(uname -r)"; echo; } >>"$log"
 
 # --- 1. TCP: an HTTP GET with a multi-segment answer, then a SYN to a closed port -------------------------
 record_http() {
@@ -230,5 +229,7 @@ merge host_behaviour.pcapng "Linux $(uname -r): ping -c 1, then traceroute -n (d
 
 scenarios=("${@:2}")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(http bulk pmtu host)
+{ echo "# Output of tests/data/record_linux_facts.sh (scenarios ${scenarios[*]})"; echo "uname -r: $(uname -r)"
+  echo; } >>"$log"
 for scenario in "${scenarios[@]}"; do "record_$scenario"; done
 echo "wrote ${scenarios[*]} into $outdir (output in $log)"

@@ -13,6 +13,7 @@ import pytest
 from layersim import ICMP, TCP, UDP, Ethernet, IPv4
 from tests.data import linux_facts as lf
 from tests.data.linux_facts import CLIENT_IF, MIDDLE_IF, SERVER_IF, Segment
+from tests.tools import run_tshark
 
 C, S = "client", "server"
 MSS_DATA = 1448  # MSS 1460 minus the 12 bytes of NOP, NOP, Timestamps on every segment
@@ -295,3 +296,17 @@ def test_bulk_capture_keeps_headers_and_original_lengths():
     full = [f for f in records if TCP in f.packet and lf.tcp_length(f) == MSS_DATA]
     assert full and all(len(f.data) == 128 for f in full)
     assert all(f.ip.total_length == 1500 for f in full)
+
+
+# --- The helpers agree with tshark ---------------------------------------------------------------------------
+
+@pytest.mark.tshark
+@pytest.mark.parametrize(("path", "iface"), [(lf.TCP_HTTP, SERVER_IF), (lf.TCP_BULK, CLIENT_IF),
+                                             (lf.PMTU, SERVER_IF)])
+def test_segment_sequence_matches_tshark(path, iface):
+    proc = run_tshark("-r", path, "-Y", f'frame.interface_name == "{iface}" && tcp.port == 80 && !icmp', "-T", "fields",
+                      "-e", "tcp.srcport", "-e", "tcp.flags", "-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.len")
+    rows = [line.split("\t") for line in proc.stdout.splitlines()]
+    theirs = [Segment(S if sport == "80" else C, lf.flag_letters(int(flags, 16)), int(seq), int(ack), int(length))
+              for sport, flags, seq, ack, length in rows]
+    assert theirs == lf.segment_sequence(path, iface, 80) and len(theirs) > 20
