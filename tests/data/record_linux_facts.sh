@@ -19,7 +19,8 @@
 #                          (appended to; delete it first for a fresh record)
 # Scenarios may be named after the directory to record only some: record_linux_facts.sh DIR http bulk pmtu host
 # Every pcapng interface is one `tcpdump` on one Linux interface, merged in time order by merge_captures.py.
-# Needs root, iproute2, ethtool, tcpdump, curl, traceroute, iputils-ping, python3 with this repository importable.
+# Needs root, iproute2, ethtool, tcpdump, curl, traceroute, iputils-ping, and Python >= 3.11 ($PYTHON, default
+# python3) for the servers and the merge, which imports layersim from this checkout.
 # Checksum/segmentation offloads are turned off so the frames hold real checksums and wire-sized segments.
 # Only addresses inside these namespaces are used; nothing leaves the machine. All namespaces and processes
 # this script starts are removed on exit.  Re-run:  sudo tests/data/record_linux_facts.sh
