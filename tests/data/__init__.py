@@ -1,0 +1,1 @@
+"""Golden data: real Linux captures, their recorders and the helpers that read facts off them."""
