@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
+from layersim.errors import LayersimError
 from layersim.net.sockets import DatagramSocket
 
 if TYPE_CHECKING:
@@ -15,6 +16,7 @@ __all__ = ["FIRST_PORT", "PROBE_SIZE", "TracerouteHop", "TracerouteResult", "pro
 
 FIRST_PORT = 33434  # traceroute's default base port; each probe takes the next one
 PROBE_SIZE = 32  # Linux traceroute's default data: 32 bytes (60-byte packets)
+SIM_QUERIES = 16  # Linux traceroute's -N: probes in flight at once
 
 
 def probe_payload(size: int = PROBE_SIZE) -> bytes:
@@ -65,41 +67,51 @@ class TracerouteResult:
 
 
 def traceroute(host: Host, dst: IPv4Address, *, max_hops: int = 30, probes: int = 3,
-               timeout_ns: int = 5_000_000_000, first_port: int = FIRST_PORT,
-               size: int = PROBE_SIZE) -> TracerouteResult:
+               timeout_ns: int = 5_000_000_000, first_port: int = FIRST_PORT, size: int = PROBE_SIZE,
+               sim_queries: int = SIM_QUERIES) -> TracerouteResult:
     """Probe with UDP datagrams of rising TTL (`probes` per hop, ports from 33434 up) and read the ICMP answers.
 
-    As Linux traceroute: each probe from a socket of its own (its own source port), DF clear, IP_RECVERR to read
-    the Time Exceeded and Port Unreachable answers; the destination is reached when its port unreachable comes.
+    As Linux traceroute: `sim_queries` probes go out at once, in TTL order; each from a socket of its own (its own
+    source port), DF clear, IP_RECVERR to read the Time Exceeded and Port Unreachable answers; the destination is
+    reached when its port unreachable comes, and no hop past it is shown.
     """
+    if not 1 <= max_hops <= 255 or not 1 <= probes <= 10 or not sim_queries >= 1:
+        raise LayersimError(f"traceroute: max_hops {max_hops} must be 1 to 255, probes {probes} 1 to 10, "
+                            f"sim_queries {sim_queries} at least 1")
     clock = host.network.clock
     result = TracerouteResult(dst, max_hops=max_hops, size=size)
-    port = first_port
     data = probe_payload(size)
-    for ttl in range(1, max_hops + 1):
-        sent: list[tuple[DatagramSocket, int, int]] = []  # (socket, destination port, time sent)
-        for _ in range(probes):
+    plan = [(ttl, n) for ttl in range(1, max_hops + 1) for n in range(probes)]
+    answers: dict[tuple[int, int], tuple[IPv4Address | None, int | None]] = {}
+    reached_at: int | None = None
+    next_probe = 0
+    while next_probe < len(plan) and reached_at is None:
+        batch = plan[next_probe:next_probe + sim_queries]
+        sent: list[tuple[DatagramSocket, tuple[int, int], int]] = []
+        for ttl, n in batch:
             sock = host.udp_socket()
             sock.recverr = True
             sock.ttl = ttl
             sock.set_pmtu("dont")
             if not result.source_port:
                 result.source_port = sock.port
-            sent.append((sock, port, clock.now))
+            port = first_port + next_probe
+            next_probe += 1
+            sent.append((sock, (ttl, n), clock.now))
             sock.sendto(data, (dst, port))
-            port += 1
         deadline = clock.now + timeout_ns
-        answers: list[tuple[IPv4Address | None, int | None]] = []
-        for sock, _dport, at in sent:
-            report = sock.recv_error(max(0, deadline - clock.now))
+        for sock, key, at in sent:
+            wait = 0 if reached_at is not None and key[0] > reached_at else max(0, deadline - clock.now)
+            report = sock.recv_error(wait)
             sock.close()
             if report is None:
-                answers.append((None, None))
+                answers[key] = (None, None)
                 continue
-            answers.append((report.offender, report.time_ns - at))
-            if (report.type, report.code) == (3, 3):
-                result.reached = True
-        result.hops.append(TracerouteHop(ttl, tuple(answers)))
-        if result.reached:
-            break
+            answers[key] = (report.offender, report.time_ns - at)
+            if (report.type, report.code) == (3, 3) and (reached_at is None or key[0] < reached_at):
+                reached_at = key[0]
+    last = reached_at or max_hops
+    for ttl in range(1, last + 1):
+        result.hops.append(TracerouteHop(ttl, tuple(answers.get((ttl, n), (None, None)) for n in range(probes))))
+    result.reached = reached_at is not None
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import random
 from collections.abc import Callable
 from ipaddress import IPv4Address
@@ -94,16 +95,39 @@ class Host(IPNode):
         """A ping socket (Linux's ICMP datagram socket) with its own echo identifier."""
         return self.sockets.open_ping(identifier)
 
+    def path_mtu(self, dst: IPv4Address | str) -> int | None:
+        """The MTU packets to `dst` are sized by (the first link's, or a smaller learned one); None without a route."""
+        dst = IPv4Address(dst)
+        found = self.output.route(dst)
+        return None if found is None else self.output.path_mtu(dst, found[0], self.network.clock.now)
+
+    def _socket_ip_id(self, sock: DatagramSocket | PingSocket, dst: IPv4Address, ip_size: int) -> int | None:
+        """Linux's IP id for a socket's datagram, after refusing one that path MTU discovery "do" cannot send.
+
+        With DF set by IP_PMTUDISC_DO, a connected socket numbers its packets itself and an unconnected one sends
+        id 0 (ip_select_ident); otherwise the host's counter is used (None)."""
+        if sock.pmtu != "do":
+            return None
+        mtu = self.path_mtu(dst)
+        if mtu is not None and ip_size > mtu:
+            raise OSError(errno.EMSGSIZE, f"message too long, mtu={mtu}")
+        if getattr(sock, "remote", None) is None:
+            return 0
+        return sock.take_ip_id()  # type: ignore[union-attr]
+
     def send_udp(self, sock: DatagramSocket, dst: IPv4Address, port: int, data: bytes) -> bool:
-        """Send one datagram from `sock`; False without a route."""
+        """Send one datagram from `sock`; False without a route (OSError EMSGSIZE when "do" cannot send it)."""
         src = IPv4Address(sock.local[0]) if sock.local[0] else None
+        ip_id = self._socket_ip_id(sock, dst, 28 + len(data))
         return self.send_ip(dst, UDP(sport=sock.local[1], dport=port) / data, ttl=sock.ttl, dscp=sock.tos >> 2,
-                            df=sock.df, src=src, note=("udp", sock.local[1], dst, port))
+                            df=sock.df, src=src, note=("udp", sock.local[1], dst, port), ip_id=ip_id)
 
     def send_echo(self, sock: PingSocket, dst: IPv4Address, sequence: int, data: bytes) -> bool:
-        """Send one echo request from a ping socket."""
+        """Send one echo request from a ping socket (OSError EMSGSIZE when "do" cannot send it)."""
+        ip_id = self._socket_ip_id(sock, dst, 28 + len(data))
         return self.send_ip(dst, ICMP(type=ICMPType.ECHO_REQUEST, identifier=sock.identifier, sequence=sequence)
-                            / data, ttl=sock.ttl, dscp=sock.tos >> 2, df=sock.df, note=("ping", dst, sequence))
+                            / data, ttl=sock.ttl, dscp=sock.tos >> 2, df=sock.df, note=("ping", dst, sequence),
+                            ip_id=ip_id)
 
     def _udp_in(self, iface: Interface, packet: Packet, ip_bytes: bytes, packet_id: int | None,
                 now: int) -> list[Action]:

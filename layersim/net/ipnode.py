@@ -327,12 +327,14 @@ class IPNode(Node):
 
     def send_ip(self, dst: IPv4Address | str, upper: Layer | Packet | bytes, *, ttl: int = 64,
                 df: bool | None = True, dscp: int = 0, src: IPv4Address | None = None, note: Any = None,
-                protocol: int | None = None, packet_id: int | None = None) -> bool:
-        """Send a locally made packet (the layers above IPv4) to `dst`; False if there is no route."""
+                protocol: int | None = None, packet_id: int | None = None, ip_id: int | None = None) -> bool:
+        """Send a locally made packet (the layers above IPv4) to `dst`; False if there is no route.
+
+        `df`: True sets Don't Fragment, False never, None when the packet fits the path MTU (else fragments)."""
         dst = IPv4Address(dst)
         packet_id = packet_id or self.network.trace.new_packet_id()
         actions = self.output.send(dst, upper, packet_id, self.network.clock.now, ttl=ttl, df=df, dscp=dscp, src=src,
-                                   note=note, protocol=protocol)
+                                   note=note, protocol=protocol, ip_id=ip_id)
         self.perform(actions)
         return actions[0][0] == OUTPUT
 

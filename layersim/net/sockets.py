@@ -104,6 +104,13 @@ class _Endpoint:
         self.pmtu = "want"
         self.queue_limit = 1024
         self._waits: list[Wait] = []
+        self._ip_id = host.rng.randrange(0x10000)  # a connected socket's own IP id counter (inet_id)
+
+    def take_ip_id(self) -> int:
+        """The next IP id of this socket's own counter."""
+        ident = self._ip_id
+        self._ip_id = (ident + 1) & 0xFFFF
+        return ident
 
     def _wake(self) -> None:
         waits, self._waits = self._waits, []

@@ -5,6 +5,7 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
 `topology.toml: [[route]] #2: via: next hop 10.0.99.1 is not on a subnet connected to r1 (...)`.
 
     seed = 1                  # optional integer, default 0 (`layersim run --seed N` overrides it)
+    start = "2026-01-01T00:00:00Z"  # optional: the date simulated time 0 stands for in captures (this default)
 
     [[node]]                  # required: name (letters, digits, '-', '_', '.'), kind: "host" | "router" | "switch"
     name = "r1"
@@ -15,6 +16,8 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
     b = "r1"
     a_ip = "10.0.1.10/24"     # optional per end: give both; or one (the other end gets the subnet's next free
     b_ip = "10.0.1.1/24"      #   host); or none (a free 10.0.N.0/24). Switch ports take no address.
+    a_mac = "52:54:00:12:34:56"  # optional per end: a unicast MAC used nowhere else (default 02:00:00:00:00:NN,
+                              #   numbered in the order interfaces are made)
     delay = "2ms"             # default "1ms"; units ns, us, ms, s (a bare integer counts nanoseconds)
     bandwidth = "100Mbit"     # default "100Mbit"; units bit, kbit, Mbit, Gbit (or bps...; an integer is bit/s)
     mtu = 1500                # default 1500 bytes of IP packet; queue = 100 frames (drop-tail)
@@ -36,9 +39,8 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
                               #   listen (default true when `to` is a host: bind `port` there; false leaves it
                               #   closed, so the host answers ICMP port unreachable)
 
-Hosts without a default route get one via the first router on their subnet. Runs start in order of `at`
-(file order for ties). A traceroute works like the real tool: it blocks until it finishes, so a run due while it
-was working starts when it is done.
+Hosts without a default route get one via the first router on their subnet. Each run is a simulated process
+started at its `at` time; runs overlap freely (a ping due while a traceroute is still probing starts on time).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ import difflib
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Any
@@ -58,21 +61,24 @@ from layersim.net.network import Network
 from layersim.net.switch import Switch
 from layersim.net.units import parse_bandwidth, parse_duration
 
+MAX_PING_COUNT = 100_000  # sequence numbers wrap at 65536, as iputils ping's do
+
 __all__ = ["RunSpec", "Scenario", "TopologyError", "build_network", "load_topology"]
 
 NODE_KINDS = ("host", "router", "switch")
 RUN_KINDS = ("ping", "traceroute", "udp")
-_TOP_KEYS = ("seed", "node", "link", "route", "run")
+_TOP_KEYS = ("seed", "start", "node", "link", "route", "run")
 _NODE_KEYS = ("name", "kind")
-_LINK_KEYS = ("a", "b", "a_ip", "b_ip", "delay", "bandwidth", "mtu", "queue", "loss", "duplicate", "reorder",
-              "corrupt")
+_LINK_KEYS = ("a", "b", "a_ip", "b_ip", "a_mac", "b_mac", "delay", "bandwidth", "mtu", "queue", "loss", "duplicate",
+              "reorder", "corrupt")
 _ROUTE_KEYS = ("node", "to", "via", "dev")
 _RUN_COMMON = ("kind", "from", "to", "at")
 _RUN_KEYS = {"ping": ("count", "interval", "timeout", "size", "ttl"),
              "traceroute": ("max_hops", "probes", "timeout"),
              "udp": ("port", "data", "sport", "ttl", "listen")}
 _REQUIRED = object()
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "an array"}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "an array",
+               datetime: "a date"}
 
 
 class TopologyError(LayersimError):
@@ -187,7 +193,11 @@ def build_network(data: dict[str, Any], source: str, *, seed: int | None = None)
     """Build the Network and the run list described by parsed TOML `data` (`source` names it in errors)."""
     top = _Table(source, data, _TOP_KEYS)
     file_seed = top.get("seed", int, 0)
-    network = Network(seed=file_seed if seed is None else seed)
+    start = top.get("start", (str, datetime), None)
+    try:
+        network = Network(seed=file_seed if seed is None else seed, start=start)
+    except LayersimError as exc:
+        raise top.error("start", str(exc)) from None
     builder = _Builder(network, source)
     for name, step in (("node", builder.node), ("link", builder.link), ("route", builder.route)):
         for where, table in _tables(top, name):
@@ -288,9 +298,18 @@ class _Builder:
                        bandwidth=table.units("bandwidth", "100Mbit", parse_bandwidth, positive=True),
                        mtu=table.integer("mtu", 1500, 68, 65535), queue=table.integer("queue", 100, 1),
                        **{key: table.probability(key) for key in ("loss", "duplicate", "reorder", "corrupt")})
+        macs = {key: table.get(key, str, None) for key in ("a_mac", "b_mac")}
+        for key, value in macs.items():
+            if value is not None:
+                try:
+                    self.network._chosen_mac(key, value)
+                except LayersimError as exc:
+                    raise table.error(None, str(exc)) from None
+        if macs["a_mac"] is not None and macs["a_mac"].lower() == (macs["b_mac"] or "").lower():
+            raise table.error("b_mac", f"{macs['b_mac']} is the same MAC as a_mac")
         try:
             link = self.network.link(node_a, node_b, a_ip=ip_a and str(ip_a), b_ip=ip_b and str(ip_b),
-                                     a_iface=iface_a, b_iface=iface_b, **options)
+                                     a_iface=iface_a, b_iface=iface_b, **macs, **options)
         except (LayersimError, ValueError) as exc:
             raise table.error(None, str(exc)) from None
         short = where.removeprefix(f"{self.source}: ")
@@ -342,6 +361,10 @@ class _Builder:
     def run(self, where: str, data: Any, number: int) -> RunSpec:
         """[[run]]: an application to start, with its options checked now rather than mid-simulation."""
         kind = data.get("kind") if isinstance(data, dict) else None
+        if isinstance(kind, str) and kind not in RUN_KINDS:  # name a misspelled kind before anything it holds
+            close = difflib.get_close_matches(kind, RUN_KINDS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"use {', '.join(RUN_KINDS)}"
+            raise TopologyError(f"{where}: kind: unknown run kind {kind!r} ({hint})")
         extra = _RUN_KEYS.get(kind, ()) if isinstance(kind, str) else ()
         for key in data if extra else ():
             if key not in extra and key not in _RUN_COMMON and any(key in keys for keys in _RUN_KEYS.values()):
@@ -357,7 +380,7 @@ class _Builder:
         address, owner = self._target(table, target)
         at_ns = table.units("at", "0s", parse_duration)
         if kind == "ping":
-            options = dict(count=table.integer("count", 3, 1, 100_000),
+            options = dict(count=table.integer("count", 3, 1, MAX_PING_COUNT),
                            interval_ns=table.units("interval", "1s", parse_duration, positive=True),
                            timeout_ns=table.units("timeout", "1s", parse_duration, positive=True),
                            size=table.integer("size", 56, 16, 65507), ttl=table.integer("ttl", 64, 1, 255))

@@ -11,6 +11,7 @@ from layersim.app.narrative import narrative, narrative_json, run_scenario
 from layersim.capture import read_capture
 from layersim.cli import main
 from layersim.net.topology import TopologyError, build_network, load_topology
+from layersim.net.trace import EventKind
 from layersim.wire.fielddiff import diff
 from layersim.wire.packet import decode
 from tests.tools import expert_problems, run_tshark, tshark_path, tshark_stderr
@@ -73,7 +74,11 @@ def test_example_first_packet_hop_by_hop(example):
     assert report["runs"][1]["hops"][-1] == {**report["runs"][1]["hops"][-1], "node": "r1",
                                              "outcome": "dropped: ttl_exceeded"}
     assert report["runs"][2]["hops"][-1]["outcome"] == "delivered"
-    assert report["drops"] == {"no_listener": 3, "ttl_exceeded": 6}
+    # Linux traceroute sends 16 probes at once (TTL 1,1,1,2,2,2,...,6): 10 reach the server, whose ICMP rate
+    # limit (a burst of 6) answers only the first 6 (tests/data/LINUX_FACTS.md, traceroute).
+    assert report["drops"] == {"no_listener": 10, "ttl_exceeded": 6}
+    assert len([e for e in scenario.network.trace.select(EventKind.ICMP_ERROR, node="server")
+                if e.details.get("suppressed") is None]) == 6
 
 
 def test_udp_to_a_closed_port(example):
@@ -185,7 +190,7 @@ def test_cli_seed_and_until(example, capsys):
     assert code == 0
     report = json.loads(out)
     assert report["seed"] == 7 and report["end_ns"] == 4_500_000_000
-    assert report["runs"][2]["skipped"] == "at 5 s is after the end, 4.5 s" and report["runs"][2]["result"] is None
+    assert report["runs"][2]["skipped"] == "at 6 s is after the end, 4.5 s" and report["runs"][2]["result"] is None
 
 
 def test_cli_error_is_one_line_exit_2(tmp_path, capsys):
