@@ -16,6 +16,7 @@ __all__ = ["TCP_IDLE_SECONDS", "answer_bytes", "serve_dns", "serve_dns_tcp", "se
 
 TCP_IDLE_SECONDS = 10.0  # an idle TCP client is closed after this (RFC 7766 §6.2.3 asks for seconds)
 _HEADER = struct.Struct("!HH")  # id, flags
+Ready = Callable[[tuple[str, int]], object]  # told the bound address once the service listens
 
 
 def answer_bytes(zone: Zone, data: bytes, *, tcp: bool = False) -> bytes | None:
@@ -34,7 +35,7 @@ def answer_bytes(zone: Zone, data: bytes, *, tcp: bool = False) -> bytes | None:
 
 
 def serve_dns(sock_mod: Any, zone: Zone, address: tuple[str, int] = ("", 53), *, stop: Stop | None = None,
-              spawn: Spawn | None = None, ready: Callable[[tuple[str, int]], object] | None = None) -> None:
+              spawn: Spawn | None = None, ready: Ready | None = None) -> None:
     """Answer queries for `zone` on UDP and TCP at `address` until `stop()` is true (forever without `stop`).
 
     The UDP loop runs in the caller; the TCP listener and each TCP client run through `spawn(fn, *args)`
@@ -57,11 +58,13 @@ def serve_dns(sock_mod: Any, zone: Zone, address: tuple[str, int] = ("", 53), *,
 
 
 def serve_dns_udp(sock_mod: Any, zone: Zone, address: tuple[str, int] = ("", 53), *,
-                  stop: Stop | None = None) -> None:
+                  stop: Stop | None = None, ready: Ready | None = None) -> None:
     """Answer queries for `zone` on UDP only, until `stop()` is true."""
     udp = sock_mod.socket(sock_mod.AF_INET, sock_mod.SOCK_DGRAM)
     try:
         udp.bind(address)
+        if ready is not None:
+            ready(udp.getsockname() if address[1] == 0 else address)
     except BaseException:
         udp.close()
         raise
@@ -69,9 +72,12 @@ def serve_dns_udp(sock_mod: Any, zone: Zone, address: tuple[str, int] = ("", 53)
 
 
 def serve_dns_tcp(sock_mod: Any, zone: Zone, address: tuple[str, int] = ("", 53), *, stop: Stop | None = None,
-                  spawn: Spawn | None = None) -> None:
+                  spawn: Spawn | None = None, ready: Ready | None = None) -> None:
     """Answer queries for `zone` on TCP only, each client in a task of its own when given `spawn`."""
-    _tcp_loop(zone, _listen(sock_mod, address), stop, spawn)
+    listener = _listen(sock_mod, address)
+    if ready is not None:
+        ready(listener.getsockname() if address[1] == 0 else address)
+    _tcp_loop(zone, listener, stop, spawn)
 
 
 def _listen(sock_mod: Any, address: tuple[str, int]) -> Any:
