@@ -193,12 +193,18 @@ def test_edns_size_lifts_the_limit_up_to_the_servers_own() -> None:
 
 
 def test_limit_is_exact_at_the_boundary() -> None:
-    z = Zone.from_dict({"origin": "example.com", "records": [f"n A 10.0.0.{i}" for i in range(1, 31)]})
-    size = len(Packet([z.answer(DNS.query("n.example.com"), tcp=True)]).encode())
-    assert size == 12 + 19 + 30 * 16  # header, question, 30 compressed A records: 511 bytes
-    assert not ask(z, "n.example.com").flags & dns.flags.TC
-    z31 = Zone.from_dict({"origin": "example.com", "records": [f"n A 10.0.0.{i}" for i in range(1, 32)]})
-    assert ask(z31, "n.example.com").flags & dns.flags.TC  # 527 bytes
+    def zone_with(count: int) -> Zone:
+        return Zone.from_dict({"origin": "example.com", "records": [f"nn A 10.0.0.{i}" for i in range(1, count + 1)]})
+
+    size = len(Packet([zone_with(30).answer(DNS.query("nn.example.com"), tcp=True)]).encode())
+    assert size == 12 + 20 + 30 * 16 == UDP_LIMIT  # header, question, 30 compressed A records: 512 bytes
+    assert not ask(zone_with(30), "nn.example.com").flags & dns.flags.TC
+    assert ask(zone_with(31), "nn.example.com").flags & dns.flags.TC  # 528 bytes
+    exchange = "m" * 18  # an MX answer and 28 glue records: 512 bytes with the additional section
+    glue = Zone.from_dict({"origin": "example.com",
+                           "records": [f"@ MX 10 {exchange}", *(f"{exchange} A 10.0.1.{i}" for i in range(28))]})
+    assert len(Packet([glue.answer(DNS.query("example.com", "MX"), tcp=True)]).encode()) == UDP_LIMIT
+    assert len(ask(glue, "example.com", "MX").additional[0]) == 28
 
 
 def test_additional_records_dropped_before_truncating() -> None:

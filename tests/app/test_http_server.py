@@ -197,7 +197,7 @@ def test_handler_sees_method_path_query_headers_body(tmp_path: Path) -> None:
 
 
 def test_chunked_response(tmp_path: Path) -> None:
-    with running(serve_http, socket, ("127.0.0.1", 0), handler=chunks) as address:
+    with running(serve_http, socket, ("127.0.0.1", 0), handler=chunks, spawn=thread_spawn) as address:
         reply = requests.get(f"http://{address[0]}:{address[1]}/", timeout=5)
         assert reply.content == b"hello chunked world" and reply.headers["Transfer-Encoding"] == "chunked"
         data = read_to_close(address, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
