@@ -106,6 +106,8 @@ def serve_connection(conn: Any, handler: Handler, *, idle_timeout: float = IDLE_
         linger = _send_error(h, conn, exc.error_status_hint)
     except _TooLarge:
         linger = _send_error(h, conn, HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+    except h11.LocalProtocolError:
+        return  # the handler's answer broke HTTP (a body longer than its Content-Length): end the connection
     except (TimeoutError, ConnectionError):
         return
     finally:
@@ -163,14 +165,15 @@ def _respond(h: h11.Connection, conn: Any, request: Request, status: int, header
     if isinstance(body, str):
         body = body.encode()
     whole = isinstance(body, bytes | bytearray | memoryview)
-    if whole and not names & {"content-length", "transfer-encoding"}:
+    bodiless = status < 200 or status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED)  # RFC 9112 §6.3
+    if whole and not bodiless and not names & {"content-length", "transfer-encoding"}:
         pairs.append(("Content-Length", str(len(body))))  # type: ignore[arg-type]
     try:
         reason = HTTPStatus(status).phrase.encode()
     except ValueError:
         reason = b""
     head = h.send(h11.Response(status_code=status, headers=pairs, reason=reason)) or b""
-    if request.method == "HEAD":
+    if request.method == "HEAD" or bodiless:
         if not whole and hasattr(body, "close"):
             body.close()  # type: ignore[union-attr]
         _send(conn, head + (h.send(h11.EndOfMessage()) or b""))

@@ -20,7 +20,7 @@ from layersim.wire.dns import DNS, DNSRcode, DNSType
 from layersim.wire.dns_records import check_name
 from layersim.wire.packet import Packet
 
-__all__ = ["MAXNS", "GaiError", "Reply", "ReplyKind", "ResolveError", "Resolver", "ResolverConfig",
+__all__ = ["MAXNS", "GaiError", "HostEntry", "Reply", "ReplyKind", "ResolveError", "Resolver", "ResolverConfig",
            "build_query", "parse_hosts", "read_reply", "server_timeout"]
 
 MAXNS = 3  # resolv.conf nameserver lines after the third are ignored (glibc's MAXNS)
@@ -72,6 +72,16 @@ class Reply:
     rcode: int = DNSRcode.NOERROR
     addresses: tuple[IPv4Address, ...] = ()
     canonical: str = ""
+    aliases: tuple[str, ...] = ()  # the names whose CNAMEs led to `canonical`, in chain order
+
+
+@dataclass(frozen=True, slots=True)
+class HostEntry:
+    """A lookup's result, shaped like gethostbyname_ex(): canonical name, aliases, addresses."""
+
+    name: str
+    aliases: tuple[str, ...]
+    addresses: tuple[IPv4Address, ...]
 
 
 def build_query(name: str, query_id: int) -> bytes:
@@ -98,15 +108,16 @@ def read_reply(data: bytes, query_id: int, name: str) -> Reply:
         return Reply(ReplyKind.NEXT_SERVER)  # a referral: a stub resolver cannot use it
     if message.tc:
         return Reply(ReplyKind.TRUNCATED)
-    current, addresses = name.lower(), []
+    current, addresses, aliases = name.lower(), [], []
     for record in message.answers:  # follow the CNAME chain in answer order, as getanswer does
         if record.name.lower() != current:
             continue
         if record.rtype == DNSType.CNAME and isinstance(record.value, str):
+            aliases.append(current)
             current = record.value.lower()
         elif record.rtype == DNSType.A and isinstance(record.value, IPv4Address):
             addresses.append(record.value)
-    return Reply(ReplyKind.FINAL, message.rcode, tuple(addresses), current)
+    return Reply(ReplyKind.FINAL, message.rcode, tuple(addresses), current, tuple(aliases))
 
 
 def server_timeout(timeout: float, index: int, count: int) -> float:
@@ -189,13 +200,18 @@ class Resolver:
 
     def resolve(self, name: str) -> list[IPv4Address]:
         """The IPv4 addresses of `name`, in the order the answer gives them; ResolveError when there are none."""
+        return list(self.lookup(name).addresses)
+
+    def lookup(self, name: str) -> HostEntry:
+        """Canonical name, aliases and IPv4 addresses of `name` (gethostbyname_ex's triple); ResolveError when
+        there are no addresses."""
         try:
-            return [IPv4Address(name)]  # a dotted quad needs no lookup (getaddrinfo's numeric check)
+            return HostEntry(name, (), (IPv4Address(name),))  # a dotted quad needs no lookup
         except ValueError:
             pass
         key = name.lower().rstrip(".")
         if key in self.hosts:
-            return [self.hosts[key]]
+            return HostEntry(key, (), (self.hosts[key],))
         try:
             qname = check_name(name)
         except LayersimError as exc:
@@ -209,7 +225,7 @@ class Resolver:
             raise ResolveError(name, GaiError.EAI_FAIL, f"the nameserver answered {DNSRcode(reply.rcode).name}")
         if not reply.addresses:
             raise ResolveError(name, GaiError.EAI_NODATA, "the name has no A record")
-        return list(reply.addresses)
+        return HostEntry(reply.canonical, reply.aliases, reply.addresses)
 
     def _ask(self, qname: str) -> Reply:
         """Each attempt asks every nameserver in turn (glibc's res_send loop); TC moves to TCP for good."""

@@ -178,9 +178,13 @@ def echo(request: Request) -> tuple[int, list[tuple[str, str]], bytes]:
 
 
 def chunks(request: Request) -> tuple[int, dict[str, str], Iterator[bytes]]:
-    """A handler streaming its body in pieces."""
+    """A handler streaming its body in pieces (and some that misbehave)."""
     if request.path == "/fail":
         raise RuntimeError("handler bug")
+    if request.path == "/empty":
+        return 204, {}, iter([b"ignored"])
+    if request.path == "/lying":
+        return 200, {"Content-Length": "3"}, iter([b"more than three"])
     return 200, {"Content-Type": "text/plain"}, iter([b"hello ", b"", b"chunked ", b"world"])
 
 
@@ -206,6 +210,12 @@ def test_chunked_response(tmp_path: Path) -> None:
         assert old.endswith(b"\r\n\r\nhello chunked world") and b"Transfer-Encoding" not in old
         failed = requests.get(f"http://{address[0]}:{address[1]}/fail", timeout=5)
         assert failed.status_code == 500 and failed.headers["Connection"] == "close"
+        empty = read_to_close(address, b"GET /empty HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert empty.startswith(b"HTTP/1.1 204 No Content\r\n") and empty.endswith(b"\r\n\r\n")
+        assert b"Content-Length" not in empty and b"ignored" not in empty
+        lying = read_to_close(address, b"GET /lying HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert b"more" not in lying  # the connection is cut rather than sending a broken message
+        assert requests.get(f"http://{address[0]}:{address[1]}/", timeout=5).status_code == 200  # still serving
 
 
 def test_expect_100_continue(tmp_path: Path) -> None:

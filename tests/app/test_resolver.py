@@ -21,6 +21,7 @@ from layersim.app.dns_zone import Zone
 from layersim.app.resolver import (
     STRERROR,
     GaiError,
+    HostEntry,
     ReplyKind,
     ResolveError,
     Resolver,
@@ -118,6 +119,7 @@ def test_cname_chain_is_followed_in_answer_order() -> None:
         "web.example.com. 60 CNAME example.com.", "example.com. 60 A 10.0.0.2", "example.com. 60 A 10.0.0.1"])
     reply = read_reply(data, 5, "www.example.com")
     assert reply.kind is ReplyKind.FINAL and reply.canonical == "example.com"
+    assert reply.aliases == ("www.example.com", "web.example.com")
     assert reply.addresses == (IPv4Address("10.0.0.2"), IPv4Address("10.0.0.1"))  # not the unrelated one
 
 
@@ -155,6 +157,8 @@ def test_lookups_against_serve_dns() -> None:
     with running(serve_dns, socket, ZONE, ("127.0.0.1", 0)) as server:
         r = resolver(server, timeout=2)
         assert r.resolve("www.example.com") == [IPv4Address("93.184.216.34")]
+        assert r.lookup("WWW.example.com") == HostEntry("example.com", ("www.example.com",),
+                                                        (IPv4Address("93.184.216.34"),))
         assert r.resolve("big.example.com.") == [IPv4Address(f"10.0.{i}.1") for i in range(60)]  # via TCP
         with pytest.raises(ResolveError) as nx:
             r.resolve("nope.example.com")
