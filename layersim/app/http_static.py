@@ -44,6 +44,7 @@ def static_files(root: Path | str) -> Callable[[Request], tuple[int, Any, Any]]:
         raise LayersimError(f"serve_http: root {str(root)!r} is not a directory")
 
     def handler(request: Request) -> tuple[int, Any, Any]:
+        """The file named by the request's path, or an error page."""
         if request.method not in ("GET", "HEAD"):
             status, headers, body = error_page(HTTPStatus.METHOD_NOT_ALLOWED)
             return status, [*headers, ("Allow", "GET, HEAD")], body

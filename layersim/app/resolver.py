@@ -245,9 +245,7 @@ class Resolver:
                         reply = self._tcp((str(server), self.port), query, query_id, qname, wait)
                     if reply is not None and reply.kind is ReplyKind.FINAL:
                         return reply
-                    failures.append(f"{server}: " + ("no answer" if reply is None else reply.kind.name.lower()
-                                                      if reply.kind is not ReplyKind.NEXT_SERVER
-                                                      else f"rcode {DNSRcode(reply.rcode).name}"))
+                    failures.append(f"{server}: {_failure(reply)}")
                 if use_tcp:
                     break  # glibc: "Use VC; at most one attempt per server"
         finally:
@@ -306,3 +304,11 @@ class Resolver:
             sock.close()
         return None
 
+
+def _failure(reply: Reply | None) -> str:
+    """Why a server gave no usable answer, for the error message."""
+    if reply is None:
+        return "no answer"
+    if reply.kind is ReplyKind.NEXT_SERVER:
+        return f"rcode {DNSRcode(reply.rcode).name}" if reply.rcode else "a referral"
+    return reply.kind.name.lower()

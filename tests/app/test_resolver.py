@@ -250,6 +250,8 @@ class RecordingSockets:
         real, calls = socket.socket(family, kind), self.calls
 
         class Recorded:
+            """The real socket's methods, each call logged."""
+
             def __getattr__(self, name: str) -> object:
                 method = getattr(real, name)
 
