@@ -1,0 +1,226 @@
+"""An HTTP/1.1 server on the socket API, with h11 doing the protocol: keep-alive, Content-Length and chunked
+bodies, HEAD, 400 for a malformed request, idle connections closed after a timeout.
+
+A handler takes a `Request` and returns (status, headers, body): body as bytes or str (sent with
+Content-Length, in one send together with the headers) or an iterable of byte chunks (sent chunked to HTTP/1.1
+clients, close-delimited to HTTP/1.0 ones, unless the handler gives a Content-Length).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import h11
+
+from layersim.app.http_static import error_page, static_files
+from layersim.app.serving import Spawn, Stop, accept_loop
+from layersim.errors import LayersimError
+
+__all__ = ["IDLE_SECONDS", "MAX_BODY", "Body", "Handler", "Headers", "Request", "serve_connection", "serve_http"]
+
+IDLE_SECONDS = 5.0  # an idle keep-alive connection is closed after this (Apache's KeepAliveTimeout)
+MAX_BODY = 8 << 20  # larger request bodies get 413
+RECV_BYTES = 65536
+LINGER_SECONDS = 1.0  # after an error reply, how long to wait for more of what the client still sends
+LINGER_READS = 64  # and how many reads of it to discard at most
+SHUT_WR = 1  # socket.SHUT_WR, the same number on every platform
+SERVER = "layersim"
+
+Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+Body = bytes | str | Iterable[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request as the handler sees it: header names lowercase, the body read in full."""
+
+    method: str
+    target: str  # as sent: "/index.html?x=1"
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
+    http_version: str = "1.1"
+
+    @property
+    def path(self) -> str:
+        """The target's path, percent-decoded ("/a b.html" for "/a%20b.html?x=1")."""
+        return unquote(urlsplit(self.target).path or "/")
+
+    @property
+    def query(self) -> str:
+        """The target's query string, still encoded."""
+        return urlsplit(self.target).query
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """The first value of header `name` (any case), or `default`."""
+        name = name.lower()
+        return next((v for k, v in self.headers if k == name), default)
+
+
+Handler = Callable[[Request], tuple[int, Headers, Body]]
+
+
+def serve_http(sock_mod: Any, address: tuple[str, int] = ("", 80), *, root: Path | str | None = None,
+               handler: Handler | None = None, stop: Stop | None = None, spawn: Spawn | None = None,
+               ready: Callable[[tuple[str, int]], object] | None = None,
+               idle_timeout: float = IDLE_SECONDS) -> None:
+    """Serve HTTP at `address` until `stop()` is true (forever without `stop`): files under `root`, or `handler`.
+
+    Connections are served one at a time in the caller, or each in a task of its own through `spawn(fn, *args)`
+    (host.spawn on a simulated host, a thread on a real one). `ready(address)` is called once listening.
+    """
+    if (root is None) == (handler is None):
+        raise LayersimError("serve_http: give exactly one of root= (a directory to serve) or handler=")
+    app = handler if handler is not None else static_files(root)  # type: ignore[arg-type]
+    listener = sock_mod.socket(sock_mod.AF_INET, sock_mod.SOCK_STREAM)
+    try:
+        listener.bind(address)
+        listener.listen(16)
+        if ready is not None:
+            ready(listener.getsockname() if address[1] == 0 else address)
+    except BaseException:
+        listener.close()
+        raise
+    accept_loop(listener, lambda conn, peer: serve_connection(conn, app, idle_timeout=idle_timeout),
+                stop=stop, spawn=spawn)
+
+
+def serve_connection(conn: Any, handler: Handler, *, idle_timeout: float = IDLE_SECONDS) -> None:
+    """Answer the requests on one accepted connection until the client closes, asks to, or stays idle."""
+    h = h11.Connection(h11.SERVER)
+    linger = False
+    try:
+        while True:
+            request = _read_request(h, conn, idle_timeout)
+            if request is None:
+                return
+            _respond(h, conn, request, *_call(handler, request))
+            if h.our_state is not h11.DONE or h.their_state is not h11.DONE:
+                return  # MUST_CLOSE: the client or the handler asked for Connection: close
+            h.start_next_cycle()
+    except h11.RemoteProtocolError as exc:
+        linger = _send_error(h, conn, exc.error_status_hint)
+    except _TooLarge:
+        linger = _send_error(h, conn, HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+    except h11.LocalProtocolError:
+        return  # the handler's answer broke HTTP (a body longer than its Content-Length): end the connection
+    except (TimeoutError, ConnectionError):
+        return
+    finally:
+        _close(conn, linger)
+
+
+class _TooLarge(Exception):
+    """A request body over MAX_BODY."""
+
+
+def _next_event(h: h11.Connection, conn: Any, idle_timeout: float) -> Any:
+    """The next h11 event, reading from the socket (with the idle timeout) whenever h11 needs more bytes."""
+    while True:
+        event = h.next_event()
+        if event is not h11.NEED_DATA:
+            return event
+        conn.settimeout(idle_timeout)
+        h.receive_data(conn.recv(RECV_BYTES))  # b"" at EOF: h11 turns it into ConnectionClosed or an error
+
+
+def _read_request(h: h11.Connection, conn: Any, idle_timeout: float) -> Request | None:
+    """The next request with its whole body, or None when the client closed the connection between requests."""
+    event = _next_event(h, conn, idle_timeout)
+    if isinstance(event, h11.ConnectionClosed):
+        return None
+    assert isinstance(event, h11.Request), event
+    if h.they_are_waiting_for_100_continue:
+        _send(conn, h.send(h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")))
+    body = bytearray()
+    while not isinstance(part := _next_event(h, conn, idle_timeout), h11.EndOfMessage):
+        if isinstance(part, h11.Data):
+            body += part.data
+            if len(body) > MAX_BODY:
+                raise _TooLarge
+    return Request(event.method.decode("ascii"), event.target.decode("latin-1"),
+                   tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers),
+                   bytes(body), event.http_version.decode("ascii"))
+
+
+def _call(handler: Handler, request: Request) -> tuple[int, Headers, Body]:
+    """The handler's answer; a 500 page when it raises (the server itself carries on)."""
+    try:
+        return handler(request)
+    except Exception:
+        status, headers, body = error_page(HTTPStatus.INTERNAL_SERVER_ERROR)
+        return status, [*headers, ("Connection", "close")], body
+
+
+def _respond(h: h11.Connection, conn: Any, request: Request, status: int, headers: Headers, body: Body) -> None:
+    """Send the response: headers and a bytes body in one send; an iterable body chunk by chunk."""
+    pairs = list(headers.items() if isinstance(headers, Mapping) else headers)
+    names = {name.lower() for name, _ in pairs}
+    if "server" not in names:
+        pairs.append(("Server", SERVER))
+    if isinstance(body, str):
+        body = body.encode()
+    whole = isinstance(body, bytes | bytearray | memoryview)
+    bodiless = status < 200 or status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED)  # RFC 9112 §6.3
+    if whole and not bodiless and not names & {"content-length", "transfer-encoding"}:
+        pairs.append(("Content-Length", str(len(body))))  # type: ignore[arg-type]
+    try:
+        reason = HTTPStatus(status).phrase.encode()
+    except ValueError:
+        reason = b""
+    head = h.send(h11.Response(status_code=status, headers=pairs, reason=reason)) or b""
+    if request.method == "HEAD" or bodiless:
+        if not whole and hasattr(body, "close"):
+            body.close()  # type: ignore[union-attr]
+        _send(conn, head + (h.send(h11.EndOfMessage()) or b""))
+    elif whole:
+        _send(conn, head + (h.send(h11.Data(data=bytes(body))) or b"")  # type: ignore[arg-type]
+              + (h.send(h11.EndOfMessage()) or b""))
+    else:
+        _send(conn, head)
+        for chunk in body:  # type: ignore[union-attr]
+            if chunk:
+                _send(conn, h.send(h11.Data(data=bytes(chunk))) or b"")
+        _send(conn, h.send(h11.EndOfMessage()) or b"")
+
+
+def _send(conn: Any, data: bytes) -> None:
+    """Send all of `data`, waiting as long as the client takes to read it."""
+    if data:
+        conn.settimeout(None)
+        conn.sendall(data)
+
+
+def _send_error(h: h11.Connection, conn: Any, status: int) -> bool:
+    """Answer a bad request with an error page and Connection: close, when a response can still be sent."""
+    if h.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+        return False
+    code, headers, body = error_page(HTTPStatus(status))
+    try:
+        response = h11.Response(status_code=code, reason=HTTPStatus(code).phrase.encode(),
+                                headers=[*headers, ("Server", SERVER), ("Content-Length", str(len(body))),
+                                         ("Connection", "close")])
+        _send(conn, h.send(response) + h.send(h11.Data(data=body)) + h.send(h11.EndOfMessage()))
+    except (h11.LocalProtocolError, OSError):
+        return False
+    return True
+
+
+def _close(conn: Any, linger: bool) -> None:
+    """Close; after an error reply first half-close and discard the client's unread bytes, so that closing
+    with data still queued does not reset the connection before the client has read the reply."""
+    try:
+        if linger:
+            conn.shutdown(SHUT_WR)
+            conn.settimeout(LINGER_SECONDS)
+            for _ in range(LINGER_READS):
+                if not conn.recv(RECV_BYTES):
+                    break
+    except OSError:
+        pass
+    finally:
+        conn.close()
