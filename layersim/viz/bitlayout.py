@@ -9,7 +9,7 @@ from layersim.viz.keyfields import key_fields
 from layersim.viz.style import axes_for, layer_colour
 from layersim.wire.fields import Field, HeaderSpec, Layer
 from layersim.wire.packet import Packet
-from layersim.wire.valuefmt import brief, label
+from layersim.wire.valuefmt import brief, label, span_value
 
 __all__ = ["ROW_BITS", "bit_layout", "row_pieces"]
 
@@ -30,11 +30,11 @@ def row_pieces(offset: int, bits: int, row_bits: int = ROW_BITS) -> list[tuple[i
     return pieces
 
 
-def _variable_length(layer: Layer) -> int | None:
-    """Bytes of the variable part of a layer value (options, message), or None when it cannot be encoded alone."""
+def _encoded(layer: Layer) -> bytes | None:
+    """The layer's own bytes, or None when it cannot be encoded alone (it needs a layer below, for checksums)."""
     try:
-        return len(Packet.of(layer).encode()) - layer.spec.fixed_length
-    except (LayersimError, NotImplementedError):  # needs a layer below (checksums), or cannot encode at all
+        return Packet.of(layer).encode()
+    except (LayersimError, NotImplementedError):
         return None
 
 
@@ -80,8 +80,12 @@ def bit_layout(layer_or_class: Layer | type[Layer], ax: Any = None) -> Any:
     values = layer.fields() if layer is not None else {}
     fixed_bits = spec.fixed_length * 8
     variable = [f for f in spec.fields if not f.fixed]
-    var_bytes = _variable_length(layer) if layer is not None and variable else None
-    if var_bytes is not None and var_bytes > 0:
+    data = _encoded(layer) if layer is not None and variable else None
+    var_bytes = len(data) - spec.fixed_length if data is not None else None
+    parts = _variable_parts(layer, data) if layer is not None and data is not None and spec.fixed_fields else []
+    if parts:  # options one by one, at their byte offsets
+        var_rows = row_pieces(fixed_bits, (parts[-1][2] - spec.fixed_length) * 8)
+    elif var_bytes is not None and var_bytes > 0:
         var_rows = row_pieces(fixed_bits, var_bytes * 8)
         if len(var_rows) > _MAX_VARIABLE_ROWS:
             var_rows = row_pieces(fixed_bits, _MAX_VARIABLE_ROWS * ROW_BITS - fixed_bits % ROW_BITS)
@@ -109,7 +113,16 @@ def bit_layout(layer_or_class: Layer | type[Layer], ax: Any = None) -> Any:
             if piece is not main and _fits(field.name, piece[2], inches_per_bit, 6.5):
                 ax.text(piece[1] + piece[2] / 2, piece[0] + 0.5, f"({field.name})", ha="center", va="center",
                         fontsize=6.5, color="#555555", style="italic")
-    if variable:
+    if parts:
+        assert layer is not None and data is not None
+        for name, start, end in parts:
+            pieces = row_pieces(start * 8, (end - start) * 8)
+            for row, column, width, height in _merge_full_rows(pieces):
+                ax.add_patch(Rectangle((column, row), width, height, facecolor=colour, edgecolor="#222222",
+                                       linewidth=1.0, linestyle="--", alpha=0.6, gid="field:" + variable[0].name))
+            value = span_value(layer, name, data, start, end)
+            _box_label(ax, name, name, value, max(pieces, key=lambda p: p[2]), inches_per_bit)
+    elif variable:
         names = ", ".join(f.name for f in variable)
         if var_bytes is None:
             text = f"{names} (variable length)"
@@ -135,6 +148,13 @@ def bit_layout(layer_or_class: Layer | type[Layer], ax: Any = None) -> Any:
     else:
         ax.set_title(f"{spec.name}: variable length, no fixed fields", fontsize=10)
     return ax
+
+
+def _variable_parts(layer: Layer, data: bytes) -> list[tuple[str, int, int]]:
+    """(name, first byte, end byte) of each element of the variable part (each TCP option, the padding)."""
+    fixed = layer.spec.fixed_length
+    return [(name, start, end) for name, start, end in layer.field_spans(0, len(data)) if start >= fixed
+            and end > start]
 
 
 def _value_text(field: Field, value: Any) -> str:

@@ -45,9 +45,10 @@ def _detail_text(details: dict[str, Any]) -> str:
 
 
 def trace_html(trace: Any, limit: int = 200) -> str:
-    """The first `limit` trace events as an HTML table (time in ms, node, interface, kind, details), drops
-    and ICMP errors highlighted, and a last line saying how many events were left out."""
-    events = list(trace.events)
+    """The first `limit` events of a Trace (or of a list of its events, e.g. `trace.drops()`) as an HTML table:
+    time in ms, node, interface, kind, details; drops and ICMP errors highlighted; a last line says how many
+    events were left out."""
+    events = list(trace.events) if hasattr(trace, "events") else list(trace)
     shown = events[: max(limit, 0)]
     out = [f'<div class="layersim-trace"><b>Trace</b>: {len(events)} event{"s" if len(events) != 1 else ""}',
            f'<table style="{_STYLE}"><thead>',
