@@ -72,7 +72,7 @@ def encapsulation(packet: Packet | Layer | bytes, ax: Any = None, *, force_scale
     columns = [(i, start, end) for i, (start, end) in enumerate(spans) if end > start]
     headings = {i: _heading(layers, i, end - start) for i, start, end in columns}
     if ax is None:  # a new figure with constrained layout: the axes will take almost all of its width
-        ax = axes_for(None, 12, 3.0)
+        ax = axes_for(None, 12, 2.7)
         inches = ax.figure.get_figwidth() - 0.4
     else:
         inches = ax.get_position().width * ax.figure.get_figwidth()

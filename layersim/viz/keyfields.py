@@ -41,7 +41,8 @@ def _dot1q(layer: Any) -> list[str]:
 
 def _ipv4(layer: Any) -> list[str]:
     lines = [f"src {layer.src}", f"dst {layer.dst}", f"TTL {layer.ttl}  proto {_value(layer, 'protocol')}"]
-    frag = f"id {_value(layer, 'identification')}  flags {_value(layer, 'flags')}"
+    flags = _value(layer, "flags")
+    frag = f"id {_value(layer, 'identification')}  flags {'none' if flags == '0' else flags}"
     if layer.fragment_offset:
         frag += f"  offset {layer.fragment_offset * 8} B"
     return [*lines, frag]

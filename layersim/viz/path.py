@@ -112,7 +112,7 @@ def path(network: Any, packet_or_hops: Any, ax: Any = None) -> Any:
     xs = [x for x, _ in pos.values()] or [0.0]
     ys = [y for _, y in pos.values()] or [0.0]
     text_rows = max((_hop_text(1, h).count("\n") + 1 for h in hops), default=0)
-    below = 0.8 + 0.2 * text_rows if hops else 0.8
+    below = _NODE_H / 2 + 0.45 + 0.15 * text_rows if hops else 0.8  # room for the hop texts under the nodes
     x0, x1 = min(xs) - _DX * 0.3, max(xs) + _DX * 0.55
     y0, y1 = min(ys) - below, max(ys) + 1.0
     ax = _axes(ax, (x1 - x0) * _UNIT_INCHES, (y1 - y0) * _UNIT_INCHES)
