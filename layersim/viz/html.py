@@ -22,7 +22,9 @@ def _row(cells: list[str], *, header: bool = False, style: str = "", cls: str = 
 def routes_html(node: Any) -> str:
     """A node's routing table as an HTML table (destination, gateway, interface, metric, kind), with the
     node's interface addresses above it, longest prefixes first as a lookup tries them."""
-    routes = sorted(node.routes, key=lambda r: (-r.prefix.prefixlen, int(r.prefix.network_address)))
+    table = getattr(node, "routes", None)
+    routes = sorted(table if table is not None else (),
+                    key=lambda r: (-r.prefix.prefixlen, int(r.prefix.network_address)))
     interfaces = ", ".join(f"{i.name} {i.address}" if getattr(i, "address", None) is not None else i.name
                            for i in node.interfaces.values())
     out = [f'<div class="layersim-routes"><b>{escape(node.name)}</b> routing table'
@@ -35,7 +37,9 @@ def routes_html(node: Any) -> str:
         kind = str(getattr(route, "kind", ""))
         out.append(_row([destination, gateway, route.interface or "", str(route.metric), kind], cls="route"))
     if not routes:
-        out.append(f'<tr><td colspan="5" style="{_CELL}">(no routes)</td></tr>')
+        empty = ("(no routes)" if table is not None
+                 else f"({escape(node.name)} forwards frames, not IP: no routing table)")
+        out.append(f'<tr><td colspan="5" style="{_CELL}">{empty}</td></tr>')
     out.append("</tbody></table></div>")
     return "\n".join(out)
 

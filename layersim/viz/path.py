@@ -53,17 +53,15 @@ def layout(network: Any, line: Iterable[str] = ()) -> dict[str, tuple[float, flo
                 queue.append(chain[0])
     pos = {name: (i * _DX, 0.0) for i, name in enumerate(order)}
     queue = deque(order)
-    taken: dict[tuple[float, float], int] = {}
     while queue:
         name = queue.popleft()
         x, y = pos[name]
-        for other in near[name]:
-            if other in pos:
-                continue
-            level = y + _DY
-            slot = taken.get((x, level), 0)
-            taken[(x, level)] = slot + 1
-            pos[other] = (x + slot * _DX * 0.5, level)
+        children = [other for other in dict.fromkeys(near[name]) if other not in pos]
+        for k, other in enumerate(children):  # centred above their parent, shifted right past any taken spot
+            spot = (x + (k - (len(children) - 1) / 2) * _DX * 0.8, y + _DY)
+            while any(abs(spot[0] - px) < _NODE_W * 1.4 and py == spot[1] for px, py in pos.values()):
+                spot = (spot[0] + _DX * 0.8, spot[1])
+            pos[other] = spot
             queue.append(other)
     top = max((y for _, y in pos.values()), default=0.0) + _DY
     for i, name in enumerate(n for n in names if n not in pos):
@@ -181,7 +179,8 @@ def _interface_label(ax: Any, iface: Any, start: tuple[float, float], end: tuple
     length = max((dx * dx + dy * dy) ** 0.5, 1e-9)
     ux, uy = dx / length, dy / length
     address = f"\n{iface.address}" if iface.address is not None else ""
-    mac = getattr(iface, "mac", None)
+    # A switch port's MAC never appears in the frames it passes on: only the ends' MACs are worth the room.
+    mac = None if getattr(iface.node, "kind", "") == "switch" else getattr(iface, "mac", None)
     if abs(dx) >= abs(dy):  # across: name and address above the line, MAC under the path arrow
         along = min(1.35, length / 2 - 0.15)
         x, y = sx + ux * along, sy + uy * along
@@ -191,12 +190,12 @@ def _interface_label(ax: Any, iface: Any, start: tuple[float, float], end: tuple
             ax.text(x, y - 0.36, str(mac), ha="center", va="center", fontsize=6, color="#666666", zorder=4,
                     gid=f"mac:{_end(iface)}")
         return
-    along = min(_NODE_H / 2 + 0.5, length / 2 - 0.3)  # up or down: name and address right, MAC left
-    x, y = sx + ux * along, sy + uy * along
-    ax.text(x + 0.12, y, f"{iface.name}{address}", ha="left", va="center", fontsize=7.5, zorder=4,
+    along = length * 0.3  # up or down (or slanted): name, address and MAC to the right of the line
+    x, y = sx + ux * along + 0.12, sy + uy * along
+    ax.text(x, y, f"{iface.name}{address}", ha="left", va="bottom", fontsize=7.5, zorder=4,
             gid=f"iface:{_end(iface)}", linespacing=1.2)
     if mac is not None:
-        ax.text(x - 0.12, y, str(mac), ha="right", va="center", fontsize=6, color="#666666", zorder=4,
+        ax.text(x, y - 0.04, str(mac), ha="left", va="top", fontsize=6, color="#666666", zorder=4,
                 gid=f"mac:{_end(iface)}")
 
 

@@ -89,3 +89,16 @@ def test_trace_html_shows_events_up_to_the_limit_and_counts_the_rest(chain):
     drops = [cells for cls, cells in whole.rows if cls == "event drop"]
     assert len(drops) == len(chain.trace.drops(DropReason.TTL_EXCEEDED)) == 1
     assert drops[0][1] == "r1" and "reason=ttl_exceeded" in drops[0][4]
+
+
+def test_a_switch_has_no_routing_table_and_says_so():
+    net = Network()
+    switch = net.add_switch("sw")
+    rows = Table(routes_html(switch)).rows
+    assert rows[1:] == [("", ["(sw forwards frames, not IP: no routing table)"])]
+
+
+def test_trace_html_takes_a_selection_of_events(chain):
+    drops = chain.trace.drops()
+    rows = Table(trace_html(drops)).rows[1:]
+    assert [cells[3] for _, cells in rows] == ["drop"] * len(drops) and len(drops) >= 1

@@ -130,3 +130,20 @@ def test_a_hop_at_a_node_of_another_network_is_an_error(example):
     other.add_host("client")
     with pytest.raises(LayersimError, match="'r1', which is not a node of this network"):
         path(other, net.trace.hops(frame))
+
+
+def test_without_a_packet_the_topology_alone_is_drawn():
+    net = Network(seed=1)
+    hosts = [net.add_host(f"h{i}") for i in range(3)]
+    switch, router = net.add_switch("sw"), net.add_router("r")
+    for host in hosts:
+        net.link(host, switch)
+    net.link(switch, router)
+    ax = path(net, [])
+    assert set(by_gid(ax, "node:")) == {f"node:{n}" for n in ("h0", "h1", "h2", "sw", "r")}
+    assert len(by_gid(ax, "link:")) == 4 and not by_gid(ax, "hop:") and not by_gid(ax, "path-arrow:")
+    centres = {n: centre(ax, n) for n in ("h0", "h1", "h2", "sw", "r")}
+    assert len(set(centres.values())) == 5  # no two nodes on top of each other
+    assert one(ax, "iface:h1:eth0").get_text() == f"eth0\n{net.interface('h1:eth0').address}"
+    assert one(ax, "mac:h1:eth0").get_text() == str(net.interface("h1:eth0").mac)
+    assert one(ax, "iface:sw:eth1").get_text() == "eth1" and not by_gid(ax, "mac:sw:")  # ports: no address, no MAC
