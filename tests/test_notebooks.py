@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -58,6 +59,18 @@ def test_notebook_runs(path):
         assert "offset    0 bytes  length  996  flags MF" in text and "length  452  flags none" in text
         assert "server:eth0    deliver" in text and "r2:eth1        drop         reason=fragmentation_needed" in text
         assert mimes.count("image/png") == 2 and mimes.count("text/html") >= 4
+
+
+PUBLIC = {"layersim", "layersim.viz", "layersim.capture"}
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name != "01_encapsulation.ipynb"], ids=lambda p: p.name)
+def test_notebook_uses_only_the_public_api(path):
+    """Readers copy notebook code: it imports from layersim's public packages, never from a module inside them."""
+    book = nbformat.read(path, as_version=4)
+    source = "\n".join(cell.source for cell in book.cells if cell.cell_type == "code")
+    imported = set(re.findall(r"^\s*(?:from|import)\s+(layersim[\w.]*)", source, flags=re.M))
+    assert imported and imported <= PUBLIC, imported - PUBLIC
 
 
 def test_there_is_a_notebook():

@@ -23,14 +23,13 @@ README_FRAME = (Ethernet(src="02:00:00:00:01:10", dst="02:00:00:00:01:01")
 
 
 def scapy_header_spans(data: bytes) -> list[tuple[int, int]]:
-    """(start, end) of each header and of the final payload, as scapy dissects the frame."""
+    """(start, end) of each header scapy dissects (Ethernet, IPv4, TCP, ICMP) and of everything after them."""
     spans, layer, start = [], Ether(data), 0
-    while layer is not None and len(layer) > 0:
-        payload_length = len(layer.payload) if layer.payload else 0
-        end = start + len(layer) - payload_length
+    while isinstance(layer, Ether | IP | ScapyTCP | ScapyICMP):  # whatever scapy makes of the payload is one part
+        end = start + len(layer) - len(layer.payload)
         spans.append((start, end))
-        start, layer = end, (layer.payload if payload_length else None)
-    return spans
+        start, layer = end, layer.payload
+    return [*spans, (start, len(data))]
 
 
 def header_geometry(ax, count):
