@@ -48,10 +48,10 @@ def _clip(text: str, bits: float, inches_per_bit: float, size: float) -> str:
 
 
 def _box_label(ax: Any, field_name: str, title: str, value: str | None, piece: tuple[int, int, int],
-               inches_per_bit: float) -> None:
+               inches_per_bit: float, height: int = 1) -> None:
     """The field's name (and value) centred in its box, shortened or turned upright when the box is narrow."""
     row, column, width = piece
-    x, y = column + width / 2, row + 0.5
+    x, y = column + width / 2, row + height / 2
     size, rotation = _SIZE, 0
     if not _fits(title, width, inches_per_bit, size):
         title = field_name.upper() if len(field_name) <= 4 else field_name  # IHL, DSCP, ECN as RFC 791 says
@@ -116,12 +116,13 @@ def bit_layout(layer_or_class: Layer | type[Layer], ax: Any = None) -> Any:
     if parts:
         assert layer is not None and data is not None
         for name, start, end in parts:
-            pieces = row_pieces(start * 8, (end - start) * 8)
-            for row, column, width, height in _merge_full_rows(pieces):
+            boxes = _merge_full_rows(row_pieces(start * 8, (end - start) * 8))
+            for row, column, width, height in boxes:
                 ax.add_patch(Rectangle((column, row), width, height, facecolor=colour, edgecolor="#222222",
                                        linewidth=1.0, linestyle="--", alpha=0.6, gid="field:" + variable[0].name))
-            value = span_value(layer, name, data, start, end)
-            _box_label(ax, name, name, value, max(pieces, key=lambda p: p[2]), inches_per_bit)
+            row, column, width, height = max(boxes, key=lambda b: b[2] * b[3])
+            _box_label(ax, name, name, span_value(layer, name, data, start, end), (row, column, width),
+                       inches_per_bit, height)
     elif variable:
         names = ", ".join(f.name for f in variable)
         if var_bytes is None:

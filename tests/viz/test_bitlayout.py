@@ -78,7 +78,7 @@ def test_values_of_a_decoded_packet_fill_the_boxes():
     assert drawn_bits(tcp_ax, "options") == list(range(160, 160 + 12 * 8))
     assert [one(tcp_ax, f"label:options[{i}]").get_text() for i in range(3)] == [
         "options[0]\nNOP()", "options[1]\nNOP()", "options[2]\nTimestamps(tsval=1000, tsecr=2000)"]
-    assert one(tcp_ax, "label:options[2]").get_position() == (16, 6.5)  # bytes 22-31: the wider piece, row 6
+    assert one(tcp_ax, "label:options[2]").get_position() == (16, 7)  # bytes 22-31: centred on rows 6-7
 
 
 def test_a_class_shows_names_only_and_an_open_variable_part():
