@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 
 from layersim import TCP, Ethernet, EventKind, HTTPRequest, IPv4, decode
 from layersim.capture import read_capture
-from layersim.net.narrative import run_scenario
+from layersim.app.narrative import run_scenario
 from layersim.net.topology import load_topology
 from layersim.viz import bit_layout, encapsulation, path
 

@@ -57,7 +57,8 @@ def test_notebook_runs(path):
         assert "Time to live exceeded" in text and "Frag needed (mtu = 1000)" in text
         assert "r2 (eth0): dropped: ttl_exceeded" in text
         assert "offset    0 bytes  length  996  flags MF" in text and "length  452  flags none" in text
-        assert "server:eth0    deliver" in text and "r2:eth1        drop         reason=fragmentation_needed" in text
+        assert "server:eth0    deliver" in text and "r2:eth0        fragment     fragments=2, mtu=1000" in text
+        assert "client:eth0    deliver      protocol=ICMP" in text
         assert mimes.count("image/png") == 2 and mimes.count("text/html") >= 4
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from layersim import LayersimError, Network
-from layersim.net.narrative import run_scenario
+from layersim.app.narrative import run_scenario
 from layersim.net.topology import load_topology
 from layersim.viz import path
 from layersim.viz.path import layout
