@@ -120,6 +120,8 @@ class Nat:
             return ACCEPTED
         ihl = (version_ihl & 0x0F) * 4
         end = min(total, len(packet))
+        if ihl < 20 or ihl > end:
+            return _DROPS[NatReason.TRUNCATED]
         if fragment & 0x1FFF:
             return self._later_fragment(packet, ORIGINAL, (ORIGINAL, src, dst, protocol, _ident(packet)), now)
         if protocol == 6 or protocol == 17:
@@ -185,6 +187,8 @@ class Nat:
             return ACCEPTED
         ihl = (version_ihl & 0x0F) * 4
         end = min(total, len(packet))
+        if ihl < 20 or ihl > end:
+            return _DROPS[NatReason.TRUNCATED]
         if fragment & 0x1FFF:
             return self._later_fragment(packet, REPLY, (REPLY, src, dst, protocol, _ident(packet)), now)
         if protocol == 6 or protocol == 17:
@@ -238,6 +242,8 @@ class Nat:
         if direction == REPLY and internet_checksum(packet[icmp:end]):
             return _DROPS[NatReason.BAD_CHECKSUM]  # conntrack checks it in PREROUTING (nf_conntrack_checksum)
         transport = quote + (packet[quote] & 0x0F) * 4
+        if transport < quote + 20 or transport > end:
+            return _DROPS[NatReason.TRUNCATED]
         protocol = packet[quote + 9]
         qsrc, qdst = struct.unpack_from("!II", packet, quote + 12)
         if protocol in (6, 17, 1) and transport + 8 > end:

@@ -10,10 +10,9 @@ from ipaddress import IPv4Address
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from scapy.layers.inet import IP, defragment, fragment
+from scapy.layers.inet import IP
 from scapy.layers.inet import TCP as ScapyTCP
 from scapy.layers.inet import UDP as ScapyUDP
-from scapy.packet import Raw as ScapyRaw
 
 from layersim.errors import LayersimError
 from layersim.net.nat import Nat, NatReason, NatVerdict
@@ -242,6 +241,45 @@ def test_port_range_mode() -> None:
     assert nat.outbound(other, 0).verdict is NatVerdict.TRANSLATED and 5000 <= sport_of(other) <= 5003
 
 
+class ScriptedRandom(random.Random):
+    """A random generator whose getrandbits answers come from a list, counting the calls."""
+
+    def __init__(self, values: list[int]) -> None:
+        super().__init__(0)
+        self.values = values
+        self.calls = 0
+
+    def getrandbits(self, k: int) -> int:
+        self.calls += 1
+        return self.values.pop(0) if self.values else 0
+
+
+def _hold(nat: Nat, ports: range) -> None:
+    """Inside hosts that each keep their own source port (in the range, free) towards DNS:53."""
+    for port in ports:
+        packet = udp(f"10.1.{port >> 8}.{port & 0xFF}", DNS, port, 53)
+        nat.outbound(packet, 0)
+        assert sport_of(packet) == port
+
+
+def test_port_search_takes_128_tries_then_a_new_offset_with_half_as_many() -> None:
+    rng = ScriptedRandom([0, 500])
+    nat = Nat(OUT, port_range=(1000, 1999), rng=rng)
+    _hold(nat, range(1000, 1128))  # the first round (offset 0: ports 1000-1127) finds nothing free
+    packet = udp(A, DNS, 40000, 53)
+    assert nat.outbound(packet, 0).verdict is NatVerdict.TRANSLATED
+    assert sport_of(packet) == 1500 and rng.calls == 2
+
+
+def test_port_search_gives_up_after_rounds_of_128_64_32_16_and_8_tries() -> None:
+    rng = ScriptedRandom([])
+    nat = Nat(OUT, port_range=(1000, 1999), rng=rng)
+    _hold(nat, range(1000, 2000))
+    assert rng.calls == 0
+    assert nat.outbound(udp(A, DNS, 40000, 53), 0).reason == "ports exhausted"
+    assert rng.calls == 5
+
+
 def test_bad_port_range_is_refused() -> None:
     with pytest.raises(LayersimError, match="port_range"):
         Nat(OUT, port_range=(6000, 5000), rng=random.Random(1))
@@ -308,97 +346,3 @@ def test_a_truncated_header_is_dropped() -> None:
     packet = tcp(A, WEB, 40000, 80, "S")
     short = bytearray(packet[:30])
     assert make_nat().outbound(short, 0).reason == "truncated header"
-
-
-# ---- ICMP errors ------------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("quote_length", [28, 40, None], ids=["8-bytes", "20-bytes", "whole"])
-@pytest.mark.parametrize("protocol", ["udp", "tcp", "echo"])
-def test_icmp_error_about_a_translated_packet_goes_back_to_the_inside_host(protocol: str,
-                                                                          quote_length: int | None) -> None:
-    """A Time Exceeded from a router outside quotes the packet as NAT sent it; translated back, the whole message
-    (outer address, quoted address, port or identifier, quoted IP/UDP/TCP/ICMP checksums as far as quoted, and
-    the ICMP checksum) is what a fresh encoding quoting the inside host's own packet gives."""
-    nat = make_nat()
-    nat.outbound(tcp(B, WEB, 40000, 80, "S") if protocol == "tcp" else
-                 udp(B, WEB, 40000, 80) if protocol == "udp" else echo(B, WEB, 40000), 0)  # forces a new port
-    original = (tcp(A, WEB, 40000, 80, "S", b"data") if protocol == "tcp" else
-                udp(A, WEB, 40000, 80) if protocol == "udp" else echo(A, WEB, 40000))
-    sent = bytearray(original)
-    nat.outbound(sent, 0)
-    assert sent[20:26] != original[20:26]
-    error = icmp_error(HOP, OUT, bytes(sent[:quote_length]))
-    assert nat.inbound(error, 1).verdict is NatVerdict.TRANSLATED
-    assert error == icmp_error(HOP, A, bytes(original[:quote_length]))
-
-
-def test_port_unreachable_from_the_server_is_translated_back() -> None:
-    nat = make_nat()
-    sent = udp(A, WEB, 6000, 9, b"anyone?")
-    nat.outbound(sent, 0)
-    error = icmp_error(WEB, OUT, bytes(sent), kind=3, code=3)
-    nat.inbound(error, 1)
-    assert error == icmp_error(WEB, A, bytes(udp(A, WEB, 6000, 9, b"anyone?")), kind=3, code=3)
-    assert nat.mappings()[0].replied is False  # an error is no answer (conntrack: [UNREPLIED] stays)
-
-
-def test_icmp_error_from_inside_about_a_translated_reply_goes_out_translated() -> None:
-    """The inside host answers a datagram NAT let in with Port Unreachable: the quote must show the datagram
-    as it was on the outside wire, and the error must come from the outside address."""
-    nat = make_nat()
-    nat.outbound(udp(B, DNS, 5000, 53), 0)
-    nat.outbound(udp(A, DNS, 5000, 53), 0)
-    outside_port = nat.mappings()[1].outside_port
-    on_the_wire = udp(DNS, OUT, 53, outside_port, b"late answer")
-    delivered = bytearray(on_the_wire)
-    nat.inbound(delivered, 1)
-    assert delivered == udp(DNS, A, 53, 5000, b"late answer")
-    error = icmp_error(A, DNS, bytes(delivered), kind=3, code=3)
-    assert nat.outbound(error, 2).verdict is NatVerdict.TRANSLATED
-    assert error == icmp_error(OUT, DNS, bytes(on_the_wire), kind=3, code=3)
-
-
-def test_icmp_error_without_a_mapping_or_with_a_bad_checksum_is_dropped() -> None:
-    nat = make_nat()
-    stranger = icmp_error(HOP, OUT, bytes(udp(OUT, WEB, 1234, 80)))
-    assert nat.inbound(stranger, 0).reason == "no mapping"
-    sent = udp(A, WEB, 6000, 9)
-    nat.outbound(sent, 0)
-    error = icmp_error(HOP, OUT, bytes(sent))
-    error[22] ^= 0x01
-    before = bytes(error)
-    assert nat.inbound(error, 1).reason == NatReason.BAD_CHECKSUM and error == before
-
-
-# ---- fragments --------------------------------------------------------------------------------------------------
-
-def _fragments(src: str, dst: str, sport: int, dport: int) -> list[bytearray]:
-    whole = IP(src=src, dst=dst, id=777) / ScapyUDP(sport=sport, dport=dport) / ScapyRaw(bytes(range(200)))
-    return [bytearray(bytes(piece)) for piece in fragment(whole, fragsize=64)]
-
-
-def test_fragments_take_the_mapping_of_their_first_fragment() -> None:
-    """Every fragment gets the outside address; reassembled, the datagram is the one NAT would have sent whole."""
-    nat = make_nat()
-    pieces = _fragments(A, DNS, 5353, 53)
-    assert len(pieces) == 4
-    for piece in pieces:
-        assert nat.outbound(piece, 0).verdict is NatVerdict.TRANSLATED
-        assert rfc1071_sum(bytes(piece[:20])) == 0xFFFF
-    whole = defragment([IP(bytes(p)) for p in pieces])[0]
-    expected = IP(src=OUT, dst=DNS, id=777) / ScapyUDP(sport=5353, dport=53) / ScapyRaw(bytes(range(200)))
-    assert bytes(whole)[20:] == bytes(IP(bytes(expected)))[20:] and whole.src == OUT
-    replies = _fragments(DNS, OUT, 53, 5353)
-    for piece in replies:
-        assert nat.inbound(piece, 1).verdict is NatVerdict.TRANSLATED
-        assert dst_of(piece) == A
-
-
-def test_a_later_fragment_before_its_first_is_dropped() -> None:
-    nat = make_nat()
-    pieces = _fragments(A, DNS, 5353, 53)
-    result = nat.outbound(pieces[2], 0)
-    assert result.verdict is NatVerdict.DROP and result.reason == "fragment without its first fragment"
-    nat.outbound(pieces[0], 0)
-    assert nat.outbound(pieces[2], 30 * S - 1).verdict is NatVerdict.TRANSLATED
-    assert nat.outbound(pieces[3], 30 * S).reason == NatReason.FRAGMENT  # the first fragment's 30 s are over
