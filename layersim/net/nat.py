@@ -202,7 +202,7 @@ class Nat:
                 self._table.track_tcp(mapping, REPLY, segment_class(packet[ihl + 13]), now)
             else:
                 self._table.track_udp(mapping, REPLY, now)
-            changed = rewrite_endpoint(packet, 0, 16, int(mapping.inside), ihl + 2, mapping.inside_port,
+            changed = rewrite_endpoint(packet, 0, 16, mapping.inside_int, ihl + 2, mapping.inside_port,
                                        ihl + (16 if protocol == 6 else 6), pseudo=True, udp=protocol == 17)
         elif protocol == 1:
             if ihl + 8 > end:
@@ -219,7 +219,7 @@ class Nat:
                 return _DROPS[NatReason.NO_MAPPING]
             mapping.replied = True
             self._table.refresh(mapping, self.timeouts.icmp * NS_PER_S, now)
-            changed = rewrite_endpoint(packet, 0, 16, int(mapping.inside), ihl + 4, mapping.inside_port, ihl + 2,
+            changed = rewrite_endpoint(packet, 0, 16, mapping.inside_int, ihl + 4, mapping.inside_port, ihl + 2,
                                        pseudo=False, udp=False)
         else:
             mapping = self._table.live(self._by_reply.get((protocol, src, 0, 0)), now)
@@ -227,7 +227,7 @@ class Nat:
                 return _DROPS[NatReason.NO_MAPPING]
             mapping.replied = True
             self._table.refresh(mapping, self.timeouts.generic * NS_PER_S, now)
-            changed = rewrite_endpoint(packet, 0, 16, int(mapping.inside), -1, 0, -1, pseudo=False, udp=False)
+            changed = rewrite_endpoint(packet, 0, 16, mapping.inside_int, -1, 0, -1, pseudo=False, udp=False)
         if fragment & 0x2000:
             self._remember_fragment((REPLY, src, dst, protocol, _ident(packet)), mapping, now)
         return TRANSLATED if changed else ACCEPTED
@@ -246,6 +246,7 @@ class Nat:
             return _DROPS[NatReason.TRUNCATED]
         protocol = packet[quote + 9]
         qsrc, qdst = struct.unpack_from("!II", packet, quote + 12)
+        request = 0  # for a quoted ICMP query: its request type, which keys the mapping in place of a port
         if protocol in (6, 17, 1) and transport + 8 > end:
             return _DROPS[NatReason.TRUNCATED]
         if protocol == 6 or protocol == 17:
@@ -267,9 +268,9 @@ class Nat:
             if mapping is None:
                 return _DROPS[NatReason.NO_MAPPING]
             port_field = 0 if protocol != 1 else 4
-            rewrite_quoted(packet, icmp, end, 12, int(mapping.inside), port_field if protocol in (6, 17, 1) else -1,
+            rewrite_quoted(packet, icmp, end, 12, mapping.inside_int, port_field if protocol in (6, 17, 1) else -1,
                            mapping.inside_port)
-            rewrite_endpoint(packet, 0, 16, int(mapping.inside), -1, 0, -1, pseudo=False, udp=False)
+            rewrite_endpoint(packet, 0, 16, mapping.inside_int, -1, 0, -1, pseudo=False, udp=False)
         else:
             # An inside host (or the router) reports on a packet that came in translated: remote -> inside.
             key = (protocol, qdst, qdport, qsrc, request if protocol == 1 else qsport)
@@ -300,7 +301,7 @@ class Nat:
         if direction == ORIGINAL:
             changed = rewrite_endpoint(packet, 0, 12, self._outside, -1, 0, -1, pseudo=False, udp=False)
         else:
-            changed = rewrite_endpoint(packet, 0, 16, int(mapping.inside), -1, 0, -1, pseudo=False, udp=False)
+            changed = rewrite_endpoint(packet, 0, 16, mapping.inside_int, -1, 0, -1, pseudo=False, udp=False)
         return TRANSLATED if changed else ACCEPTED
 
     # ---- time and inspection ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ flags of each segment, from either direction, enough to pick the timeout; conntr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from ipaddress import IPv4Address
 
 __all__ = ["LINUX_TIMEOUTS", "Mapping", "NatEvent", "NatTimeouts", "TcpState", "tcp_transition"]
@@ -40,8 +40,11 @@ class NatTimeouts:
 LINUX_TIMEOUTS = NatTimeouts()
 
 
-class TcpState(Enum):
-    """TCP connection states as conntrack names them (SYN_SENT2: both sides sent a SYN, simultaneous open)."""
+class TcpState(StrEnum):
+    """TCP connection states as conntrack names them (SYN_SENT2: both sides sent a SYN, simultaneous open).
+
+    A StrEnum: its members hash and compare at C speed, which the per-packet state lookup needs.
+    """
 
     SYN_SENT = "SYN_SENT"
     SYN_RECV = "SYN_RECV"
@@ -129,6 +132,10 @@ class Mapping:
     replied: bool = False
     assured: bool = False
     queued: int = field(default=-1, repr=False)  # the deadline this mapping is filed under in the expiry heap
+    inside_int: int = field(default=0, repr=False)  # the inside address as an int, for the per-packet rewrite
+
+    def __post_init__(self) -> None:
+        self.inside_int = int(self.inside)
 
     @property
     def translated(self) -> bool:

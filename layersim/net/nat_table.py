@@ -8,6 +8,7 @@ import random
 from ipaddress import IPv4Address
 
 from layersim.net.nat_conntrack import (
+    ACK,
     NS_PER_S,
     REPLY,
     RST,
@@ -41,6 +42,7 @@ class MappingTable:
         self.timeouts = timeouts
         self.rng = rng
         self.tcp_ns = {state: getattr(timeouts, state.timeout_name) * NS_PER_S for state in TcpState}
+        self.established_ns = self.tcp_ns[TcpState.ESTABLISHED]
         self.by_original: dict[tuple[int, int, int, int, int], Mapping] = {}
         self.by_reply: dict[tuple[int, int, int, int], Mapping] = {}
         self.by_source: dict[tuple[int, int, int], list[Mapping]] = {}  # protocol, inside, inside port
@@ -51,6 +53,9 @@ class MappingTable:
     def track_tcp(self, mapping: Mapping, direction: int, kind: str, now: int) -> None:
         """Move the TCP state on one segment and refresh the timeout for the new state (conntrack's tcp_packet)."""
         old = mapping.state
+        if old is TcpState.ESTABLISHED and kind == ACK and mapping.assured:
+            mapping.expires = now + self.established_ns  # the common case: nothing changes but the deadline
+            return
         assert old is not None
         if not mapping.replied and kind == RST:
             self.remove(mapping, "reset", now)  # only an RST so far: never a connection (Linux kills it)

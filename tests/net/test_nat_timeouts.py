@@ -163,3 +163,12 @@ def test_table_lines_look_like_conntrack() -> None:
         "dst=203.0.113.2 type=0 code=0 id=4660",
     ]
     assert len(nat.table(last + 30 * S).splitlines()) == 1  # timed-out mappings are not listed
+
+
+def test_every_segment_of_an_established_connection_restarts_its_timeout() -> None:
+    nat, last = _run(HANDSHAKE)
+    for second in range(1, 4):
+        nat.inbound(_segment("in", "PA"), last + second * S)
+        nat.outbound(_segment("out", "A"), last + second * S + 1)
+    assert nat.next_deadline() == last + 3 * S + 1 + 432000 * S
+    assert nat.expire(last + 3 * S + 432000 * S) == [] and len(nat.expire(last + 3 * S + 1 + 432000 * S)) == 1
