@@ -16,7 +16,9 @@ A sans-IO object working on whole IPv4 packets in a `bytearray`, rewritten in pl
 - ICMP errors (destination unreachable, time exceeded, ...) about a translated packet are translated in both
   directions, the quoted datagram's address, port and checksums included; they neither refresh nor answer the
   mapping, as in conntrack.
-- Mappings time out as conntrack's do (see nat_conntrack); TCP state follows the flags.
+- Mappings time out as conntrack's do (see nat_conntrack); TCP state follows the flags. An outbound TCP segment
+  that cannot open a connection (FIN, RST, SYN-ACK without a mapping) is dropped: conntrack calls it INVALID,
+  and Linux would let it out untranslated, with the inside address.
 - Fragments: Linux reassembles before conntrack; here a first fragment is translated like a whole datagram (its
   TCP/UDP checksum still covers the whole, and the RFC 1624 update is exact) and remembered for 30 s by IP
   identification, so later fragments of the same datagram get the same addresses. A later fragment that comes

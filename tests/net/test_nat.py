@@ -10,6 +10,7 @@ from ipaddress import IPv4Address
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from scapy.layers.inet import ICMP as ScapyICMP
 from scapy.layers.inet import IP
 from scapy.layers.inet import TCP as ScapyTCP
 from scapy.layers.inet import UDP as ScapyUDP
@@ -62,10 +63,10 @@ def dst_of(packet: bytearray) -> str:
 
 
 def assert_scapy_agrees(packet: bytearray) -> None:
-    """scapy recomputes the IPv4 and TCP/UDP checksums from scratch and gets the same bytes."""
+    """scapy recomputes the IPv4 and TCP/UDP/ICMP checksums from scratch and gets the same bytes."""
     parsed = IP(bytes(packet))
     del parsed.chksum
-    for layer in (ScapyTCP, ScapyUDP):
+    for layer in (ScapyTCP, ScapyUDP, ScapyICMP):
         if layer in parsed and not (layer is ScapyUDP and parsed[layer].chksum == 0):
             del parsed[layer].chksum
     assert bytes(parsed) == bytes(packet)
@@ -116,6 +117,7 @@ def test_icmp_echo_identifier_is_kept_then_remapped_on_a_clash() -> None:
     new_id = second[24] << 8 | second[25]
     assert new_id != 0x1234
     assert second == echo(OUT, WEB, new_id)  # identifier and ICMP checksum as built from scratch
+    assert_scapy_agrees(second)
     reply = echo(WEB, OUT, new_id, kind=0)
     assert nat.inbound(reply, 1).verdict is NatVerdict.TRANSLATED
     assert reply == echo(WEB, B, 0x1234, kind=0)
@@ -136,7 +138,8 @@ def test_incremental_checksums_equal_a_fresh_encoding(inside: int, outside: int,
                                                       dport: int, payload: bytes, protocol: str,
                                                       taken: bool) -> None:
     """Both ways, with addresses and ports across the fold-carry boundaries (0x0000/0xFFFF words): the packet NAT
-    patched is byte for byte the one an encoder computing every checksum from scratch builds."""
+    patched is byte for byte the one an encoder computing every checksum from scratch builds, and scapy's own
+    recomputation agrees."""
     assume(inside != outside)
     i, o, r = (str(IPv4Address(x)) for x in (inside, outside, remote))
     nat = Nat(o, rng=random.Random(sport))
@@ -154,9 +157,11 @@ def test_incremental_checksums_equal_a_fresh_encoding(inside: int, outside: int,
     assert nat.outbound(packet, 0).verdict is NatVerdict.TRANSLATED
     port = sport_of(packet) if protocol != "icmp" else packet[24] << 8 | packet[25]
     assert packet == build(o, r, port, dport)
+    assert_scapy_agrees(packet)
     reply = build(r, o, dport, port, reply=True)
     assert nat.inbound(reply, 1).verdict is NatVerdict.TRANSLATED
     assert reply == build(r, i, dport, sport, reply=True)
+    assert_scapy_agrees(reply)
 
 
 @given(data=st.binary(min_size=2, max_size=64), index=st.integers(0, 31), new=st.integers(0, 0xFFFF))
@@ -185,6 +190,7 @@ def test_port_clash_between_two_inside_hosts() -> None:
     new = sport_of(second)
     assert new != 40000 and 1024 <= new <= 65535
     assert second == tcp(OUT, WEB, new, 80, "S")
+    assert_scapy_agrees(second)
     for port, host in ((40000, A), (new, B)):
         reply = tcp(WEB, OUT, 80, port, "SA")
         nat.inbound(reply, 1)
