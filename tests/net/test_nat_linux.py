@@ -20,10 +20,10 @@ import pytest
 from scapy.layers.inet import ICMP as ScapyICMP
 from scapy.layers.inet import IP, TCP, UDP
 
-from layersim.capture import read_capture
+from layersim.capture import read_capture, write_pcap
 from layersim.net.nat import Nat, NatVerdict
 from layersim.wire.ipv4 import decrement_ttl
-from tests.tools import rfc1071_sum
+from tests.tools import rfc1071_sum, run_tshark
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 OUTSIDE = IPv4Address("203.0.113.2")
@@ -107,13 +107,15 @@ def test_the_capture_holds_every_case() -> None:
     assert {3, 11} <= errors  # Port Unreachable and Time Exceeded came back through the NAT
 
 
-def _replay(nat: Nat) -> tuple[dict[int, int], int]:
-    """Run every crossing through `nat`, checking each result against Linux's bytes as it goes.
+def _replay(nat: Nat, results: list[tuple[int, bytes]] | None = None) -> tuple[dict[int, int], int]:
+    """Run every crossing through `nat`, checking each result against Linux's bytes as it goes (and appending
+    (time, our bytes) to `results`).
 
     Returns Linux's randomly chosen outside ports/ids mapped to ours, and how many packets matched exactly.
     """
     ours: dict[int, int] = {}
     exact = 0
+    results = [] if results is None else results
     for crossing in CROSSINGS:
         if crossing.outbound:
             packet = bytearray(crossing.inside)
@@ -131,6 +133,7 @@ def _replay(nat: Nat) -> tuple[dict[int, int], int]:
                 assert _transport_checksum_ok(bytes(packet))
                 # Same bytes once our port is written over Linux's (the checksum follows from the port).
                 assert bytes(packet) == _with_port(crossing.outside, offset, our_port)
+            results.append((crossing.time, bytes(packet)))
         else:
             packet = bytearray(crossing.outside)
             if packet[9] != 1 or packet[20] in (0, 14):
@@ -141,6 +144,7 @@ def _replay(nat: Nat) -> tuple[dict[int, int], int]:
             assert nat.inbound(packet, crossing.time).verdict is NatVerdict.TRANSLATED
             decrement_ttl(packet)
             assert bytes(packet) == crossing.inside
+            results.append((crossing.time, bytes(packet)))
             exact += 1
     return ours, exact
 
@@ -151,6 +155,26 @@ def test_our_nat_puts_linux_bytes_on_both_wires() -> None:
     ours, exact = _replay(Nat(OUTSIDE, rng=random.Random(7)))
     # Remapped: one TCP connection (5 packets out), one UDP datagram and one echo request; all else exact.
     assert len(ours) == 3 and exact == len(CROSSINGS) - 7
+
+
+@pytest.mark.tshark
+def test_tshark_finds_every_checksum_we_wrote_good(tmp_path: Path) -> None:
+    """tshark, checksum validation on, finds every IPv4, TCP, UDP and ICMP checksum our Nat wrote good, both
+    ways, including those of the datagrams quoted in ICMP errors."""
+    results: list[tuple[int, bytes]] = []
+    _replay(Nat(OUTSIDE, rng=random.Random(3)), results)
+    path = tmp_path / "ours.pcap"
+    write_pcap(path, results, linktype=228)  # LINKTYPE_IPV4: raw IPv4 packets
+    statuses = ("ip", "tcp", "udp", "icmp")
+    proc = run_tshark("-r", path, "-T", "fields", *(f"-e{name}.checksum.status" for name in statuses),
+                      "-E", "occurrence=a", "-E", "aggregator=,")
+    assert proc.returncode == 0, proc.stderr
+    rows = [dict(zip(statuses, line.split("\t"), strict=True)) for line in proc.stdout.splitlines()]
+    assert len(rows) == len(CROSSINGS)
+    for row in rows:
+        assert all(value == "1" for column in row.values() for value in column.split(",") if value), row  # 1: Good
+        assert row["ip"] and (row["tcp"] or row["udp"] or row["icmp"]), row
+    assert sum(row["ip"] == "1,1" for row in rows) == 3  # the ICMP errors: outer and quoted IPv4 headers
 
 
 def _linux_table() -> list[str]:
