@@ -4,9 +4,9 @@ Every plot function takes an optional matplotlib Axes, draws on it (or on a new 
 calls `plt.show()`. matplotlib is imported only when something is drawn, so `import layersim` stays fast.
 """
 
+from layersim.net.html_views import routes_html, trace_html
 from layersim.viz.bitlayout import bit_layout
 from layersim.viz.encapsulation import encapsulation
-from layersim.viz.html import routes_html, trace_html
 from layersim.viz.path import path
 
 __all__ = ["bit_layout", "encapsulation", "path", "routes_html", "trace_html"]
