@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 from layersim.tcp import LINUX, RFC, State
@@ -133,8 +134,8 @@ def test_zero_window_persist_probes_and_reopening():
     p.run_for(10 * S)
     probes = [e for e in p.events if e.kind == "persist"]
     assert len(probes) >= 4
-    gaps = [b.time_ns - a.time_ns for a, b in zip(probes, probes[1:], strict=False)]
-    assert all(b == 2 * a for a, b in zip(gaps, gaps[1:], strict=False))
+    gaps = [b.time_ns - a.time_ns for a, b in itertools.pairwise(probes)]
+    assert all(b == 2 * a for a, b in itertools.pairwise(gaps))
     probe_segs = [s for s in p.sent("c>s") if s.time == probes[0].time_ns]
     assert probe_segs[0].segment.tcp.seq == (p.client.snd_una - 1) and not probe_segs[0].segment.payload
     got = bytearray(p.recv("s"))
@@ -172,8 +173,8 @@ def test_window_advertised_never_shrinks_and_is_scaled():
             accepted.append(p.server.rcv_adv)
         if len(edges) > 40:
             break
-    assert all(b > a - 1024 for a, b in zip(edges, edges[1:], strict=False))
-    assert all(b >= a for a, b in zip(accepted, accepted[1:], strict=False))
+    assert all(b > a - 1024 for a, b in itertools.pairwise(edges))
+    assert all(b >= a for a, b in itertools.pairwise(accepted))
     assert len(set(edges)) > 5
 
 
