@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 
-from layersim.tcp.input import Input
+from layersim.tcp.fastpath import FastPath
 from layersim.tcp.output import ACK, SENDING
 from layersim.tcp.profile import LINUX, Profile
 from layersim.tcp.segment import Segment, TCPEvent
@@ -17,7 +17,7 @@ __all__ = ["Connection"]
 _WRITABLE = frozenset({State.SYN_SENT, State.SYN_RECEIVED, State.ESTABLISHED, State.CLOSE_WAIT})
 
 
-class Connection(Input):
+class Connection(FastPath):
     """One TCP connection (RFC 9293), made by `connect` (active open) or by a Listener (passive open)."""
 
     __slots__ = ()
@@ -62,7 +62,10 @@ class Connection(Input):
             self._ka_at = now + self.profile.keepalive_idle_ns
             self._ka_probes = 0
         out: list[Segment] = []
-        if self.state is State.CLOSED:
+        state = self.state
+        if state is State.ESTABLISHED and self._fast(tcp, payload, out):
+            return out
+        if state is State.CLOSED:
             from layersim.tcp.listener import reset_for
 
             rst = reset_for(tcp, len(payload))

@@ -62,6 +62,8 @@ class Input(Output):
         if self.ts_ok:
             self.ts_recent = offer.tsval
         self.irs = tcp.seq
+        self.snd_wnd = self.max_snd_wnd = tcp.window  # a SYN's window is never scaled (RFC 7323 §2.2)
+        self.snd_wl1, self.snd_wl2 = tcp.seq, self.iss
         self.rcv_nxt = self.last_ack_sent = seq_add(tcp.seq, 1)
         self.rcv_adv = seq_add(self.rcv_nxt, self._rcv_clamp)
         room = self._payload_room()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from layersim.tcp.options import TS_LENGTH, data_options, options_length, syn_options
-from layersim.tcp.segment import Segment, TCPEvent
+from layersim.tcp.segment import Segment, TCPEvent, make_segment
 from layersim.tcp.seq import seq_add, seq_lt, seq_sub
 from layersim.tcp.states import State
 from layersim.tcp.tcb import TCB
 from layersim.wire.tcp import TCP, TCPFlags
+from layersim.wire.tcp_options import NOP, Timestamps
 
 __all__ = ["Output"]
 
@@ -15,6 +16,10 @@ _tnew = tuple.__new__
 _F = tuple(TCPFlags(v) for v in range(256))  # flag values as members, built once
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 _MASK = 0xFFFFFFFF
+_NOP = NOP()
+_new = object.__new__
+_set_tsval = Timestamps.tsval.__set__  # type: ignore[attr-defined]
+_set_tsecr = Timestamps.tsecr.__set__  # type: ignore[attr-defined]
 # States in which queued data and a queued FIN may go out (the SYN has been acknowledged).
 SENDING = frozenset({State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK})
 
@@ -61,9 +66,18 @@ class Output(TCB):
 
     def _segment(self, seq: int, flags: int, payload: bytes = b"", retransmission: bool = False) -> Segment:
         """A segment of the synchronized states: ACK of RCV.NXT, our window, timestamps and SACK blocks."""
-        tsval = self._tsval() if self.ts_ok else None
         blocks = self.rcvq.sack_blocks() if self.sack_ok and self.rcvq.ooo else None
-        options = data_options(tsval, self.ts_recent, blocks) if (tsval is not None or blocks) else ()
+        if self.ts_ok:
+            tsval = (self._now * self.profile.ts_hz // 1_000_000_000 + self.ts_offset) & _MASK
+            if blocks is None:
+                ts = _new(Timestamps)  # the frozen dataclass __init__ costs more than the rest of this line
+                _set_tsval(ts, tsval)
+                _set_tsecr(ts, self.ts_recent)
+                options = (_NOP, _NOP, ts)
+            else:
+                options = data_options(tsval, self.ts_recent, blocks)
+        else:
+            options = data_options(None, 0, blocks) if blocks else ()
         rcv_nxt = self.rcv_nxt
         if flags & ACK:
             self.last_ack_sent = rcv_nxt
@@ -71,7 +85,7 @@ class Output(TCB):
             self._unacked_bytes = 0
         tcp = _tnew(TCP, (self.local[1], self.remote[1], seq, rcv_nxt if flags & ACK else 0, None, 0, _F[flags],
                           self._window_field(), None, 0, options, None))
-        return Segment(tcp, payload, self.profile.df, False, retransmission)
+        return make_segment(tcp, payload, self.profile.df, False, retransmission)
 
     def _syn_segment(self, retransmission: bool) -> Segment:
         """Our SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED), with the negotiated or offered options."""
@@ -139,14 +153,16 @@ class Output(TCB):
 
     def _output(self, out: list[Segment]) -> None:
         """Send what the windows, Nagle and the congestion window allow (RFC 9293 §3.8.6, RFC 5681, RFC 896)."""
-        if self.state not in SENDING or self.snd_una == self.iss:
+        state = self.state
+        if (state is not State.ESTABLISHED and state not in SENDING) or self.snd_una == self.iss:
             return
         sndq = self.sndq
         room = self._payload_room()
         while True:
             snd_nxt = self.snd_nxt
-            remaining = seq_sub(sndq.end, snd_nxt)
-            fin_left = self.fin_queued and seq_lt(snd_nxt, seq_add(sndq.end, 1))
+            end = (sndq.base + len(sndq.data)) & _MASK
+            remaining = seq_sub(end, snd_nxt)
+            fin_left = self.fin_queued and seq_lt(snd_nxt, seq_add(end, 1))
             if remaining <= 0 and not fin_left:
                 break
             flight = seq_sub(snd_nxt, self.snd_una)

@@ -161,3 +161,26 @@ def test_duplicates_and_reordering_keep_the_stream_intact():
     p = TCPPair(rules=[lambda d, i, s: "dup" if i % 2 else (("delay", 7 * MS) if i % 3 == 0 else None)]).open()
     data = bytes(range(256)) * 400
     assert p.transfer(data, data) == (data, data)
+
+
+def test_rfc_profile_measures_rtt_from_timestamp_echoes():
+    """RFC 7323 §4: with the RFC profile every ACK of new data echoing a TSval gives a sample (1 ms ticks)."""
+    from layersim.tcp import RFC
+
+    p = TCPPair(client_profile=RFC, server_profile=RFC, delay_ns=7 * MS).open()
+    p.events.clear()
+    p.send("c", bytes(6 * 1448))
+    p.run_for(500 * MS)
+    samples = [e.details["sample_ns"] for e in p.events if e.kind == "rtt"]
+    assert samples[0] == 14 * MS  # TSecr echoes the TSval of the segment that was acknowledged
+    assert len(samples) >= 3  # every ACK of new data, not one timed segment per round trip
+    assert all(s in (14 * MS, 214 * MS) for s in samples)  # 214: a delayed ACK (200 ms) counts in the RTT
+
+
+def test_every_linux_segment_has_df_and_only_the_synack_has_ip_id_zero():
+    p = TCPPair().open()
+    p.transfer(bytes(5000), bytes(5000))
+    p.call("c", "close")
+    p.run()
+    assert all(s.segment.df for s in p.log)
+    assert [s.flags for s in p.log if s.segment.ip_id_zero] == ["S."]
