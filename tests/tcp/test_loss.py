@@ -174,7 +174,12 @@ def test_rfc_profile_measures_rtt_from_timestamp_echoes():
     samples = [e.details["sample_ns"] for e in p.events if e.kind == "rtt"]
     assert samples[0] == 14 * MS  # TSecr echoes the TSval of the segment that was acknowledged
     assert len(samples) >= 3  # every ACK of new data, not one timed segment per round trip
-    assert all(s in (14 * MS, 214 * MS) for s in samples)  # 214: a delayed ACK (200 ms) counts in the RTT
+    assert min(samples) == 14 * MS
+    # RFC 7323 §4.3: TS.Recent only moves for a segment at or below Last.ACK.sent, so an ACK covering a delayed
+    # segment echoes the TSval of the earliest unacknowledged one and the sample includes the delay.
+    ack = next(s.segment.tcp for s in p.sent("s>c") if s.segment.tcp.ack == 1001 + 4 * 1448)
+    first_unacked = next(s.segment.tcp for s in p.sent("c>s") if s.segment.tcp.seq == 1001 + 2 * 1448)
+    assert ack.options[-1].tsecr == first_unacked.options[-1].tsval
 
 
 def test_every_linux_segment_has_df_and_only_the_synack_has_ip_id_zero():
