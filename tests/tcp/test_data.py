@@ -203,3 +203,22 @@ def test_keepalive_probes_an_idle_connection_and_gives_up():
     p.run_for(7200 * S + 10 * 75 * S)
     assert p.client.state is State.CLOSED and p.client.error == errno.ETIMEDOUT
     assert len([e for e in p.events if e.kind == "keepalive"]) >= 10
+
+
+def test_receiver_silly_window_avoidance():
+    """RFC 1122 §4.2.3.3: a receiver with less than one MSS free advertises 0, not a silly small window."""
+    p = TCPPair(server_kwargs={"rcvbuf": 20_000}).open()
+    p.send("c", bytes(60_000))
+    p.run_for(3 * S)
+    assert p.client.snd_wnd == 0
+    overshoot = max(p.server.readable - 20_000, 0)  # the rounded-up scaled window may let in a little more
+    p.recv("s", overshoot + 1300)  # 1300 bytes free, less than one MSS: still a zero window
+    assert p.server.rcvq.free() == 1300
+    p.run_for(2 * S)  # persist probes are answered
+    answers = [s for s in p.sent("s>c") if s.time > p.now - 2 * S]
+    assert answers and all(s.segment.tcp.window == 0 for s in answers)
+    assert p.client.snd_wnd == 0
+    before = len(p.log)
+    p.recv("s", 5000)  # now well over one MSS: a window update reopens it at once
+    assert p.log[-1].direction == "s>c" and p.log[-1].segment.tcp.window >= 5000 >> 10
+    assert len(p.log) == before + 1

@@ -55,21 +55,31 @@ def test_rto_collapses_cwnd_and_slow_starts_again():
 
 
 def test_fast_retransmit_after_three_duplicate_acks():
-    """One segment lost in a flight of ten: three duplicate ACKs bring it back long before the RTO."""
+    """One segment lost with exactly three behind it: the three duplicate ACKs bring it back before the RTO,
+    with ssthresh = flight / 2 and cwnd inflated by the three segments that left (RFC 6582 §3.2)."""
     p = TCPPair(client_profile=NO_SACK, server_profile=NO_SACK).open()
-    p.rules.append(drop_where(data_index(2)))
-    p.send("c", bytes(14480))
+    p.rules.append(drop_where(data_index(1)))
+    p.send("c", bytes(5 * 1448))
     p.run_for(100 * MS)
     retrans = [e for e in p.events if e.kind == "retransmit"]
-    assert [e.details["reason"] for e in retrans] == ["fast"]
-    assert retrans[0].details["seq"] == 1001 + 2 * 1448
-    dupacks = [s for s in p.sent("s>c") if s.segment.tcp.ack == 1001 + 2 * 1448]
-    assert len(dupacks) >= 4  # the first ACK of that point, then duplicates
+    assert [(e.details["reason"], e.details["seq"]) for e in retrans] == [("fast", 1001 + 1448)]
+    dupacks = [s for s in p.sent("s>c") if s.segment.tcp.ack == 1001 + 1448]
+    assert len(dupacks) == 4  # the ACK of the first segment, then three duplicates
     assert retrans[0].time_ns == dupacks[3].time + 5 * MS
-    enter = next(e for e in p.events if e.kind == "recovery" and e.details["phase"] == "enter")
-    assert enter.time_ns == retrans[0].time_ns
+    enter = next(e for e in p.events if e.kind == "cwnd" and e.details["reason"] == "fast retransmit")
+    assert enter.details["ssthresh"] == 4 * 1448 // 2  # four segments were in flight (the first was acked)
+    assert enter.details["cwnd"] == 4 * 1448 // 2 + 3 * 1448
     assert not [e for e in p.events if e.kind == "rto"]
-    assert p.recv("s") == bytes(14480)
+    assert p.recv("s") == bytes(5 * 1448)
+
+
+def test_two_duplicate_acks_are_not_enough():
+    """Only two segments behind the loss: no fast retransmit, the RTO repairs it."""
+    p = TCPPair(client_profile=NO_SACK, server_profile=NO_SACK).open()
+    p.rules.append(drop_where(data_index(1)))
+    p.send("c", bytes(4 * 1448))
+    p.run_for(1000 * MS)
+    assert [e.details["reason"] for e in p.events if e.kind == "retransmit"] == ["rto"]
 
 
 def test_newreno_partial_ack_retransmits_the_next_hole():
