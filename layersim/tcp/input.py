@@ -200,8 +200,9 @@ class Input(Output):
         if state in _RECEIVING:
             if plen:
                 self._data(seq, payload, d, f & FIN, out)
-            elif f & FIN and d == 0:
+            elif f & FIN and d >= 0:  # a FIN alone, maybe ahead of missing data (then a duplicate ACK at once)
                 self._peer_fin = seq
+                self._ack_now = d > 0
             fin_now = self._peer_fin is not None and self._peer_fin == self.rcv_nxt
             if fin_now:
                 self.rcv_nxt = seq_add(self.rcv_nxt, 1)
@@ -220,7 +221,6 @@ class Input(Output):
 
     def _established(self, tcp: TCP) -> None:
         """The ACK of our SYN in SYN_RECEIVED."""
-        self.snd_wl1 = seq_add(tcp.seq, -1)  # so the window update rule takes this segment's window
         if self._timed_seq == self.iss:
             self._rtt_sample(self._now - self._timed_at)
         self._timed_seq = None

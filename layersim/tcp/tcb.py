@@ -56,7 +56,7 @@ class TCB:
         self.rcv_scale = 0
         self.rcvq = ReceiveBuffer(rcvbuf if rcvbuf is not None else profile.rcvbuf)
         self._rcv_clamp = 0                 # Linux: the advertised window grows from the SYN's towards rcvbuf
-        self._rcv_mss = min(mss, 536)       # estimate of the peer's segment size, for the delayed-ACK rule
+        self._rcv_mss = min(mss, profile.default_peer_mss)  # peer segment size estimate (delayed-ACK rule)
         self.fin_received = False           # the peer's FIN has been taken in order
         self._peer_fin: int | None = None   # sequence number of a FIN that arrived ahead of missing data
         # options

@@ -216,3 +216,15 @@ def test_illegal_event_leaves_the_connection_unchanged():
     with pytest.raises(IllegalTransition):
         p.client._transition(Event.TIMEOUT_2MSL)
     assert p.client.state is State.FIN_WAIT_1
+
+
+def test_fin_ahead_of_missing_data_waits_for_it(tcp_pair):
+    """Data then FIN, the data lost: the FIN is held until the retransmitted data fills the gap."""
+    p = tcp_pair(rules=[lambda d, i, s: "drop" if d == "c>s" and s.payload and not s.retransmission else None])
+    p.open()
+    p.send("c", b"last words")
+    p.call("c", "shutdown")
+    p.run_for(10 * MS)
+    assert p.server.state is State.ESTABLISHED and p.server._peer_fin is not None and not p.server.at_eof
+    p.run_for(1 * S)
+    assert p.recv("s") == b"last words" and p.server.at_eof and p.server.state is State.CLOSE_WAIT

@@ -19,9 +19,9 @@ def pure_acks(p: TCPPair, direction: str):
     return [s for s in p.sent(direction) if not s.segment.payload and s.flags == "."]
 
 
-def test_segmentation_to_peer_mss_minus_timestamps():
+def test_segmentation_to_peer_mss_minus_timestamps(tcp_pair):
     """A 10 kB write leaves as 1448-byte segments (1460 - 12 bytes of timestamps), PSH on the last."""
-    p = TCPPair().open()
+    p = tcp_pair().open()
     p.send("c", bytes(10_000))
     segs = data_segments(p)
     assert [len(s.segment.payload) for s in segs] == [1448] * 6 + [10_000 - 6 * 1448]
