@@ -336,10 +336,9 @@ class Input(Output):
             self._rto_at = None if ack == self.snd_max else self._now + self.rtt.rto_ns
         elif (not plen and not f & (SYN | FIN) and window == old_wnd and ack != self.snd_max):
             cc.dupacks += 1  # RFC 5681 §2 duplicate ACK
-            if cc.in_recovery:
-                cc.cwnd += mss
-                if self.sack_ok:
-                    self._retransmit_hole(out)
+            if cc.in_recovery:  # one segment out per duplicate ACK: a SACK hole if there is one, else new data
+                if not (self.sack_ok and self._retransmit_hole(out)):
+                    cc.cwnd += mss  # RFC 6582 §3.2 step 4: inflate by the segment that left the network
                 return
             threshold = self.profile.dupack_threshold
             lost = cc.dupacks >= threshold or (self.sack_ok and board.sacked_bytes() > (threshold - 1) * mss)
