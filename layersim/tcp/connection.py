@@ -116,6 +116,8 @@ class Connection(FastPath):
             self._transition(Event.CLOSE)
             return out
         if self.fin_queued or state not in (State.SYN_RECEIVED, State.ESTABLISHED, State.CLOSE_WAIT):
+            if state is State.FIN_WAIT_2 and self._orphan and self.profile.fin_wait_2_timeout_ns is not None:
+                self._close_at = now + self.profile.fin_wait_2_timeout_ns  # shutdown() earlier, close() now
             return out
         self._transition(Event.CLOSE)
         self.fin_queued = True
@@ -125,6 +127,7 @@ class Connection(FastPath):
     def close(self, now: int) -> list[Segment]:
         """close(2): RST when unread data remains (RFC 9293 §3.10.4, Linux), else a FIN after the queued data."""
         self._now = now
+        self._orphan = True
         unread = self.rcvq.data or self.rcvq.ooo
         if unread and (self.state in SENDING or self.state in (State.SYN_RECEIVED, State.FIN_WAIT_2)):
             return self.abort(now)
@@ -152,7 +155,7 @@ class Connection(FastPath):
     def next_deadline(self) -> int | None:
         """The earliest armed timer (retransmission, delayed ACK, persist, TIME-WAIT, keepalive), or None."""
         best = None
-        for at in (self._rto_at, self._delack_at, self._persist_at, self._tw_at, self._ka_at):
+        for at in (self._rto_at, self._delack_at, self._persist_at, self._close_at, self._ka_at):
             if at is not None and (best is None or at < best):
                 best = at
         return best
@@ -161,9 +164,9 @@ class Connection(FastPath):
         """Run every timer due at `now`."""
         self._now = now
         out: list[Segment] = []
-        if self._tw_at is not None and self._tw_at <= now:
-            self._tw_at = None
-            self._transition(Event.TIMEOUT_2MSL)
+        if self._close_at is not None and self._close_at <= now:
+            self._close_at = None
+            self._transition(Event.TIMEOUT_2MSL if self.state is State.TIME_WAIT else Event.TIMEOUT)
             return out
         if self._rto_at is not None and self._rto_at <= now:
             self._rto_at = None

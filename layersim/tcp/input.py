@@ -34,11 +34,13 @@ class Input(Output):
         new = next_state(old, event, f"{self.local[1]}->{self.remote[1]}")
         self.state = new
         self._events.append(TCPEvent("state", self._now, {"old": old, "new": new, "event": event}))
-        if new is State.TIME_WAIT:
+        if new is State.FIN_WAIT_2 and self._orphan and self.profile.fin_wait_2_timeout_ns is not None:
+            self._close_at = self._now + self.profile.fin_wait_2_timeout_ns
+        elif new is State.TIME_WAIT:
             self._rto_at = self._persist_at = self._ka_at = self._delack_at = None
-            self._tw_at = self._now + self.profile.time_wait_ns
+            self._close_at = self._now + self.profile.time_wait_ns
         elif new is State.CLOSED:
-            self._rto_at = self._persist_at = self._ka_at = self._delack_at = self._tw_at = None
+            self._rto_at = self._persist_at = self._ka_at = self._delack_at = self._close_at = None
 
     def _fail(self, code: int | None, event: Event) -> None:
         """End the connection with an errno (None: ended without an error the application must see)."""
@@ -156,7 +158,7 @@ class Input(Output):
             if f & RST:
                 return  # never answer an RST
             if state is State.TIME_WAIT and f & FIN:
-                self._tw_at = self._now + self.profile.time_wait_ns  # RFC 9293: restart the 2 MSL timeout
+                self._close_at = self._now + self.profile.time_wait_ns  # RFC 9293: restart the 2 MSL timeout
             out.append(self._ack())
             return
         if f & RST:  # RFC 5961 §3.2: only an exact match resets; in-window gets a challenge ACK
@@ -185,6 +187,13 @@ class Input(Output):
         if seq_lt(self.snd_max, ack):
             if self.profile.ack_unsent_data_reply:
                 out.append(self._ack())
+            return
+        if self.profile.challenge_acks and seq_lt(ack, seq_sub(self.snd_una, self.max_snd_wnd)):
+            self._challenge_ack(out, "ack too old")  # RFC 5961 §5.2: blind data injection
+            return
+        if self._orphan and plen and state in _RECEIVING and seq_lt(rcv_nxt, seq_add(seq, plen)):
+            out.append(self._rst(self.snd_max, True))  # RFC 1122 §4.2.2.13: new data after close()
+            self._fail(None, Event.ABORT)
             return
         fin_acked = False
         if not seq_lt(ack, self.snd_una):

@@ -62,6 +62,7 @@ class Profile:
     keepalive_interval_ns: int
     keepalive_probes: int
     time_wait_ns: int                # 2*MSL (Linux TCP_TIMEWAIT_LEN: 60 s)
+    fin_wait_2_timeout_ns: int | None  # after close(), FIN-WAIT-2 gives up (Linux tcp_fin_timeout 60 s); None: never
 
 
 LINUX = Profile(
@@ -76,6 +77,7 @@ LINUX = Profile(
     ack_unsent_data_reply=False, challenge_acks=True,
     rcvbuf=131072, sndbuf=262144, zero_window_probe="old_seq", max_persist_ns=120 * _S,
     keepalive_idle_ns=7200 * _S, keepalive_interval_ns=75 * _S, keepalive_probes=9, time_wait_ns=60 * _S,
+    fin_wait_2_timeout_ns=60 * _S,
 )
 
 RFC = Profile(
@@ -90,6 +92,7 @@ RFC = Profile(
     ack_unsent_data_reply=True, challenge_acks=True,
     rcvbuf=65535 * 2, sndbuf=65535 * 4, zero_window_probe="one_byte", max_persist_ns=60 * _S,
     keepalive_idle_ns=7200 * _S, keepalive_interval_ns=75 * _S, keepalive_probes=9, time_wait_ns=240 * _S,
+    fin_wait_2_timeout_ns=None,
 )
 
 PROFILES = {"linux": LINUX, "rfc": RFC}

@@ -228,3 +228,32 @@ def test_fin_ahead_of_missing_data_waits_for_it(tcp_pair):
     assert p.server.state is State.ESTABLISHED and p.server._peer_fin is not None and not p.server.at_eof
     p.run_for(1 * S)
     assert p.recv("s") == b"last words" and p.server.at_eof and p.server.state is State.CLOSE_WAIT
+
+
+def test_orphaned_fin_wait_2_times_out_after_60s():
+    """Linux tcp_fin_timeout: after close() (not shutdown()), FIN_WAIT_2 waits 60 s for the peer's FIN."""
+    p = TCPPair().open()
+    p.call("c", "close")
+    p.run_for(20 * MS)
+    assert p.client.state is State.FIN_WAIT_2
+    entered = p.now - 10 * MS
+    p.run(until=p.now + 61 * S)
+    assert p.client.state is State.CLOSED and p.client.error is None
+    closed = next(e for e in p.events if e.kind == "state" and e.details["old"] is State.FIN_WAIT_2)
+    assert closed.details["event"] is Event.TIMEOUT and closed.time_ns == entered + 60 * S
+    q = TCPPair().open()  # after shutdown() the application may still read: no timeout
+    q.call("c", "shutdown")
+    q.run(until=q.now + 100 * S)
+    assert q.client.state is State.FIN_WAIT_2
+
+
+def test_data_arriving_after_close_is_answered_with_rst():
+    """RFC 1122 §4.2.2.13 (and Linux): nobody will read it, so the connection is reset."""
+    p = TCPPair().open()
+    p.call("c", "close")
+    p.run_for(20 * MS)
+    p.send("s", b"too late")
+    p.run_for(20 * MS)
+    assert [s.flags for s in p.sent("c>s")][-1] == "R."
+    assert p.client.state is State.CLOSED and p.server.state is State.CLOSED
+    assert p.server.error == errno.EPIPE  # Linux tcp_reset: an RST in CLOSE_WAIT reports EPIPE

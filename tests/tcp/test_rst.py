@@ -178,3 +178,16 @@ def test_paws_drops_an_old_timestamp():
               options=(NOP(), NOP(), Timestamps(p.client.ts_recent - 1, 0)))
     out = p.client.receive(old, b"stale", p.now)
     assert p.client.readable == 0 and len(out) == 1 and out[0].tcp.ack == p.client.rcv_nxt
+
+
+def test_ack_too_old_gets_a_challenge_ack():
+    """RFC 5961 §5.2: an ACK more than a window below SND.UNA is challenged, not used."""
+    p = TCPPair().open()
+    p.send("c", bytes(300_000))
+    p.run_for(500 * MS)
+    una = p.client.snd_una
+    old = TCP(sport=80, dport=40000, seq=p.client.rcv_nxt, ack=(una - p.client.max_snd_wnd - 10) % 2**32,
+              flags="PA")
+    out = p.client.receive(old, b"data", p.now)
+    assert len(out) == 1 and out[0].tcp.ack == p.client.rcv_nxt and p.client.readable == 0
+    assert [e.details for e in p.client.drain_events() if e.kind == "challenge_ack"] == [{"reason": "ack too old"}]
