@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 
-from layersim.tcp.congestion import NewReno
+from layersim.tcp.congestion import controller
 from layersim.tcp.options import parse_offer
 from layersim.tcp.output import ACK, FIN, RST, SYN, Output
 from layersim.tcp.segment import Segment, TCPEvent
@@ -69,7 +69,7 @@ class Input(Output):
         self.rcv_nxt = self.last_ack_sent = seq_add(tcp.seq, 1)
         self.rcv_adv = seq_add(self.rcv_nxt, self._rcv_clamp)
         room = self._payload_room()
-        self.cc = NewReno(profile, room)
+        self.cc = controller(profile, room)
         self.cc.recover = self.iss
         self._rcv_mss = room
 
@@ -340,7 +340,7 @@ class Input(Output):
                         self._retransmit_hole(out)
             else:
                 cc.dupacks = 0
-                if cc.on_ack(acked, mss):
+                if cc.on_ack(acked, mss, self._now, self.rtt.srtt_ns):
                     self._cwnd_event("congestion avoidance")
             self._rto_at = None if ack == self.snd_max else self._now + self.rtt.rto_ns
         elif (not plen and not f & (SYN | FIN) and window == old_wnd and ack != self.snd_max):

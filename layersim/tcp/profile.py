@@ -41,7 +41,7 @@ class Profile:
     synack_retries: int              # SYN-ACK retransmissions (Linux tcp_synack_retries 5)
     data_retries: int                # data retransmissions (Linux tcp_retries2 15)
     # Congestion control -----------------------------------------------------------------------------------
-    congestion_control: str          # "newreno" (RFC 5681 + RFC 6582)
+    congestion_control: str          # "newreno" (RFC 5681 + RFC 6582) or "cubic" (RFC 9438, Linux's default)
     initial_cwnd_segments: int       # Linux and RFC 6928: 10; RFC 5681: 3 for a 1460-byte MSS
     slow_start_counts_bytes: bool    # True: cwnd += bytes acked (Linux packet counting); False: RFC 3465 L=1
     dupack_threshold: int            # fast retransmit after this many duplicate ACKs

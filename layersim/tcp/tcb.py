@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from layersim.tcp.buffers import ReceiveBuffer, Scoreboard, SendBuffer
-from layersim.tcp.congestion import NewReno
+from layersim.tcp.congestion import controller
 from layersim.tcp.profile import Profile
 from layersim.tcp.rto import RttEstimator
 from layersim.tcp.segment import TCPEvent
@@ -68,7 +68,7 @@ class TCB:
         self.last_ack_sent = 0
         # retransmission, congestion control
         self.rtt = RttEstimator(profile)
-        self.cc = NewReno(profile, mss)
+        self.cc = controller(profile, mss)
         self.scoreboard = Scoreboard(iss)
         self._retries = 0
         self._snd_sml = iss                 # end of the last small segment sent (Minshall's Nagle)
