@@ -7,6 +7,7 @@ import errno
 from layersim.tcp.fastpath import FastPath
 from layersim.tcp.output import ACK, SENDING
 from layersim.tcp.profile import LINUX, Profile
+from layersim.tcp.reset import reset_for
 from layersim.tcp.segment import Segment, TCPEvent
 from layersim.tcp.seq import seq_add, seq_sub
 from layersim.tcp.states import Event, IllegalTransition, State
@@ -66,8 +67,6 @@ class Connection(FastPath):
         if state is State.ESTABLISHED and self._fast(tcp, payload, out):
             return out
         if state is State.CLOSED:
-            from layersim.tcp.listener import reset_for
-
             rst = reset_for(tcp, len(payload))
             return [rst] if rst is not None else out
         self._receive(tcp, payload, out)
@@ -76,8 +75,8 @@ class Connection(FastPath):
     def send(self, data: bytes, now: int) -> tuple[int, list[Segment]]:
         """Queue data for sending; how many bytes the send buffer took, and the segments that can go now."""
         if self.state not in _WRITABLE or self.fin_queued:
-            raise IllegalTransition(self.state, Event.SEND, "send() after the connection was shut down or closed"
-                                    if self.fin_queued or self.state is not State.CLOSED else "send() on CLOSED")
+            raise IllegalTransition(self.state, Event.SEND, f"send() on {self.local[1]}->{self.remote[1]}"
+                                    + (" after shutdown/close" if self.fin_queued else ""))
         self._now = now
         taken = self.sndq.write(data)
         out: list[Segment] = []
