@@ -217,7 +217,12 @@ class Input(Output):
                 self.rcv_nxt = seq_add(self.rcv_nxt, 1)
                 self._peer_fin = None
                 self.fin_received = True
-                self._ack_now = True
+                if state is State.ESTABLISHED and self.profile.delay_ack_of_fin:
+                    # Linux (tcp_fin): pingpong mode, the ACK waits to ride on our own FIN or reply
+                    if self._delack_at is None:
+                        self._delack_at = self._now + self.profile.delayed_ack_ns
+                else:
+                    self._ack_now = True
             if state is State.FIN_WAIT_1 and fin_acked:
                 self._transition(Event.RCV_FIN_ACK_OF_FIN if fin_now else Event.RCV_ACK_OF_FIN)
             elif fin_now:
@@ -270,8 +275,9 @@ class Input(Output):
             rcv_nxt = rcvq.pull(rcv_nxt)
             self._ack_now = True  # a hole filled: ACK at once
         self.rcv_nxt = rcv_nxt
-        if self.profile.rcv_window_growth and self._rcv_clamp < rcvq.capacity:
-            self._rcv_clamp = min(self._rcv_clamp + 2 * n, rcvq.capacity)
+        if self.profile.rcv_window_growth and self._rcv_clamp < rcvq.capacity and 2 * n >= self.mss:
+            # Linux tcp_grow_window: two segments' worth per large segment (small ones cost more than they carry)
+            self._rcv_clamp = min(self._rcv_clamp + 2 * self.mss, rcvq.capacity)
         self._unacked_bytes += n
         if n > self._rcv_mss:
             self._rcv_mss = min(n, self.mss)

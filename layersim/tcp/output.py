@@ -44,19 +44,21 @@ class Output(TCB):
     def _window_field(self) -> int:
         """The window to advertise, scaled, never moving the right edge left (RFC 9293 §3.8.6.2.2)."""
         rcvq = self.rcvq
-        free = rcvq.capacity - len(rcvq.data) - rcvq.ooo_bytes
+        room = rcvq.capacity - len(rcvq.data) - rcvq.ooo_bytes  # what the buffer can really take
+        free = room
         if self.profile.rcv_window_growth and free > self._rcv_clamp:
             free = self._rcv_clamp
         if free < self._rcv_mss and free < rcvq.capacity // 2:  # receiver SWS avoidance (RFC 1122 §4.2.3.3)
             free = 0
         scale = self.rcv_scale
         current = seq_sub(self.rcv_adv, self.rcv_nxt)
-        if free < current:  # keep the right edge (RFC 9293 §3.8.6.2.2); scaling may show it up to 2**S-1 left
+        if free < current:  # keep the right edge where it is
             field = current >> scale
-        elif scale:
-            field = (free + (1 << scale) - 1) >> scale  # Linux rounds up so the window is not scaled away
-        else:
-            field = free
+            # Linux rounds the kept window up too, as long as that stays within a unit of the real room
+            if current & ((1 << scale) - 1) and (field + 1) << scale < room + (1 << scale):
+                field += 1
+        else:  # Linux rounds up so the window is not scaled away (at most 2**scale - 1 beyond the room)
+            field = (free + (1 << scale) - 1) >> scale
         if field > 65535:
             field = 65535
         edge = (self.rcv_nxt + (field << scale)) & _MASK

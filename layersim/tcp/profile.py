@@ -51,6 +51,7 @@ class Profile:
     quickack_segments: int           # segments ACKed at once at the start of a connection (Linux quick ACK)
     ack_every_segments: int          # ACK at once when this many full segments are unacknowledged
     rcv_window_growth: bool          # Linux: the advertised window starts at the SYN's and grows as data comes
+    delay_ack_of_fin: bool           # Linux: a FIN in ESTABLISHED is ACKed with a delay (pingpong), RFC: at once
     ack_unsent_data_reply: bool      # ACK of data not yet sent: True = send an ACK (RFC 9293), False = drop (Linux)
     challenge_acks: bool             # RFC 5961: in-window RST or SYN gets a challenge ACK
     # Buffers, persist, keepalive, TIME-WAIT ------------------------------------------------------------------
@@ -74,7 +75,7 @@ LINUX = Profile(
     congestion_control="newreno", initial_cwnd_segments=10, slow_start_counts_bytes=True, dupack_threshold=3,
     nagle_minshall=True,
     delayed_ack_ns=40 * _MS, quickack_segments=16, ack_every_segments=2, rcv_window_growth=True,
-    ack_unsent_data_reply=False, challenge_acks=True,
+    delay_ack_of_fin=True, ack_unsent_data_reply=False, challenge_acks=True,
     rcvbuf=131072, sndbuf=262144, zero_window_probe="old_seq", max_persist_ns=120 * _S,
     keepalive_idle_ns=7200 * _S, keepalive_interval_ns=75 * _S, keepalive_probes=9, time_wait_ns=60 * _S,
     fin_wait_2_timeout_ns=60 * _S,
@@ -89,7 +90,7 @@ RFC = Profile(
     congestion_control="newreno", initial_cwnd_segments=3, slow_start_counts_bytes=False, dupack_threshold=3,
     nagle_minshall=False,
     delayed_ack_ns=200 * _MS, quickack_segments=0, ack_every_segments=2, rcv_window_growth=False,
-    ack_unsent_data_reply=True, challenge_acks=True,
+    delay_ack_of_fin=False, ack_unsent_data_reply=True, challenge_acks=True,
     rcvbuf=65535 * 2, sndbuf=65535 * 4, zero_window_probe="one_byte", max_persist_ns=60 * _S,
     keepalive_idle_ns=7200 * _S, keepalive_interval_ns=75 * _S, keepalive_probes=9, time_wait_ns=240 * _S,
     fin_wait_2_timeout_ns=None,

@@ -96,15 +96,15 @@ def test_exact_rst_resets_with_linux_errno(state_setup, expected_errno):
     conn = p.client
     if state_setup == "close_wait":
         p.call("s", "close")
-        p.run_for(20 * MS)
+        p.run_for(50 * MS)
     elif state_setup == "fin_wait_2":
         p.call("c", "close")
-        p.run_for(20 * MS)
+        p.run_for(50 * MS)
     elif state_setup == "time_wait":
         p.call("c", "close")
-        p.run_for(20 * MS)
+        p.run_for(50 * MS)
         p.call("s", "close")
-        p.run_for(20 * MS)
+        p.run_for(50 * MS)
         assert conn.state is State.TIME_WAIT
     assert conn.receive(exact_rst(conn), b"", p.now) == []
     assert conn.state is State.CLOSED and conn.error == expected_errno
@@ -142,7 +142,7 @@ def test_rst_from_peer_abort_reaches_the_other_side():
     p.send("s", b"x" * 5000)
     p.run_for(3 * MS)  # data in flight
     p.call("c", "abort")
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     assert p.server.state is State.CLOSED and p.server.error == errno.ECONNRESET
     # the data still arriving at the closed client is answered with RSTs; the server never sends one back
     assert [s.direction for s in p.log if "R" in s.flags] == ["c>s"] * len([s for s in p.log if "R" in s.flags])
@@ -172,7 +172,7 @@ def test_paws_drops_an_old_timestamp():
 
     p = TCPPair().open()
     p.send("s", b"new")
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     assert p.recv("c") == b"new"
     old = TCP(sport=80, dport=40000, seq=p.client.rcv_nxt, ack=p.client.snd_max, flags="PA",
               options=(NOP(), NOP(), Timestamps(p.client.ts_recent - 1, 0)))
