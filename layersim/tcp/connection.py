@@ -12,6 +12,7 @@ from layersim.tcp.segment import Segment, TCPEvent
 from layersim.tcp.seq import seq_add, seq_sub
 from layersim.tcp.states import Event, IllegalTransition, State
 from layersim.wire.tcp import TCP
+from layersim.wire.tcp_options import Timestamps
 
 __all__ = ["Connection"]
 
@@ -237,6 +238,18 @@ class Connection(FastPath):
         out.append(self._segment(seq_add(self.snd_una, -1), ACK))
         self._events.append(TCPEvent("keepalive", self._now, {"probe": self._ka_probes}))
         self._ka_at = self._now + self.profile.keepalive_interval_ns
+
+    def time_wait_allows(self, tcp: TCP) -> bool:
+        """Whether a SYN for this TIME-WAIT connection's ports may open a new connection (RFC 6191 / Linux
+        tcp_timewait_state_process): its sequence number is past RCV.NXT, or its timestamp is newer. The
+        socket layer then forgets this connection and hands the SYN to the Listener."""
+        if self.state is not State.TIME_WAIT or int(tcp.flags) & 0x17 != 0x02:
+            return False
+        if self.ts_ok:
+            for option in tcp.options:
+                if type(option) is Timestamps:
+                    return seq_sub(option.tsval, self.ts_recent) > 0
+        return seq_sub(tcp.seq, self.rcv_nxt) > 0
 
     # Reading the state ---------------------------------------------------------------------------------------
     def drain_events(self) -> list[TCPEvent]:

@@ -257,3 +257,25 @@ def test_data_arriving_after_close_is_answered_with_rst():
     assert [s.flags for s in p.sent("c>s")][-1] == "R."
     assert p.client.state is State.CLOSED and p.server.state is State.CLOSED
     assert p.server.error == errno.EPIPE  # Linux tcp_reset: an RST in CLOSE_WAIT reports EPIPE
+
+
+def test_new_syn_may_reuse_a_time_wait_connection():
+    """RFC 6191 / Linux: a SYN with a newer timestamp (or a higher sequence number) may reopen the ports."""
+    from layersim.wire import TCP
+    from layersim.wire.tcp_options import MSS, Timestamps
+
+    p = TCPPair().open()
+    p.call("c", "close")
+    p.run_for(50 * MS)
+    p.call("s", "close")
+    p.run_for(50 * MS)
+    assert p.client.state is State.TIME_WAIT
+    conn = p.client
+    newer = TCP(sport=80, dport=40000, seq=1, flags="S", options=(MSS(1460), Timestamps(conn.ts_recent + 5, 0)))
+    older = TCP(sport=80, dport=40000, seq=1, flags="S", options=(MSS(1460), Timestamps(conn.ts_recent - 5, 0)))
+    assert conn.time_wait_allows(newer) and not conn.time_wait_allows(older)
+    assert not conn.time_wait_allows(newer.replace(flags="SA"))
+    conn.ts_ok = False
+    assert conn.time_wait_allows(newer.replace(seq=conn.rcv_nxt + 10))
+    assert not conn.time_wait_allows(newer.replace(seq=conn.rcv_nxt - 10))
+    assert not p.server.time_wait_allows(newer)  # CLOSED, not TIME-WAIT
