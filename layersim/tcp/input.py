@@ -317,14 +317,17 @@ class Input(Output):
             for left, right in sack:
                 board.add(left, right, limit)
         cc = self.cc
-        mss = self._payload_room()
         if acked > 0:
+            mss = self._payload_room()
             self._retries = 0
             self.sndq.acknowledge(ack)
             self.snd_una = ack
             if seq_lt(self.snd_nxt, ack):
                 self.snd_nxt = ack
-            board.advance(ack)
+            if board.blocks:
+                board.advance(ack)
+            else:
+                board.una = ack
             if self.profile.rtt_from_timestamps and self.ts_ok:
                 if ts is not None and ts.tsecr:
                     ticks = (self._tsval() - ts.tsecr) & 0xFFFFFFFF
@@ -332,7 +335,9 @@ class Input(Output):
             elif self._timed_seq is not None and seq_lt(self._timed_seq, ack):
                 self._rtt_sample(self._now - self._timed_at)
                 self._timed_seq = None
-            self.rtt.reset_backoff()
+            rtt = self.rtt
+            if rtt.backoffs:
+                rtt.reset_backoff()
             if cc.in_recovery:
                 if seq_le(cc.recover, ack):
                     cc.full_ack(seq_sub(self.snd_max, ack), mss)
@@ -346,11 +351,12 @@ class Input(Output):
                         self._retransmit_hole(out)
             else:
                 cc.dupacks = 0
-                if cc.on_ack(acked, mss, self._now, self.rtt.srtt_ns):
+                if cc.on_ack(acked, mss, self._now, rtt.srtt_ns):
                     self._cwnd_event("congestion avoidance")
-            self._rto_at = None if ack == self.snd_max else self._now + self.rtt.rto_ns
+            self._rto_at = None if ack == self.snd_max else self._now + rtt.rto_ns
         elif (not plen and not f & (SYN | FIN) and window == old_wnd and ack != self.snd_max):
             cc.dupacks += 1  # RFC 5681 §2 duplicate ACK
+            mss = self._payload_room()
             if cc.in_recovery:  # one segment out per duplicate ACK: a SACK hole if there is one, else new data
                 if not (self.sack_ok and self._retransmit_hole(out)):
                     cc.cwnd += mss  # RFC 6582 §3.2 step 4: inflate by the segment that left the network
