@@ -145,6 +145,23 @@ class Connection(FastPath):
         self._transition(Event.ABORT)
         return out
 
+    def mtu_reduced(self, mtu: int, now: int) -> list[Segment]:
+        """ICMP "fragmentation needed" said the path takes only `mtu` bytes (RFC 1191): smaller segments from
+        now on, and what is in flight goes again at the new size, without a congestion response (Linux
+        tcp_simple_retransmit)."""
+        self._now = now
+        mss = max(mtu, self.profile.min_path_mtu) - 40
+        if mss >= self.path_mss or self.state is State.CLOSED:
+            return []
+        self.path_mss = mss
+        self._events.append(TCPEvent("pmtu", now, {"mtu": mtu, "mss": mss}))
+        out: list[Segment] = []
+        if self.state in SENDING and self.snd_una != self.snd_max and self.snd_una != self.iss:
+            self._timed_seq = None
+            self.snd_nxt = self.snd_una
+            self._output(out)
+        return out
+
     def set_keepalive(self, on: bool, now: int) -> None:
         """SO_KEEPALIVE: probe an idle connection after the profile's idle time."""
         self.keepalive = on

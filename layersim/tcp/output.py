@@ -127,7 +127,7 @@ class Output(TCB):
     # Sending data --------------------------------------------------------------------------------------------
     def _payload_room(self) -> int:
         """Payload bytes per segment: the smaller MSS minus the options every segment carries."""
-        room = min(self.peer_mss, self.mss) - (TS_LENGTH if self.ts_ok else 0)
+        room = min(self.peer_mss, self.path_mss) - (TS_LENGTH if self.ts_ok else 0)
         if self.sack_ok and self.rcvq.ooo:
             room -= options_length(data_options(0, 0, self.rcvq.sack_blocks())) - (TS_LENGTH if self.ts_ok else 0)
         return room

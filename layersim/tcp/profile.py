@@ -26,6 +26,7 @@ class Profile:
     ts_hz: int                       # timestamp clock rate (Linux: 1000 Hz)
     default_peer_mss: int            # RFC 9293 §3.7.1: MSS when the peer sends none
     min_peer_mss: int                # a smaller peer MSS is raised to this (Linux: 88)
+    min_path_mtu: int                # ICMP "fragmentation needed" never lowers the path MTU below this (Linux 552)
     # Segments --------------------------------------------------------------------------------------------
     df: bool                         # DF bit on every segment (Linux: path MTU discovery)
     synack_ip_id_zero: bool          # IP identification 0 on a SYN-ACK (Linux)
@@ -69,6 +70,7 @@ class Profile:
 LINUX = Profile(
     name="linux", syn_window=None, synack_window=None, window_scale=10, max_window_scale=14, option_layout="linux",
     timestamps=True, sack=True, ts_hz=1000, default_peer_mss=536, min_peer_mss=88,
+    min_path_mtu=552,
     df=True, synack_ip_id_zero=True, rst_ip_id_zero=True,
     initial_rto_ns=1 * _S, min_rto_ns=200 * _MS, max_rto_ns=120 * _S, rto_formula="linux",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=False, syn_retries=6, synack_retries=5, data_retries=15,
@@ -84,6 +86,7 @@ LINUX = Profile(
 RFC = Profile(
     name="rfc", syn_window=65535, synack_window=65535, window_scale=7, max_window_scale=14, option_layout="rfc",
     timestamps=True, sack=True, ts_hz=1000, default_peer_mss=536, min_peer_mss=64,
+    min_path_mtu=576,
     df=False, synack_ip_id_zero=False, rst_ip_id_zero=False,
     initial_rto_ns=1 * _S, min_rto_ns=1 * _S, max_rto_ns=60 * _S, rto_formula="rfc",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=True, syn_retries=5, synack_retries=5, data_retries=12,

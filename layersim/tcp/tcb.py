@@ -20,9 +20,9 @@ class TCB:
         "_passive", "_peer_fin", "_persist_at", "_persist_backoff", "_persist_probes", "_quickacks", "_rcv_clamp",
         "_rcv_mss", "_retries", "_rexmit_next", "_rto_at", "_snd_sml", "_timed_at", "_timed_seq", "_unacked_bytes",
         "cc", "error", "fin_queued", "fin_received", "irs", "iss", "keepalive", "last_ack_sent", "local",
-        "max_snd_wnd", "mss", "nodelay", "peer_mss", "profile", "rcv_adv", "rcv_nxt", "rcv_scale", "rcvq", "remote",
-        "rtt", "sack_ok", "scoreboard", "snd_max", "snd_nxt", "snd_scale", "snd_una", "snd_wl1", "snd_wl2",
-        "snd_wnd", "sndq", "state", "ts_offset", "ts_ok", "ts_recent", "wscale_ok",
+        "max_snd_wnd", "mss", "nodelay", "path_mss", "peer_mss", "profile", "rcv_adv", "rcv_nxt", "rcv_scale",
+        "rcvq", "remote", "rtt", "sack_ok", "scoreboard", "snd_max", "snd_nxt", "snd_scale", "snd_una", "snd_wl1",
+        "snd_wl2", "snd_wnd", "sndq", "state", "ts_offset", "ts_ok", "ts_recent", "wscale_ok",
     )
 
     def __init__(self, local: tuple[int, int], remote: tuple[int, int], *, iss: int, mss: int, now: int,
@@ -37,6 +37,7 @@ class TCB:
         self.keepalive = False
         self.mss = mss                      # what we advertise: interface MTU - 40
         self.peer_mss = profile.default_peer_mss
+        self.path_mss = mss                 # lowered by ICMP fragmentation-needed (RFC 1191 path MTU discovery)
         # send sequence space (RFC 9293 §3.3.1)
         self.iss = iss
         self.snd_una = iss
