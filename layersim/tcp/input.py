@@ -82,6 +82,7 @@ class Input(Output):
         self._fail(code, Event.RCV_RST)
 
     def _challenge_ack(self, out: list[Segment], reason: str) -> None:
+        """RFC 5961: answer a suspicious segment with an ACK that only the true peer can use."""
         self._events.append(TCPEvent("challenge_ack", self._now, {"reason": reason}))
         out.append(self._ack())
 
@@ -290,6 +291,7 @@ class Input(Output):
             self._delack_at = self._now + self.profile.delayed_ack_ns
 
     def _rtt_sample(self, r: int) -> None:
+        """Feed one RTT measurement to the estimator and trace it with the current cwnd."""
         rtt = self.rtt
         rtt.sample(r)
         self._events.append(TCPEvent("rtt", self._now, {"sample_ns": r, "srtt_ns": rtt.srtt_ns,

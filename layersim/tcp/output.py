@@ -219,5 +219,6 @@ class Output(TCB):
         return used > 0
 
     def _cwnd_event(self, reason: str) -> None:
+        """Trace cwnd and ssthresh (once per RTT sample and at every loss event, not per ACK)."""
         self._events.append(TCPEvent("cwnd", self._now, {"cwnd": self.cc.cwnd, "ssthresh": self.cc.ssthresh,
                                                           "reason": reason}))
