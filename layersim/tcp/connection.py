@@ -59,7 +59,6 @@ class Connection(FastPath):
     def receive(self, tcp: TCP, payload: bytes, now: int) -> list[Segment]:
         """One arriving segment (checksum already verified); the segments to send in answer."""
         self._now = now
-        self._last_rx = now
         if self._ka_at is not None:
             self._ka_at = now + self.profile.keepalive_idle_ns
             self._ka_probes = 0

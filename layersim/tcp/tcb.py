@@ -16,13 +16,13 @@ class TCB:
     """Connection variables; Output, Input and Connection add the behaviour on top of it."""
 
     __slots__ = (
-        "_ack_now", "_close_at", "_delack_at", "_events", "_ka_at", "_ka_probes", "_last_rx", "_now", "_orphan",
-        "_passive", "_peer_fin", "_persist_at", "_persist_backoff", "_persist_probes", "_quickacks", "_rcv_clamp",
-        "_rcv_mss", "_retries", "_rexmit_next", "_rto_at", "_snd_sml", "_timed_at", "_timed_seq", "_unacked_bytes",
-        "cc", "error", "fin_queued", "fin_received", "irs", "iss", "keepalive", "last_ack_sent", "local",
-        "max_snd_wnd", "mss", "nodelay", "path_mss", "peer_mss", "profile", "rcv_adv", "rcv_nxt", "rcv_scale",
-        "rcvq", "remote", "rtt", "sack_ok", "scoreboard", "snd_max", "snd_nxt", "snd_scale", "snd_una", "snd_wl1",
-        "snd_wl2", "snd_wnd", "sndq", "state", "ts_offset", "ts_ok", "ts_recent", "wscale_ok",
+        "_ack_now", "_close_at", "_delack_at", "_events", "_ka_at", "_ka_probes", "_now", "_orphan", "_passive",
+        "_peer_fin", "_persist_at", "_persist_backoff", "_persist_probes", "_quickacks", "_rcv_clamp", "_rcv_mss",
+        "_retries", "_rexmit_next", "_rto_at", "_snd_sml", "_timed_at", "_timed_seq", "_unacked_bytes", "cc",
+        "error", "fin_queued", "fin_received", "irs", "iss", "keepalive", "last_ack_sent", "local", "max_snd_wnd",
+        "mss", "nodelay", "path_mss", "peer_mss", "profile", "rcv_adv", "rcv_nxt", "rcv_scale", "rcvq", "remote",
+        "rtt", "sack_ok", "scoreboard", "snd_max", "snd_nxt", "snd_scale", "snd_una", "snd_wl1", "snd_wl2",
+        "snd_wnd", "sndq", "state", "ts_offset", "ts_ok", "ts_recent", "wscale_ok",
     )
 
     def __init__(self, local: tuple[int, int], remote: tuple[int, int], *, iss: int, mss: int, now: int,
@@ -85,7 +85,6 @@ class TCB:
         self._persist_backoff = 0
         self._persist_probes = 0
         self._ka_probes = 0
-        self._last_rx = now
         # acknowledgement policy
         self._quickacks = profile.quickack_segments
         self._unacked_bytes = 0             # in-order bytes received since our last ACK
