@@ -1,0 +1,148 @@
+"""Split a packetdrill-format script into statements and tokens, keeping each token's line and column."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from layersim.tcpcheck.errors import ScriptParseError
+
+__all__ = ["Statement", "Token", "split_statements", "tokenize"]
+
+_TOKEN = re.compile(r"""
+    (?P<space>[ \t\r\f\v]+)
+  | (?P<string>"(?:[^"\\\n]|\\.)*")
+  | (?P<backquote>`[^`]*`)
+  | (?P<number>0[xX][0-9a-fA-F]+|\d+\.\d+|\d+\.(?!\.)|\.\d+|\d+)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<punct>\.\.\.|%\{|\}%|--|[<>()\[\]{},:=~+\-*|.!])
+""", re.VERBOSE)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token: kind (string, backquote, number, word, punct, end), its text and position."""
+
+    kind: str
+    text: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement's text (comments blanked) and the (line, column) of each of its characters."""
+
+    text: str
+    positions: tuple[tuple[int, int], ...]
+
+    @property
+    def line(self) -> int:
+        """The line the statement starts on."""
+        return self.positions[0][0]
+
+
+def _blank_comments(path: str, text: str) -> str:
+    """Replace // and /* */ comments with spaces (newlines kept) so columns stay where they were."""
+    out = list(text)
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            j = i + 1
+            while j < n and text[j] not in '"\n':
+                j += 2 if text[j] == "\\" else 1
+            i = j + 1
+        elif c == "`":
+            j = text.find("`", i + 1)
+            i = n if j < 0 else j + 1
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out[i:j] = " " * (j - i)
+            i = j
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            if j < 0:
+                line = text.count("\n", 0, i) + 1
+                column = i - (text.rfind("\n", 0, i) + 1) + 1
+                raise ScriptParseError(path, line, column, "comment /* is never closed with */")
+            for k in range(i, j + 2):
+                if out[k] != "\n":
+                    out[k] = " "
+            i = j + 2
+        else:
+            i += 1
+    return "".join(out)
+
+
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def _depth_change(line: str) -> int:
+    """How many brackets this line leaves open (strings and back-quoted commands skipped)."""
+    depth = 0
+    for match in _TOKEN.finditer(line):
+        if match.lastgroup == "punct":
+            if match.group() in _OPENERS:
+                depth += 1
+            elif match.group() in _OPENERS.values():
+                depth -= 1
+    return depth
+
+
+def split_statements(path: str, text: str) -> list[Statement]:
+    """Statements: one per line, joined across lines while a bracket is open; `%{ }%` blocks kept whole."""
+    lines = _blank_comments(path, text).split("\n")
+    statements: list[Statement] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip():
+            i += 1
+            continue
+        parts = [(i, line)]
+        if "%{" in line and "}%" not in line[line.index("%{"):]:
+            while i + 1 < len(lines) and "}%" not in parts[-1][1]:
+                i += 1
+                parts.append((i, lines[i]))
+        else:
+            depth = _depth_change(line)
+            while depth > 0 and i + 1 < len(lines) and lines[i + 1].strip():
+                i += 1
+                parts.append((i, lines[i]))
+                depth += _depth_change(lines[i])
+        chars: list[str] = []
+        positions: list[tuple[int, int]] = []
+        for number, part in parts:
+            if chars:
+                chars.append(" ")
+                positions.append((number + 1, 1))
+            chars.extend(part)
+            positions.extend((number + 1, col + 1) for col in range(len(part)))
+        statements.append(Statement("".join(chars), tuple(positions)))
+        i += 1
+    return statements
+
+
+def tokenize(path: str, statement: Statement) -> list[Token]:
+    """The statement's tokens, ending with an `end` token; an unknown character is a parse error."""
+    text = statement.text
+    tokens: list[Token] = []
+    at = 0
+    while at < len(text):
+        match = _TOKEN.match(text, at)
+        line, column = statement.positions[at]
+        if match is None:
+            if text[at] == '"':
+                raise ScriptParseError(path, line, column, "string is never closed with \"")
+            if text[at] == "`":
+                raise ScriptParseError(path, line, column, "command is never closed with `")
+            raise ScriptParseError(path, line, column, f"unexpected character {text[at]!r}")
+        kind = match.lastgroup or "punct"
+        if kind != "space":
+            tokens.append(Token(kind, match.group(), line, column))
+        at = match.end()
+    line, column = statement.positions[-1]
+    tokens.append(Token("end", "", line, column + 1))
+    return tokens
