@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from layersim.tcpcheck.errors import ScriptParseError
 
-__all__ = ["Statement", "Token", "split_statements", "tokenize"]
+__all__ = ["Statement", "Token", "TokenCursor", "shown", "split_statements", "tokenize"]
 
 _TOKEN = re.compile(r"""
     (?P<space>[ \t\r\f\v]+)
@@ -146,3 +146,70 @@ def tokenize(path: str, statement: Statement) -> list[Token]:
     line, column = statement.positions[-1]
     tokens.append(Token("end", "", line, column + 1))
     return tokens
+
+
+class TokenCursor:
+    """A cursor over one statement's tokens that raises errors naming file:line:column."""
+
+    def __init__(self, path: str, tokens: list[Token]) -> None:
+        self.path = path
+        self.tokens = tokens
+        self.at = 0
+
+    @property
+    def peek(self) -> Token:
+        """The next token, not consumed."""
+        return self.tokens[self.at]
+
+    def peek_at(self, ahead: int) -> Token:
+        """The token `ahead` places after the next one."""
+        return self.tokens[min(self.at + ahead, len(self.tokens) - 1)]
+
+    def take(self) -> Token:
+        """Consume and return the next token."""
+        token = self.tokens[self.at]
+        if token.kind != "end":
+            self.at += 1
+        return token
+
+    def accept(self, text: str) -> Token | None:
+        """Consume the next token if its text is `text`."""
+        if self.peek.text == text and self.peek.kind != "string":
+            return self.take()
+        return None
+
+    def error(self, token: Token, message: str) -> ScriptParseError:
+        """A parse error at `token`."""
+        return ScriptParseError(self.path, token.line, token.column, message)
+
+    def expect(self, text: str, what: str) -> Token:
+        """Consume `text` or fail saying what was expected."""
+        token = self.peek
+        if token.text != text or token.kind == "string":
+            raise self.error(token, f"expected {what}, found {shown(token)}")
+        return self.take()
+
+    def integer(self, what: str, maximum: int | None = None, signed: bool = False) -> int:
+        """Consume an integer (decimal or 0x hex), checked against `maximum`."""
+        token = self.peek
+        negative = signed and token.text == "-"
+        if negative:
+            self.take()
+            token = self.peek
+        if token.kind != "number" or "." in token.text:
+            raise self.error(token, f"expected {what} (an integer), found {shown(token)}")
+        self.take()
+        value = int(token.text, 0) if token.text.lower().startswith("0x") else int(token.text)
+        if maximum is not None and value > maximum:
+            raise self.error(token, f"{what} {value} is out of range (at most {maximum})")
+        return -value if negative else value
+
+    def end(self) -> None:
+        """The statement must be over."""
+        if self.peek.kind != "end":
+            raise self.error(self.peek, f"unexpected {shown(self.peek)} at the end of the line")
+
+
+def shown(token: Token) -> str:
+    """A token as an error message shows it."""
+    return "the end of the line" if token.kind == "end" else repr(token.text)

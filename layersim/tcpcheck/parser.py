@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from layersim.tcpcheck.calls import parse_call
 from layersim.tcpcheck.errors import ScriptParseError
-from layersim.tcpcheck.lexer import Statement, Token, split_statements, tokenize
-from layersim.tcpcheck.model import (Array, Call, Event, Expr, Field, Flags, Script, SegmentSpec, Symbol, Syscall,
-                                     TimeKind, TimeSpec, Unsupported)
+from layersim.tcpcheck.lexer import Statement, Token, TokenCursor, shown, split_statements, tokenize
+from layersim.tcpcheck.model import Event, Script, SegmentSpec, Syscall, TimeKind, TimeSpec, Unsupported
 from layersim.wire.tcp import TCPFlags
-from layersim.wire.tcp_options import (EOL, MSS, NOP, SACK, SACKPermitted, TCPOption, Timestamps,
-                                       WindowScale)
+from layersim.wire.tcp_options import EOL, MSS, NOP, SACK, SACKPermitted, TCPOption, Timestamps, WindowScale
 
 __all__ = ["SETTINGS", "SYSCALLS", "parse_file", "parse_script"]
 
@@ -26,85 +25,18 @@ _U32 = 2**32
 _TIME_PREFIX = re.compile(r"\s*(\*|\+?(\d+\.?\d*|\.\d+))?\s*")
 
 
-class _Tokens:
-    """A cursor over one statement's tokens that raises errors naming file:line:column."""
-
-    def __init__(self, path: str, tokens: list[Token]) -> None:
-        self.path = path
-        self.tokens = tokens
-        self.at = 0
-
-    @property
-    def peek(self) -> Token:
-        """The next token, not consumed."""
-        return self.tokens[self.at]
-
-    def peek_at(self, ahead: int) -> Token:
-        """The token `ahead` places after the next one."""
-        return self.tokens[min(self.at + ahead, len(self.tokens) - 1)]
-
-    def take(self) -> Token:
-        """Consume and return the next token."""
-        token = self.tokens[self.at]
-        if token.kind != "end":
-            self.at += 1
-        return token
-
-    def accept(self, text: str) -> Token | None:
-        """Consume the next token if its text is `text`."""
-        if self.peek.text == text and self.peek.kind != "string":
-            return self.take()
-        return None
-
-    def error(self, token: Token, message: str) -> ScriptParseError:
-        """A parse error at `token`."""
-        return ScriptParseError(self.path, token.line, token.column, message)
-
-    def expect(self, text: str, what: str) -> Token:
-        """Consume `text` or fail saying what was expected."""
-        token = self.peek
-        if token.text != text or token.kind == "string":
-            raise self.error(token, f"expected {what}, found {_shown(token)}")
-        return self.take()
-
-    def integer(self, what: str, maximum: int | None = None, signed: bool = False) -> int:
-        """Consume an integer (decimal or 0x hex), checked against `maximum`."""
-        token = self.peek
-        negative = signed and token.text == "-"
-        if negative:
-            self.take()
-            token = self.peek
-        if token.kind != "number" or "." in token.text:
-            raise self.error(token, f"expected {what} (an integer), found {_shown(token)}")
-        self.take()
-        value = int(token.text, 0) if token.text.lower().startswith("0x") else int(token.text)
-        if maximum is not None and value > maximum:
-            raise self.error(token, f"{what} {value} is out of range (at most {maximum})")
-        return -value if negative else value
-
-    def end(self) -> None:
-        """The statement must be over."""
-        if self.peek.kind != "end":
-            raise self.error(self.peek, f"unexpected {_shown(self.peek)} at the end of the line")
-
-
-def _shown(token: Token) -> str:
-    """A token as an error message shows it."""
-    return "the end of the line" if token.kind == "end" else repr(token.text)
-
-
-def _seconds_to_ns(token: Token, tokens: _Tokens) -> int:
+def _seconds_to_ns(token: Token, tokens: TokenCursor) -> int:
     """Convert a time token in seconds to integer nanoseconds, exactly (no float rounding)."""
     text = token.text
     if token.kind != "number" or text.lower().startswith("0x"):
-        raise tokens.error(token, f"expected a time in seconds, found {_shown(token)}")
+        raise tokens.error(token, f"expected a time in seconds, found {shown(token)}")
     whole, _, frac = text.partition(".")
     if len(frac) > 9:
         raise tokens.error(token, f"time {text} has more than 9 decimals (nanoseconds)")
     return int(whole or "0") * 1_000_000_000 + int((frac or "0").ljust(9, "0"))
 
 
-def _time(tokens: _Tokens) -> TimeSpec:
+def _time(tokens: TokenCursor) -> TimeSpec:
     """`*`, `T`, `+T`, `T~T`, `+T~+T`, optionally followed by `...END` (checked by the caller)."""
     if tokens.accept("*"):
         return TimeSpec(TimeKind.ANY)
@@ -131,7 +63,7 @@ def _time(tokens: _Tokens) -> TimeSpec:
     return TimeSpec(kind, start, end_ns, block_ns)
 
 
-def _flags(tokens: _Tokens) -> TCPFlags:
+def _flags(tokens: TokenCursor) -> TCPFlags:
     """`S`, `S.`, `.`, `P.`, `F.`, `FP.`, `R`, `R.`, `-` (no flags), any of F S R P U E W with `.` for ACK."""
     token = tokens.peek
     if tokens.accept("-"):
@@ -139,7 +71,7 @@ def _flags(tokens: _Tokens) -> TCPFlags:
     if tokens.accept("."):
         return TCPFlags.ACK
     if token.kind != "word":
-        raise tokens.error(token, f"expected TCP flags (like S, S., ., P., F., R, -), found {_shown(token)}")
+        raise tokens.error(token, f"expected TCP flags (like S, S., ., P., F., R, -), found {shown(token)}")
     tokens.take()
     flags = TCPFlags(0)
     for i, letter in enumerate(token.text):
@@ -154,7 +86,7 @@ def _flags(tokens: _Tokens) -> TCPFlags:
     return flags
 
 
-def _option(tokens: _Tokens) -> TCPOption:
+def _option(tokens: TokenCursor) -> TCPOption:
     """One TCP option inside `<...>`."""
     token = tokens.take()
     name = token.text
@@ -180,17 +112,17 @@ def _option(tokens: _Tokens) -> TCPOption:
             tokens.expect(":", "':' between SACK block edges")
             blocks.append((left, tokens.integer("SACK right edge", _U32 - 1)))
         if not blocks:
-            raise tokens.error(tokens.peek, f"expected SACK blocks (L:R ...), found {_shown(tokens.peek)}")
+            raise tokens.error(tokens.peek, f"expected SACK blocks (L:R ...), found {shown(tokens.peek)}")
         if len(blocks) > 4:
             raise tokens.error(token, f"{len(blocks)} SACK blocks do not fit in TCP options (at most 4)")
         return SACK(tuple(blocks))
     if token.kind == "word":
         raise tokens.error(token, f"unsupported TCP option {name!r} (supported: mss, sackOK, TS val ecr, nop, "
                                   "wscale, eol, sack)")
-    raise tokens.error(token, f"expected a TCP option, found {_shown(token)}")
+    raise tokens.error(token, f"expected a TCP option, found {shown(token)}")
 
 
-def _options(tokens: _Tokens, inbound: bool) -> tuple[TCPOption, ...] | None:
+def _options(tokens: TokenCursor, inbound: bool) -> tuple[TCPOption, ...] | None:
     """`<opt, opt, ...>` or `<...>` (outbound only: do not check)."""
     opening = tokens.expect("<", "'<'")
     if tokens.peek.text == "...":
@@ -209,7 +141,7 @@ def _options(tokens: _Tokens, inbound: bool) -> tuple[TCPOption, ...] | None:
     return tuple(options)
 
 
-def _segment(tokens: _Tokens, inbound: bool) -> SegmentSpec | Unsupported:
+def _segment(tokens: TokenCursor, inbound: bool) -> SegmentSpec | Unsupported:
     """The rest of a `<` or `>` line."""
     token = tokens.peek
     if token.text in ("[", "("):
@@ -242,78 +174,6 @@ def _segment(tokens: _Tokens, inbound: bool) -> SegmentSpec | Unsupported:
     return SegmentSpec(inbound, flags, start, length, ack, window, options)
 
 
-def _expr(tokens: _Tokens) -> Expr:
-    """One call argument: ..., integer, NAME, "string", A|B, [..], {..}, name=value, func(args)."""
-    parts = [_primary(tokens)]
-    while tokens.accept("|"):
-        parts.append(_primary(tokens))
-    return parts[0] if len(parts) == 1 else Flags(tuple(parts))
-
-
-def _list(tokens: _Tokens, close: str) -> tuple[Expr, ...]:
-    """Comma-separated expressions up to `close`."""
-    items: list[Expr] = []
-    if tokens.accept(close):
-        return ()
-    items.append(_expr(tokens))
-    while tokens.accept(","):
-        items.append(_expr(tokens))
-    tokens.expect(close, f"',' or {close!r}")
-    return tuple(items)
-
-
-def _primary(tokens: _Tokens) -> Expr:
-    """An expression without `|`."""
-    token = tokens.peek
-    if tokens.accept("..."):
-        return ...
-    if token.kind == "number" or token.text == "-":
-        return tokens.integer("a number", signed=True)
-    if token.kind == "string":
-        tokens.take()
-        text = token.text[1:-1]
-        while tokens.peek.kind == "string":
-            text += tokens.take().text[1:-1]
-        return text
-    if tokens.accept("["):
-        return Array(_list(tokens, "]"))
-    if tokens.accept("{"):
-        return Array(_list(tokens, "}"), braces=True)
-    if token.kind == "word":
-        tokens.take()
-        if tokens.accept("="):
-            return Field(token.text, _expr(tokens))
-        if tokens.accept("("):
-            return Call(token.text, _list(tokens, ")"))
-        return Symbol(token.text)
-    raise tokens.error(token, f"expected an argument, found {_shown(token)}")
-
-
-def _syscall(tokens: _Tokens) -> Syscall:
-    """`name(args) = result [ERRNO (note)]`."""
-    name = tokens.take().text
-    tokens.expect("(", f"'(' after {name}")
-    args = _list(tokens, ")")
-    tokens.expect("=", f"'= result' after {name}(...)")
-    result: int | None = None
-    if not tokens.accept("..."):
-        result = tokens.integer("the expected result", signed=True)
-    errno_name = None
-    if tokens.peek.kind == "word":
-        errno_name = tokens.take().text
-        if not (errno_name.startswith("E") and errno_name.isupper()):
-            raise tokens.error(tokens.tokens[tokens.at - 1], f"expected an errno name like EAGAIN, found "
-                                                            f"{errno_name!r}")
-    if tokens.accept("("):  # strace-style note: (Operation now in progress)
-        while tokens.peek.text != ")" and tokens.peek.kind != "end":
-            tokens.take()
-        tokens.expect(")", "')' closing the note")
-    tokens.end()
-    if errno_name is not None and result != -1:
-        raise tokens.error(tokens.tokens[0], f"an errno ({errno_name}) goes with the result -1, not {result}")
-    return Syscall(name, args, result, errno_name)
-
-
 def _setting(path: str, statement: Statement) -> tuple[str, str] | ScriptParseError:
     """`--name=value` (or `--name`)."""
     match = re.fullmatch(r"\s*--([A-Za-z0-9_\-]+)(?:=(\S*))?\s*", statement.text)
@@ -339,7 +199,7 @@ def _statement(path: str, statement: Statement, settings: list[tuple[str, str, i
     code = statement.text.find("%{")
     if code >= 0 and _TIME_PREFIX.fullmatch(statement.text[:code]):
         return Event(first[0], first[1], TimeSpec(TimeKind.RELATIVE), Unsupported("code block %{ }%"), text)
-    tokens = _Tokens(path, tokenize(path, statement))
+    tokens = TokenCursor(path, tokenize(path, statement))
     if tokens.peek.kind == "backquote":
         tokens.take()
         tokens.end()
@@ -355,11 +215,11 @@ def _statement(path: str, statement: Statement, settings: list[tuple[str, str, i
         tokens.end()
         action = Unsupported("shell command `...`")
     elif token.kind == "word" and tokens.peek_at(1).text == "(":
-        action = _syscall(tokens)
+        action = parse_call(tokens)
         if action.name not in SYSCALLS:
             action = Unsupported(f"system call {action.name}()")
     else:
-        raise tokens.error(token, f"expected '<', '>' or a system call after the time, found {_shown(token)}")
+        raise tokens.error(token, f"expected '<', '>' or a system call after the time, found {shown(token)}")
     outbound = isinstance(action, SegmentSpec) and not action.inbound
     if time.kind is TimeKind.ANY and not outbound:
         raise tokens.error(tokens.tokens[0], "time * can only be used on outbound (>) segments")
