@@ -1,0 +1,382 @@
+"""A small socket layer over layersim.tcp for scripts: file descriptors, listen/accept, blocking calls."""
+
+from __future__ import annotations
+
+import errno
+import random
+from collections import deque
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+
+from layersim.tcp import Connection, Listener, Profile, Segment, State, reset_for
+from layersim.tcpcheck.model import Array, Expr, Field, Flags, Symbol, Syscall
+from layersim.wire.tcp import TCP
+
+__all__ = ["BIND_PORT", "EPHEMERAL_PORT", "LOCAL_IP", "REMOTE_IP", "CallError", "CallResult", "Stack", "check_call",
+           "value_of"]
+
+LOCAL_IP = int(IPv4Address("192.168.0.1"))  # packetdrill's default local address
+REMOTE_IP = int(IPv4Address("192.0.2.1"))  # packetdrill's default remote address
+BIND_PORT = 8080  # packetdrill binds and connects to port 8080
+EPHEMERAL_PORT = 49152  # our port on connect(), the remote's port on a passive open
+
+_CONSTANTS = {"SOL_SOCKET": 1, "IPPROTO_TCP": 6, "SO_REUSEADDR": 2, "SO_ERROR": 4, "SO_LINGER": 13,
+              "TCP_NODELAY": 1, "TCP_MAXSEG": 2, "F_GETFL": 3, "F_SETFL": 4, "O_RDWR": 2, "O_RDONLY": 0,
+              "O_WRONLY": 1, "O_NONBLOCK": 0o4000, "SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2, "AF_INET": 2,
+              "SOCK_STREAM": 1, "MSG_NOSIGNAL": 0x4000}
+Blocking = Generator[None, None, "CallResult"]
+
+
+class CallError(Exception):
+    """A call the socket layer cannot honour as written (unsupported option, unknown name, bad fd)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """What a call returned: the value, the errno name when it is -1, and a mismatch found in an out-argument."""
+
+    value: int
+    errno: str | None = None
+    mismatch: str | None = None
+
+
+def _err(code: int) -> CallResult:
+    """-1 with an errno."""
+    return CallResult(-1, errno.errorcode[code])
+
+
+def value_of(expr: Expr) -> int:
+    """An integer argument: a number, a known constant or errno name, or A|B."""
+    if isinstance(expr, bool) or not isinstance(expr, int | Symbol | Flags):
+        raise CallError(f"expected a number or a constant, found {expr!r}")
+    if isinstance(expr, int):
+        return expr
+    if isinstance(expr, Flags):
+        total = 0
+        for part in expr.parts:
+            total |= value_of(part)
+        return total
+    if expr.name in _CONSTANTS:
+        return _CONSTANTS[expr.name]
+    code = getattr(errno, expr.name, None)
+    if isinstance(code, int) and expr.name.startswith("E"):
+        return code
+    raise CallError(f"unknown constant {expr.name}")
+
+
+@dataclass(slots=True)
+class Sock:
+    """One file descriptor's socket."""
+
+    fd: int
+    nonblocking: bool = False
+    reuseaddr: int = 0
+    nodelay: bool = False
+    maxseg: int | None = None
+    linger_zero: bool = False
+    listener: Listener | None = None
+    backlog: list[Connection] = field(default_factory=list)
+    conn: Connection | None = None
+    shut_wr: bool = False
+    error_taken: bool = False
+
+
+class Stack:
+    """The sockets of one script run and every segment they sent, stamped with the simulated time."""
+
+    def __init__(self, profile: Profile, rng: random.Random, *, mss: int = 1460) -> None:
+        self.profile = profile
+        self.rng = rng
+        self.mss = mss
+        self.now = 0
+        self.sent: deque[tuple[int, Segment]] = deque()
+        self.socks: dict[int, Sock] = {}
+        self.connections: list[Connection] = []
+        self.listeners: list[Sock] = []
+        self.active = False  # the socket under test connected (True) or listened (False)
+
+    # --- the wire side -------------------------------------------------------------------------------
+    def inbound_ports(self) -> tuple[int, int]:
+        """(sport, dport) of a segment from the remote to the socket under test."""
+        return (BIND_PORT, EPHEMERAL_PORT) if self.active else (EPHEMERAL_PORT, BIND_PORT)
+
+    def _emit(self, segments: list[Segment]) -> None:
+        self.sent.extend((self.now, s) for s in segments)
+
+    def receive(self, tcp: TCP, payload: bytes) -> None:
+        """Deliver a segment from the remote: to its connection, else a listener, else answer as a closed port."""
+        local, remote = (LOCAL_IP, tcp.dport), (REMOTE_IP, tcp.sport)
+        for conn in self.connections:
+            if conn.local == local and conn.remote == remote and not conn.finished:
+                self._emit(conn.receive(tcp, payload, self.now))
+                return
+        for sock in self.listeners:
+            if sock.listener is not None and tcp.dport == BIND_PORT:
+                mss = min(self.mss, sock.maxseg) if sock.maxseg else None
+                conn, segments = sock.listener.receive(tcp, payload, remote, self.now, iss=self.rng.getrandbits(32),
+                                                       ts_offset=self.rng.getrandbits(32), mss=mss)
+                if conn is not None:
+                    conn.nodelay = sock.nodelay
+                    self.connections.append(conn)
+                    sock.backlog.append(conn)
+                self._emit(segments)
+                return
+        reply = reset_for(tcp, len(payload))
+        if reply is not None:
+            self._emit([reply])
+
+    def next_deadline(self) -> int | None:
+        """The earliest timer of any connection."""
+        deadlines = [d for c in self.connections if (d := c.next_deadline()) is not None]
+        return min(deadlines) if deadlines else None
+
+    def fire(self) -> None:
+        """Run every timer that is due at `now`."""
+        for conn in list(self.connections):
+            deadline = conn.next_deadline()
+            if deadline is not None and deadline <= self.now:
+                self._emit(conn.on_timer(self.now))
+
+    # --- the call side -------------------------------------------------------------------------------
+    def call(self, syscall: Syscall) -> Blocking:
+        """Run a call as a generator: it yields while blocked and returns its CallResult."""
+        handler = getattr(self, f"_sys_{syscall.name}", None)
+        if handler is None:
+            raise CallError(f"system call {syscall.name}() is not supported")
+        return handler(*syscall.args)
+
+    def _sock(self, fd: Expr) -> Sock:
+        number = value_of(fd)
+        if number not in self.socks:
+            raise CallError(f"fd {number} is not an open socket")
+        return self.socks[number]
+
+    def _conn(self, sock: Sock) -> Connection:
+        if sock.conn is None:
+            raise CallError(f"fd {sock.fd} is not connected")
+        return sock.conn
+
+    def _error(self, sock: Sock) -> int | None:
+        """The connection's pending error, reported once (like SO_ERROR / a failing call)."""
+        if sock.conn is None or sock.conn.error is None or sock.error_taken:
+            return None
+        sock.error_taken = True
+        return sock.conn.error
+
+    def _new_fd(self) -> int:
+        """The lowest free descriptor from 3 up, as Linux hands them out after stdin/stdout/stderr."""
+        fd = 3
+        while fd in self.socks:
+            fd += 1
+        return fd
+
+    def _sys_socket(self, *args: Expr) -> Blocking:
+        fd = self._new_fd()
+        self.socks[fd] = Sock(fd)
+        return CallResult(fd)
+        yield
+
+    def _sys_bind(self, fd: Expr, *args: Expr) -> Blocking:
+        self._sock(fd)
+        return CallResult(0)
+        yield
+
+    def _sys_listen(self, fd: Expr, *args: Expr) -> Blocking:
+        sock = self._sock(fd)
+        mss = min(self.mss, sock.maxseg) if sock.maxseg else self.mss
+        sock.listener = Listener((LOCAL_IP, BIND_PORT), profile=self.profile, mss=mss)
+        self.listeners.append(sock)
+        self.active = False
+        return CallResult(0)
+        yield
+
+    def _sys_accept(self, fd: Expr, *args: Expr) -> Blocking:
+        sock = self._sock(fd)
+        while True:
+            sock.backlog = [c for c in sock.backlog if c.state not in (State.CLOSED, State.LISTEN)]
+            ready = next((c for c in sock.backlog if c.state not in (State.SYN_RECEIVED,)), None)
+            if ready is not None:
+                sock.backlog.remove(ready)
+                new_fd = self._new_fd()
+                self.socks[new_fd] = Sock(new_fd, conn=ready, nodelay=sock.nodelay, maxseg=sock.maxseg)
+                return CallResult(new_fd)
+            if sock.nonblocking:
+                return _err(errno.EAGAIN)
+            yield
+
+    def _sys_connect(self, fd: Expr, *args: Expr) -> Blocking:
+        sock = self._sock(fd)
+        if sock.conn is not None:
+            if sock.conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
+                return _err(errno.EALREADY)
+            code = self._error(sock)
+            return _err(code) if code is not None else _err(errno.EISCONN)
+        mss = min(self.mss, sock.maxseg) if sock.maxseg else self.mss
+        conn, segments = Connection.connect((LOCAL_IP, EPHEMERAL_PORT), (REMOTE_IP, BIND_PORT),
+                                            iss=self.rng.getrandbits(32), mss=mss, now=self.now,
+                                            profile=self.profile, ts_offset=self.rng.getrandbits(32),
+                                            nodelay=sock.nodelay)
+        sock.conn = conn
+        self.connections.append(conn)
+        self.active = True
+        self._emit(segments)
+        if sock.nonblocking:
+            return _err(errno.EINPROGRESS)
+        while conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
+            yield
+        code = self._error(sock)
+        return _err(code) if code is not None else CallResult(0)
+
+    def _sys_write(self, fd: Expr, buf: Expr = ..., count: Expr = 0, *flags: Expr) -> Blocking:
+        sock = self._sock(fd)
+        conn = self._conn(sock)
+        want = value_of(count)
+        done = 0
+        while True:
+            code = self._error(sock)
+            if code is not None:
+                return _err(code) if done == 0 else CallResult(done)
+            if sock.shut_wr or conn.state not in (State.ESTABLISHED, State.CLOSE_WAIT):
+                return _err(errno.EPIPE) if done == 0 else CallResult(done)
+            accepted, segments = conn.send(bytes(want - done), self.now)
+            self._emit(segments)
+            done += accepted
+            if done == want:
+                return CallResult(done)
+            if sock.nonblocking:
+                return CallResult(done) if done else _err(errno.EAGAIN)
+            yield
+
+    _sys_send = _sys_write
+
+    def _sys_read(self, fd: Expr, buf: Expr = ..., count: Expr = 0, *flags: Expr) -> Blocking:
+        sock = self._sock(fd)
+        conn = self._conn(sock)
+        want = value_of(count)
+        while True:
+            if conn.readable:
+                data, segments = conn.recv(want, self.now)
+                self._emit(segments)
+                return CallResult(len(data))
+            code = self._error(sock)
+            if code is not None:
+                return _err(code)
+            if conn.at_eof or conn.state is State.CLOSED:
+                return CallResult(0)
+            if sock.nonblocking:
+                return _err(errno.EAGAIN)
+            yield
+
+    _sys_recv = _sys_read
+
+    def _sys_close(self, fd: Expr) -> Blocking:
+        sock = self._sock(fd)
+        del self.socks[sock.fd]
+        if sock.listener is not None:
+            self.listeners.remove(sock)
+            for conn in sock.backlog:  # connections nobody accepted are reset
+                self._emit(conn.abort(self.now))
+        if sock.conn is not None:
+            self._emit(sock.conn.abort(self.now) if sock.linger_zero else sock.conn.close(self.now))
+        return CallResult(0)
+        yield
+
+    def _sys_shutdown(self, fd: Expr, how: Expr = 1) -> Blocking:
+        sock = self._sock(fd)
+        if sock.conn is None:
+            return _err(errno.ENOTCONN)
+        if value_of(how) in (1, 2) and not sock.shut_wr:
+            sock.shut_wr = True
+            self._emit(sock.conn.shutdown(self.now))
+        return CallResult(0)
+        yield
+
+    def _sys_fcntl(self, fd: Expr, cmd: Expr, arg: Expr = 0) -> Blocking:
+        sock = self._sock(fd)
+        command = value_of(cmd)
+        if command == _CONSTANTS["F_SETFL"]:
+            sock.nonblocking = bool(value_of(arg) & _CONSTANTS["O_NONBLOCK"])
+            return CallResult(0)
+        if command == _CONSTANTS["F_GETFL"]:
+            return CallResult(_CONSTANTS["O_RDWR"] | (_CONSTANTS["O_NONBLOCK"] if sock.nonblocking else 0))
+        raise CallError(f"fcntl command {cmd!r} is not supported (F_GETFL, F_SETFL)")
+        yield
+
+    def _sys_setsockopt(self, fd: Expr, level: Expr, name: Expr, value: Expr = ..., *rest: Expr) -> Blocking:
+        sock = self._sock(fd)
+        option = _option_name(name)
+        if option == "SO_LINGER":
+            fields = {f.name: value_of(f.value) for f in value.items if isinstance(f, Field)} \
+                if isinstance(value, Array) else {}
+            sock.linger_zero = bool(fields.get("onoff")) and fields.get("linger") == 0
+            return CallResult(0)
+        number = _first(value)
+        if option == "SO_REUSEADDR":
+            sock.reuseaddr = number
+        elif option == "TCP_NODELAY":
+            sock.nodelay = bool(number)
+            if sock.conn is not None:
+                sock.conn.nodelay = sock.nodelay
+        elif option == "TCP_MAXSEG":
+            sock.maxseg = number
+        return CallResult(0)
+        yield
+
+    def _sys_getsockopt(self, fd: Expr, level: Expr, name: Expr, value: Expr = ..., *rest: Expr) -> Blocking:
+        sock = self._sock(fd)
+        option = _option_name(name)
+        if option == "SO_ERROR":
+            actual = self._error(sock) or 0
+        elif option == "SO_REUSEADDR":
+            actual = sock.reuseaddr
+        elif option == "TCP_NODELAY":
+            actual = int(sock.conn.nodelay if sock.conn is not None else sock.nodelay)
+        elif option == "TCP_MAXSEG":
+            actual = sock.conn.mss if sock.conn is not None else (sock.maxseg or self.mss)
+        else:
+            actual = int(sock.linger_zero)
+        mismatch = None
+        if value is not ... and option != "SO_LINGER":
+            expected = _first(value)
+            if expected != actual:
+                shown = errno.errorcode.get(actual, str(actual)) if option == "SO_ERROR" else str(actual)
+                mismatch = f"{option} value: expected {_shown_value(value)}, got {shown}"
+        return CallResult(0, mismatch=mismatch)
+        yield
+
+
+_OPTIONS = ("SO_REUSEADDR", "SO_ERROR", "SO_LINGER", "TCP_NODELAY", "TCP_MAXSEG")
+
+
+def check_call(syscall: Syscall) -> str | None:
+    """Before running: why a call cannot be honoured (an option or fcntl command not supported), or None."""
+    try:
+        if syscall.name in ("setsockopt", "getsockopt") and len(syscall.args) >= 3:
+            _option_name(syscall.args[2])
+        if syscall.name == "fcntl" and len(syscall.args) >= 2 and value_of(syscall.args[1]) not in (3, 4):
+            return f"fcntl command {syscall.args[1]!r} (supported: F_GETFL, F_SETFL)"
+    except CallError as exc:
+        return str(exc)
+    return None
+
+
+def _option_name(name: Expr) -> str:
+    """The socket option a call names, if it is one the layer honours."""
+    if isinstance(name, Symbol) and name.name in _OPTIONS:
+        return name.name
+    raise CallError(f"socket option {name.name if isinstance(name, Symbol) else name!r} is not supported "
+                    f"({', '.join(_OPTIONS)})")
+
+
+def _first(value: Expr) -> int:
+    """`[N]` or `N` as an int."""
+    if isinstance(value, Array) and len(value.items) == 1:
+        return value_of(value.items[0])
+    return value_of(value)
+
+
+def _shown_value(value: Expr) -> str:
+    """An expected out-value as the script wrote it."""
+    inner = value.items[0] if isinstance(value, Array) and value.items else value
+    return inner.name if isinstance(inner, Symbol) else str(inner)
