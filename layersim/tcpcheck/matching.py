@@ -134,7 +134,7 @@ def compare_options(expected: Sequence[TCPOption] | None, actual: Sequence[TCPOp
         got = Counter(_ts_unchecked(o) for o in actual if not isinstance(o, NOP | EOL))
         if want == got:
             return None
-        return f"options differ (as a set): expected {format_options(expected) or '<>'}, " \
+        return f"options differ (compared as a set): expected {format_options(expected) or '<>'}, " \
                f"got {format_options(actual) or '<>'}"
     want_list = [_ts_unchecked(o) for o in _strip_padding(expected)]
     got_list = [_ts_unchecked(o) for o in _strip_padding(actual)]

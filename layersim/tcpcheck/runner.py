@@ -232,8 +232,12 @@ class _Run:
             self.advance(deadline)
         if stack.sent:
             when, segment = stack.sent[0]
-            raise _Failed(LineResult(event, False, when, f"segment sent late: at {format_time(when)}, expected by "
-                                     f"{format_time(high)}", _spec_text(spec), self.view(segment).text()))
+            view = self.view(segment)
+            problems = compare_segment(spec, view, self.config.options)
+            message = f"segment sent late: at {format_time(when)}, expected by {format_time(high)}" if not problems \
+                else f"expected segment not sent by {format_time(high)}; the next one, at {format_time(when)}, " \
+                     f"differs: {'; '.join(problems)}"
+            raise _Failed(LineResult(event, False, when, message, _spec_text(spec), view.text()))
         raise _Failed(LineResult(event, False, None, f"expected segment was never sent (nothing by "
                                  f"{format_time(high)})", _spec_text(spec), "nothing"))
 
@@ -254,6 +258,8 @@ class _Run:
                                      self.view(segment).text()))
         if segment.tcp.flags & 0x02:
             self.map.learn_isn(spec, segment.tcp)
+        if self.map.first_ts is None:  # the first TS val anchors the mapping, so show it in script numbers
+            self.map.learn_ts(spec, segment.tcp)
         view = self.view(segment)
         if spec.length > view.length > 0:
             views = [view]

@@ -333,7 +333,7 @@ class Stack:
         elif option == "TCP_NODELAY":
             actual = int(sock.conn.nodelay if sock.conn is not None else sock.nodelay)
         elif option == "TCP_MAXSEG":
-            actual = sock.conn.mss if sock.conn is not None else (sock.maxseg or self.mss)
+            actual = _send_mss(sock.conn) if sock.conn is not None else (sock.maxseg or self.mss)
         else:
             actual = int(sock.linger_zero)
         mismatch = None
@@ -367,6 +367,12 @@ def _option_name(name: Expr) -> str:
         return name.name
     raise CallError(f"socket option {name.name if isinstance(name, Symbol) else name!r} is not supported "
                     f"({', '.join(_OPTIONS)})")
+
+
+def _send_mss(conn: Connection) -> int:
+    """What Linux's TCP_MAXSEG reports on a connection: the segment size it sends, less 12 with timestamps."""
+    # `ts_ok` is not in the layersim.tcp contract; without it the 12 bytes of timestamps are not subtracted.
+    return min(conn.mss, conn.peer_mss) - (12 if getattr(conn, "ts_ok", False) else 0)
 
 
 def _first(value: Expr) -> int:
