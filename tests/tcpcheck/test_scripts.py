@@ -22,6 +22,12 @@ SCRIPTS = Path(__file__).parent / "scripts"
 KNOWN_TCP_GAPS = {
     ("nagle_linux.pkt", "linux"): "layersim.tcp holds a short tail segment (classic Nagle); Linux sends it at once "
                                   "when no other short segment is unacknowledged (Minshall's variant)",
+    ("shutdown.pkt", "rfc"): "layersim.tcp sends a second, identical ACK (same ack, same window) when read() "
+                             "drains 50 bytes; RFC 9293 3.8.6.2.2 sends a window update only when the window "
+                             "grows by min(RCV.BUFF/2, MSS)",
+    ("zero_window_rfc.pkt", "rfc"): "layersim.tcp's one-byte zero-window probe does not advance SND.NXT, so the "
+                                    "peer's ACK of the probe byte is taken as an ACK of unsent data (answered "
+                                    "with a bare ACK, data not sent)",
 }
 
 
