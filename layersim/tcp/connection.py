@@ -135,7 +135,7 @@ class Connection(Input):
             return []
         out: list[Segment] = []
         if state not in (State.SYN_SENT, State.TIME_WAIT):
-            out.append(self._rst(self.snd_nxt, True))
+            out.append(self._rst(self.snd_max, True))
         self._transition(Event.ABORT)
         return out
 

@@ -105,8 +105,8 @@ class Output(TCB):
         return Segment(tcp, b"", self.profile.df, self.profile.rst_ip_id_zero, False)
 
     def _ack(self) -> Segment:
-        """A pure ACK."""
-        return self._segment(self.snd_nxt, ACK)
+        """A pure ACK, at SND.MAX: after a timeout SND.NXT moves back, but an ACK must stay acceptable to the peer."""
+        return self._segment(self.snd_max, ACK)
 
     # Sending data --------------------------------------------------------------------------------------------
     def _payload_room(self) -> int:
@@ -132,6 +132,9 @@ class Output(TCB):
         out.append(self._segment(seq, flags, payload, retrans))
         if reason is not None:
             self._events.append(TCPEvent("retransmit", self._now, {"seq": seq, "length": n, "reason": reason}))
+        end = seq_add(seq, n + fin)
+        if seq_lt(self.snd_max, end):  # a retransmission with more room than the original can carry new bytes
+            self.snd_max = end
         return n + fin
 
     def _output(self, out: list[Segment]) -> None:
@@ -163,14 +166,13 @@ class Output(TCB):
                     break
                 if not self.nodelay and not self.fin_queued:  # Nagle: one small segment in flight at a time
                     break
+            fresh = not seq_lt(snd_nxt, self.snd_max)
             used = self._send_range(snd_nxt, n, out, None)
             if used == 0:
                 break
-            if self._timed_seq is None and not seq_lt(snd_nxt, self.snd_max):
+            if self._timed_seq is None and fresh:
                 self._timed_seq, self._timed_at = snd_nxt, self._now
             self.snd_nxt = seq_add(snd_nxt, used)
-            if seq_lt(self.snd_max, self.snd_nxt):
-                self.snd_max = self.snd_nxt
             if self._rto_at is None:
                 self._rto_at = self._now + self.rtt.rto_ns
             self._persist_at = None
