@@ -365,7 +365,8 @@ def _option_name(name: Expr) -> str:
     """The socket option a call names, if it is one the layer honours."""
     if isinstance(name, Symbol) and name.name in _OPTIONS:
         return name.name
-    raise CallError(f"socket option {name.name if isinstance(name, Symbol) else name!r} is not supported "
+    shown = name.name if isinstance(name, Symbol) else repr(name)
+    raise CallError(f"socket option {shown} is not supported "
                     f"({', '.join(_OPTIONS)})")
 
 

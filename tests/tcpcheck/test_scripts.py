@@ -25,9 +25,6 @@ KNOWN_TCP_GAPS = {
     ("shutdown.pkt", "rfc"): "layersim.tcp sends a second, identical ACK (same ack, same window) when read() "
                              "drains 50 bytes; RFC 9293 3.8.6.2.2 sends a window update only when the window "
                              "grows by min(RCV.BUFF/2, MSS)",
-    ("zero_window_rfc.pkt", "rfc"): "layersim.tcp's one-byte zero-window probe does not advance SND.NXT, so the "
-                                    "peer's ACK of the probe byte is taken as an ACK of unsent data (answered "
-                                    "with a bare ACK, data not sent)",
 }
 
 
