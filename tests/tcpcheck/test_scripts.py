@@ -17,14 +17,18 @@ from layersim.tcpcheck.runner import RunConfig, run_script
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
+_DUPLICATE_WINDOW_UPDATE = ("layersim.tcp (rfc profile) sends a second, identical ACK (same ack, same window "
+                            "65535) when read() drains the receive buffer: a window update that updates nothing "
+                            "(RFC 9293 3.8.6.2.2 sends one only when the window grows by min(RCV.BUFF/2, MSS)), "
+                            "and a duplicate ACK to the peer")
+
 # Correct scripts that layersim.tcp does not pass yet: (script, profile) -> why. Run with strict xfail, so a
 # fix in layersim.tcp turns them into failures here until they are taken off this list.
 KNOWN_TCP_GAPS = {
     ("nagle_linux.pkt", "linux"): "layersim.tcp holds a short tail segment (classic Nagle); Linux sends it at once "
                                   "when no other short segment is unacknowledged (Minshall's variant)",
-    ("shutdown.pkt", "rfc"): "layersim.tcp sends a second, identical ACK (same ack, same window) when read() "
-                             "drains 50 bytes; RFC 9293 3.8.6.2.2 sends a window update only when the window "
-                             "grows by min(RCV.BUFF/2, MSS)",
+    ("shutdown.pkt", "rfc"): _DUPLICATE_WINDOW_UPDATE,
+    ("delayed_ack_rfc.pkt", "rfc"): _DUPLICATE_WINDOW_UPDATE,
 }
 
 
