@@ -28,7 +28,6 @@ KNOWN_TCP_GAPS = {
     ("nagle_linux.pkt", "linux"): "layersim.tcp holds a short tail segment (classic Nagle); Linux sends it at once "
                                   "when no other short segment is unacknowledged (Minshall's variant)",
     ("shutdown.pkt", "rfc"): _DUPLICATE_WINDOW_UPDATE,
-    ("delayed_ack_rfc.pkt", "rfc"): _DUPLICATE_WINDOW_UPDATE,
 }
 
 
