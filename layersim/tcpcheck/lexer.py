@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from layersim.tcpcheck.errors import ScriptParseError
 
@@ -76,7 +77,7 @@ def _blank_comments(path: str, text: str) -> str:
     return "".join(out)
 
 
-_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_OPENERS = MappingProxyType({"(": ")", "[": "]", "{": "}"})
 
 
 def _depth_change(line: str) -> int:

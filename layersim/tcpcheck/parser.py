@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import MappingProxyType
 
 from layersim.tcpcheck.calls import parse_call
 from layersim.tcpcheck.errors import ScriptParseError
@@ -19,8 +20,8 @@ SYSCALLS = frozenset({"socket", "bind", "listen", "accept", "connect", "read", "
                       "shutdown", "setsockopt", "getsockopt", "fcntl"})
 # `--name=value` lines the runner honours (others are unsupported): timing tolerance as packetdrill names it.
 SETTINGS = frozenset({"tolerance_usecs", "tolerance_percent"})
-_FLAG_LETTERS = {"F": TCPFlags.FIN, "S": TCPFlags.SYN, "R": TCPFlags.RST, "P": TCPFlags.PSH, "U": TCPFlags.URG,
-                 "E": TCPFlags.ECE, "W": TCPFlags.CWR}
+_FLAG_LETTERS = MappingProxyType({"F": TCPFlags.FIN, "S": TCPFlags.SYN, "R": TCPFlags.RST, "P": TCPFlags.PSH,
+                                  "U": TCPFlags.URG, "E": TCPFlags.ECE, "W": TCPFlags.CWR})
 _U32 = 2**32
 _TIME_PREFIX = re.compile(r"\s*(\*|\+?(\d+\.?\d*|\.\d+))?\s*")
 

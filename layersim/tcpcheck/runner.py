@@ -7,6 +7,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 
 from layersim.tcp import PROFILES, Segment
+from layersim.tcpcheck.callargs import CallError, check_call
 from layersim.tcpcheck.errors import UnsupportedScriptError
 from layersim.tcpcheck.matching import (
     DEFAULT_TOLERANCE_NS,
@@ -20,7 +21,7 @@ from layersim.tcpcheck.matching import (
 )
 from layersim.tcpcheck.model import Event, Script, SegmentSpec, Syscall, TimeKind, TimeSpec, Unsupported
 from layersim.tcpcheck.report import LineResult, RunResult, format_segment, format_time
-from layersim.tcpcheck.sockets import LOCAL_IP, REMOTE_IP, CallError, CallResult, Stack, check_call
+from layersim.tcpcheck.sockets import LOCAL_IP, REMOTE_IP, CallResult, Stack
 from layersim.wire.ipv4 import IPv4
 from layersim.wire.packet import decode
 from layersim.wire.payload import Raw

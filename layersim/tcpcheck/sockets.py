@@ -10,26 +10,26 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
 from layersim.tcp import Connection, Listener, Profile, Segment, State, reset_for
-from layersim.tcpcheck.model import Array, Expr, Field, Flags, Symbol, Syscall
+from layersim.tcpcheck.callargs import CONSTANTS, CallError, first_value, option_name, shown_value, value_of
+from layersim.tcpcheck.model import Array, Expr, Field, Syscall
 from layersim.wire.tcp import TCP
 
-__all__ = ["BIND_PORT", "EPHEMERAL_PORT", "LOCAL_IP", "REMOTE_IP", "CallError", "CallResult", "Stack", "check_call",
-           "value_of"]
+__all__ = ["BIND_PORT", "EPHEMERAL_PORT", "LOCAL_IP", "REMOTE_IP", "CallError", "CallResult", "Stack"]
 
 LOCAL_IP = int(IPv4Address("192.168.0.1"))  # packetdrill's default local address
 REMOTE_IP = int(IPv4Address("192.0.2.1"))  # packetdrill's default remote address
 BIND_PORT = 8080  # packetdrill binds and connects to port 8080
 EPHEMERAL_PORT = 49152  # our port on connect(), the remote's port on a passive open
 
-_CONSTANTS = {"SOL_SOCKET": 1, "IPPROTO_TCP": 6, "SO_REUSEADDR": 2, "SO_ERROR": 4, "SO_LINGER": 13,
-              "TCP_NODELAY": 1, "TCP_MAXSEG": 2, "F_GETFL": 3, "F_SETFL": 4, "O_RDWR": 2, "O_RDONLY": 0,
-              "O_WRONLY": 1, "O_NONBLOCK": 0o4000, "SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2, "AF_INET": 2,
-              "SOCK_STREAM": 1, "MSG_NOSIGNAL": 0x4000}
 Blocking = Generator[None, None, "CallResult"]
 
 
-class CallError(Exception):
-    """A call the socket layer cannot honour as written (unsupported option, unknown name, bad fd)."""
+class _Errno(Exception):
+    """A call that fails the way the kernel would: -1 with this errno."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(errno.errorcode[code])
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,25 +44,6 @@ class CallResult:
 def _err(code: int) -> CallResult:
     """-1 with an errno."""
     return CallResult(-1, errno.errorcode[code])
-
-
-def value_of(expr: Expr) -> int:
-    """An integer argument: a number, a known constant or errno name, or A|B."""
-    if isinstance(expr, bool) or not isinstance(expr, int | Symbol | Flags):
-        raise CallError(f"expected a number or a constant, found {expr!r}")
-    if isinstance(expr, int):
-        return expr
-    if isinstance(expr, Flags):
-        total = 0
-        for part in expr.parts:
-            total |= value_of(part)
-        return total
-    if expr.name in _CONSTANTS:
-        return _CONSTANTS[expr.name]
-    code = getattr(errno, expr.name, None)
-    if isinstance(code, int) and expr.name.startswith("E"):
-        return code
-    raise CallError(f"unknown constant {expr.name}")
 
 
 @dataclass(slots=True)
@@ -102,6 +83,7 @@ class Stack:
         return (BIND_PORT, EPHEMERAL_PORT) if self.active else (EPHEMERAL_PORT, BIND_PORT)
 
     def _emit(self, segments: list[Segment]) -> None:
+        """Queue what the TCP wants sent, stamped with the current time."""
         self.sent.extend((self.now, s) for s in segments)
 
     def receive(self, tcp: TCP, payload: bytes) -> None:
@@ -144,17 +126,27 @@ class Stack:
         handler = getattr(self, f"_sys_{syscall.name}", None)
         if handler is None:
             raise CallError(f"system call {syscall.name}() is not supported")
-        return handler(*syscall.args)
+        return self._errors_returned(handler(*syscall.args))
+
+    @staticmethod
+    def _errors_returned(call: Blocking) -> Blocking:
+        """The call, with a kernel-style failure (bad fd, not connected) returned as -1 and its errno."""
+        try:
+            return (yield from call)
+        except _Errno as exc:
+            return _err(exc.code)
 
     def _sock(self, fd: Expr) -> Sock:
+        """The socket of a descriptor (EBADF when none is open)."""
         number = value_of(fd)
         if number not in self.socks:
-            raise CallError(f"fd {number} is not an open socket")
+            raise _Errno(errno.EBADF)
         return self.socks[number]
 
     def _conn(self, sock: Sock) -> Connection:
+        """The connection of a socket (ENOTCONN when it has none)."""
         if sock.conn is None:
-            raise CallError(f"fd {sock.fd} is not connected")
+            raise _Errno(errno.ENOTCONN)
         return sock.conn
 
     def _error(self, sock: Sock) -> int | None:
@@ -172,17 +164,20 @@ class Stack:
         return fd
 
     def _sys_socket(self, *args: Expr) -> Blocking:
+        """socket(): a new descriptor."""
         fd = self._new_fd()
         self.socks[fd] = Sock(fd)
         return CallResult(fd)
         yield
 
     def _sys_bind(self, fd: Expr, *args: Expr) -> Blocking:
+        """bind(): always to port 8080 (packetdrill's), whatever the address argument says."""
         self._sock(fd)
         return CallResult(0)
         yield
 
     def _sys_listen(self, fd: Expr, *args: Expr) -> Blocking:
+        """listen(): a Listener on 192.168.0.1:8080 advertising the MSS (clamped by TCP_MAXSEG)."""
         sock = self._sock(fd)
         mss = min(self.mss, sock.maxseg) if sock.maxseg else self.mss
         sock.listener = Listener((LOCAL_IP, BIND_PORT), profile=self.profile, mss=mss)
@@ -192,7 +187,10 @@ class Stack:
         yield
 
     def _sys_accept(self, fd: Expr, *args: Expr) -> Blocking:
+        """accept(): the first connection past SYN-RECEIVED; blocks (or EAGAIN) until there is one."""
         sock = self._sock(fd)
+        if sock.listener is None:
+            return _err(errno.EINVAL)
         while True:
             sock.backlog = [c for c in sock.backlog if c.state not in (State.CLOSED, State.LISTEN)]
             ready = next((c for c in sock.backlog if c.state not in (State.SYN_RECEIVED,)), None)
@@ -206,6 +204,7 @@ class Stack:
             yield
 
     def _sys_connect(self, fd: Expr, *args: Expr) -> Blocking:
+        """connect(): SYN to 192.0.2.1:8080; blocks until established or failed (EINPROGRESS if non-blocking)."""
         sock = self._sock(fd)
         if sock.conn is not None:
             if sock.conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
@@ -229,6 +228,7 @@ class Stack:
         return _err(code) if code is not None else CallResult(0)
 
     def _sys_write(self, fd: Expr, buf: Expr = ..., count: Expr = 0, *flags: Expr) -> Blocking:
+        """write()/send(): `count` zero bytes into the send buffer, blocking while it is full."""
         sock = self._sock(fd)
         conn = self._conn(sock)
         want = value_of(count)
@@ -251,6 +251,7 @@ class Stack:
     _sys_send = _sys_write
 
     def _sys_read(self, fd: Expr, buf: Expr = ..., count: Expr = 0, *flags: Expr) -> Blocking:
+        """read()/recv(): what is there (0 at end of file), blocking (or EAGAIN) while nothing is."""
         sock = self._sock(fd)
         conn = self._conn(sock)
         want = value_of(count)
@@ -271,6 +272,7 @@ class Stack:
     _sys_recv = _sys_read
 
     def _sys_close(self, fd: Expr) -> Blocking:
+        """close(): FIN (or RST with unread data, or with SO_LINGER 0); unaccepted connections are reset."""
         sock = self._sock(fd)
         del self.socks[sock.fd]
         if sock.listener is not None:
@@ -283,6 +285,7 @@ class Stack:
         yield
 
     def _sys_shutdown(self, fd: Expr, how: Expr = 1) -> Blocking:
+        """shutdown(): SHUT_WR and SHUT_RDWR send FIN after queued data; SHUT_RD does nothing on the wire."""
         sock = self._sock(fd)
         if sock.conn is None:
             return _err(errno.ENOTCONN)
@@ -293,25 +296,27 @@ class Stack:
         yield
 
     def _sys_fcntl(self, fd: Expr, cmd: Expr, arg: Expr = 0) -> Blocking:
+        """fcntl(): F_SETFL sets or clears O_NONBLOCK; F_GETFL reports O_RDWR and it."""
         sock = self._sock(fd)
         command = value_of(cmd)
-        if command == _CONSTANTS["F_SETFL"]:
-            sock.nonblocking = bool(value_of(arg) & _CONSTANTS["O_NONBLOCK"])
+        if command == CONSTANTS["F_SETFL"]:
+            sock.nonblocking = bool(value_of(arg) & CONSTANTS["O_NONBLOCK"])
             return CallResult(0)
-        if command == _CONSTANTS["F_GETFL"]:
-            return CallResult(_CONSTANTS["O_RDWR"] | (_CONSTANTS["O_NONBLOCK"] if sock.nonblocking else 0))
+        if command == CONSTANTS["F_GETFL"]:
+            return CallResult(CONSTANTS["O_RDWR"] | (CONSTANTS["O_NONBLOCK"] if sock.nonblocking else 0))
         raise CallError(f"fcntl command {cmd!r} is not supported (F_GETFL, F_SETFL)")
         yield
 
     def _sys_setsockopt(self, fd: Expr, level: Expr, name: Expr, value: Expr = ..., *rest: Expr) -> Blocking:
+        """setsockopt(): SO_REUSEADDR, TCP_NODELAY, TCP_MAXSEG, SO_LINGER."""
         sock = self._sock(fd)
-        option = _option_name(name)
+        option = option_name(name)
         if option == "SO_LINGER":
             fields = {f.name: value_of(f.value) for f in value.items if isinstance(f, Field)} \
                 if isinstance(value, Array) else {}
             sock.linger_zero = bool(fields.get("onoff")) and fields.get("linger") == 0
             return CallResult(0)
-        number = _first(value)
+        number = first_value(value)
         if option == "SO_REUSEADDR":
             sock.reuseaddr = number
         elif option == "TCP_NODELAY":
@@ -324,8 +329,9 @@ class Stack:
         yield
 
     def _sys_getsockopt(self, fd: Expr, level: Expr, name: Expr, value: Expr = ..., *rest: Expr) -> Blocking:
+        """getsockopt(): the value is compared with the script's `[N]` (SO_ERROR reports and clears the error)."""
         sock = self._sock(fd)
-        option = _option_name(name)
+        option = option_name(name)
         if option == "SO_ERROR":
             actual = self._error(sock) or 0
         elif option == "SO_REUSEADDR":
@@ -338,52 +344,15 @@ class Stack:
             actual = int(sock.linger_zero)
         mismatch = None
         if value is not ... and option != "SO_LINGER":
-            expected = _first(value)
+            expected = first_value(value)
             if expected != actual:
                 shown = errno.errorcode.get(actual, str(actual)) if option == "SO_ERROR" else str(actual)
-                mismatch = f"{option} value: expected {_shown_value(value)}, got {shown}"
+                mismatch = f"{option} value: expected {shown_value(value)}, got {shown}"
         return CallResult(0, mismatch=mismatch)
         yield
-
-
-_OPTIONS = ("SO_REUSEADDR", "SO_ERROR", "SO_LINGER", "TCP_NODELAY", "TCP_MAXSEG")
-
-
-def check_call(syscall: Syscall) -> str | None:
-    """Before running: why a call cannot be honoured (an option or fcntl command not supported), or None."""
-    try:
-        if syscall.name in ("setsockopt", "getsockopt") and len(syscall.args) >= 3:
-            _option_name(syscall.args[2])
-        if syscall.name == "fcntl" and len(syscall.args) >= 2 and value_of(syscall.args[1]) not in (3, 4):
-            return f"fcntl command {syscall.args[1]!r} (supported: F_GETFL, F_SETFL)"
-    except CallError as exc:
-        return str(exc)
-    return None
-
-
-def _option_name(name: Expr) -> str:
-    """The socket option a call names, if it is one the layer honours."""
-    if isinstance(name, Symbol) and name.name in _OPTIONS:
-        return name.name
-    shown = name.name if isinstance(name, Symbol) else repr(name)
-    raise CallError(f"socket option {shown} is not supported "
-                    f"({', '.join(_OPTIONS)})")
 
 
 def _send_mss(conn: Connection) -> int:
     """What Linux's TCP_MAXSEG reports on a connection: the segment size it sends, less 12 with timestamps."""
     # `ts_ok` is not in the layersim.tcp contract; without it the 12 bytes of timestamps are not subtracted.
     return min(conn.mss, conn.peer_mss) - (12 if getattr(conn, "ts_ok", False) else 0)
-
-
-def _first(value: Expr) -> int:
-    """`[N]` or `N` as an int."""
-    if isinstance(value, Array) and len(value.items) == 1:
-        return value_of(value.items[0])
-    return value_of(value)
-
-
-def _shown_value(value: Expr) -> str:
-    """An expected out-value as the script wrote it."""
-    inner = value.items[0] if isinstance(value, Array) and value.items else value
-    return inner.name if isinstance(inner, Symbol) else str(inner)
