@@ -46,14 +46,14 @@ class Output(TCB):
             free = 0
         scale = self.rcv_scale
         current = seq_sub(self.rcv_adv, self.rcv_nxt)
-        if free < current:
-            free = current
-        if scale:
+        if free < current:  # keep the right edge (RFC 9293 §3.8.6.2.2); scaling may show it up to 2**S-1 left
+            field = current >> scale
+        elif scale:
             field = (free + (1 << scale) - 1) >> scale  # Linux rounds up so the window is not scaled away
-            if field > 65535:
-                field = 65535
         else:
-            field = free if free < 65535 else 65535
+            field = free
+        if field > 65535:
+            field = 65535
         edge = (self.rcv_nxt + (field << scale)) & _MASK
         if seq_lt(self.rcv_adv, edge):
             self.rcv_adv = edge
@@ -164,12 +164,15 @@ class Output(TCB):
             if remaining > 0 and n < room and flight > 0:
                 if n < remaining:  # sender SWS avoidance: wait for a full segment's window
                     break
-                if not self.nodelay and not self.fin_queued:  # Nagle: one small segment in flight at a time
+                if not self.nodelay and not self.fin_queued and (  # Nagle (RFC 896): one small segment in flight
+                        not self.profile.nagle_minshall or seq_lt(self.snd_una, self._snd_sml)):
                     break
             fresh = not seq_lt(snd_nxt, self.snd_max)
             used = self._send_range(snd_nxt, n, out, None)
             if used == 0:
                 break
+            if n < room:
+                self._snd_sml = seq_add(snd_nxt, used)
             if self._timed_seq is None and fresh:
                 self._timed_seq, self._timed_at = snd_nxt, self._now
             self.snd_nxt = seq_add(snd_nxt, used)

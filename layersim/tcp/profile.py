@@ -45,6 +45,7 @@ class Profile:
     initial_cwnd_segments: int       # Linux and RFC 6928: 10; RFC 5681: 3 for a 1460-byte MSS
     slow_start_counts_bytes: bool    # True: cwnd += bytes acked (Linux packet counting); False: RFC 3465 L=1
     dupack_threshold: int            # fast retransmit after this many duplicate ACKs
+    nagle_minshall: bool             # Linux: hold a small segment only while an earlier small one is unacked
     # Receiving and acknowledging ---------------------------------------------------------------------------
     delayed_ack_ns: int              # delayed ACK timeout (Linux ATO min 40 ms; RFC 1122 says < 500 ms)
     quickack_segments: int           # segments ACKed at once at the start of a connection (Linux quick ACK)
@@ -70,6 +71,7 @@ LINUX = Profile(
     initial_rto_ns=1 * _S, min_rto_ns=200 * _MS, max_rto_ns=120 * _S, rto_formula="linux",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=False, syn_retries=6, synack_retries=5, data_retries=15,
     congestion_control="newreno", initial_cwnd_segments=10, slow_start_counts_bytes=True, dupack_threshold=3,
+    nagle_minshall=True,
     delayed_ack_ns=40 * _MS, quickack_segments=16, ack_every_segments=2, rcv_window_growth=True,
     ack_unsent_data_reply=False, challenge_acks=True,
     rcvbuf=131072, sndbuf=262144, zero_window_probe="old_seq", max_persist_ns=120 * _S,
@@ -83,6 +85,7 @@ RFC = Profile(
     initial_rto_ns=1 * _S, min_rto_ns=1 * _S, max_rto_ns=60 * _S, rto_formula="rfc",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=True, syn_retries=5, synack_retries=5, data_retries=12,
     congestion_control="newreno", initial_cwnd_segments=3, slow_start_counts_bytes=False, dupack_threshold=3,
+    nagle_minshall=False,
     delayed_ack_ns=200 * _MS, quickack_segments=0, ack_every_segments=2, rcv_window_growth=False,
     ack_unsent_data_reply=True, challenge_acks=True,
     rcvbuf=65535 * 2, sndbuf=65535 * 4, zero_window_probe="one_byte", max_persist_ns=60 * _S,

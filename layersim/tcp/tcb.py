@@ -16,11 +16,10 @@ class TCB:
     """Connection variables; Output, Input and Connection add the behaviour on top of it."""
 
     __slots__ = (
-        "_ack_now", "_delack_at", "_events", "_ka_at", "_ka_probes", "_last_rx", "_now", "_passive",
-        "_peer_fin", "_persist_at", "_persist_backoff", "_persist_probes", "_quickacks", "_rcv_clamp",
-        "_rcv_mss", "_retries", "_rexmit_next", "_rto_at", "_timed_at", "_timed_seq", "_tw_at", "_unacked_bytes",
-        "cc", "error", "fin_queued", "fin_received", "irs", "iss", "keepalive", "last_ack_sent", "local",
-        "max_snd_wnd", "mss",
+        "_ack_now", "_delack_at", "_events", "_ka_at", "_ka_probes", "_last_rx", "_now", "_passive", "_peer_fin",
+        "_persist_at", "_persist_backoff", "_persist_probes", "_quickacks", "_rcv_clamp", "_rcv_mss", "_retries",
+        "_rexmit_next", "_rto_at", "_snd_sml", "_timed_at", "_timed_seq", "_tw_at", "_unacked_bytes", "cc", "error",
+        "fin_queued", "fin_received", "irs", "iss", "keepalive", "last_ack_sent", "local", "max_snd_wnd", "mss",
         "nodelay", "peer_mss", "profile", "rcv_adv", "rcv_nxt", "rcv_scale", "rcvq", "remote", "rtt", "sack_ok",
         "scoreboard", "snd_max", "snd_nxt", "snd_scale", "snd_una", "snd_wl1", "snd_wl2", "snd_wnd", "sndq",
         "state", "ts_offset", "ts_ok", "ts_recent", "wscale_ok",
@@ -72,6 +71,7 @@ class TCB:
         self.cc = NewReno(profile, mss)
         self.scoreboard = Scoreboard(iss)
         self._retries = 0
+        self._snd_sml = iss                 # end of the last small segment sent (Minshall's Nagle)
         self._rexmit_next = iss             # in recovery: next SACK hole to retransmit starts here or later
         self._timed_seq: int | None = None  # Karn: one segment timed at a time, never a retransmitted one
         self._timed_at = 0
