@@ -25,8 +25,6 @@ _DUPLICATE_WINDOW_UPDATE = ("layersim.tcp (rfc profile) sends a second, identica
 # Correct scripts that layersim.tcp does not pass yet: (script, profile) -> why. Run with strict xfail, so a
 # fix in layersim.tcp turns them into failures here until they are taken off this list.
 KNOWN_TCP_GAPS = {
-    ("nagle_linux.pkt", "linux"): "layersim.tcp holds a short tail segment (classic Nagle); Linux sends it at once "
-                                  "when no other short segment is unacknowledged (Minshall's variant)",
     ("shutdown.pkt", "rfc"): _DUPLICATE_WINDOW_UPDATE,
 }
 
