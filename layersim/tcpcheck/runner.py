@@ -327,7 +327,16 @@ class _Run:
                     raise _Failed(LineResult(event, False, self.stack.now, f"layersim.tcp raised "
                                              f"{type(exc).__name__}: {exc}")) from None
                 self.results[index] = LineResult(event, True, self.stack.now)
-            self.finish()
+            try:
+                self.finish()
+            except _Failed:
+                raise
+            except Exception as exc:  # as above: a TCP that raises fails the run, it does not crash it
+                end = self.script.events[-1] if self.script.events else None
+                if end is None:
+                    raise
+                raise _Failed(LineResult(end, False, self.stack.now, f"layersim.tcp raised "
+                                         f"{type(exc).__name__}: {exc}")) from None
         except _Failed as failed:
             passed = False
             index = self.script.events.index(failed.result.event) if failed.result.event in self.script.events \

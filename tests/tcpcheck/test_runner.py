@@ -156,3 +156,14 @@ def test_render_shows_failure_with_expected_and_actual():
     assert text.endswith("FAIL t.pkt (profile linux): 8 lines passed, failed at line 9")
     assert "ok   t.pkt:1:" not in text
     assert "ok   t.pkt:1: 0 socket" in render(result, verbose=True)
+
+
+def test_a_tcp_that_raises_fails_the_line_instead_of_crashing(monkeypatch):
+    from layersim.tcp import Connection
+
+    def broken(self, tcp, payload, now):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Connection, "receive", broken)
+    line, message = failure(OPEN)
+    assert (line, message) == (6, "layersim.tcp raised RuntimeError: boom")
