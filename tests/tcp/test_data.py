@@ -186,3 +186,20 @@ def test_send_buffer_limit_and_counters():
     p.run_for(30 * MS)
     assert p.client.unacked == 0 and p.client.send_space == 10_000
     assert p.server.readable == 10_000 and p.recv("s", 4000) == bytes(4000) and p.server.readable == 6000
+
+
+def test_keepalive_probes_an_idle_connection_and_gives_up():
+    """SO_KEEPALIVE: after 2 h idle, probes every 75 s with SEQ = SND.UNA - 1; 9 unanswered probes: ETIMEDOUT."""
+    import errno
+
+    p = TCPPair().open()
+    p.client.set_keepalive(True, p.now)
+    start = p.now
+    p.run_for(7200 * S + 10 * MS)
+    probe = [s for s in p.sent("c>s") if s.time >= start + 7200 * S]
+    assert probe and probe[0].segment.tcp.seq == p.client.snd_una - 1 and probe[0].time == start + 7200 * S
+    assert p.client.state is State.ESTABLISHED  # the peer answered
+    p.rules.append(lambda d, i, s: "drop")
+    p.run_for(7200 * S + 10 * 75 * S)
+    assert p.client.state is State.CLOSED and p.client.error == errno.ETIMEDOUT
+    assert len([e for e in p.events if e.kind == "keepalive"]) >= 10
