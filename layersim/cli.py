@@ -1,4 +1,4 @@
-"""The `layersim` command: build a frame (encap) or decode a capture file (inspect)."""
+"""The `layersim` command: build a frame (encap), decode a capture (inspect), run a scenario or a TCP script."""
 
 from __future__ import annotations
 
@@ -48,7 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="override the file's seed")
     run.add_argument("--json", action="store_true", help="print the documented JSON form instead of the story")
     run.add_argument("--until", help="stop at this simulated time (e.g. 10s); default: when nothing is left to do")
+    _add_tcpcheck(sub)
     return parser
+
+
+def _add_tcpcheck(sub: Any) -> None:
+    """`layersim tcpcheck SCRIPT.pkt`: its arguments and logic live in layersim.tcpcheck.command."""
+    from layersim.tcpcheck.command import add_parser
+
+    add_parser(sub)
 
 
 def _encap(args: argparse.Namespace) -> int:
@@ -185,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _encap(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "tcpcheck":
+            from layersim.tcpcheck.command import main as tcpcheck
+
+            return tcpcheck(args)
         return _inspect(args)
     except LayersimError as exc:
         print(f"layersim: error: {exc}", file=sys.stderr)
