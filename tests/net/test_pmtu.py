@@ -8,14 +8,13 @@ import errno
 import pytest
 
 from layersim import ICMP, IPv4
-from layersim.net.network import Network
 from layersim.net.process import sleep
 from layersim.net.trace import EventKind
 from layersim.net.trace_details import PathMtu
-from layersim.wire.packet import decode
 from tests.data import linux_facts as lf
 from tests.data.linux_facts import CLIENT_IF, MIDDLE_IF
 from tests.net.conftest import CLIENT_IP, R1_LEFT, SERVER_IP, Chain, build_chain
+from tests.net.sim_frames import wire
 
 MS = 1_000_000
 
@@ -23,16 +22,6 @@ MS = 1_000_000
 def narrow_chain() -> Chain:
     """The chain with the r1 - r2 link at MTU 576, as in the Linux recording."""
     return build_chain(link_b={"mtu": 576})
-
-
-def wire(net: Network, iface: str) -> list[lf.Frame]:
-    """The IPv4 frames a capture on `iface`'s link would show there (sent and received), in time order."""
-    node, _, name = iface.partition(":")
-    out = []
-    for event in net.trace.select(node=node, interface=name):
-        if event.kind in (EventKind.SEND, EventKind.RECEIVE) and event.frame[12:14] == b"\x08\x00":
-            out.append(lf.Frame(len(out), iface, event.time_ns, event.frame, decode(event.frame)))
-    return out
 
 
 def linux_phase(n: int, iface: str) -> list[lf.Frame]:
