@@ -98,7 +98,7 @@ def test_ids_are_distinct_per_packet(full: Chain) -> None:
     ids = requests(full)
     assert len(set(ids)) == len(ids) == 3
     replies = [e.packet_id for e in trace.select(EventKind.SEND, node="server")
-               if IP(e.frame[14:]).proto == 1 and IP(e.frame[14:]).payload.type == 0]
+               if e.frame[12:14] == b"\x08\x00" and IP(e.frame[14:]).proto == 1 and IP(e.frame[14:]).payload.type == 0]
     assert len(replies) == 2 and not set(replies) & set(ids)
 
 
