@@ -1,7 +1,8 @@
 """layersim: see what really happens on the wire, layer by layer, with real bytes."""
 
+from layersim import viz
 from layersim.errors import CaptureError, DecodeError, FieldValueError, LayersimError
-from layersim.net import DropReason, EventKind, Network
+from layersim.net import DropReason, EventKind, HookPoint, Network, Process, sleep
 from layersim.wire import (
     ARP,
     BROADCAST,
@@ -57,6 +58,7 @@ __all__ = [
     "FieldValueError",
     "HTTPRequest",
     "HTTPResponse",
+    "HookPoint",
     "ICMPType",
     "IPProto",
     "IPv4",
@@ -66,10 +68,13 @@ __all__ = [
     "Network",
     "Packet",
     "Padding",
+    "Process",
     "Raw",
     "TCPFlags",
     "UnreachableCode",
     "__version__",
     "decode",
     "diff",
+    "sleep",
+    "viz",
 ]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from layersim.errors import LayersimError
 from layersim.net.actions import DELIVER, EVENT, ICMP_ERROR, Action
+from layersim.net.fastpath import udp_send
 from layersim.net.interface import Interface
 from layersim.net.ipnode import IPNode, ProtocolHandler
 from layersim.net.pmtu import PathMtuCache
@@ -117,6 +118,8 @@ class Host(IPNode):
 
     def send_udp(self, sock: DatagramSocket, dst: IPv4Address, port: int, data: bytes) -> bool:
         """Send one datagram from `sock`; False without a route (OSError EMSGSIZE when "do" cannot send it)."""
+        if not self.hooks and udp_send(self, sock, dst, port, data):
+            return True
         src = IPv4Address(sock.local[0]) if sock.local[0] else None
         ip_id = self._socket_ip_id(sock, dst, 28 + len(data))
         return self.send_ip(dst, UDP(sport=sock.local[1], dport=port) / data, ttl=sock.ttl, dscp=sock.tos >> 2,

@@ -16,6 +16,7 @@ from layersim.errors import DecodeError, LayersimError
 from layersim.net.actions import DELIVER, DELIVER_ERROR, EVENT, ICMP_ERROR, OUTPUT, TIMER, TRANSMIT, Action
 from layersim.net.arp import ArpCache
 from layersim.net.arp_protocol import ArpProtocol
+from layersim.net.fastpath import udp_receive
 from layersim.net.fragment import Reassembler, fragment
 from layersim.net.hooks import REWRITTEN, Drop, HookPacket, HookPoint, Hooks
 from layersim.net.icmp_protocol import IcmpProtocol
@@ -64,7 +65,7 @@ class IPNode(Node):
         self.icmp = IcmpProtocol(self)
         self.protocols: dict[int, ProtocolHandler] = {1: self.icmp.receive}
         self.error_handlers: dict[int, Callable[[Any], None]] = {}  # ICMP errors about protocol N go here
-        self._local_cache: tuple[int, frozenset[int], frozenset[int]] | None = None
+        self._local_cache: tuple[int, frozenset[int], frozenset[int], frozenset[int]] | None = None
 
     # Set-up --------------------------------------------------------------------------------------------
     def add_interface(self, name: str, mac: MAC | str, address: IPv4Interface | str | None = None) -> Interface:
@@ -90,17 +91,23 @@ class IPNode(Node):
         """This node's own addresses as ints."""
         return frozenset(int(i.address.ip) for i in self.interfaces.values() if i.address is not None)
 
-    def _address_sets(self) -> tuple[frozenset[int], frozenset[int]]:
-        """(own addresses and broadcasts, broadcasts only) as ints, recomputed when interfaces change."""
-        if self._local_cache is None or self._local_cache[0] != len(self.interfaces):
+    def address_ints_cached(self) -> frozenset[int]:
+        """This node's own unicast addresses as ints, recomputed when interfaces change."""
+        return self._address_sets()[2]
+
+    def _address_sets(self) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
+        """(own addresses and broadcasts, broadcasts only, own only) as ints, recomputed when interfaces change."""
+        cache = self._local_cache
+        if cache is None or cache[0] != len(self.interfaces):
             broadcast = {0xFFFFFFFF}
             own = set()
             for iface in self.interfaces.values():
                 if iface.address is not None:
                     own.add(int(iface.address.ip))
                     broadcast.add(int(iface.address.network.broadcast_address))
-            self._local_cache = (len(self.interfaces), frozenset(own | broadcast), frozenset(broadcast))
-        return self._local_cache[1], self._local_cache[2]
+            cache = self._local_cache = (len(self.interfaces), frozenset(own | broadcast), frozenset(broadcast),
+                                         frozenset(own))
+        return cache[1], cache[2], cache[3]
 
     def is_broadcast(self, address: IPv4Address | int) -> bool:
         """True for 255.255.255.255 and the broadcast address of a connected subnet."""
@@ -125,9 +132,12 @@ class IPNode(Node):
             return
         ethertype = frame[12:14]
         if ethertype == _ETH_IPV4:
-            if self.forwarding and dst != BROADCAST and not self.hooks and self._fast_forward(iface, frame, packet_id,
-                                                                                          now):
-                return
+            if dst != BROADCAST and not self.hooks:
+                if self.forwarding:
+                    if self._fast_forward(iface, frame, packet_id, now):
+                        return
+                elif udp_receive(self, iface, frame, packet_id, now):  # type: ignore[arg-type]
+                    return
             self._ipv4_in(iface, frame, packet_id, now)
             return
         try:

@@ -53,3 +53,9 @@ class NodeRoutes(RoutingTable):
             self.automatic.discard(str(route.prefix))
             replace = True
         return super().add(prefix, via, interface, metric, kind, replace=replace)
+
+    def _repr_html_(self) -> str:
+        """The routing table as an HTML table in Jupyter."""
+        from layersim.net.html_views import routes_html
+
+        return routes_html(self._node)

@@ -160,6 +160,12 @@ class Trace:
         """Each node one packet crossed, with the fields that changed there (see `hops`)."""
         return hops(self, packet)
 
+    def _repr_html_(self) -> str:
+        """The trace as an HTML table in Jupyter (the first 200 events)."""
+        from layersim.net.html_views import trace_html
+
+        return trace_html(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Hop:

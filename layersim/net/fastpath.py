@@ -1,0 +1,106 @@
+"""The runtime's fast paths for plain UDP datagrams on hosts with no hook installed: straight to and from bytes.
+
+They build and read exactly the bytes the general path does (the tests send the same datagrams both ways and
+compare the captures), skipping the layer objects, and give up (returning False) on anything out of the ordinary
+(options, fragments, broadcasts, unknown MACs, a socket-less port, a bad checksum), which the general path then
+handles and explains.
+"""
+
+from __future__ import annotations
+
+import struct
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING
+
+from layersim.net.sockets import Datagram
+from layersim.net.trace_details import EventKind
+from layersim.wire.checksum import internet_checksum
+
+if TYPE_CHECKING:
+    from layersim.net.host import Host
+    from layersim.net.interface import Interface
+    from layersim.net.sockets import DatagramSocket
+
+__all__ = ["udp_receive", "udp_send"]
+
+_IP_UDP = struct.Struct("!BBHHHBBH4s4sHHHH")  # IPv4 header without options, then the UDP header
+_ETH_IPV4 = b"\x08\x00"
+_SEND, _DELIVER, _APP = EventKind.SEND, EventKind.DELIVER, EventKind.APP
+_UDP_FACTS = "udp"
+
+
+def udp_send(host: Host, sock: DatagramSocket, dst: IPv4Address, port: int, data: bytes) -> bool:
+    """Send one datagram in one step when nothing needs the general path; False leaves it to that path."""
+    if sock.pmtu == "do" or len(data) > 1472 or not port:
+        return False
+    dst_int = int(dst)
+    output = host.output
+    route = output.routes.lookup_int(dst_int)
+    if route is None or route.interface is None:
+        return False
+    out = host.interfaces[route.interface]
+    src = sock.local[0]
+    if not src:
+        if out.address is None:
+            return False
+        src = int(out.address.ip)
+    total = 28 + len(data)
+    network = host.network
+    now = network.clock.now
+    mtu = out.mtu
+    if host.pmtu.entries:
+        learned = host.pmtu.get(dst_int, now)
+        if learned is not None and learned < mtu:
+            mtu = learned
+    if total > mtu:
+        return False
+    mac = host.arp.lookup(route.via or dst, now)
+    if mac is None:
+        return False
+    flags = 0 if sock.pmtu == "dont" else 0x4000
+    ident = output.take_ip_id()
+    src4, dst4 = src.to_bytes(4, "big"), dst_int.to_bytes(4, "big")
+    sport = sock.local[1]
+    length = total - 20
+    checksum = internet_checksum(data, (src >> 16) + (src & 0xFFFF) + (dst_int >> 16) + (dst_int & 0xFFFF) + 17
+                                 + length + length + sport + port) or 0xFFFF  # RFC 768: 0 is sent as 0xffff
+    header = bytearray(_IP_UDP.pack(0x45, sock.tos, total, ident, flags, sock.ttl, 17, 0, src4, dst4, sport, port,
+                                    length, checksum))
+    ip_checksum = internet_checksum(header[:20])
+    header[10] = ip_checksum >> 8
+    header[11] = ip_checksum & 0xFF
+    frame = mac + out.mac + _ETH_IPV4 + header + data
+    trace = network.trace
+    packet_id = trace.new_packet_id()
+    note = ("udp", sport, dst, port)
+    if trace.keep_events:
+        trace.add(now, host.name, out.name, _SEND, frame, packet_id, (note,))
+    out.send(frame, packet_id, note)
+    return True
+
+
+def udp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | None, now: int) -> bool:
+    """Deliver a plain unicast UDP datagram for this host to its socket; False leaves it to the general path."""
+    if len(frame) < 42 or frame[14] != 0x45 or frame[23] != 17:
+        return False
+    _, _, total, _, frag, ttl, _, _, src4, dst4, sport, dport, length, checksum = _IP_UDP.unpack_from(frame, 14)
+    if frag & 0x3FFF or total > len(frame) - 14 or length != total - 20 or not checksum:
+        return False
+    dst = int.from_bytes(dst4, "big")
+    if dst not in host.address_ints_cached() or internet_checksum(frame[14:34]):
+        return False
+    src = int.from_bytes(src4, "big")
+    sock = host.sockets.find_udp(dst, dport, src, sport)
+    if sock is None or len(sock.queue) >= sock.queue_limit:
+        return False
+    end = 14 + total
+    if internet_checksum(frame[34:end], (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + 17 + length):
+        return False
+    trace = host.network.trace
+    if trace.keep_events:
+        trace.add(now, host.name, iface.name, _DELIVER, frame[14:end] if trace.keep_frames else None, packet_id,
+                  ("UDP",))
+        trace.add(now, host.name, iface.name, _APP, None, packet_id,
+                  (_UDP_FACTS, (("port", dport), ("size", length - 8), ("source", f"{IPv4Address(src)}:{sport}"))))
+    sock.deliver(Datagram(frame[42:end], (IPv4Address(src), sport), now, ttl))
+    return True

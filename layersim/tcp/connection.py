@@ -1,0 +1,293 @@
+"""A sans-IO TCP connection: segments and the time in, segments to send and trace events out."""
+
+from __future__ import annotations
+
+import errno
+
+from layersim.tcp.fastpath import FastPath
+from layersim.tcp.output import ACK, SENDING
+from layersim.tcp.profile import LINUX, Profile
+from layersim.tcp.segment import Segment, TCPEvent
+from layersim.tcp.seq import seq_add, seq_sub
+from layersim.tcp.states import Event, IllegalTransition, State
+from layersim.wire.tcp import TCP
+
+__all__ = ["Connection"]
+
+_WRITABLE = frozenset({State.SYN_SENT, State.SYN_RECEIVED, State.ESTABLISHED, State.CLOSE_WAIT})
+
+
+class Connection(FastPath):
+    """One TCP connection (RFC 9293), made by `connect` (active open) or by a Listener (passive open)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def connect(cls, local: tuple[int, int], remote: tuple[int, int], *, iss: int, mss: int, now: int,
+                profile: Profile = LINUX, ts_offset: int = 0, rcvbuf: int | None = None,
+                sndbuf: int | None = None, nodelay: bool = False) -> tuple[Connection, list[Segment]]:
+        """Active open: a connection in SYN_SENT and its SYN."""
+        conn = cls(local, remote, iss=iss, mss=mss, now=now, profile=profile, ts_offset=ts_offset, rcvbuf=rcvbuf,
+                   sndbuf=sndbuf, nodelay=nodelay)
+        conn._transition(Event.ACTIVE_OPEN)
+        syn = conn._syn_segment(False)
+        conn.snd_nxt = conn.snd_max = seq_add(conn.iss, 1)
+        conn._timed_seq, conn._timed_at = conn.iss, now
+        conn._rto_at = now + conn.rtt.rto_ns
+        return conn, [syn]
+
+    @classmethod
+    def _accept(cls, local: tuple[int, int], remote: tuple[int, int], syn: TCP, *, iss: int, mss: int, now: int,
+                profile: Profile, ts_offset: int, rcvbuf: int | None, sndbuf: int | None,
+                nodelay: bool) -> tuple[Connection, list[Segment]]:
+        """Passive open (called by Listener): a connection in SYN_RECEIVED and its SYN-ACK."""
+        conn = cls(local, remote, iss=iss, mss=mss, now=now, profile=profile, ts_offset=ts_offset, rcvbuf=rcvbuf,
+                   sndbuf=sndbuf, nodelay=nodelay)
+        conn._passive = True
+        conn.state = State.LISTEN
+        conn._negotiate(syn)
+        conn._transition(Event.RCV_SYN)
+        synack = conn._syn_segment(False)
+        conn.snd_nxt = conn.snd_max = seq_add(conn.iss, 1)
+        conn._timed_seq, conn._timed_at = conn.iss, now
+        conn._rto_at = now + conn.rtt.rto_ns
+        return conn, [synack]
+
+    # Events from the network and the application ------------------------------------------------------------
+    def receive(self, tcp: TCP, payload: bytes, now: int) -> list[Segment]:
+        """One arriving segment (checksum already verified); the segments to send in answer."""
+        self._now = now
+        self._last_rx = now
+        if self._ka_at is not None:
+            self._ka_at = now + self.profile.keepalive_idle_ns
+            self._ka_probes = 0
+        out: list[Segment] = []
+        state = self.state
+        if state is State.ESTABLISHED and self._fast(tcp, payload, out):
+            return out
+        if state is State.CLOSED:
+            from layersim.tcp.listener import reset_for
+
+            rst = reset_for(tcp, len(payload))
+            return [rst] if rst is not None else out
+        self._receive(tcp, payload, out)
+        return out
+
+    def send(self, data: bytes, now: int) -> tuple[int, list[Segment]]:
+        """Queue data for sending; how many bytes the send buffer took, and the segments that can go now."""
+        if self.state not in _WRITABLE or self.fin_queued:
+            raise IllegalTransition(self.state, Event.SEND, "send() after the connection was shut down or closed"
+                                    if self.fin_queued or self.state is not State.CLOSED else "send() on CLOSED")
+        self._now = now
+        taken = self.sndq.write(data)
+        out: list[Segment] = []
+        if taken:
+            self._output(out)
+        return taken, out
+
+    def recv(self, max_bytes: int, now: int) -> tuple[bytes, list[Segment]]:
+        """Read up to max_bytes in-order bytes; a window update goes out when reading opened the window enough."""
+        self._now = now
+        data = self.rcvq.data
+        n = min(max_bytes, len(data))
+        if n <= 0:
+            return b"", []
+        chunk = bytes(data[:n])
+        del data[:n]
+        out: list[Segment] = []
+        if self.state in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2):
+            # Linux tcp_cleanup_rbuf: announce when the window at least doubles from what the peer knows
+            advertised = seq_sub(self.rcv_adv, self.rcv_nxt)
+            free = self.rcvq.free()
+            if self.profile.rcv_window_growth:
+                free = min(free, self._rcv_clamp)
+            if free >= 2 * advertised and free - advertised >= self._rcv_mss:
+                out.append(self._ack())
+        return chunk, out
+
+    def shutdown(self, now: int) -> list[Segment]:
+        """SHUT_WR: a FIN after the queued data (nothing when the FIN is already queued)."""
+        self._now = now
+        out: list[Segment] = []
+        state = self.state
+        if state is State.CLOSED:
+            return out
+        if state is State.SYN_SENT:
+            self._transition(Event.CLOSE)
+            return out
+        if self.fin_queued or state not in (State.SYN_RECEIVED, State.ESTABLISHED, State.CLOSE_WAIT):
+            return out
+        self._transition(Event.CLOSE)
+        self.fin_queued = True
+        self._output(out)
+        return out
+
+    def close(self, now: int) -> list[Segment]:
+        """close(2): RST when unread data remains (RFC 9293 §3.10.4, Linux), else a FIN after the queued data."""
+        self._now = now
+        unread = self.rcvq.data or self.rcvq.ooo
+        if unread and (self.state in SENDING or self.state in (State.SYN_RECEIVED, State.FIN_WAIT_2)):
+            return self.abort(now)
+        return self.shutdown(now)
+
+    def abort(self, now: int) -> list[Segment]:
+        """Reset the connection now (SO_LINGER 0): an RST in synchronized states, then CLOSED."""
+        self._now = now
+        state = self.state
+        if state is State.CLOSED:
+            return []
+        out: list[Segment] = []
+        if state not in (State.SYN_SENT, State.TIME_WAIT):
+            out.append(self._rst(self.snd_max, True))
+        self._transition(Event.ABORT)
+        return out
+
+    def set_keepalive(self, on: bool, now: int) -> None:
+        """SO_KEEPALIVE: probe an idle connection after the profile's idle time."""
+        self.keepalive = on
+        self._ka_at = now + self.profile.keepalive_idle_ns if on and self.state is not State.CLOSED else None
+        self._ka_probes = 0
+
+    # Timers ------------------------------------------------------------------------------------------------
+    def next_deadline(self) -> int | None:
+        """The earliest armed timer (retransmission, delayed ACK, persist, TIME-WAIT, keepalive), or None."""
+        best = None
+        for at in (self._rto_at, self._delack_at, self._persist_at, self._tw_at, self._ka_at):
+            if at is not None and (best is None or at < best):
+                best = at
+        return best
+
+    def on_timer(self, now: int) -> list[Segment]:
+        """Run every timer due at `now`."""
+        self._now = now
+        out: list[Segment] = []
+        if self._tw_at is not None and self._tw_at <= now:
+            self._tw_at = None
+            self._transition(Event.TIMEOUT_2MSL)
+            return out
+        if self._rto_at is not None and self._rto_at <= now:
+            self._rto_at = None
+            self._on_rto(out)
+        if self._persist_at is not None and self._persist_at <= now:
+            self._on_persist(out)
+        if self._ka_at is not None and self._ka_at <= now:
+            self._on_keepalive(out)
+        if self._delack_at is not None and self._delack_at <= now:
+            self._delack_at = None
+            if self.state is not State.CLOSED:
+                out.append(self._ack())
+        return out
+
+    def _on_rto(self, out: list[Segment]) -> None:
+        """RFC 6298 §5.4-5.6: retransmit the earliest unacknowledged segment, back off, collapse cwnd."""
+        state = self.state
+        profile = self.profile
+        limit = {State.SYN_SENT: profile.syn_retries, State.SYN_RECEIVED: profile.synack_retries}.get(
+            state, profile.data_retries)
+        if self.snd_una == self.snd_max and state not in (State.SYN_SENT, State.SYN_RECEIVED):
+            return
+        self._retries += 1
+        if self._retries > limit:
+            self._fail(errno.ETIMEDOUT, Event.TIMEOUT)
+            return
+        self.rtt.backoff()
+        self._events.append(TCPEvent("rto", self._now, {"rto_ns": self.rtt.rto_ns, "backoff": self.rtt.backoffs}))
+        self._timed_seq = None
+        if state in (State.SYN_SENT, State.SYN_RECEIVED) and self.snd_una == self.iss:
+            out.append(self._syn_segment(True))
+            self._events.append(TCPEvent("retransmit", self._now, {"seq": self.iss, "length": 0, "reason": "syn"}))
+        else:
+            cc = self.cc
+            mss = self._payload_room()
+            cc.on_timeout(seq_sub(self.snd_max, self.snd_una), mss)
+            cc.recover = self.snd_max  # RFC 6582 §4: no fast retransmit for losses from before the timeout
+            self.scoreboard.clear()
+            self._cwnd_event("timeout")
+            self.snd_nxt = self.snd_una  # go back: resend from the first unacknowledged byte
+            self._retransmit_first(out, "rto")
+            self.snd_nxt = self._rexmit_next
+        self._rto_at = self._now + self.rtt.rto_ns
+
+    def _on_persist(self, out: list[Segment]) -> None:
+        """A zero-window probe (RFC 9293 §3.8.6.1), with the interval doubling like the RTO."""
+        self._persist_probes += 1
+        if self._persist_probes > self.profile.data_retries:
+            self._fail(errno.ETIMEDOUT, Event.TIMEOUT)
+            return
+        if self.profile.zero_window_probe == "old_seq":
+            out.append(self._segment(seq_add(self.snd_una, -1), ACK))
+        else:
+            self._send_range(self.snd_una, 1, out, None)
+        self._events.append(TCPEvent("persist", self._now, {"probe": self._persist_probes,
+                                                             "backoff_ns": self._persist_backoff}))
+        self._persist_backoff = min(self._persist_backoff * 2, self.profile.max_persist_ns)
+        self._persist_at = self._now + self._persist_backoff
+
+    def _on_keepalive(self, out: list[Segment]) -> None:
+        """RFC 9293 §3.8.4 / RFC 1122 §4.2.3.6: probe an idle connection, give up after the profile's probes."""
+        if self.state not in (State.ESTABLISHED, State.CLOSE_WAIT) or self.snd_una != self.snd_max:
+            self._ka_at = self._now + self.profile.keepalive_interval_ns
+            return
+        if self._ka_probes >= self.profile.keepalive_probes:
+            self._fail(errno.ETIMEDOUT, Event.TIMEOUT)
+            return
+        self._ka_probes += 1
+        out.append(self._segment(seq_add(self.snd_una, -1), ACK))
+        self._events.append(TCPEvent("keepalive", self._now, {"probe": self._ka_probes}))
+        self._ka_at = self._now + self.profile.keepalive_interval_ns
+
+    # Reading the state ---------------------------------------------------------------------------------------
+    def drain_events(self) -> list[TCPEvent]:
+        """Trace events since the last call."""
+        events, self._events = self._events, []
+        return events
+
+    @property
+    def readable(self) -> int:
+        """Bytes waiting in the receive buffer, in order."""
+        return len(self.rcvq.data)
+
+    @property
+    def at_eof(self) -> bool:
+        """The peer's FIN arrived and every byte before it was read (recv would return b"")."""
+        return self.fin_received and not self.rcvq.data
+
+    @property
+    def send_space(self) -> int:
+        """Room left in the send buffer."""
+        return self.sndq.capacity - len(self.sndq.data)
+
+    @property
+    def unacked(self) -> int:
+        """Bytes sent or queued and not yet acknowledged (netstat's Send-Q)."""
+        return len(self.sndq.data)
+
+    @property
+    def finished(self) -> bool:
+        """CLOSED with nothing more to do: the socket layer may forget the connection."""
+        return self.state is State.CLOSED
+
+    @property
+    def cwnd(self) -> int:
+        """Congestion window in bytes."""
+        return self.cc.cwnd
+
+    @property
+    def ssthresh(self) -> int:
+        """Slow-start threshold in bytes."""
+        return self.cc.ssthresh
+
+    @property
+    def srtt_ns(self) -> int | None:
+        """Smoothed round-trip time (None before the first sample)."""
+        return self.rtt.srtt_ns
+
+    @property
+    def rto_ns(self) -> int:
+        """Current retransmission timeout, backoff included."""
+        return self.rtt.rto_ns
+
+    def __repr__(self) -> str:
+        return (f"Connection({self.local[1]}->{self.remote[1]} {self.state.name} snd_una={self.snd_una} "
+                f"snd_nxt={self.snd_nxt} rcv_nxt={self.rcv_nxt} cwnd={self.cc.cwnd})")
+

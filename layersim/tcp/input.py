@@ -1,0 +1,350 @@
+"""Processing an arriving segment (RFC 9293 §3.10.7): acceptability, RST and SYN checks, ACKs, data, FIN."""
+
+from __future__ import annotations
+
+import errno
+
+from layersim.tcp.congestion import NewReno
+from layersim.tcp.options import parse_offer
+from layersim.tcp.output import ACK, FIN, RST, SYN, Output
+from layersim.tcp.segment import Segment, TCPEvent
+from layersim.tcp.seq import seq_add, seq_le, seq_lt, seq_sub
+from layersim.tcp.states import Event, State, next_state
+from layersim.wire.tcp import TCP
+from layersim.wire.tcp_options import SACK, Timestamps
+
+__all__ = ["Input"]
+
+_RECEIVING = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2})
+# errno a received RST leaves, by state (Linux tcp_reset); missing: no error.
+_RST_ERRNO = {State.SYN_SENT: errno.ECONNREFUSED, State.ESTABLISHED: errno.ECONNRESET,
+              State.FIN_WAIT_1: errno.ECONNRESET, State.FIN_WAIT_2: errno.ECONNRESET,
+              State.CLOSE_WAIT: errno.EPIPE, State.CLOSING: errno.ECONNRESET, State.LAST_ACK: errno.ECONNRESET}
+
+
+class Input(Output):
+    """Everything that happens when a segment arrives."""
+
+    __slots__ = ()
+
+    # State changes ---------------------------------------------------------------------------------------
+    def _transition(self, event: Event) -> None:
+        """Move along the state table (IllegalTransition leaves the state as it was) and arm the matching timers."""
+        old = self.state
+        new = next_state(old, event, f"{self.local[1]}->{self.remote[1]}")
+        self.state = new
+        self._events.append(TCPEvent("state", self._now, {"old": old, "new": new, "event": event}))
+        if new is State.TIME_WAIT:
+            self._rto_at = self._persist_at = self._ka_at = self._delack_at = None
+            self._tw_at = self._now + self.profile.time_wait_ns
+        elif new is State.CLOSED:
+            self._rto_at = self._persist_at = self._ka_at = self._delack_at = self._tw_at = None
+
+    def _fail(self, code: int | None, event: Event) -> None:
+        """End the connection with an errno (None: ended without an error the application must see)."""
+        if code is not None:
+            self.error = code
+            self._events.append(TCPEvent("error", self._now, {"errno": code}))
+        self._transition(event)
+
+    def _negotiate(self, tcp: TCP) -> None:
+        """Take the peer's SYN options (RFC 9293 §3.7.1, RFC 7323, RFC 2018) and its initial sequence number."""
+        profile = self.profile
+        offer = parse_offer(tcp.options)
+        mss = offer.mss if offer.mss is not None else profile.default_peer_mss
+        self.peer_mss = max(mss, profile.min_peer_mss)
+        self.wscale_ok = offer.wscale is not None
+        if self.wscale_ok:
+            self.snd_scale = min(offer.wscale, profile.max_window_scale)  # RFC 7323 §2.3
+            self.rcv_scale = min(profile.window_scale, profile.max_window_scale)
+        self.sack_ok = offer.sack_permitted and profile.sack
+        self.ts_ok = offer.tsval is not None and profile.timestamps
+        if self.ts_ok:
+            self.ts_recent = offer.tsval
+        self.irs = tcp.seq
+        self.snd_wnd = self.max_snd_wnd = tcp.window  # a SYN's window is never scaled (RFC 7323 §2.2)
+        self.snd_wl1, self.snd_wl2 = tcp.seq, self.iss
+        self.rcv_nxt = self.last_ack_sent = seq_add(tcp.seq, 1)
+        self.rcv_adv = seq_add(self.rcv_nxt, self._rcv_clamp)
+        room = self._payload_room()
+        self.cc = NewReno(profile, room)
+        self.cc.recover = self.iss
+        self._rcv_mss = room
+
+    def _reset_received(self) -> None:
+        """An acceptable RST: the connection ends, with the errno Linux gives for the state."""
+        self._events.append(TCPEvent("rst", self._now, {"direction": "received", "state": self.state}))
+        code = _RST_ERRNO.get(self.state)
+        if self.state is State.SYN_RECEIVED and not self._passive:
+            code = errno.ECONNREFUSED  # simultaneous open refused
+        self._fail(code, Event.RCV_RST)
+
+    def _challenge_ack(self, out: list[Segment], reason: str) -> None:
+        self._events.append(TCPEvent("challenge_ack", self._now, {"reason": reason}))
+        out.append(self._ack())
+
+    # Arrival --------------------------------------------------------------------------------------------
+    def _syn_sent(self, tcp: TCP, f: int, out: list[Segment]) -> None:
+        """RFC 9293 §3.10.7.3: a segment arriving in SYN_SENT."""
+        ack = tcp.ack
+        if f & ACK and not (seq_lt(self.iss, ack) and seq_le(ack, self.snd_max)):
+            if not f & RST:
+                out.append(self._rst(ack, False))
+            return
+        if f & RST:
+            if f & ACK:
+                self._reset_received()
+            return
+        if not f & SYN:
+            return
+        self._negotiate(tcp)
+        if not f & ACK:  # simultaneous open: our SYN crossed theirs
+            self._transition(Event.RCV_SYN)
+            out.append(self._syn_segment(False))
+            return
+        self.snd_una = ack
+        self.scoreboard.advance(ack)
+        self.snd_wnd = self.max_snd_wnd = tcp.window  # never scaled in a SYN (RFC 7323 §2.2)
+        self.snd_wl1, self.snd_wl2 = tcp.seq, ack
+        if self._timed_seq == self.iss:
+            self._rtt_sample(self._now - self._timed_at)
+        self._timed_seq = None
+        self._rto_at = None
+        self._retries = 0
+        self._transition(Event.RCV_SYN_ACK)
+        out.append(self._ack())
+        self._output(out)
+
+    def _receive(self, tcp: TCP, payload: bytes, out: list[Segment]) -> None:
+        """RFC 9293 §3.10.7.4: a segment arriving in a synchronized state."""
+        f = int(tcp[6])
+        state = self.state
+        if state is State.SYN_SENT:
+            self._syn_sent(tcp, f, out)
+            return
+        start = len(out)
+        seq = tcp[2]
+        plen = len(payload)
+        ts = sack = None
+        for option in tcp[10]:
+            kind = type(option)
+            if kind is Timestamps:
+                ts = option
+            elif kind is SACK:
+                sack = option.blocks
+        if state is State.SYN_RECEIVED and f & SYN and seq == self.irs and not f & RST:
+            if not f & ACK:  # the peer's SYN again: our SYN-ACK was lost
+                out.append(self._syn_segment(True))
+                return
+            if tcp[3] == self.snd_max:  # simultaneous open: the peer's SYN-ACK completes it (Linux does the same)
+                self._established(tcp)
+                return
+        rcv_nxt = self.rcv_nxt
+        if ts is not None and self.ts_ok and not f & RST and seq_lt(ts.tsval, self.ts_recent):
+            out.append(self._ack())  # PAWS (RFC 7323 §5.3): an old duplicate
+            return
+        wnd = seq_sub(self.rcv_adv, rcv_nxt)
+        if wnd < 0:
+            wnd = 0
+        d = seq_sub(seq, rcv_nxt)
+        seg_len = plen + (f & SYN and 1) + (f & FIN)
+        if seg_len == 0:
+            ok = d == 0 if wnd == 0 else 0 <= d < wnd
+        else:
+            ok = wnd > 0 and (0 <= d < wnd or 0 <= d + seg_len - 1 < wnd)
+        if not ok:
+            if f & RST:
+                return  # never answer an RST
+            if state is State.TIME_WAIT and f & FIN:
+                self._tw_at = self._now + self.profile.time_wait_ns  # RFC 9293: restart the 2 MSL timeout
+            out.append(self._ack())
+            return
+        if f & RST:  # RFC 5961 §3.2: only an exact match resets; in-window gets a challenge ACK
+            if d == 0 or not self.profile.challenge_acks:
+                self._reset_received()
+            else:
+                self._challenge_ack(out, "rst in window")
+            return
+        if f & SYN:  # RFC 5961 §4.2 / RFC 9293 §3.10.7.4 fourth check
+            if self.profile.challenge_acks:
+                self._challenge_ack(out, "syn in window")
+            else:
+                out.append(self._rst(self.snd_nxt, True))
+                self._fail(errno.ECONNRESET, Event.ABORT)
+            return
+        if not f & ACK:
+            return
+        if ts is not None and self.ts_ok and seq_le(seq, self.last_ack_sent):
+            self.ts_recent = ts.tsval  # RFC 7323 §4.3
+        ack = tcp[3]
+        if state is State.SYN_RECEIVED:
+            if not (seq_lt(self.snd_una, ack) and seq_le(ack, self.snd_max)):
+                out.append(self._rst(ack, False))
+                return
+            self._established(tcp)
+        if seq_lt(self.snd_max, ack):
+            if self.profile.ack_unsent_data_reply:
+                out.append(self._ack())
+            return
+        fin_acked = False
+        if not seq_lt(ack, self.snd_una):
+            self._process_ack(tcp, ack, seq, plen, f, ts, sack, out)
+            fin_acked = self.fin_queued and self.snd_una == seq_add(self.sndq.end, 1)
+            state = self.state
+            if fin_acked and state is State.CLOSING:
+                self._transition(Event.RCV_ACK_OF_FIN)
+                return
+            if fin_acked and state is State.LAST_ACK:
+                self._transition(Event.RCV_ACK_OF_FIN)
+                return
+        if state in _RECEIVING:
+            if plen:
+                self._data(seq, payload, d, f & FIN, out)
+            elif f & FIN and d >= 0:  # a FIN alone, maybe ahead of missing data (then a duplicate ACK at once)
+                self._peer_fin = seq
+                self._ack_now = d > 0
+            fin_now = self._peer_fin is not None and self._peer_fin == self.rcv_nxt
+            if fin_now:
+                self.rcv_nxt = seq_add(self.rcv_nxt, 1)
+                self._peer_fin = None
+                self.fin_received = True
+                self._ack_now = True
+            if state is State.FIN_WAIT_1 and fin_acked:
+                self._transition(Event.RCV_FIN_ACK_OF_FIN if fin_now else Event.RCV_ACK_OF_FIN)
+            elif fin_now:
+                self._transition(Event.RCV_FIN)
+        self._output(out)
+        if self._ack_now:
+            self._ack_now = False
+            if len(out) == start or out[-1].tcp[3] != self.rcv_nxt:
+                out.append(self._ack())
+
+    def _established(self, tcp: TCP) -> None:
+        """The ACK of our SYN in SYN_RECEIVED."""
+        if self._timed_seq == self.iss:
+            self._rtt_sample(self._now - self._timed_at)
+        self._timed_seq = None
+        self._retries = 0
+        self._transition(Event.RCV_ACK_OF_SYN)
+        ack = tcp.ack
+        self.snd_una = ack
+        self.scoreboard.advance(ack)
+        self.snd_wnd = self.max_snd_wnd = tcp.window << self.snd_scale
+        self.snd_wl1, self.snd_wl2 = tcp.seq, ack
+        self._rto_at = None if ack == self.snd_max else self._now + self.rtt.rto_ns
+
+    def _data(self, seq: int, payload: bytes, d: int, fin: int, out: list[Segment]) -> None:
+        """In-window data: append in order, or hold out of order; decide when to acknowledge."""
+        rcv_nxt = self.rcv_nxt
+        if d < 0:
+            payload = payload[-d:]
+            seq = rcv_nxt
+            d = 0
+        room = seq_sub(self.rcv_adv, seq)
+        if len(payload) > room:
+            payload = payload[:room if room > 0 else 0]
+            fin = 0  # the FIN lies beyond the window: dropped with the bytes before it
+        n = len(payload)
+        if fin:
+            self._peer_fin = seq_add(seq, n)
+        if not n:
+            self._ack_now = True
+            return
+        rcvq = self.rcvq
+        if d > 0:
+            rcvq.insert(rcv_nxt, seq, payload)
+            self._ack_now = True  # out of order: a duplicate ACK with SACK blocks, at once (RFC 5681 §4.2)
+            return
+        rcvq.data += payload
+        rcv_nxt = seq_add(rcv_nxt, n)
+        if rcvq.ooo:
+            rcv_nxt = rcvq.pull(rcv_nxt)
+            self._ack_now = True  # a hole filled: ACK at once
+        self.rcv_nxt = rcv_nxt
+        if self.profile.rcv_window_growth and self._rcv_clamp < rcvq.capacity:
+            self._rcv_clamp = min(self._rcv_clamp + 2 * n, rcvq.capacity)
+        self._unacked_bytes += n
+        if n > self._rcv_mss:
+            self._rcv_mss = min(n, self.mss)
+        if self._quickacks > 0:
+            self._quickacks -= 1
+            self._ack_now = True
+        elif self._unacked_bytes > (self.profile.ack_every_segments - 1) * self._rcv_mss:
+            self._ack_now = True
+        elif self._delack_at is None:
+            self._delack_at = self._now + self.profile.delayed_ack_ns
+
+    def _rtt_sample(self, r: int) -> None:
+        rtt = self.rtt
+        rtt.sample(r)
+        self._events.append(TCPEvent("rtt", self._now, {"sample_ns": r, "srtt_ns": rtt.srtt_ns,
+                                                         "rttvar_ns": rtt.rttvar_ns, "rto_ns": rtt.rto_ns}))
+        self._cwnd_event("rtt sample")
+
+    def _process_ack(self, tcp: TCP, ack: int, seq: int, plen: int, f: int, ts: Timestamps | None,
+                     sack: tuple[tuple[int, int], ...] | None, out: list[Segment]) -> None:
+        """An ACK at or above SND.UNA: window update, SACK scoreboard, RTT, congestion control, timers."""
+        acked = seq_sub(ack, self.snd_una)
+        window = tcp[7] << self.snd_scale
+        old_wnd = self.snd_wnd
+        wl1 = self.snd_wl1
+        if seq_lt(wl1, seq) or (wl1 == seq and seq_le(self.snd_wl2, ack)):  # RFC 9293 §3.10.7.4 window update
+            self.snd_wnd = window
+            self.snd_wl1, self.snd_wl2 = seq, ack
+            if window > self.max_snd_wnd:
+                self.max_snd_wnd = window
+            if window and self._persist_at is not None:
+                self._persist_at = None
+                self._persist_probes = 0
+        board = self.scoreboard
+        if sack and self.sack_ok:
+            limit = seq_sub(self.snd_max, self.snd_una)
+            for left, right in sack:
+                board.add(left, right, limit)
+        cc = self.cc
+        mss = self._payload_room()
+        if acked > 0:
+            self._retries = 0
+            self.sndq.acknowledge(ack)
+            self.snd_una = ack
+            if seq_lt(self.snd_nxt, ack):
+                self.snd_nxt = ack
+            board.advance(ack)
+            if self.profile.rtt_from_timestamps and self.ts_ok:
+                if ts is not None and ts.tsecr:
+                    ticks = (self._tsval() - ts.tsecr) & 0xFFFFFFFF
+                    self._rtt_sample(ticks * 1_000_000_000 // self.profile.ts_hz)
+            elif self._timed_seq is not None and seq_lt(self._timed_seq, ack):
+                self._rtt_sample(self._now - self._timed_at)
+                self._timed_seq = None
+            self.rtt.reset_backoff()
+            if cc.in_recovery:
+                if seq_le(cc.recover, ack):
+                    cc.full_ack(seq_sub(self.snd_max, ack), mss)
+                    self._events.append(TCPEvent("recovery", self._now, {"phase": "exit", "recover": cc.recover}))
+                    self._cwnd_event("recovery exit")
+                else:  # RFC 6582 §3.2 step 5: partial ACK, retransmit the next unacknowledged segment
+                    cc.partial_ack(acked, mss)
+                    if seq_le(self._rexmit_next, ack) or not self.sack_ok:
+                        self._retransmit_first(out, "recovery")
+                    else:
+                        self._retransmit_hole(out)
+            else:
+                cc.dupacks = 0
+                if cc.on_ack(acked, mss):
+                    self._cwnd_event("congestion avoidance")
+            self._rto_at = None if ack == self.snd_max else self._now + self.rtt.rto_ns
+        elif (not plen and not f & (SYN | FIN) and window == old_wnd and ack != self.snd_max):
+            cc.dupacks += 1  # RFC 5681 §2 duplicate ACK
+            if cc.in_recovery:
+                cc.cwnd += mss
+                if self.sack_ok:
+                    self._retransmit_hole(out)
+                return
+            threshold = self.profile.dupack_threshold
+            lost = cc.dupacks >= threshold or (self.sack_ok and board.sacked_bytes() > (threshold - 1) * mss)
+            if lost and seq_lt(cc.recover, ack):  # RFC 6582 §3.2 step 1: not after a timeout's recovery
+                cc.enter_recovery(seq_sub(self.snd_max, self.snd_una), mss, self.snd_max)
+                self._events.append(TCPEvent("recovery", self._now, {"phase": "enter", "recover": cc.recover}))
+                self._cwnd_event("fast retransmit")
+                self._retransmit_first(out, "fast")

@@ -1,0 +1,62 @@
+"""What a connection hands back: segments to send and events for the trace."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from layersim.wire.tcp import TCP
+
+__all__ = ["EVENT_KINDS", "Segment", "TCPEvent", "make_segment"]
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One segment the connection wants sent; the IP layer computes the checksum and data offset."""
+
+    tcp: TCP
+    payload: bytes
+    df: bool
+    ip_id_zero: bool
+    retransmission: bool
+
+
+_new = object.__new__
+_SET = tuple(getattr(Segment, name).__set__ for name in ("tcp", "payload", "df", "ip_id_zero", "retransmission"))
+
+
+def make_segment(tcp: TCP, payload: bytes, df: bool, ip_id_zero: bool, retransmission: bool) -> Segment:
+    """Segment(...) without the frozen dataclass __init__ (a third of its cost, on the per-segment path)."""
+    seg = _new(Segment)
+    set_tcp, set_payload, set_df, set_id, set_rtx = _SET
+    set_tcp(seg, tcp)
+    set_payload(seg, payload)
+    set_df(seg, df)
+    set_id(seg, ip_id_zero)
+    set_rtx(seg, retransmission)
+    return seg
+
+
+# TCPEvent.kind values and their details:
+EVENT_KINDS = {
+    "state": "{'old': State, 'new': State, 'event': Event}",
+    "retransmit": "{'seq': int, 'length': int, 'reason': 'rto' | 'fast' | 'sack' | 'recovery' | 'syn'}",
+    "rto": "{'rto_ns': int, 'backoff': int}: the retransmission timer fired",
+    "rtt": "{'sample_ns': int, 'srtt_ns': int, 'rttvar_ns': int, 'rto_ns': int}",
+    "cwnd": "{'cwnd': int, 'ssthresh': int, 'reason': str}: bytes; once per RTT sample and at every loss event",
+    "recovery": "{'phase': 'enter' | 'exit', 'recover': int}: NewReno fast recovery (RFC 6582)",
+    "rst": "{'direction': 'sent' | 'received', 'reason': str}",
+    "challenge_ack": "{'reason': str}: RFC 5961 challenge ACK for an in-window RST or SYN",
+    "persist": "{'probe': int, 'backoff_ns': int}: a zero-window probe",
+    "keepalive": "{'probe': int}",
+    "error": "{'errno': int}: the connection failed (ECONNREFUSED, ECONNRESET, ETIMEDOUT)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TCPEvent:
+    """Something the runtime records in the trace; `kind` is a key of EVENT_KINDS."""
+
+    kind: str
+    time_ns: int
+    details: Mapping[str, object]

@@ -1,0 +1,94 @@
+"""The transmission control block (RFC 9293 §3.3.1): every variable one connection keeps, in one place."""
+
+from __future__ import annotations
+
+from layersim.tcp.buffers import ReceiveBuffer, Scoreboard, SendBuffer
+from layersim.tcp.congestion import NewReno
+from layersim.tcp.profile import Profile
+from layersim.tcp.rto import RttEstimator
+from layersim.tcp.segment import TCPEvent
+from layersim.tcp.states import State
+
+__all__ = ["TCB"]
+
+
+class TCB:
+    """Connection variables; Output, Input and Connection add the behaviour on top of it."""
+
+    __slots__ = (
+        "_ack_now", "_delack_at", "_events", "_ka_at", "_ka_probes", "_last_rx", "_now", "_passive", "_peer_fin",
+        "_persist_at", "_persist_backoff", "_persist_probes", "_quickacks", "_rcv_clamp", "_rcv_mss", "_retries",
+        "_rexmit_next", "_rto_at", "_snd_sml", "_timed_at", "_timed_seq", "_tw_at", "_unacked_bytes", "cc", "error",
+        "fin_queued", "fin_received", "irs", "iss", "keepalive", "last_ack_sent", "local", "max_snd_wnd", "mss",
+        "nodelay", "peer_mss", "profile", "rcv_adv", "rcv_nxt", "rcv_scale", "rcvq", "remote", "rtt", "sack_ok",
+        "scoreboard", "snd_max", "snd_nxt", "snd_scale", "snd_una", "snd_wl1", "snd_wl2", "snd_wnd", "sndq",
+        "state", "ts_offset", "ts_ok", "ts_recent", "wscale_ok",
+    )
+
+    def __init__(self, local: tuple[int, int], remote: tuple[int, int], *, iss: int, mss: int, now: int,
+                 profile: Profile, ts_offset: int, rcvbuf: int | None, sndbuf: int | None, nodelay: bool) -> None:
+        iss &= 0xFFFFFFFF
+        self.profile = profile
+        self.local = local
+        self.remote = remote
+        self.state = State.CLOSED
+        self.error: int | None = None
+        self.nodelay = nodelay
+        self.keepalive = False
+        self.mss = mss                      # what we advertise: interface MTU - 40
+        self.peer_mss = profile.default_peer_mss
+        # send sequence space (RFC 9293 §3.3.1)
+        self.iss = iss
+        self.snd_una = iss
+        self.snd_nxt = iss
+        self.snd_max = iss                  # highest sequence number sent + 1 (snd_nxt moves back after an RTO)
+        self.snd_wnd = 0
+        self.max_snd_wnd = 0
+        self.snd_wl1 = 0
+        self.snd_wl2 = 0
+        self.snd_scale = 0
+        self.sndq = SendBuffer((iss + 1) & 0xFFFFFFFF, sndbuf if sndbuf is not None else profile.sndbuf)
+        self.fin_queued = False             # close()/shutdown(): FIN follows the last queued byte
+        # receive sequence space
+        self.irs = 0
+        self.rcv_nxt = 0
+        self.rcv_adv = 0                    # right edge of the window we last advertised (never moves left)
+        self.rcv_scale = 0
+        self.rcvq = ReceiveBuffer(rcvbuf if rcvbuf is not None else profile.rcvbuf)
+        self._rcv_clamp = 0                 # Linux: the advertised window grows from the SYN's towards rcvbuf
+        self._rcv_mss = min(mss, profile.default_peer_mss)  # peer segment size estimate (delayed-ACK rule)
+        self.fin_received = False           # the peer's FIN has been taken in order
+        self._peer_fin: int | None = None   # sequence number of a FIN that arrived ahead of missing data
+        # options
+        self.sack_ok = False
+        self.wscale_ok = False
+        self.ts_ok = False
+        self.ts_offset = ts_offset & 0xFFFFFFFF
+        self.ts_recent = 0
+        self.last_ack_sent = 0
+        # retransmission, congestion control
+        self.rtt = RttEstimator(profile)
+        self.cc = NewReno(profile, mss)
+        self.scoreboard = Scoreboard(iss)
+        self._retries = 0
+        self._snd_sml = iss                 # end of the last small segment sent (Minshall's Nagle)
+        self._rexmit_next = iss             # in recovery: next SACK hole to retransmit starts here or later
+        self._timed_seq: int | None = None  # Karn: one segment timed at a time, never a retransmitted one
+        self._timed_at = 0
+        # timers (absolute ns, None = not armed)
+        self._rto_at: int | None = None
+        self._delack_at: int | None = None
+        self._persist_at: int | None = None
+        self._tw_at: int | None = None
+        self._ka_at: int | None = None
+        self._persist_backoff = 0
+        self._persist_probes = 0
+        self._ka_probes = 0
+        self._last_rx = now
+        # acknowledgement policy
+        self._quickacks = profile.quickack_segments
+        self._unacked_bytes = 0             # in-order bytes received since our last ACK
+        self._ack_now = False
+        self._passive = False
+        self._now = now
+        self._events: list[TCPEvent] = []
