@@ -310,12 +310,16 @@ class IPNode(Node):
                 if ip_bytes is None:
                     return
         data = bytes(ip_bytes)
-        if len(data) > out.mtu:
+        mtu = out.mtu
+        if not forwarded and self.pmtu is not None and self.pmtu.entries and not data[6] & 0x40:
+            # Linux fragments a local datagram without DF to the path MTU learned for its destination (RFC 1191)
+            mtu = self.output.path_mtu(IPv4Address(data[16:20]), out, now)
+        if len(data) > mtu:
             if data[6] & 0x40:  # a local packet with DF that its own first link cannot carry (Linux: EMSGSIZE)
                 self.drop(out, data, DropReason.FRAGMENTATION_NEEDED, packet_id, mtu=out.mtu)
                 return
-            pieces = fragment(data, out.mtu)
-            self.event(EventKind.FRAGMENT, out, data, packet_id, (len(pieces), out.mtu))
+            pieces = fragment(data, mtu)
+            self.event(EventKind.FRAGMENT, out, data, packet_id, (len(pieces), mtu))
             fragment_note = note if forwarded else ("fragment", _note_word(note))
             for piece in pieces:
                 self.perform(self.arp_protocol.output(out, next_hop, piece, packet_id, fragment_note, source,

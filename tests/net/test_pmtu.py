@@ -82,9 +82,6 @@ def test_ping_want_pmtu_event_in_trace(want) -> None:
     assert learned[0].time_ns >= frag_needed_arrival.time_ns
 
 
-@pytest.mark.xfail(strict=True, reason="a host in PMTU mode 'want' clears DF but sends the whole 1028-byte packet "
-                                       "and lets r1 fragment it: Linux fragments locally to the learned path MTU "
-                                       "(ipnode.IPNode._output fragments to out.mtu, not Output.path_mtu)")
 def test_ping_want_later_requests_fragmented_by_the_client_as_linux(want) -> None:
     chain, _ = want
     ours, linux = wire(chain.net, CLIENT_IF), linux_phase(1, CLIENT_IF)
@@ -176,9 +173,6 @@ def test_udp_want_error_reported_on_second_send() -> None:
     assert chain.server.sockets.udp[(0, 9999)].received[-1].data == bytes([3]) * 1000
 
 
-@pytest.mark.xfail(strict=True, reason="the third datagram (PMTU 'want', path MTU 576 learned) leaves the client "
-                                       "as one 1028-byte packet without DF instead of 572 + 476 fragments as on "
-                                       "Linux (ipnode.IPNode._output fragments to out.mtu, not the path MTU)")
 def test_udp_want_third_send_fragmented_by_the_client_as_linux() -> None:
     chain, _ = udp_three_sends("want")
     ours, linux = wire(chain.net, CLIENT_IF), linux_phase(3, CLIENT_IF)
