@@ -12,6 +12,7 @@ from layersim.net.trace import EventKind
 from tests.data import linux_facts as lf
 from tests.data.linux_facts import CLIENT_IF, SERVER_IF
 from tests.net.conftest import CLIENT_IP, R1_LEFT, R2_LEFT, SERVER_IP, Chain, build_chain
+from tests.net.linux_output import masked, printed
 from tests.net.sim_frames import wire
 
 
@@ -135,3 +136,18 @@ def test_port_unreachables_have_consecutive_ip_ids_as_linux(traced) -> None:
     for frames in (wire(chain.net, SERVER_IF), lf.ipv4_frames(lf.HOST_BEHAVIOUR, SERVER_IF)):
         ids = [f.ip.identification for f in icmp_errors(frames) if f.packet[ICMP].type == 3]
         assert len(ids) == 6 and ids == [(ids[0] + n) & 0xFFFF for n in range(6)]
+
+
+# --- what the tools print -------------------------------------------------------------------------------------------
+
+def test_traceroute_prints_as_linux(traced) -> None:
+    _, result = traced
+    assert masked(str(result)) == printed("traceroute -n 10.0.2.20")
+
+
+@pytest.mark.xfail(strict=True, reason="ping's statistics differ from iputils': no ', time Nms' after the loss and "
+                                       "'rtt min/avg/max' without '/mdev' (app/ping.py PingResult.__str__)")
+def test_ping_prints_as_iputils() -> None:
+    chain = build_chain()
+    result = chain.client.ping(SERVER_IP, count=1)
+    assert masked(str(result)) == printed("ping -n -c 1 -W 1 10.0.2.20")

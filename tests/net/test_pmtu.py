@@ -4,6 +4,7 @@ tests/data/pmtu.pcapng: ping -M want / do and a connected UDP socket in IP_PMTUD
 from __future__ import annotations
 
 import errno
+from ipaddress import IPv4Address
 
 import pytest
 
@@ -14,6 +15,7 @@ from layersim.net.trace_details import PathMtu
 from tests.data import linux_facts as lf
 from tests.data.linux_facts import CLIENT_IF, MIDDLE_IF
 from tests.net.conftest import CLIENT_IP, R1_LEFT, SERVER_IP, Chain, build_chain
+from tests.net.linux_output import masked, printed
 from tests.net.sim_frames import wire
 
 MS = 1_000_000
@@ -178,3 +180,58 @@ def test_udp_want_third_send_fragmented_by_the_client_as_linux() -> None:
     ours, linux = wire(chain.net, CLIENT_IF), linux_phase(3, CLIENT_IF)
     assert summaries(ours) == summaries(linux)
     assert ours[2].ip.identification == ours[3].ip.identification == ours[0].ip.identification + 1
+
+
+# --- Linux's floor on learned path MTUs ---------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="a Frag Needed announcing MTU 400 makes the host learn 400; Linux never goes "
+                                       "below net.ipv4.route.min_pmtu = 552 (LINUX_FACTS.md): it uses 552, locked, "
+                                       "and sends later datagrams without DF as 548 + ... fragments "
+                                       "(pmtu.PathMtuCache.learn clamps at MIN_MTU = 68)")
+def test_learned_path_mtu_never_below_linux_min_pmtu() -> None:
+    chain = build_chain(link_b={"mtu": 400})
+    result = chain.client.ping(SERVER_IP, count=2, size=1000)
+    assert result.received == 1 and "(mtu = 400)" in result.errors[1]
+    assert chain.client.path_mtu(SERVER_IP) == 552
+    second = [f for f in wire(chain.net, CLIENT_IF) if str(f.ip.src) == CLIENT_IP][1:]
+    assert [f.ip.total_length for f in second] == [548, 500] and not any(lf.df(f) for f in second)
+
+
+def test_path_mtu_expires_after_ten_minutes_and_is_never_raised() -> None:
+    chain = narrow_chain()
+    chain.client.ping(SERVER_IP, count=1, size=1000)
+    learned_at = chain.net.trace.select(EventKind.PMTU, node="client")[0].time_ns
+    assert not chain.client.pmtu.learn(int(IPv4Address(SERVER_IP)), 1000, chain.net.now)  # RFC 1191: not raised
+    seen: list[int | None] = []
+
+    def watch() -> None:
+        sleep(learned_at + 599_000 * MS - chain.net.now)
+        seen.append(chain.client.path_mtu(SERVER_IP))
+        sleep(2_000 * MS)
+        seen.append(chain.client.path_mtu(SERVER_IP))
+
+    chain.client.spawn(watch)
+    chain.net.run()
+    assert seen == [576, 1500]  # net.ipv4.route.mtu_expires = 600 s
+    again = chain.client.ping(SERVER_IP, count=1, size=1000)
+    assert again.errors == {1: f"From {R1_LEFT} Frag needed (mtu = 576)"}  # DF again, so it learns again
+
+
+# --- what ping prints ---------------------------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="ping prints 'icmp_seq=1 From 10.0.1.1 Frag needed (mtu = 576)' where iputils "
+                                       "prints 'From 10.0.1.1 icmp_seq=1 Frag needed and DF set (mtu = 576)', and "
+                                       "its statistics lack '+1 errors', '33.3333%' and 'time Nms' "
+                                       "(app/ping.py PingResult.__str__ and error_text)")
+def test_ping_want_prints_as_iputils() -> None:
+    result = narrow_chain().client.ping(SERVER_IP, count=3, size=1000, interval_ns=300 * MS)
+    assert masked(str(result)) == printed("ping -n -c 3 -i 0.3 -W 1 -s 1000 -M want")
+
+
+@pytest.mark.xfail(strict=True, reason="ping prints 'icmp_seq=2 local error: message too long, mtu=576' where "
+                                       "iputils prints 'ping: local error: message too long, mtu=576', and the "
+                                       "statistics lack '+3 errors'; the Frag needed line as in -M want "
+                                       "(app/ping.py PingResult.__str__)")
+def test_ping_do_prints_as_iputils() -> None:
+    result = narrow_chain().client.ping(SERVER_IP, count=3, size=1000, interval_ns=300 * MS, pmtu="do")
+    assert masked(str(result)) == printed("ping -n -c 3 -i 0.3 -W 1 -s 1000 -M do")
