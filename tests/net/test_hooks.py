@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from scapy.layers.inet import IP
+from scapy.layers.inet import UDP as ScapyUDP
 
 from layersim.capture import read_capture
 from layersim.errors import LayersimError
@@ -21,6 +22,7 @@ from layersim.wire.tcp import TCP
 from tests.net.conftest import (
     CLIENT_IP,
     R1_LEFT,
+    R1_RIGHT,
     SERVER_IP,
     Chain,
     build_chain,
@@ -309,3 +311,52 @@ def test_fast_path_hop_bytes_match_scapy(tmp_path: Path, monkeypatch: pytest.Mon
         expected.ttl -= 1
         del expected.chksum
         assert after[14:] == bytes(expected)  # only TTL and the checksum changed, and scapy agrees on it
+
+
+# --- a NAT as a hook pair ---------------------------------------------------------------------------------------------
+
+def test_a_nat_hook_pair_on_r1() -> None:
+    """Source NAT in POSTROUTING (client -> r1's middle address) and the reverse in PREROUTING, as NAT will plug in;
+    scapy recomputes the checksums, and the receivers' own checks accept them."""
+    chain = build_chain()
+
+    def rewrite(packet: HookPacket, **fields: str) -> bytes:
+        ip = IP(bytes(packet.data))
+        for name, value in fields.items():
+            setattr(ip, name, value)
+        del ip.chksum, ip[ScapyUDP].chksum
+        return bytes(ip)
+
+    def snat(packet: HookPacket) -> bytes | None:
+        if packet.protocol == 17 and packet.out_iface.name == "eth1" and bytes(packet.data[12:15]) == bytes(
+                [10, 0, 1]):
+            return rewrite(packet, src=R1_RIGHT)
+        return None
+
+    def unnat(packet: HookPacket) -> bytes | None:
+        if packet.protocol == 17 and IP(bytes(packet.data)).dst == R1_RIGHT and packet.ports[1] == 41000:
+            return rewrite(packet, dst=CLIENT_IP)
+        return None
+
+    chain.r1.hooks.add(HookPoint.POSTROUTING, snat)
+    chain.r1.hooks.add(HookPoint.PREROUTING, unnat)
+
+    def server() -> None:
+        sock = chain.server.udp_socket(9000)
+        datagram = sock.recvfrom()
+        sock.sendto(datagram.data + b" back", datagram.source)
+
+    def client() -> Any:
+        sock = chain.client.udp_socket(41000)
+        sock.sendto(b"there", (SERVER_IP, 9000))
+        return sock.recvfrom(timeout_ns=1_000 * MS)
+
+    chain.server.spawn(server)
+    proc = chain.client.spawn(client)
+    chain.net.run()
+    answer = proc.result
+    assert answer is not None and answer.data == b"there back" and str(answer.source[0]) == SERVER_IP
+    at_server = [IP(f[14:]) for f in ipv4_frames(chain.net, EventKind.RECEIVE, "server:eth0")]
+    assert [(p.src, p.dst) for p in at_server] == [(R1_RIGHT, SERVER_IP)]
+    assert not chain.net.trace.drops()
+    assert [e.info.point for e in events(chain.net, EventKind.HOOK, "r1")] == ["postrouting", "prerouting"]

@@ -184,3 +184,18 @@ def test_network_takes_level_and_limit() -> None:
         Network(trace="packets")
     with pytest.raises(LayersimError, match="trace limit 0 must be a positive number"):
         Network(trace_limit=0)
+
+
+def test_trace_level_does_not_change_what_happens(tmp_path) -> None:
+    captures = []
+    for level in ("all", "events", "drops", "none"):
+        chain = build_chain(seed=21)
+        chain.net.trace = Trace(level, 10 if level == "events" else None)
+        chain.net.capture(tmp_path / f"{level}.pcapng")
+        chain.client.ping(SERVER_IP, count=2)
+        chain.client.ping(SERVER_IP, count=1, ttl=2)
+        chain.client.udp_socket(40000).sendto(b"x", (SERVER_IP, 9))
+        chain.net.run()
+        chain.net.close()
+        captures.append((tmp_path / f"{level}.pcapng").read_bytes())
+    assert len(captures[0]) > 1000 and len(set(captures)) == 1
