@@ -13,7 +13,7 @@ from layersim.errors import LayersimError
 from layersim.net.host import Host
 from layersim.net.network import Network
 from layersim.net.process import sleep
-from layersim.net.sockets import DatagramSocket, IcmpReport
+from layersim.net.sockets import DatagramSocket, IcmpReport, hard_error
 from layersim.net.trace import EventKind
 from tests.net.conftest import R1_LEFT, R2_LEFT, SERVER_IP, Chain, build_chain
 
@@ -255,3 +255,56 @@ def test_ping_identifier_in_use() -> None:
     with pytest.raises(OSError) as caught:
         chain.client.ping_socket(7)
     assert caught.value.errno == errno.EADDRINUSE
+
+
+def test_connected_socket_without_recverr_ignores_time_exceeded() -> None:
+    chain = build_chain()
+    chain.server.udp_socket(9)
+
+    def client() -> list[str]:
+        sock = chain.client.udp_socket()
+        sock.connect((SERVER_IP, 9))
+        sock.ttl = 1
+        out = []
+        for _ in range(2):
+            try:
+                sock.send(b"short-lived")
+                out.append("sent")
+            except OSError as exc:
+                out.append(errno.errorcode[exc.errno])
+            sleep(100 * MS)
+        return out
+
+    assert run_process(chain.net, chain.client, client) == ["sent", "sent"]
+    assert len(chain.net.trace.select(EventKind.ICMP_ERROR, node="r1")) == 2  # the errors did come back
+
+
+def test_connected_socket_with_recverr_gets_soft_errors_too() -> None:
+    chain = build_chain()
+    chain.server.udp_socket(9)
+
+    def client() -> tuple[str, IcmpReport | None]:
+        sock = chain.client.udp_socket()
+        sock.connect((SERVER_IP, 9))
+        sock.ttl, sock.recverr = 1, True
+        sock.send(b"short-lived")
+        sleep(100 * MS)
+        report = sock.recv_error(0)
+        try:
+            sock.send(b"again")
+        except OSError as exc:
+            return errno.errorcode[exc.errno], report
+        return "sent", report
+
+    outcome, report = run_process(chain.net, chain.client, client)
+    assert outcome == "EHOSTUNREACH" and report is not None and (report.type, report.offender) == (
+        11, IPv4Address(R1_LEFT))
+
+
+@pytest.mark.parametrize(("icmp_type", "code", "pmtu", "hard"), [
+    (3, 3, "want", True), (3, 2, "want", True), (3, 13, "want", True), (12, 0, "want", True),
+    (3, 4, "want", True), (3, 4, "do", True), (3, 4, "dont", False),
+    (3, 0, "want", False), (3, 1, "want", False), (11, 0, "want", False), (11, 1, "want", False),
+])
+def test_hard_errors_as_linux_icmp_err_convert(icmp_type: int, code: int, pmtu: str, hard: bool) -> None:
+    assert hard_error(icmp_type, code, pmtu) is hard
