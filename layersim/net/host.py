@@ -67,9 +67,14 @@ class Host(IPNode):
         """Run `fn(*args, **kwargs)` as a simulated process on this host, now or at simulated time `at`."""
         from layersim.net.units import parse_duration
 
+        start = None if at is None else parse_duration(at)
+        now = self.network.clock.now
+        if start is not None and start < now:
+            what = name or getattr(fn, "__name__", "process")
+            raise LayersimError(f"{self.name}: cannot start {what} at {start} ns, the clock is already at {now} ns")
         proc = Process(self, fn, args, kwargs, name)
+        proc.start(start)
         self.processes.append(proc)
-        proc.start(None if at is None else parse_duration(at))
         return proc
 
     def _run_to_completion(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -12,6 +12,7 @@ import pytest
 from layersim.app.ping import ping
 from layersim.app.traceroute import traceroute
 from layersim.capture import read_capture
+from layersim.errors import LayersimError
 from layersim.net.host import Host
 from layersim.net.network import Network
 from layersim.net.process import ProcessError, current_process, sleep
@@ -369,3 +370,42 @@ def test_chain_processes_share_the_clock() -> None:
     chain.server.spawn(ticker)
     chain.net.run()
     assert p.result == 2 and times[:3] == [50 * MS, 100 * MS, 150 * MS] and times[3] == 1_100 * MS
+
+
+# --- processes that start processes --------------------------------------------------------------------------------
+
+def test_a_process_spawns_and_joins_a_child_each_with_its_own_stdout() -> None:
+    net, a, _ = two_hosts()
+
+    def child(n: int) -> int:
+        print("child", n)
+        sleep(1_000)
+        print("child done")
+        return n * 2
+
+    def parent() -> object:
+        print("parent start")
+        kid = a.spawn(child, 21)
+        print("spawned")
+        kid.join()
+        print("parent got", kid.result)
+        return kid
+
+    proc = a.spawn(parent)
+    net.run()
+    kid = proc.result
+    assert proc.stdout == "parent start\nspawned\nparent got 42\n"
+    assert kid.stdout == "child 21\nchild done\n" and kid.result == 42 and net.now == 1_000
+    assert kid.pid != proc.pid and a.processes == [proc, kid]
+
+
+def test_spawn_in_the_past_is_refused_and_leaves_no_process() -> None:
+    net, a, _ = two_hosts()
+    a.spawn(sleep, 5 * MS)
+    net.run()
+    with pytest.raises(LayersimError, match=r"a: cannot start late at 1000000 ns, the clock is already at 5000000"):
+        a.spawn(lambda: None, at="1ms", name="late")
+    assert len(a.processes) == 1 and all(p.done for p in net.processes)
+    on_time = a.spawn(lambda: net.now, at="7ms")
+    net.run()
+    assert on_time.result == 7 * MS
