@@ -198,10 +198,6 @@ class IPNode(Node):
                 return
             ip = IPv4.decode_layer(ip_bytes, 0, len(ip_bytes), DecodeState())[0]
         if self.is_local(int.from_bytes(ip_bytes[16:20], "big")):
-            if self.hooks:
-                ip_bytes = self._hook(HookPoint.INPUT, ip_bytes, iface, None, packet_id, now)
-                if ip_bytes is None:
-                    return
             self._local_in(iface, ip, bytes(ip_bytes), packet_id, now)
         elif frame[0:6] == BROADCAST:  # RFC 1812 §5.3.4: a unicast packet in a link-layer broadcast stays here
             self.drop(iface, frame, DropReason.NOT_FOR_ME, packet_id, detail="link-layer broadcast",
@@ -212,13 +208,19 @@ class IPNode(Node):
             self.drop(iface, frame, DropReason.NOT_FOR_ME, packet_id, dst_ip=str(ip.dst))
 
     def _local_in(self, iface: Interface, ip: IPv4, ip_bytes: bytes, packet_id: int | None, now: int) -> None:
-        """A packet for this node: reassemble, check the transport checksum, hand to the protocol."""
+        """A packet for this node: reassemble, run INPUT (on the whole datagram, as Linux's ip_local_deliver does),
+        check the transport checksum, hand to the protocol."""
         if ip.is_fragment:
             whole = self.reassembler.add(ip_bytes, now, (iface, packet_id))
             if whole is None:
                 self.network.clock.after(self.reassembler.timeout_ns, self._expire_fragments)
                 return
             ip_bytes = whole
+        if self.hooks:
+            hooked = self._hook(HookPoint.INPUT, ip_bytes, iface, None, packet_id, now)
+            if hooked is None:
+                return
+            ip_bytes = bytes(hooked)
         try:
             packet = decode(ip_bytes, IPv4)
         except DecodeError as exc:

@@ -360,3 +360,22 @@ def test_a_nat_hook_pair_on_r1() -> None:
     assert [(p.src, p.dst) for p in at_server] == [(R1_RIGHT, SERVER_IP)]
     assert not chain.net.trace.drops()
     assert [e.info.point for e in events(chain.net, EventKind.HOOK, "r1")] == ["postrouting", "prerouting"]
+
+
+# --- fragments ------------------------------------------------------------------------------------------------------
+
+def test_input_sees_the_reassembled_datagram_as_linux() -> None:
+    """Linux defragments in ip_local_deliver before the LOCAL_IN hook: INPUT sees one whole datagram (with its
+    ports), not the fragments r1 made; PREROUTING (without conntrack) sees the fragments."""
+    chain = build_chain(link_b={"mtu": 576})
+    seen: dict[str, list[tuple[int, int]]] = {"input": [], "prerouting": []}
+    chain.server.hooks.add(HookPoint.INPUT, lambda p: seen["input"].append((len(p.data), p.data[9])))
+    chain.server.hooks.add(HookPoint.PREROUTING, lambda p: seen["prerouting"].append((len(p.data), p.data[9])))
+    sock = chain.server.udp_socket(9000)
+    sender = chain.client.udp_socket()
+    sender.set_pmtu("dont")
+    sender.sendto(bytes(1000), (SERVER_IP, 9000))
+    chain.net.run()
+    assert len(sock.received) == 1
+    assert seen["prerouting"] == [(572, 17), (476, 17)]
+    assert seen["input"] == [(1028, 17)]
