@@ -235,3 +235,17 @@ def test_ping_want_prints_as_iputils() -> None:
 def test_ping_do_prints_as_iputils() -> None:
     result = narrow_chain().client.ping(SERVER_IP, count=3, size=1000, interval_ns=300 * MS, pmtu="do")
     assert masked(str(result)) == printed("ping -n -c 3 -i 0.3 -W 1 -s 1000 -M do")
+
+
+def test_frag_needed_toward_the_client_comes_from_r2s_address_on_the_senders_side() -> None:
+    chain = narrow_chain()
+    chain.client.udp_socket(9999)
+    sender = chain.server.udp_socket(40000)
+    sender.sendto(bytes(1000), (CLIENT_IP, 9999))  # DF ("want"), too big for r2 - r1
+    chain.net.run()
+    errors = [f for f in wire(chain.net, "server:eth0") if f.packet.layers[2].name == "ICMP"]
+    assert len(errors) == 1
+    assert str(errors[0].ip.src) == "10.0.2.1" and errors[0].packet[ICMP].next_hop_mtu == 576  # as in LINUX_FACTS
+    assert chain.server.path_mtu(CLIENT_IP) == 576
+    linux = [f for f in lf.icmp_frames(lf.PMTU, "server:eth0") if f.packet[ICMP].type == 3]
+    assert {str(f.ip.src) for f in linux} == {"10.0.2.1"}
