@@ -5,7 +5,8 @@ text `layersim run` prints, and `narrative_json` into its `--json` form, a stabl
 
     {"seed": int, "source": str,
      "nodes": [{"name", "kind", "interfaces": [{"name", "mac", "address" ("10.0.1.1/24" or null)}]}],
-     "runs": [{"index", "kind", "from", "to" (address), "target" (`to` as written), "at_ns",
+     "runs": [{"index", "kind", "from" (the host, `on` for a script), "to" (address; null for a script),
+               "target" (`to` as written; a script's path), "at_ns",
                "started_ns" (null if skipped), "skipped" (null, or why it did not start),
                "result": ping {"destination", "transmitted", "received", "loss_percent",
                                "replies": [{"seq", "rtt_ms" (null: none), "error" (null or ICMP text)}],
@@ -13,7 +14,8 @@ text `layersim run` prints, and `narrative_json` into its `--json` form, a stabl
                          traceroute {"destination", "reached", "path": [address or null],
                                      "hops": [{"ttl", "probes": [{"address", "rtt_ms"}]}]}
                          udp {"destination", "port", "source_port", "bytes", "sent", "delivered",
-                              "latency_ms" (null if not delivered), "error" (null or ICMP text)},
+                              "latency_ms" (null if not delivered), "error" (null or ICMP text)}
+                         script {"path", "stdout", "error" (null, or the exception that ended it)},
                "hops": [{"node", "in", "out", "next" (the node at the far end of `out`), "arrived_ns",
                          "left_ns", "changes": ["IPv4.ttl: 64 -> 63", ...],
                          "outcome": "sent" | "forwarded" | "switched" | "delivered" | "dropped: <reason>"}]}],
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from layersim.app.ping import PingResult, ping
@@ -36,13 +39,15 @@ from layersim.errors import LayersimError
 from layersim.net.capture import CaptureSession
 from layersim.net.host import Host
 from layersim.net.network import Network
-from layersim.net.process import Process
+from layersim.net.process import Process, current_process
+from layersim.net.tcp_stack import flag_text
 from layersim.net.topology import RunSpec, Scenario, TopologyError
 from layersim.net.trace import DropReason, EventKind, Hop
 from layersim.wire.addresses import MAC
 from layersim.wire.icmp import ICMP
 from layersim.wire.ipv4 import IPv4
 from layersim.wire.packet import Packet, decode
+from layersim.wire.tcp import TCP
 from layersim.wire.udp import UDP
 
 __all__ = ["RunOutcome", "UdpResult", "narrative", "narrative_json", "run_scenario"]
@@ -62,12 +67,25 @@ _MEANING = {
 
 
 @dataclass(slots=True)
+class ScriptResult:
+    """What a script run printed, and the exception that ended it, if any."""
+
+    path: str
+    stdout: str = ""
+    error: str | None = None
+
+    def __str__(self) -> str:
+        text = self.stdout.rstrip("\n")
+        return text + (f"\n{self.error}" if self.error else "") if text or self.error else "(printed nothing)"
+
+
+@dataclass(slots=True)
 class RunOutcome:
     """What one [[run]] did: when it started, its result, and where its packets begin in the trace."""
 
     spec: RunSpec
     started_ns: int | None = None
-    result: PingResult | TracerouteResult | UdpResult | None = None
+    result: PingResult | TracerouteResult | UdpResult | ScriptResult | None = None
     trace_mark: int = 0
     skipped: str | None = None
     process: Process | None = None
@@ -114,8 +132,19 @@ def _program(net: Network, spec: RunSpec, outcome: RunOutcome) -> None:
     outcome.trace_mark, outcome.started_ns = net.trace.recorded, net.now
     host: Host = net.nodes[spec.source]  # type: ignore[assignment]
     options = spec.options
-    if spec.kind == "ping":
-        outcome.result = PingResult(spec.address)  # replaced by the finished result
+    if spec.kind == "script":
+        from layersim.app.scripts import run_file
+
+        result = outcome.result = ScriptResult(spec.options["path"])
+        me = current_process()
+        try:
+            code = compile(Path(spec.options["path"]).read_text(encoding="utf-8"), spec.options["path"], "exec")
+            run_file(code, spec.options["path"], spec.options["args"])
+        except Exception as exc:
+            result.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            result.stdout = me.stdout if me is not None else ""
+    elif spec.kind == "ping":
         outcome.result = ping(host, spec.address, **options)
     elif spec.kind == "traceroute":
         outcome.result = traceroute(host, spec.address, **options)
@@ -156,6 +185,8 @@ def _first_packet(net: Network, outcome: RunOutcome, claimed: set[Any]) -> tuple
 
 
 def _is_first(packet: Packet, spec: RunSpec, result: Any) -> bool:
+    if spec.kind == "script":
+        return IPv4 in packet
     if IPv4 not in packet or packet[IPv4].dst != spec.address:
         return False
     if spec.kind == "ping":
@@ -188,6 +219,9 @@ def _describe_packet(data: bytes, is_frame: bool) -> str:
         what = f"ICMP echo request {ip.src} -> {ip.dst}, id {icmp.identifier:#06x} seq {icmp.sequence}"
     elif UDP in packet:
         what = f"UDP {ip.src}:{packet[UDP].sport} -> {ip.dst}:{packet[UDP].dport}"
+    elif TCP in packet:
+        tcp = packet[TCP]
+        what = f"TCP {ip.src}:{tcp.sport} -> {ip.dst}:{tcp.dport} [{flag_text(int(tcp.flags))}]"
     else:
         what = f"IPv4 {ip.src} -> {ip.dst}"
     return f"{what}, TTL {ip.ttl}, {len(data)}-byte {'frame' if is_frame else 'packet (never framed)'}"
@@ -227,6 +261,8 @@ def _result_dict(result: PingResult | TracerouteResult | UdpResult | None) -> di
                 "hops": [{"ttl": hop.ttl, "probes": [{"address": None if a is None else str(a),
                                                       "rtt_ms": None if r is None else round(r / 1e6, 6)}
                                                      for a, r in hop.probes]} for hop in result.hops]}
+    if isinstance(result, ScriptResult):
+        return {"path": result.path, "stdout": result.stdout, "error": result.error}
     if isinstance(result, UdpResult):
         return {"destination": str(result.destination), "port": result.port, "source_port": result.source_port,
                 "bytes": result.size, "sent": result.sent, "delivered": result.delivered,
@@ -248,7 +284,7 @@ def narrative_json(scenario: Scenario, outcomes: list[RunOutcome],
     for outcome in outcomes:
         spec = outcome.spec
         first = _first_packet(net, outcome, claimed) if outcome.skipped is None else None
-        runs.append({"index": spec.index, "kind": spec.kind, "from": spec.source, "to": str(spec.address),
+        runs.append({"index": spec.index, "kind": spec.kind, "from": spec.source, "to": _text(spec.address),
                      "target": spec.target, "at_ns": spec.at_ns, "started_ns": outcome.started_ns,
                      "skipped": outcome.skipped, "result": _result_dict(outcome.result),
                      "hops": _hops(net, first[2]) if first is not None else []})
@@ -271,8 +307,11 @@ def narrative(scenario: Scenario, outcomes: list[RunOutcome]) -> str:
     lines = [f"{scenario.source}: {len(net.nodes)} nodes, {len(net.links)} links, seed {net.seed}"]
     for outcome in outcomes:
         spec = outcome.spec
-        shown = spec.target if spec.target == str(spec.address) else f"{spec.target} ({spec.address})"
-        lines += ["", f"[[run]] #{spec.index}: {spec.kind} from {spec.source} to {shown} at {spec.at_ns / 1e9:g} s"
+        shown = spec.target if spec.target == str(spec.address) or spec.address is None else \
+            f"{spec.target} ({spec.address})"
+        what = f"script {spec.target} on {spec.source}" if spec.kind == "script" else \
+            f"{spec.kind} from {spec.source} to {shown}"
+        lines += ["", f"[[run]] #{spec.index}: {what} at {spec.at_ns / 1e9:g} s"
                   + (f", started at {outcome.started_ns / 1e9:g} s" if outcome.started_ns not in (None, spec.at_ns)
                      else "")]
         if outcome.skipped is not None:
@@ -294,3 +333,7 @@ def narrative(scenario: Scenario, outcomes: list[RunOutcome]) -> str:
         lines.append(f"  {reason.value:<22} {count:>4}  ({nodes}){meaning}")
     lines.append(f"{len(net.trace)} trace events, simulated time {net.now / 1e9:.6f} s")
     return "\n".join(lines)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -34,6 +34,8 @@ def udp_send(host: Host, sock: DatagramSocket, dst: IPv4Address, port: int, data
     if sock.pmtu == "do" or len(data) > 1472 or not port:
         return False
     dst_int = int(dst)
+    if dst_int >> 24 == 127 or dst_int in host.address_ints_cached():
+        return False
     output = host.output
     route = output.routes.lookup_int(dst_int)
     if route is None or route.interface is None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import errno
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from layersim.errors import LayersimError
@@ -16,6 +17,7 @@ from layersim.net.ipnode import IPNode, ProtocolHandler
 from layersim.net.pmtu import PathMtuCache
 from layersim.net.process import Process, current_process
 from layersim.net.sockets import Datagram, DatagramSocket, PingSocket, SocketTable
+from layersim.net.tcp_stack import TcpStack
 from layersim.net.trace_details import DropReason, EventKind
 from layersim.wire.icmp import ICMP, ICMPType, UnreachableCode
 from layersim.wire.ipv4 import IPv4
@@ -46,6 +48,13 @@ class Host(IPNode):
         self.protocols[17] = self._udp_in
         self.processes: list[Process] = []
         self._next_pid = 1000
+        self.tcp = TcpStack(self)
+        self.fd_table: dict[int, Any] = {}  # file descriptor -> socket object of a program on this host
+        self._next_fd = 3
+        self.hosts: dict[str, IPv4Address] = {}  # /etc/hosts: name -> address (the host's own name is implied)
+        self.resolver: Any = None  # a stub resolver (layersim.app.resolver) for names not in `hosts`
+        self._socket_module: Any = None
+        self._stdlib_patch: Any = None
 
     def register_protocol(self, number: int, handler: ProtocolHandler,
                           on_error: Callable[[Any], None] | None = None) -> None:
@@ -64,7 +73,10 @@ class Host(IPNode):
 
     def spawn(self, fn: Callable[..., Any], *args: Any, at: int | str | None = None, name: str | None = None,
               **kwargs: Any) -> Process:
-        """Run `fn(*args, **kwargs)` as a simulated process on this host, now or at simulated time `at`."""
+        """Run `fn(*args, **kwargs)` as a simulated process on this host, now or at simulated time `at`.
+
+        While it runs, the stdlib's socket, select, selectors and time functions act on this host (see
+        layersim.app.stdlib_patch), so unmodified networking code works inside it."""
         from layersim.net.units import parse_duration
 
         start = None if at is None else parse_duration(at)
@@ -73,9 +85,76 @@ class Host(IPNode):
             what = name or getattr(fn, "__name__", "process")
             raise LayersimError(f"{self.name}: cannot start {what} at {start} ns, the clock is already at {now} ns")
         proc = Process(self, fn, args, kwargs, name)
+        proc.environment.append(self.stdlib_patch.switch)
         proc.start(start)
         self.processes.append(proc)
         return proc
+
+    def run_script(self, path: str | Path, argv: Sequence[str] = (), *, at: int | str | None = None) -> Process:
+        """Run a Python file as __main__ in a process on this host, with `sys.argv` = [path, *argv]."""
+        from layersim.app.scripts import run_file
+
+        source = Path(path)
+        try:
+            code = compile(source.read_text(encoding="utf-8"), str(source), "exec")
+        except OSError as exc:
+            raise LayersimError(f"{self.name}: cannot read script {source}: {exc.strerror or exc}") from None
+        except SyntaxError as exc:
+            raise LayersimError(f"{source}:{exc.lineno}: {exc.msg}") from None
+        return self.spawn(run_file, code, str(source), list(argv), at=at, name=source.name)
+
+    @property
+    def stdlib_patch(self) -> Any:
+        """What puts this host's socket/select/time under a process's stdlib while it runs."""
+        if self._stdlib_patch is None:
+            from layersim.app.stdlib_patch import StdlibPatch
+
+            self._stdlib_patch = StdlibPatch(self)
+        return self._stdlib_patch
+
+    @property
+    def socket(self) -> Any:
+        """This host's `socket` module (the stdlib's API): `host.socket.socket(AF_INET, SOCK_STREAM)`."""
+        if self._socket_module is None:
+            from layersim.app.socket_module import SocketModule
+
+            self._socket_module = SocketModule(self)
+        return self._socket_module
+
+    def new_fd(self, sock: Any) -> int:
+        """A file descriptor number for a new socket of a program on this host."""
+        fd = self._next_fd
+        self._next_fd += 1
+        self.fd_table[fd] = sock
+        return fd
+
+    def resolve_all(self, name: str) -> list[IPv4Address]:
+        """The addresses of `name`: a literal address, "localhost", a `hosts` entry, the host's own name, or
+        DNS through `resolver`; socket.gaierror (EAI_NONAME) when none knows it, as glibc says."""
+        import socket as std_socket
+
+        try:
+            return [IPv4Address(name)]
+        except ValueError:
+            pass
+        key = name.rstrip(".").lower()
+        if key == "localhost":
+            return [IPv4Address("127.0.0.1")]
+        if key in self.hosts:
+            return [self.hosts[key]]
+        if key == self.name.lower() and self.addresses:
+            return [next(iter(self.addresses))]
+        if self.resolver is not None:
+            return self.resolver.resolve_for(self, key)
+        raise std_socket.gaierror(std_socket.EAI_NONAME, "Name or service not known")
+
+    def resolve(self, name: str) -> IPv4Address:
+        """The first address of `name` (see resolve_all)."""
+        return self.resolve_all(name)[0]
+
+    def netstat(self) -> str:
+        """This host's TCP sockets like `netstat -tan`."""
+        return self.tcp.netstat()
 
     def _run_to_completion(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call `fn` here when inside a process, else spawn it and run the network until it is done."""

@@ -32,7 +32,7 @@ from layersim.wire.checksum import internet_checksum
 from layersim.wire.ethernet import BROADCAST, Ethernet, EtherType
 from layersim.wire.fields import Layer
 from layersim.wire.icmp import ICMPType, TimeExceededCode, UnreachableCode
-from layersim.wire.ipv4 import _HOP_VIEW, IPv4, forward_frame
+from layersim.wire.ipv4 import _HOP_VIEW, IPv4, IPv4Flags, forward_frame
 from layersim.wire.packet import DecodeState, Packet, decode
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ class IPNode(Node):
         self.protocols: dict[int, ProtocolHandler] = {1: self.icmp.receive}
         self.error_handlers: dict[int, Callable[[Any], None]] = {}  # ICMP errors about protocol N go here
         self._local_cache: tuple[int, frozenset[int], frozenset[int], frozenset[int]] | None = None
+        self.loopback = Interface(self, "lo", MAC(0), IPv4Interface("127.0.0.1/8"))  # not linked, not captured
 
     # Set-up --------------------------------------------------------------------------------------------
     def add_interface(self, name: str, mac: MAC | str, address: IPv4Interface | str | None = None) -> Interface:
@@ -349,10 +350,22 @@ class IPNode(Node):
         `df`: True sets Don't Fragment, False never, None when the packet fits the path MTU (else fragments)."""
         dst = IPv4Address(dst)
         packet_id = packet_id or self.network.trace.new_packet_id()
+        value = int(dst)
+        if value >> 24 == 127 or value in self._address_sets()[2]:  # to itself: the loopback, never the wire
+            header = IPv4(src=src or (dst if value >> 24 != 127 else IPv4Address("127.0.0.1")), dst=dst, ttl=ttl,
+                          dscp=dscp, identification=self.output.take_ip_id() if ip_id is None else ip_id,
+                          protocol=protocol, flags=IPv4Flags.DF if df is not False else IPv4Flags(0))
+            self.network.clock.at(self.network.clock.now, self._loopback_in, (header / upper).encode(), packet_id)
+            return True
         actions = self.output.send(dst, upper, packet_id, self.network.clock.now, ttl=ttl, df=df, dscp=dscp, src=src,
                                    note=note, protocol=protocol, ip_id=ip_id)
         self.perform(actions)
         return actions[0][0] == OUTPUT
+
+    def _loopback_in(self, ip_bytes: bytes, packet_id: int | None) -> None:
+        """A packet this node sent to itself arrives on `lo`."""
+        ip = IPv4.decode_layer(ip_bytes, 0, len(ip_bytes), DecodeState())[0]
+        self._local_in(self.loopback, ip, ip_bytes, packet_id, self.network.clock.now)  # type: ignore[arg-type]
 
     def icmp_error(self, arrived_on: Interface, offending: bytes, icmp_type: int, code: int,
                    packet_id: int | None = None, **extra: Any) -> None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from layersim.net.clock import Timer
     from layersim.net.host import Host
 
-__all__ = ["Process", "ProcessError", "Wait", "current_process", "sleep"]
+__all__ = ["Process", "ProcessError", "Wait", "current_process", "sleep", "wait_until"]
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 
@@ -200,3 +200,26 @@ def sleep(ns: int) -> None:
     if me is None:
         raise ProcessError("sleep() blocks: call it from inside a process (host.spawn)")
     me.block(me.park(ns))
+
+
+def wait_until(clock: Any, queues: list[list[Wait]], ready: Callable[[], bool], timeout_ns: int | None) -> bool:
+    """Park the current process until `ready()` or the timeout, waking whenever one of `queues` is notified.
+
+    Returns ready() (False on timeout, or at once outside a process or with a zero timeout)."""
+    if ready():
+        return True
+    me = current_process()
+    if me is None or timeout_ns == 0:
+        return False
+    deadline = None if timeout_ns is None else clock.now + timeout_ns
+    while not ready():
+        if deadline is not None and clock.now >= deadline:
+            return False
+        wait = me.park(None if deadline is None else deadline - clock.now)
+        for queue in queues:
+            queue.append(wait)
+        me.block(wait)
+        for queue in queues:  # a wait woken through one queue leaves the others
+            if wait in queue:
+                queue.remove(wait)
+    return True

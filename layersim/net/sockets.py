@@ -16,7 +16,7 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
 from layersim.errors import LayersimError
-from layersim.net.process import Wait, current_process
+from layersim.net.process import Wait, wait_until
 
 if TYPE_CHECKING:
     from layersim.net.host import Host
@@ -115,7 +115,7 @@ class _Endpoint:
         self.tos = 0
         self.pmtu = "want"
         self.queue_limit = 1024
-        self._waits: list[Wait] = []
+        self._waits: list[Wait] = []  # processes parked on this socket
         self._ip_id = host.rng.randrange(0x10000)  # a connected socket's own IP id counter (inet_id)
 
     def take_ip_id(self) -> int:
@@ -125,7 +125,8 @@ class _Endpoint:
         return ident
 
     def _wake(self) -> None:
-        waits, self._waits = self._waits, []
+        waits = self._waits[:]
+        self._waits.clear()
         for wait in waits:
             wait.wake()
 
@@ -135,20 +136,7 @@ class _Endpoint:
 
     def _wait_for(self, ready: Any, timeout_ns: int | None) -> bool:
         """Park the calling process until `ready()` or the timeout; False on timeout (or outside a process)."""
-        if ready():
-            return True
-        me = current_process()
-        if me is None or timeout_ns == 0:
-            return False
-        clock = self.host.network.clock
-        deadline = None if timeout_ns is None else clock.now + timeout_ns
-        while not ready():
-            if deadline is not None and clock.now >= deadline:
-                return False
-            wait = me.park(None if deadline is None else deadline - clock.now)
-            self._waits.append(wait)
-            me.block(wait)
-        return True
+        return wait_until(self.host.network.clock, [self._waits], ready, timeout_ns)
 
     def set_pmtu(self, mode: str) -> None:
         """Path MTU discovery mode: "want" (DF when it fits, else fragment), "do" (always DF), "dont"."""

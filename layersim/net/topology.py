@@ -30,7 +30,7 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
     dev = "eth1"              # optional with `via` (derived from the connected subnet that holds it)
 
     [[run]]                   # an application, started at simulated time `at` (default "0s")
-    kind = "ping"             # required: "ping" | "traceroute" | "udp"
+    kind = "ping"             # required: "ping" | "traceroute" | "udp" | "script"
     from = "client"           # required: a host
     to = "server"             # required: an IPv4 address, or a node name (meaning its first address)
     count = 3                 # ping: count 3, interval "1s", timeout "1s", size 56 (data bytes), ttl 64
@@ -38,6 +38,9 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
                               # udp: port (required), data "hello", sport (default: ephemeral), ttl 64,
                               #   listen (default true when `to` is a host: bind `port` there; false leaves it
                               #   closed, so the host answers ICMP port unreachable)
+                              # script: `on` (the host, instead of from/to), `path` (a Python file, relative to
+                              #   this file), `args` (its sys.argv[1:]); it runs as __main__ and its `import
+                              #   socket`, select, selectors and time are the host's
 
 Hosts without a default route get one via the first router on their subnet. Each run is a simulated process
 started at its `at` time; runs overlap freely (a ping due while a traceroute is still probing starts on time).
@@ -66,7 +69,7 @@ MAX_PING_COUNT = 100_000  # sequence numbers wrap at 65536, as iputils ping's do
 __all__ = ["RunSpec", "Scenario", "TopologyError", "build_network", "load_topology"]
 
 NODE_KINDS = ("host", "router", "switch")
-RUN_KINDS = ("ping", "traceroute", "udp")
+RUN_KINDS = ("ping", "traceroute", "udp", "script")
 _TOP_KEYS = ("seed", "start", "node", "link", "route", "run")
 _NODE_KEYS = ("name", "kind")
 _LINK_KEYS = ("a", "b", "a_ip", "b_ip", "a_mac", "b_mac", "delay", "bandwidth", "mtu", "queue", "loss", "duplicate",
@@ -75,7 +78,8 @@ _ROUTE_KEYS = ("node", "to", "via", "dev")
 _RUN_COMMON = ("kind", "from", "to", "at")
 _RUN_KEYS = {"ping": ("count", "interval", "timeout", "size", "ttl"),
              "traceroute": ("max_hops", "probes", "timeout"),
-             "udp": ("port", "data", "sport", "ttl", "listen")}
+             "udp": ("port", "data", "sport", "ttl", "listen"),
+             "script": ("on", "path", "args")}
 _REQUIRED = object()
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "an array",
                datetime: "a date"}
@@ -93,7 +97,7 @@ class RunSpec:
     kind: str
     source: str  # the host it runs on (`from`)
     target: str  # `to` as written
-    address: IPv4Address
+    address: IPv4Address | None  # None for a script
     at_ns: int
     options: dict[str, Any] = field(default_factory=dict)  # kind-specific, durations in ns
 
@@ -369,6 +373,8 @@ class _Builder:
         for key in data if extra else ():
             if key not in extra and key not in _RUN_COMMON and any(key in keys for keys in _RUN_KEYS.values()):
                 raise TopologyError(f"{where}: {key}: not an option of a {kind} run (it has {', '.join(extra)})")
+        if kind == "script":
+            return self._script(where, data, number)
         table = _Table(where, data, (*_RUN_COMMON, *extra))
         kind = table.get("kind", str)
         if kind not in RUN_KINDS:
@@ -399,6 +405,23 @@ class _Builder:
                            sport=sport, ttl=table.integer("ttl", 64, 1, 255),
                            listen=owner.name if listen else None)
         return RunSpec(number, kind, host.name, target, address, at_ns, options)
+
+    def _script(self, where: str, data: Any, number: int) -> RunSpec:
+        """[[run]] kind = "script": a Python file run as __main__ on a host, its socket module the host's."""
+        table = _Table(where, data, ("kind", "on", "path", "args", "at"))
+        host = self._node(table, "on", table.get("on", str))
+        if not isinstance(host, Host):
+            raise table.error("on", f"{host.name} is a {host.kind}; scripts run on hosts")
+        text = table.get("path", str)
+        path = Path(text) if Path(text).is_absolute() else Path(self.source).parent / text
+        if not path.is_file():
+            raise table.error("path", f"no such file {text!r} (looked for {path})")
+        args = table.get("args", list, [])
+        if not all(isinstance(arg, str | int | float) for arg in args):
+            raise table.error("args", "expected an array of strings or numbers (the script's sys.argv[1:])")
+        at_ns = table.units("at", "0s", parse_duration)
+        return RunSpec(number, "script", host.name, text, None, at_ns, {"path": str(path),
+                                                                          "args": [str(a) for a in args]})
 
     def _target(self, table: _Table, text: str) -> tuple[IPv4Address, Any]:
         """`to`: an address (and the node owning it, if any), or a node name meaning its first address."""

@@ -1,0 +1,319 @@
+"""`socket.socket` on a simulated host: the stdlib subset that tutorials, http.client and urllib3 use.
+
+A `SimSocket` behaves as CPython's socket object does on Linux: blocking, non-blocking and timeout modes, the
+same exceptions with the same errno values (ConnectionRefusedError, ConnectionResetError, BrokenPipeError,
+TimeoutError, OSError EINVAL for accept() before listen(), EADDRINUSE), `makefile`, and the context manager.
+Blocking calls park the calling simulated process; nothing here reads a real clock or opens a real socket.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import socket as _std
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING, Any
+
+from layersim.app.sim_socket_ops import SocketOps, os_error
+from layersim.net.process import wait_until
+from layersim.net.sockets import address_int
+from layersim.tcp import State
+
+if TYPE_CHECKING:
+    from layersim.net.host import Host
+    from layersim.net.sockets import DatagramSocket
+    from layersim.net.tcp_stack import Endpoint, ListenEndpoint
+
+__all__ = ["SimSocket", "os_error"]
+
+_DEFAULT = object()
+
+
+class SimSocket(SocketOps):
+    """A socket of a simulated host (AF_INET; SOCK_STREAM is TCP, SOCK_DGRAM is UDP)."""
+
+    def __init__(self, host: Host, family: int = _std.AF_INET, type: int = _std.SOCK_STREAM, proto: int = 0,
+                 fileno: int | None = None, *, timeout: float | object | None = _DEFAULT) -> None:
+        if family != _std.AF_INET:
+            raise os_error(errno.EAFNOSUPPORT, "layersim's hosts speak IPv4 only (AF_INET)")
+        base_type = type & ~(_std.SOCK_NONBLOCK | _std.SOCK_CLOEXEC)
+        if base_type not in (_std.SOCK_STREAM, _std.SOCK_DGRAM):
+            raise os_error(errno.EPROTONOSUPPORT, f"socket type {type} is not SOCK_STREAM or SOCK_DGRAM")
+        self.host = host
+        self.family = _std.AddressFamily.AF_INET
+        self.type = _std.SocketKind(base_type)
+        self.proto = proto or (6 if base_type == _std.SOCK_STREAM else 17)
+        self._fd = host.new_fd(self) if fileno is None else fileno
+        self._timeout: float | None = None if timeout is _DEFAULT else timeout  # type: ignore[assignment]
+        if type & _std.SOCK_NONBLOCK:
+            self._timeout = 0.0
+        self._closed = False
+        self._io_refs = 0
+        self._local: tuple[int, int] | None = None  # bound address
+        self._endpoint: Endpoint | None = None  # a TCP connection
+        self._listening: ListenEndpoint | None = None
+        self._udp: DatagramSocket | None = None
+        self._options: dict[tuple[int, int], int] = {}
+        self._shut_write = False
+        self._connect_started = False
+
+    def _new_stream_socket(self) -> SimSocket:
+        """A new TCP socket of the same host and class (what accept() returns)."""
+        return SimSocket(self.host, _std.AF_INET, _std.SOCK_STREAM)
+
+    # stdlib plumbing --------------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"<layersim socket fd={self._fd} {self.type.name} on {self.host.name}>"
+
+    def __enter__(self) -> SimSocket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def fileno(self) -> int:
+        """A file descriptor number of this host (-1 once closed)."""
+        return -1 if self._closed else self._fd
+
+    def settimeout(self, value: float | None) -> None:
+        """None blocks, 0 never blocks, a positive number of seconds raises TimeoutError when it passes."""
+        if value is not None:
+            value = float(value)
+            if value < 0:
+                raise ValueError("Timeout value out of range")
+        self._timeout = value
+
+    def gettimeout(self) -> float | None:
+        """The timeout in seconds (None: blocking)."""
+        return self._timeout
+
+    def setblocking(self, flag: bool) -> None:
+        """Blocking (True) or non-blocking (False) mode."""
+        self._timeout = None if flag else 0.0
+
+    def getblocking(self) -> bool:
+        """Whether calls block."""
+        return self._timeout != 0.0
+
+    @property
+    def timeout(self) -> float | None:
+        """The timeout, as the stdlib attribute."""
+        return self._timeout
+
+    def _check(self) -> None:
+        if self._closed:
+            raise os_error(errno.EBADF)
+
+    def _wait(self, queues: list[list[Any]], ready: Any, what: str) -> None:
+        """Block as the timeout says: BlockingIOError when non-blocking, TimeoutError when it passes."""
+        if ready():
+            return
+        if self._timeout == 0.0:
+            raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
+        timeout_ns = None if self._timeout is None else round(self._timeout * 1e9)
+        if not wait_until(self.host.network.clock, queues, ready, timeout_ns):
+            if self._timeout is None:  # outside a process nothing can ever change: say so instead of hanging
+                from layersim.net.process import ProcessError
+
+                raise ProcessError(f"{self.host.name}: {what} would block: call it from a simulated process "
+                                   "(host.spawn or host.run_script)")
+            raise TimeoutError("timed out")
+
+    # Readiness, for select and selectors -------------------------------------------------------------------
+    def _readable(self) -> bool:
+        """Whether recv()/accept() would not block."""
+        if self._closed:
+            return True
+        if self._listening is not None:
+            return bool(self._listening.ready) or self._listening.closed
+        if self._endpoint is not None:
+            conn = self._endpoint.conn
+            return conn.readable > 0 or conn.at_eof or bool(conn.error) or conn.state is State.CLOSED
+        if self._udp is not None:
+            return bool(self._udp.queue) or bool(self._udp.pending_error)
+        return False
+
+    def _writable(self) -> bool:
+        """Whether send() would not block (a connect() in progress has finished, one way or the other)."""
+        if self._closed:
+            return True
+        if self._listening is not None:
+            return False
+        if self._endpoint is not None:
+            conn = self._endpoint.conn
+            if conn.state in (State.SYN_SENT, State.SYN_RECEIVED) and not conn.error:
+                return False
+            return conn.send_space > 0 or bool(conn.error) or conn.state not in (State.ESTABLISHED,
+                                                                                  State.CLOSE_WAIT)
+        return True
+
+    def _queues(self) -> list[list[Any]]:
+        """The wait queues a change of this socket's readiness is announced on."""
+        if self._listening is not None:
+            return [self._listening.waits]
+        if self._endpoint is not None:
+            return [self._endpoint.waits]
+        if self._udp is not None:
+            return [self._udp._waits]
+        return []
+
+    # Names ------------------------------------------------------------------------------------------------
+    def getsockname(self) -> tuple[str, int]:
+        """(address, port) of this end ("0.0.0.0", 0 before bind or connect)."""
+        if self._endpoint is not None:
+            local = self._endpoint.conn.local
+        elif self._udp is not None:
+            local = self._udp.local
+        else:
+            local = self._local or (0, 0)
+        return str(IPv4Address(local[0])), local[1]
+
+    def getpeername(self) -> tuple[str, int]:
+        """(address, port) of the other end; OSError ENOTCONN when not connected."""
+        if self._endpoint is not None:
+            remote = self._endpoint.conn.remote
+        elif self._udp is not None and self._udp.remote is not None:
+            remote = self._udp.remote
+        else:
+            raise os_error(errno.ENOTCONN)
+        return str(IPv4Address(remote[0])), remote[1]
+
+    def _address(self, address: Any) -> tuple[int, int]:
+        """(ip as int, port) from ("10.0.0.1" | "" | name, port): names resolve as getaddrinfo does."""
+        if not isinstance(address, tuple) or len(address) != 2:
+            raise TypeError("AF_INET address must be a pair (host, port)")
+        name, port = address
+        if not isinstance(port, int) or not 0 <= port <= 0xFFFF:
+            raise OverflowError("bind(): port must be 0-65535.")
+        if name in ("", "0.0.0.0"):
+            return 0, port
+        try:
+            return address_int(name), port
+        except Exception:
+            return int(self.host.resolve(name)), port
+
+    # Options ----------------------------------------------------------------------------------------------
+    def setsockopt(self, level: int, optname: int, value: int | bytes, optlen: int | None = None) -> None:
+        """SO_REUSEADDR, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, IP_TTL, IP_TOS (others are kept)."""
+        self._check()
+        number = int.from_bytes(value[:4], "little") if isinstance(value, bytes) else int(value)
+        self._options[(level, optname)] = number
+        if (level, optname) == (_std.IPPROTO_TCP, _std.TCP_NODELAY) and self._endpoint is not None:
+            self._endpoint.conn.nodelay = bool(number)
+        if (level, optname) == (_std.SOL_SOCKET, _std.SO_KEEPALIVE) and self._endpoint is not None:
+            self._endpoint.conn.set_keepalive(bool(number), self.host.network.clock.now)
+        if self._udp is not None:
+            self._apply_udp_options()
+
+    def getsockopt(self, level: int, optname: int, buflen: int | None = None) -> int | bytes:
+        """What setsockopt set, SO_ERROR (and clears it), SO_TYPE, or Linux's defaults."""
+        self._check()
+        if (level, optname) == (_std.SOL_SOCKET, _std.SO_ERROR):
+            code = self._pending_error(consume=True)
+            return code or 0
+        if (level, optname) == (_std.SOL_SOCKET, _std.SO_TYPE):
+            return int(self.type)
+        defaults = {(_std.SOL_SOCKET, _std.SO_RCVBUF): 131072, (_std.SOL_SOCKET, _std.SO_SNDBUF): 16384,
+                    (_std.IPPROTO_IP, _std.IP_TTL): 64}
+        value = self._options.get((level, optname), defaults.get((level, optname), 0))
+        return value.to_bytes(buflen, "little") if buflen else value
+
+    def _apply_udp_options(self) -> None:
+        udp = self._udp
+        assert udp is not None
+        udp.ttl = self._options.get((_std.IPPROTO_IP, _std.IP_TTL), 64)
+        udp.tos = self._options.get((_std.IPPROTO_IP, _std.IP_TOS), 0)
+        mode = self._options.get((_std.IPPROTO_IP, getattr(_std, "IP_MTU_DISCOVER", 10)))
+        if mode is not None:
+            udp.set_pmtu({0: "dont", 1: "want", 2: "do"}.get(mode, "want"))
+
+    def _pending_error(self, *, consume: bool) -> int | None:
+        endpoint = self._endpoint
+        if endpoint is not None and endpoint.conn.error and not endpoint.error_reported:
+            if consume:
+                endpoint.error_reported = True
+            return endpoint.conn.error
+        if self._udp is not None and self._udp.pending_error:
+            code = self._udp.pending_error
+            if consume:
+                self._udp.pending_error = 0
+            return code
+        return None
+
+    # Closing ----------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the socket: a TCP connection sends FIN (RST when unread data remains), as close(2) does."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._io_refs > 0:  # makefile() objects still open: the connection lives until they close
+            self._closed = False
+            self._io_refs = -abs(self._io_refs)
+            return
+        self._release()
+
+    def _release(self) -> None:
+        self._closed = True
+        self.host.fd_table.pop(self._fd, None)
+        stack = self.host.tcp
+        if self._endpoint is not None:
+            endpoint = self._endpoint
+            if endpoint.conn.state not in (State.CLOSED, State.TIME_WAIT):
+                linger = self._options.get((_std.SOL_SOCKET, _std.SO_LINGER))
+                now = self.host.network.clock.now
+                segments = endpoint.conn.abort(now) if linger == 0 else endpoint.conn.close(now)
+                stack.settle(endpoint, segments)
+        if self._listening is not None:
+            listening = self._listening
+            listening.closed = True
+            stack.listeners.pop(listening.local, None)
+            for child in listening.pending + listening.ready:  # connections nobody accepted are reset
+                stack.settle(child, child.conn.abort(self.host.network.clock.now))
+            listening.wake()
+        if self._local is not None:
+            stack.bound.pop(self._local, None)
+        if self._udp is not None:
+            self._udp.close()
+
+    def _decref_socketios(self) -> None:
+        """A makefile() object closed (the stdlib's SocketIO calls this)."""
+        if self._io_refs < 0:
+            self._io_refs += 1
+            if self._io_refs == 0:
+                self._release()
+        elif self._io_refs > 0:
+            self._io_refs -= 1
+
+    def detach(self) -> int:
+        """Forget the socket without closing the connection (returns the fd)."""
+        self._closed = True
+        return self._fd
+
+    def makefile(self, mode: str = "r", buffering: int | None = None, *, encoding: str | None = None,
+                 errors: str | None = None, newline: str | None = None) -> Any:
+        """A file object reading and writing this socket, as the stdlib's makefile() gives."""
+        if not set(mode) <= {"r", "w", "b"}:
+            raise ValueError(f"invalid mode {mode!r} (only r, w, b)")
+        reading, writing, binary = "r" in mode, "w" in mode, "b" in mode
+        raw = _std.SocketIO(self, ("r" if reading else "") + ("w" if writing else ""))  # type: ignore[arg-type]
+        self._io_refs += 1 if self._io_refs >= 0 else -1
+        if buffering is None:
+            buffering = -1
+        if buffering < 0:
+            buffering = io.DEFAULT_BUFFER_SIZE
+        if buffering == 0:
+            if not binary:
+                raise ValueError("unbuffered streams must be binary")
+            return raw
+        if reading and writing:
+            buffer: Any = io.BufferedRWPair(raw, raw, buffering)
+        elif reading:
+            buffer = io.BufferedReader(raw, buffering)
+        else:
+            buffer = io.BufferedWriter(raw, buffering)
+        if binary:
+            return buffer
+        text = io.TextIOWrapper(buffer, encoding, errors, newline)
+        text.mode = mode  # type: ignore[misc]
+        return text

@@ -1,0 +1,143 @@
+"""A host's `socket` module: the stdlib's names, with sockets, name resolution and timeouts on the simulated host.
+
+`host.socket` is one of these: `s = host.socket.socket(host.socket.AF_INET, host.socket.SOCK_STREAM)` inside a
+process is a socket of that host. Every constant, exception class and helper the stdlib has and this does not
+override is the stdlib's own, so `except socket.timeout` and `socket.gaierror` work as in any program.
+"""
+
+from __future__ import annotations
+
+import socket as _std
+import types
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING, Any
+
+from layersim.app.sim_socket import SimSocket
+from layersim.app.sim_socket_ops import os_error
+
+if TYPE_CHECKING:
+    from layersim.net.host import Host
+
+__all__ = ["SocketModule", "bound_socket_class"]
+
+_OWN = ("socket", "SocketType", "create_connection", "create_server", "getaddrinfo", "gethostbyname",
+        "gethostbyname_ex", "gethostname", "getfqdn", "getdefaulttimeout", "setdefaulttimeout")
+
+
+def bound_socket_class(host: Host, module: SocketModule | None = None) -> type[SimSocket]:
+    """`socket.socket` for one host: the class a program instantiates as socket.socket(family, type)."""
+
+    class socket(SimSocket):
+        """A socket of this host."""
+
+        def __init__(self, family: int = _std.AF_INET, type: int = _std.SOCK_STREAM, proto: int = 0,
+                     fileno: int | None = None, **kwargs: Any) -> None:
+            if module is not None:
+                kwargs.setdefault("timeout", module.getdefaulttimeout())
+            super().__init__(host, family, type, proto, fileno, **kwargs)
+
+        def _new_stream_socket(self) -> SimSocket:
+            return type(self)(_std.AF_INET, _std.SOCK_STREAM)
+
+        def __reduce__(self) -> Any:
+            raise TypeError("a simulated socket cannot be pickled")
+
+    socket.__qualname__ = socket.__name__ = "socket"
+    return socket
+
+
+class SocketModule(types.ModuleType):
+    """The `socket` module as a program on `host` sees it."""
+
+    def __init__(self, host: Host) -> None:
+        super().__init__("socket", f"the socket module of simulated host {host.name}")
+        for name in dir(_std):
+            if not name.startswith("__") and name not in _OWN:
+                setattr(self, name, getattr(_std, name))
+        self.host = host
+        self.socket = bound_socket_class(host, self)
+        self.SocketType = self.socket
+        self._default_timeout: float | None = None
+
+    # Module functions -----------------------------------------------------------------------------------
+    def getdefaulttimeout(self) -> float | None:
+        """The timeout new sockets start with."""
+        return self._default_timeout
+
+    def setdefaulttimeout(self, timeout: float | None) -> None:
+        """Set the timeout new sockets start with."""
+        self._default_timeout = None if timeout is None else float(timeout)
+
+    def gethostname(self) -> str:
+        """The host's name."""
+        return self.host.name
+
+    def getfqdn(self, name: str = "") -> str:
+        """The host's name (there is no domain search)."""
+        return name or self.host.name
+
+    def gethostbyname(self, name: str) -> str:
+        """The first IPv4 address of `name` (a hosts entry, or a DNS answer); socket.gaierror when unknown."""
+        return str(self.host.resolve(name))
+
+    def gethostbyname_ex(self, name: str) -> tuple[str, list[str], list[str]]:
+        """(name, aliases, addresses) of `name`."""
+        return name, [], [str(a) for a in self.host.resolve_all(name)]
+
+    def getaddrinfo(self, host: str | bytes | None, port: int | str | bytes | None, family: int = 0, type: int = 0,
+                    proto: int = 0, flags: int = 0) -> list[tuple[Any, Any, int, str, tuple[str, int]]]:
+        """(family, type, proto, canonname, (address, port)) for each address, as the stdlib returns them."""
+        if family not in (0, _std.AF_INET, _std.AF_UNSPEC):
+            raise _std.gaierror(_std.EAI_FAMILY, "ai_family not supported")
+        if isinstance(host, bytes):
+            host = host.decode("idna")
+        if isinstance(port, bytes):
+            port = port.decode()
+        if isinstance(port, str):
+            try:
+                port = int(port) if port.isdigit() else {"http": 80, "https": 443, "domain": 53}[port]
+            except KeyError:
+                raise _std.gaierror(_std.EAI_SERVICE, "Servname not supported for ai_socktype") from None
+        port = port or 0
+        if host is None or host == "":
+            addresses = [IPv4Address("0.0.0.0" if flags & _std.AI_PASSIVE else "127.0.0.1")]
+        else:
+            addresses = self.host.resolve_all(host)
+        kinds = [(_std.SOCK_STREAM, 6), (_std.SOCK_DGRAM, 17)] if not type else \
+            [(type, 6 if type == _std.SOCK_STREAM else 17)]
+        return [(_std.AddressFamily.AF_INET, _std.SocketKind(kind), proto or number, "",
+                 (str(address), port)) for address in addresses for kind, number in kinds]
+
+    def create_connection(self, address: tuple[str, int], timeout: Any = _std._GLOBAL_DEFAULT_TIMEOUT,
+                          source_address: tuple[str, int] | None = None, *, all_errors: bool = False) -> SimSocket:
+        """Connect to the first address of `address` that answers, as the stdlib's create_connection does."""
+        host, port = address
+        errors: list[OSError] = []
+        for _family, kind, proto, _name, target in self.getaddrinfo(host, port, 0, _std.SOCK_STREAM):
+            sock = self.socket(_std.AF_INET, kind, proto)
+            try:
+                if timeout is not _std._GLOBAL_DEFAULT_TIMEOUT:
+                    sock.settimeout(timeout)
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(target)
+                return sock
+            except OSError as exc:
+                errors.append(exc)
+                sock.close()
+        if not errors:
+            raise OSError("getaddrinfo returns an empty list")
+        if all_errors:
+            raise ExceptionGroup("create_connection failed", errors)
+        raise errors[0]
+
+    def create_server(self, address: tuple[str, int], *, family: int = _std.AF_INET, backlog: int | None = None,
+                      reuse_port: bool = False, dualstack_ipv6: bool = False) -> SimSocket:
+        """A listening TCP socket bound to `address` (SO_REUSEADDR set, as the stdlib does on Linux)."""
+        if dualstack_ipv6 or family != _std.AF_INET:
+            raise os_error(97, "layersim's hosts speak IPv4 only")
+        sock = self.socket(_std.AF_INET, _std.SOCK_STREAM)
+        sock.setsockopt(_std.SOL_SOCKET, _std.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128 if backlog is None else backlog)
+        return sock

@@ -1,0 +1,273 @@
+"""A host's TCP: the sans-IO connections of layersim.tcp wired to the host's IPv4, clock, trace and sockets.
+
+The stack demultiplexes arriving segments by (local address, local port, remote address, remote port), answers
+a segment for no connection with an RST (RFC 9293 §3.10.7.1, never for an RST), turns the connections'
+segments into IPv4 packets (DF and IP id as the profile says), keeps one clock timer per connection at its next
+deadline, records their events in the trace, and wakes the processes waiting on a socket when it changes.
+"""
+
+from __future__ import annotations
+
+import errno
+from enum import Enum
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING, Any
+
+from layersim.net.actions import EVENT, Action
+from layersim.net.sockets import EPHEMERAL_PORTS, IcmpReport
+from layersim.net.trace_details import DropReason, EventKind
+from layersim.tcp import LINUX, Connection, Listener, Profile, Segment, State, reset_for
+from layersim.wire.ipv4 import IPv4
+from layersim.wire.tcp import TCP
+
+if TYPE_CHECKING:
+    from layersim.net.clock import Timer
+    from layersim.net.host import Host
+    from layersim.net.interface import Interface
+    from layersim.net.process import Wait
+    from layersim.wire.packet import Packet
+
+__all__ = ["Endpoint", "ListenEndpoint", "TcpStack"]
+
+_LETTERS = ((0x02, "S"), (0x10, "."), (0x01, "F"), (0x04, "R"), (0x08, "P"))
+
+
+def flag_text(flags: int) -> str:
+    """tcpdump's flag letters: S, S., P., F., R, ..."""
+    text = "".join(letter for bit, letter in _LETTERS if flags & bit and letter != ".")
+    return (text + "." if flags & 0x10 else text) or "none"
+
+
+class Endpoint:
+    """One connection on a host, and the processes waiting on it."""
+
+    __slots__ = ("conn", "error_reported", "ip_id", "key", "label", "listener", "stack", "timer", "timer_at",
+                 "waits")
+
+    def __init__(self, stack: TcpStack, conn: Connection, listener: ListenEndpoint | None = None) -> None:
+        self.stack = stack
+        self.conn = conn
+        local, remote = conn.local, conn.remote
+        self.key = (local[0], local[1], remote[0], remote[1])
+        self.label = f"{IPv4Address(local[0])}:{local[1]}-{IPv4Address(remote[0])}:{remote[1]}"
+        self.listener = listener  # until accept() takes it
+        self.timer: Timer | None = None
+        self.timer_at: int | None = None
+        self.waits: list[Wait] = []
+        self.ip_id = stack.host.rng.randrange(0x10000)  # Linux numbers a connected socket's packets itself
+        self.error_reported = False
+
+    def wake(self) -> None:
+        """Resume every process waiting on this connection (they check again what they wait for)."""
+        waits = self.waits[:]
+        self.waits.clear()
+        for wait in waits:
+            wait.wake()
+
+
+class ListenEndpoint:
+    """A listening socket: its Listener, the connections being set up, and those ready for accept()."""
+
+    def __init__(self, stack: TcpStack, local: tuple[int, int], backlog: int, listener: Listener) -> None:
+        self.stack = stack
+        self.local = local
+        self.backlog = backlog
+        self.listener = listener
+        self.pending: list[Endpoint] = []  # SYN_RECEIVED
+        self.ready: list[Endpoint] = []  # ESTABLISHED, not yet accepted
+        self.waits: list[Wait] = []
+        self.closed = False
+
+    def wake(self) -> None:
+        """Resume the processes waiting in accept()."""
+        waits = self.waits[:]
+        self.waits.clear()
+        for wait in waits:
+            wait.wake()
+
+
+class TcpStack:
+    """Every TCP connection and listening port of one host."""
+
+    def __init__(self, host: Host, profile: Profile = LINUX) -> None:
+        self.host = host
+        self.profile = profile
+        self.connections: dict[tuple[int, int, int, int], Endpoint] = {}
+        self.listeners: dict[tuple[int, int], ListenEndpoint] = {}
+        self.bound: dict[tuple[int, int], Any] = {}  # (address, port) -> the socket that bound it
+        host.register_protocol(6, self.receive, on_error=self.icmp_error)
+
+    # Ports --------------------------------------------------------------------------------------------------
+    def port_in_use(self, ip: int, port: int, *, reuse: bool = False) -> bool:
+        """Whether (ip, port) is taken; with SO_REUSEADDR only a listener or a bound socket blocks it."""
+        for bip, bport in self.bound:
+            if bport == port and (bip == ip or not bip or not ip):
+                return True
+        if reuse:
+            return False
+        return any(key[1] == port and (key[0] == ip or not ip) and ep.conn.state is not State.TIME_WAIT
+                   for key, ep in self.connections.items())
+
+    def ephemeral_port(self, ip: int, remote: tuple[int, int]) -> int:
+        """A free local port for a connection to `remote`, from a random start as Linux picks them."""
+        low, high = EPHEMERAL_PORTS
+        span = high - low + 1
+        start = self.host.rng.randrange(span)
+        for i in range(span):
+            port = low + (start + i) % span
+            if (ip, port, *remote) not in self.connections and not any(b[1] == port for b in self.bound):
+                return port
+        raise OSError(errno.EADDRNOTAVAIL, f"{self.host.name}: no free local port to reach "
+                                           f"{IPv4Address(remote[0])}:{remote[1]}")
+
+    def mss_for(self, remote: int) -> int:
+        """The MSS to advertise: the outgoing interface's MTU (or the path MTU learned) less 40."""
+        mtu = self.host.path_mtu(IPv4Address(remote)) or 1500
+        return mtu - 40
+
+    def new_iss(self) -> int:
+        """A seeded initial sequence number."""
+        return self.host.rng.getrandbits(32)
+
+    def new_ts_offset(self) -> int:
+        """A seeded per-connection timestamp offset (Linux randomises it)."""
+        return self.host.rng.getrandbits(32)
+
+    # Opening ------------------------------------------------------------------------------------------------
+    def listen(self, local: tuple[int, int], backlog: int, **options: Any) -> ListenEndpoint:
+        """Start listening on `local`."""
+        listener = Listener(local, profile=self.profile, mss=1460, **options)
+        endpoint = ListenEndpoint(self, local, max(1, backlog), listener)
+        self.listeners[local] = endpoint
+        return endpoint
+
+    def connect(self, local: tuple[int, int], remote: tuple[int, int], **options: Any) -> Endpoint:
+        """Active open: the connection in SYN_SENT, its SYN on the way."""
+        now = self.host.network.clock.now
+        conn, segments = Connection.connect(local, remote, iss=self.new_iss(), mss=self.mss_for(remote[0]), now=now,
+                                            profile=self.profile, ts_offset=self.new_ts_offset(), **options)
+        endpoint = Endpoint(self, conn)
+        self.connections[endpoint.key] = endpoint
+        self.settle(endpoint, segments)
+        return endpoint
+
+    # Segments in --------------------------------------------------------------------------------------------
+    def receive(self, iface: Interface, packet: Packet, ip_bytes: bytes, packet_id: int | None,
+                now: int) -> list[Action]:
+        """A segment for this host: to its connection, to a listener, or answered with an RST."""
+        ip = packet[IPv4]
+        tcp = packet[TCP]
+        payload = packet.payload_of(TCP)
+        src, dst = int(ip.src), int(ip.dst)
+        endpoint = self.connections.get((dst, tcp.dport, src, tcp.sport))
+        if endpoint is not None:
+            self.settle(endpoint, endpoint.conn.receive(tcp, payload, now))
+            return []
+        listening = self.listeners.get((dst, tcp.dport)) or self.listeners.get((0, tcp.dport))
+        if listening is not None and not listening.closed:
+            return self._to_listener(listening, tcp, payload, (src, tcp.sport), dst, now)
+        answer = reset_for(tcp, len(payload))
+        actions: list[Action] = [(EVENT, EventKind.DROP, iface, ip_bytes, packet_id,
+                                  (DropReason.NO_LISTENER.value, (("port", tcp.dport), ("protocol", "TCP"))))]
+        if answer is not None:
+            self.send_segment(answer, dst, src, None)
+        return actions
+
+    def _to_listener(self, listening: ListenEndpoint, tcp: TCP, payload: bytes, remote: tuple[int, int],
+                     local_ip: int, now: int) -> list[Action]:
+        if int(tcp.flags) & 0x02 and len(listening.pending) + len(listening.ready) >= listening.backlog:
+            return [(EVENT, EventKind.DROP, None, None, None,
+                     (DropReason.QUEUE_FULL.value, (("reason", "listen backlog full"), ("port", tcp.dport))))]
+        conn, segments = listening.listener.receive(tcp, payload, remote, now, iss=self.new_iss(),
+                                                    ts_offset=self.new_ts_offset(), mss=self.mss_for(remote[0]))
+        if conn is None:
+            for segment in segments:
+                self.send_segment(segment, local_ip, remote[0], None)
+            return []
+        conn.local = (local_ip, conn.local[1])
+        endpoint = Endpoint(self, conn, listening)
+        self.connections[endpoint.key] = endpoint
+        listening.pending.append(endpoint)
+        self.settle(endpoint, segments)
+        return []
+
+    def icmp_error(self, report: IcmpReport) -> None:
+        """An ICMP error about a segment we sent: Linux tells the connection (a hard error ends a SYN_SENT one)."""
+        remote = (int(report.destination[0]), report.destination[1])
+        for key, endpoint in list(self.connections.items()):
+            if (key[1], key[2], key[3]) == (report.source_port, *remote):
+                endpoint.wake()
+
+    # After every change -------------------------------------------------------------------------------------
+    def settle(self, endpoint: Endpoint, segments: list[Segment]) -> None:
+        """Send what the connection asked, record its events, move its timer, wake its waiters, forget it if done."""
+        conn = endpoint.conn
+        key = endpoint.key
+        for segment in segments:
+            self.send_segment(segment, key[0], key[2], endpoint)
+        host = self.host
+        now = host.network.clock.now
+        trace = host.network.trace
+        for event in conn.drain_events():
+            if trace.keep_events:
+                trace.add(now, host.name, None, EventKind.TCP, None, None,
+                          (endpoint.label, event.kind, tuple((k, _plain(v)) for k, v in event.details.items())))
+            if event.kind == "state":
+                self._state_changed(endpoint, event.details["new"])  # type: ignore[arg-type]
+        deadline = conn.next_deadline()
+        if deadline != endpoint.timer_at:
+            if endpoint.timer is not None:
+                endpoint.timer.cancel()
+            endpoint.timer = None if deadline is None else host.network.clock.at(max(deadline, now), self._fire,
+                                                                                   endpoint)
+            endpoint.timer_at = deadline
+        endpoint.wake()
+        if conn.finished and self.connections.get(key) is endpoint:
+            del self.connections[key]
+            if endpoint.listener is not None:
+                for queue in (endpoint.listener.pending, endpoint.listener.ready):
+                    if endpoint in queue:
+                        queue.remove(endpoint)
+
+    def _state_changed(self, endpoint: Endpoint, new: State) -> None:
+        listening = endpoint.listener
+        if listening is not None and new is State.ESTABLISHED and endpoint in listening.pending:
+            listening.pending.remove(endpoint)
+            listening.ready.append(endpoint)
+            listening.wake()
+
+    def _fire(self, endpoint: Endpoint) -> None:
+        endpoint.timer = None
+        endpoint.timer_at = None
+        self.settle(endpoint, endpoint.conn.on_timer(self.host.network.clock.now))
+
+    def send_segment(self, segment: Segment, src: int, dst: int, endpoint: Endpoint | None) -> None:
+        """Wrap a segment in IPv4 and send it (IP id 0 where the profile says, else the connection's counter)."""
+        tcp = segment.tcp
+        if segment.ip_id_zero or endpoint is None:
+            ip_id = 0
+        else:
+            ip_id = endpoint.ip_id
+            endpoint.ip_id = (ip_id + 1) & 0xFFFF
+        self.host.send_ip(IPv4Address(dst), tcp / segment.payload if segment.payload else tcp, df=segment.df,
+                          src=IPv4Address(src), ip_id=ip_id,
+                          note=("tcp", tcp.sport, IPv4Address(dst), tcp.dport, flag_text(int(tcp.flags))))
+
+    # Looking --------------------------------------------------------------------------------------------------
+    def netstat(self) -> str:
+        """The host's TCP sockets like `netstat -tan`."""
+        rows = [("Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address", "State")]
+        for (ip, port), listening in sorted(self.listeners.items()):
+            if not listening.closed:
+                rows.append(("tcp", "0", "0", f"{IPv4Address(ip)}:{port}", "0.0.0.0:*", "LISTEN"))
+        for key, endpoint in sorted(self.connections.items()):
+            conn = endpoint.conn
+            rows.append(("tcp", str(conn.readable), str(conn.unacked), f"{IPv4Address(key[0])}:{key[1]}",
+                         f"{IPv4Address(key[2])}:{key[3]}", conn.state.name))
+        widths = [max(len(row[i]) for row in rows) for i in range(6)]
+        return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
+
+
+def _plain(value: Any) -> Any:
+    """A trace-friendly value: enums by name."""
+    return value.name if isinstance(value, Enum) else value
