@@ -164,6 +164,8 @@ class Process:
         me = current_process()
         if me is None:
             raise ProcessError("join() blocks: call it from inside a process, or run the network instead")
+        if me is self:
+            raise ProcessError(f"{self.label}: a process cannot join itself")
         if not self.done:
             wait = me.park(timeout_ns)
             self._waiting.append(wait)

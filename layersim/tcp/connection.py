@@ -97,7 +97,7 @@ class Connection(FastPath):
         if self.state in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2):
             # Linux tcp_cleanup_rbuf: announce when the window at least doubles from what the peer knows
             advertised = seq_sub(self.rcv_adv, self.rcv_nxt)
-            free = self.rcvq.free()
+            free = min(self.rcvq.free(), 65535 << self.rcv_scale)  # no more than the window field can say
             if self.profile.rcv_window_growth:
                 free = min(free, self._rcv_clamp)
             if free >= 2 * advertised and free - advertised >= self._rcv_mss:

@@ -145,8 +145,6 @@ def test_traceroute_prints_as_linux(traced) -> None:
     assert masked(str(result)) == printed("traceroute -n 10.0.2.20")
 
 
-@pytest.mark.xfail(strict=True, reason="ping's statistics differ from iputils': no ', time Nms' after the loss and "
-                                       "'rtt min/avg/max' without '/mdev' (app/ping.py PingResult.__str__)")
 def test_ping_prints_as_iputils() -> None:
     chain = build_chain()
     result = chain.client.ping(SERVER_IP, count=1)

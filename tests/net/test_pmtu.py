@@ -58,7 +58,7 @@ def want() -> tuple[Chain, object]:
 def test_ping_want_first_request_draws_frag_needed_then_replies(want) -> None:
     chain, result = want
     assert result.sent == 3 and result.received == 2
-    assert result.errors == {1: f"From {R1_LEFT} Frag needed (mtu = 576)"}
+    assert result.errors == {1: f"From {R1_LEFT} Frag needed and DF set (mtu = 576)"}
     assert result.rtts_ns[1] is None and result.rtts_ns[2] is not None and result.rtts_ns[3] is not None
     assert "1008 bytes from 10.0.2.20: icmp_seq=2 ttl=62" in str(result)
     assert chain.client.path_mtu(SERVER_IP) == 576
@@ -119,7 +119,7 @@ def test_ping_do_one_request_then_local_errors_as_linux() -> None:
     chain = narrow_chain()
     result = chain.client.ping(SERVER_IP, count=3, size=1000, pmtu="do")
     assert result.received == 0 and result.sent == 3
-    assert result.errors == {1: f"From {R1_LEFT} Frag needed (mtu = 576)",
+    assert result.errors == {1: f"From {R1_LEFT} Frag needed and DF set (mtu = 576)",
                              2: "local error: message too long, mtu=576",
                              3: "local error: message too long, mtu=576"}
     ours, linux = wire(chain.net, CLIENT_IF), linux_phase(0, CLIENT_IF)
@@ -184,10 +184,6 @@ def test_udp_want_third_send_fragmented_by_the_client_as_linux() -> None:
 
 # --- Linux's floor on learned path MTUs ---------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="a Frag Needed announcing MTU 400 makes the host learn 400; Linux never goes "
-                                       "below net.ipv4.route.min_pmtu = 552 (LINUX_FACTS.md): it uses 552, locked, "
-                                       "and sends later datagrams without DF as 548 + ... fragments "
-                                       "(pmtu.PathMtuCache.learn clamps at MIN_MTU = 68)")
 def test_learned_path_mtu_never_below_linux_min_pmtu() -> None:
     chain = build_chain(link_b={"mtu": 400})
     result = chain.client.ping(SERVER_IP, count=2, size=1000)
@@ -214,24 +210,16 @@ def test_path_mtu_expires_after_ten_minutes_and_is_never_raised() -> None:
     chain.net.run()
     assert seen == [576, 1500]  # net.ipv4.route.mtu_expires = 600 s
     again = chain.client.ping(SERVER_IP, count=1, size=1000)
-    assert again.errors == {1: f"From {R1_LEFT} Frag needed (mtu = 576)"}  # DF again, so it learns again
+    assert again.errors == {1: f"From {R1_LEFT} Frag needed and DF set (mtu = 576)"}  # DF again, so it learns again
 
 
 # --- what ping prints ---------------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="ping prints 'icmp_seq=1 From 10.0.1.1 Frag needed (mtu = 576)' where iputils "
-                                       "prints 'From 10.0.1.1 icmp_seq=1 Frag needed and DF set (mtu = 576)', and "
-                                       "its statistics lack '+1 errors', '33.3333%' and 'time Nms' "
-                                       "(app/ping.py PingResult.__str__ and error_text)")
 def test_ping_want_prints_as_iputils() -> None:
     result = narrow_chain().client.ping(SERVER_IP, count=3, size=1000, interval_ns=300 * MS)
     assert masked(str(result)) == printed("ping -n -c 3 -i 0.3 -W 1 -s 1000 -M want")
 
 
-@pytest.mark.xfail(strict=True, reason="ping prints 'icmp_seq=2 local error: message too long, mtu=576' where "
-                                       "iputils prints 'ping: local error: message too long, mtu=576', and the "
-                                       "statistics lack '+3 errors'; the Frag needed line as in -M want "
-                                       "(app/ping.py PingResult.__str__)")
 def test_ping_do_prints_as_iputils() -> None:
     result = narrow_chain().client.ping(SERVER_IP, count=3, size=1000, interval_ns=300 * MS, pmtu="do")
     assert masked(str(result)) == printed("ping -n -c 3 -i 0.3 -W 1 -s 1000 -M do")

@@ -411,9 +411,6 @@ def test_spawn_in_the_past_is_refused_and_leaves_no_process() -> None:
     assert on_time.result == 7 * MS
 
 
-@pytest.mark.xfail(strict=True, reason="a process joining itself parks forever (the run goes idle with it unfinished); "
-                                       "threading raises 'cannot join current thread': Process.join should raise "
-                                       "ProcessError when the caller is the process itself (net/process.py)")
 def test_joining_itself_is_an_error() -> None:
     net, a, _ = two_hosts()
     holder: list[object] = []

@@ -17,16 +17,9 @@ from layersim.tcpcheck.runner import RunConfig, run_script
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
-_DUPLICATE_WINDOW_UPDATE = ("layersim.tcp (rfc profile) sends a second, identical ACK (same ack, same window "
-                            "65535) when read() drains the receive buffer: a window update that updates nothing "
-                            "(RFC 9293 3.8.6.2.2 sends one only when the window grows by min(RCV.BUFF/2, MSS)), "
-                            "and a duplicate ACK to the peer")
-
 # Correct scripts that layersim.tcp does not pass yet: (script, profile) -> why. Run with strict xfail, so a
 # fix in layersim.tcp turns them into failures here until they are taken off this list.
-KNOWN_TCP_GAPS = {
-    ("shutdown.pkt", "rfc"): _DUPLICATE_WINDOW_UPDATE,
-}
+KNOWN_TCP_GAPS: dict[tuple[str, str], str] = {}
 
 
 def _profiles(path: Path) -> list[str]:
