@@ -74,6 +74,7 @@ class BulkResult:
     rss_before: int  # resident memory (bytes) just before the run
     peak_rss: int  # the process's peak resident memory during the run (bytes; the peak is reset before it)
     gc_seconds: float = 0.0  # time in Python's garbage collector during the run (layersim only)
+    lost: int = 0  # frames a link lost (transmitted, so counted in packet_hops, but never received)
     captured_frames: int | None = None  # records in the capture files, when capturing
     capture_bytes: int | None = None  # size of the capture files
     notes: list[str] = field(default_factory=list)

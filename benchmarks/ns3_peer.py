@@ -216,9 +216,8 @@ def ns3_bulk_tcp(total_bytes: int, mss: int, loss: float, *, variant: str = "new
         raise BenchError(f"ns-3 TCP: the sink got {got} of {total_bytes} bytes")
     if loss == 0 and dropped:
         raise BenchError(f"ns-3 TCP: {dropped} frames lost with no loss configured")
-    notes = [f"{variant}, {dropped} frames lost to the error model"]
     return BulkResult("ns-3", tcp_scenario(total_bytes, mss, loss), seconds, frames, "PhyTxEnd counter", got, got,
-                      last_ns / 1e9, before, peak, notes=notes)
+                      last_ns / 1e9, before, peak, lost=dropped, notes=[variant])
 
 
 # One scenario per process ---------------------------------------------------------------------------------
