@@ -6,7 +6,7 @@ Run by hand, not by pytest:
     python benchmarks/bench_bulk.py --trace-levels all,events,drops,none --datagrams 10000,100000,1000000
     python benchmarks/bench_bulk.py --profile 10000     # cProfile layersim's run, top 25 by own time
 
-The scenario (issue 7): the client sends 1472-byte UDP datagrams to the server two routers away, every link
+The scenario: the client sends 1472-byte UDP datagrams to the server two routers away, every link
 100 Mb/s with 1 ms of delay, one datagram every 121,120 ns (layersim's line rate; bulkscenario.udp_interval_ns),
 so nothing queues and nothing is dropped. A packet-hop is one link transmission: three per datagram.
 
@@ -70,7 +70,7 @@ ETH_IPV4 = b"\x08\x00"
 # layersim's side ------------------------------------------------------------------------------------------
 
 def has_trace_levels() -> bool:
-    """True once `Network` takes a `trace=` keyword (issue 7's trace levels)."""
+    """True once `Network` takes a `trace=` keyword (the planned trace levels)."""
     return "trace" in inspect.signature(Network).parameters
 
 
@@ -138,7 +138,7 @@ class GcTimer:
 
 def layersim_bulk_udp(datagrams: int, capture: Path | None = None, trace: str | None = None,
                       profiler: cProfile.Profile | None = None) -> BulkResult:
-    """The issue-7 scenario in layersim: `datagrams` datagrams at line rate, timed and checked.
+    """The bulk UDP scenario in layersim: `datagrams` datagrams at line rate, timed and checked.
 
     `capture` is a .pcapng path for every interface; `trace` a trace level for `Network(trace=...)`;
     with `profiler`, the run is profiled (and its time is not comparable).

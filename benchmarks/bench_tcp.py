@@ -5,7 +5,7 @@ Run by hand, not by pytest:
     python benchmarks/bench_tcp.py [--bytes 10000000] [--mss 1448,536] [--loss 0,0.01] [--variant newreno|cubic]
                                    [--repeats 3] [--no-capture] [--json]
 
-The scenario (issue 8): the client sends B bytes to the server two routers away over one TCP connection, every
+The scenario: the client sends B bytes to the server two routers away over one TCP connection, every
 link 100 Mb/s with 1 ms of delay; MSS 1448 and 536 bytes of payload per segment; 0% and 1% loss of the frames
 r1 sends to r2 (the data direction). A packet-hop is one link transmission, data and ACKs alike, lost frames
 included. Simulated MB per second is the bytes the server's application received.
@@ -14,7 +14,7 @@ ns-3 (ns3_peer.ns3_bulk_tcp): BulkSendApplication to a PacketSink, TCP NewReno (
 otherwise (SACK, timestamps, initial window 10, delayed ACK), a RateErrorModel on r2's receiving device.
 
 layersim (layersim_bulk_tcp): the same two programs as plain socket scripts, tcp_apps/bulk_send.py and
-tcp_apps/sink.py, run on the simulated hosts with `host.run_script` (issue 8's API); the segment size is set
+tcp_apps/sink.py, run on the simulated hosts with `host.run_script` (the planned socket API); the segment size is set
 through the MTU (payload = MTU - 52 with timestamps on). Until `layersim.tcp` exists, its rows say so.
 
 Each run is a fresh process (bulkscenario.run_worker), and only the simulation run is timed.
@@ -60,12 +60,12 @@ ETH_IPV4 = b"\x08\x00"
 # layersim's side ------------------------------------------------------------------------------------------
 
 def layersim_has_tcp() -> bool:
-    """True once the `layersim.tcp` package exists (issue 8)."""
+    """True once the `layersim.tcp` package exists."""
     return importlib.util.find_spec("layersim.tcp") is not None
 
 
 def layersim_bulk_tcp(total_bytes: int, mss: int, loss: float, capture: Path | None = None) -> BulkResult:
-    """The issue-8 scenario in layersim: tcp_apps/bulk_send.py to tcp_apps/sink.py over two routers, checked."""
+    """The bulk TCP scenario in layersim: tcp_apps/bulk_send.py to tcp_apps/sink.py over two routers, checked."""
     from layersim.net.link import Faults
     from layersim.net.network import Network
     from layersim.net.trace import DropReason, EventKind
