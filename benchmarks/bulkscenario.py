@@ -220,7 +220,8 @@ def _run(args: list[str], scenario: str) -> BulkResult | Failed:
             return BulkResult.from_json(lines[-1])
         except (ValueError, TypeError) as exc:
             return Failed(scenario, f"unreadable result {lines[-1][:200]!r}: {exc}")
-    noise = ("Failed to materialize symbols",)  # cppyy's harmless start-up messages with ns-3 (github.com/wlav/cppyy/issues/156)
+    # cppyy's harmless start-up messages with ns-3 (github.com/wlav/cppyy/issues/156)
+    noise = ("Failed to materialize symbols",)
     tail = [line for line in done.stderr.strip().splitlines() if not any(n in line for n in noise)][-3:]
     return Failed(scenario, f"exit status {done.returncode}: {' | '.join(tail) or 'no output'}")
 
