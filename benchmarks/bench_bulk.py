@@ -338,7 +338,9 @@ def trace_table(results: dict[tuple[int, str], BulkResult | Failed], pairs: list
         memory += [cell(results.get((p.datagrams, lv)), lambda r: f"{mib(r.peak_rss)} ({mib(r.growth)})")
                    if available else "n/a" for lv in levels]
         lines.append(f"| {p.datagrams:,} | {2 * p.datagrams:,} | " + " | ".join(memory) + " |")
-    return "\n".join(lines)
+    failures = [f"- {n:,} datagrams, trace={level!r}: {r.reason}" for (n, level), r in results.items()
+                if isinstance(r, Failed)]
+    return "\n".join(lines + (["", "Failed runs:", *failures] if failures else []))
 
 
 def as_json(env: dict[str, str], pairs: list[Pair], traces: dict[tuple[int, str], BulkResult | Failed]) -> str:
