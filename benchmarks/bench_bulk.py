@@ -76,6 +76,8 @@ def has_trace_levels() -> bool:
 
 def build(trace: str | None) -> tuple[Network, Host, Host]:
     """client - r1 - r2 - server, 100 Mb/s and 1 ms links, static routes on the routers."""
+    if trace is not None and not has_trace_levels():
+        raise BenchError(f"trace={trace!r}: Network has no trace= keyword yet")
     net = Network(seed=1, trace=trace) if trace is not None else Network(seed=1)  # type: ignore[call-arg]
     client, r1, r2, server = (net.add_host("client"), net.add_router("r1"), net.add_router("r2"),
                               net.add_host("server"))
