@@ -32,7 +32,7 @@ import pstats
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import ns3_peer
@@ -49,9 +49,13 @@ from bulkscenario import (
     BenchError,
     BulkResult,
     Failed,
+    cell,
+    fastest,
     mib,
     peak_rss,
+    ratio,
     reset_peak_rss,
+    result_json,
     run_worker,
     udp_interval_ns,
     udp_scenario,
@@ -223,12 +227,6 @@ class Pair:
     ns3: BulkResult | Failed | None  # None: ns-3 not installed or skipped
 
 
-def fastest(runs: list[BulkResult | Failed]) -> BulkResult | Failed:
-    """The run with the least wall time, or the first failure if none succeeded."""
-    done = [r for r in runs if isinstance(r, BulkResult)]
-    return min(done, key=lambda r: r.wall_seconds) if done else runs[0]
-
-
 def check_pair(pair: Pair) -> None:
     """Both sides delivered every datagram, and captures hold two records per packet-hop."""
     for result in (pair.layersim, pair.ns3):
@@ -272,20 +270,6 @@ def trace_memory(sizes: list[int], levels: list[str], progress: Callable[[str], 
 
 
 # Reporting ------------------------------------------------------------------------------------------------
-
-def cell(result: BulkResult | Failed | None, value: Callable[[BulkResult], str]) -> str:
-    """A table cell: the value, "failed" or "n/a"."""
-    if result is None:
-        return "n/a"
-    return value(result) if isinstance(result, BulkResult) else "failed"
-
-
-def ratio(a: BulkResult | Failed | None, b: BulkResult | Failed | None, value: Callable[[BulkResult], float]) -> str:
-    """a's value over b's as "0.23x", or n/a."""
-    if not isinstance(a, BulkResult) or not isinstance(b, BulkResult):
-        return "n/a"
-    return f"{value(a) / value(b):.2f}x"
-
 
 def markdown(pairs: list[Pair]) -> str:
     """The side-by-side table and what each failure said."""
@@ -347,16 +331,10 @@ def trace_table(results: dict[tuple[int, str], BulkResult | Failed], pairs: list
 
 def as_json(env: dict[str, str], pairs: list[Pair], traces: dict[tuple[int, str], BulkResult | Failed]) -> str:
     """Every result as JSON (stable keys)."""
-    def one(r: BulkResult | Failed | None) -> object:
-        if isinstance(r, BulkResult):
-            return {**asdict(r), "hops_per_second": r.hops_per_second, "us_per_hop": r.us_per_hop,
-                    "mb_per_second": r.mb_per_second, "growth": r.growth}
-        return None if r is None else asdict(r)
-
     return json.dumps({"environment": env, "interval_ns": udp_interval_ns(), "payload_bytes": UDP_PAYLOAD,
-                       "pairs": [{"datagrams": p.datagrams, "capture": p.capture, "layersim": one(p.layersim),
-                                  "ns3": one(p.ns3)} for p in pairs],
-                       "trace_levels": [{"datagrams": n, "level": lv, "result": one(r)}
+                       "pairs": [{"datagrams": p.datagrams, "capture": p.capture, "layersim": result_json(p.layersim),
+                                  "ns3": result_json(p.ns3)} for p in pairs],
+                       "trace_levels": [{"datagrams": n, "level": lv, "result": result_json(r)}
                                         for (n, lv), r in traces.items()]}, indent=2)
 
 

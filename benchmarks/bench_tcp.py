@@ -30,7 +30,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import ns3_peer
@@ -45,9 +45,13 @@ from bulkscenario import (
     BenchError,
     BulkResult,
     Failed,
+    cell,
+    fastest,
     mib,
     peak_rss,
+    ratio,
     reset_peak_rss,
+    result_json,
     run_worker,
     tcp_scenario,
 )
@@ -131,12 +135,6 @@ class Row:
     ns3: BulkResult | Failed | None
 
 
-def fastest(runs: list[BulkResult | Failed]) -> BulkResult | Failed | None:
-    """The run with the least wall time, the first failure if none succeeded, None if nothing ran."""
-    done = [r for r in runs if isinstance(r, BulkResult)]
-    return min(done, key=lambda r: r.wall_seconds) if done else (runs[0] if runs else None)
-
-
 def run_all(args: argparse.Namespace, with_layersim: bool, with_ns3: bool,
             progress: Callable[[str], None]) -> list[Row]:
     """Every (bytes, MSS, loss, capture) case, `repeats` times on each side present, in rounds."""
@@ -167,13 +165,6 @@ def run_all(args: argparse.Namespace, with_layersim: bool, with_ns3: bool,
 
 # Reporting ------------------------------------------------------------------------------------------------
 
-def value(result: BulkResult | Failed | None, show: Callable[[BulkResult], str], missing: str) -> str:
-    """A cell: the value, "failed", or `missing`."""
-    if result is None:
-        return missing
-    return show(result) if isinstance(result, BulkResult) else "failed"
-
-
 def markdown(rows: list[Row], layersim_missing: str) -> str:
     """The side-by-side table, then every failure's reason."""
     lines = ["| transfer | MSS | loss | capture | layersim hops/s | ns-3 hops/s | layersim / ns-3 | ns-3 packet-hops "
@@ -182,20 +173,19 @@ def markdown(rows: list[Row], layersim_missing: str) -> str:
              "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     failures = []
     for r in rows:
-        both = isinstance(r.layersim, BulkResult) and isinstance(r.ns3, BulkResult)
         lines.append(
             f"| {r.total_bytes / 1e6:g} MB | {r.mss} | {r.loss:.0%} | {'pcapng / pcap' if r.capture else 'none'} "
-            f"| {value(r.layersim, lambda x: f'{x.hops_per_second:,.0f}', layersim_missing)} "
-            f"| {value(r.ns3, lambda x: f'{x.hops_per_second:,.0f}', 'n/a')} "
-            f"| {f'{r.layersim.hops_per_second / r.ns3.hops_per_second:.2f}x' if both else 'n/a'} "  # type: ignore[union-attr]
-            f"| {value(r.ns3, lambda x: f'{x.packet_hops:,}', 'n/a')} "
-            f"| {value(r.ns3, lambda x: f'{x.us_per_hop:.2f}', 'n/a')} "
-            f"| {value(r.layersim, lambda x: f'{x.mb_per_second:.1f}', layersim_missing)} "
-            f"| {value(r.ns3, lambda x: f'{x.mb_per_second:.1f}', 'n/a')} "
-            f"| {value(r.ns3, lambda x: f'{x.sim_seconds:.3f}', 'n/a')} "
-            f"| {value(r.ns3, lambda x: f'{x.lost:,}', 'n/a')} "
-            f"| {value(r.layersim, lambda x: f'{mib(x.peak_rss)} ({mib(x.growth)})', layersim_missing)} "
-            f"| {value(r.ns3, lambda x: f'{mib(x.peak_rss)} ({mib(x.growth)})', 'n/a')} |")
+            f"| {cell(r.layersim, lambda x: f'{x.hops_per_second:,.0f}', layersim_missing)} "
+            f"| {cell(r.ns3, lambda x: f'{x.hops_per_second:,.0f}', 'n/a')} "
+            f"| {ratio(r.layersim, r.ns3, lambda x: x.hops_per_second)} "
+            f"| {cell(r.ns3, lambda x: f'{x.packet_hops:,}', 'n/a')} "
+            f"| {cell(r.ns3, lambda x: f'{x.us_per_hop:.2f}', 'n/a')} "
+            f"| {cell(r.layersim, lambda x: f'{x.mb_per_second:.1f}', layersim_missing)} "
+            f"| {cell(r.ns3, lambda x: f'{x.mb_per_second:.1f}', 'n/a')} "
+            f"| {cell(r.ns3, lambda x: f'{x.sim_seconds:.3f}', 'n/a')} "
+            f"| {cell(r.ns3, lambda x: f'{x.lost:,}', 'n/a')} "
+            f"| {cell(r.layersim, lambda x: f'{mib(x.peak_rss)} ({mib(x.growth)})', layersim_missing)} "
+            f"| {cell(r.ns3, lambda x: f'{mib(x.peak_rss)} ({mib(x.growth)})', 'n/a')} |")
         failures += [f"- {x.scenario}{' with capture' if r.capture else ''}: {x.reason}"
                      for x in (r.layersim, r.ns3) if isinstance(x, Failed)]
     return "\n".join(lines + (["", "Failed runs:", *failures] if failures else []))
@@ -203,15 +193,9 @@ def markdown(rows: list[Row], layersim_missing: str) -> str:
 
 def as_json(env: dict[str, str], rows: list[Row], variant: str) -> str:
     """Every result as JSON (stable keys)."""
-    def one(r: BulkResult | Failed | None) -> object:
-        if isinstance(r, BulkResult):
-            return {**asdict(r), "hops_per_second": r.hops_per_second, "us_per_hop": r.us_per_hop,
-                    "mb_per_second": r.mb_per_second, "growth": r.growth}
-        return None if r is None else asdict(r)
-
-    return json.dumps({"environment": env, "variant": variant,
-                       "rows": [{"bytes": r.total_bytes, "mss": r.mss, "loss": r.loss, "capture": r.capture,
-                                 "layersim": one(r.layersim), "ns3": one(r.ns3)} for r in rows]}, indent=2)
+    rows_json = [{"bytes": r.total_bytes, "mss": r.mss, "loss": r.loss, "capture": r.capture,
+                  "layersim": result_json(r.layersim), "ns3": result_json(r.ns3)} for r in rows]
+    return json.dumps({"environment": env, "variant": variant, "rows": rows_json}, indent=2)
 
 
 # Main -----------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -224,6 +224,36 @@ def _run(args: list[str], scenario: str) -> BulkResult | Failed:
     noise = ("Failed to materialize symbols",)
     tail = [line for line in done.stderr.strip().splitlines() if not any(n in line for n in noise)][-3:]
     return Failed(scenario, f"exit status {done.returncode}: {' | '.join(tail) or 'no output'}")
+
+
+# Reporting ------------------------------------------------------------------------------------------------
+
+def fastest(runs: list[BulkResult | Failed]) -> BulkResult | Failed | None:
+    """The run with the least wall time, the first failure if none succeeded, None if nothing ran."""
+    done = [r for r in runs if isinstance(r, BulkResult)]
+    return min(done, key=lambda r: r.wall_seconds) if done else (runs[0] if runs else None)
+
+
+def cell(result: BulkResult | Failed | None, show: Callable[[BulkResult], str], missing: str = "n/a") -> str:
+    """A table cell: `show(result)`, "failed", or `missing` when the run did not happen."""
+    if result is None:
+        return missing
+    return show(result) if isinstance(result, BulkResult) else "failed"
+
+
+def ratio(a: BulkResult | Failed | None, b: BulkResult | Failed | None, value: Callable[[BulkResult], float]) -> str:
+    """a's value over b's as "0.23x", or n/a."""
+    if not isinstance(a, BulkResult) or not isinstance(b, BulkResult):
+        return "n/a"
+    return f"{value(a) / value(b):.2f}x"
+
+
+def result_json(result: BulkResult | Failed | None) -> object:
+    """A result for JSON output: its fields and the derived rates, a failure's reason, or None."""
+    if isinstance(result, BulkResult):
+        return {**asdict(result), "hops_per_second": result.hops_per_second, "us_per_hop": result.us_per_hop,
+                "mb_per_second": result.mb_per_second, "growth": result.growth}
+    return None if result is None else asdict(result)
 
 
 def mib(value: int) -> str:
