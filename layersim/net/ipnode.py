@@ -176,7 +176,7 @@ class IPNode(Node):
         note = ("forward", out.name, ttl, ttl - 1)
         trace = self.network.trace
         if trace.keep_events:
-            next_hop = str(via) if via is not None else str(IPv4Address(dst))
+            next_hop = dst if via is None else int(via)  # an int: made text only when read (trace_details)
             trace.add(now, self.name, out.name, _FORWARD, None, packet_id, (ttl, ttl - 1, next_hop, iface.name, None))
             trace.add(now, self.name, out.name, _SEND, new_frame, packet_id, (note,))
         out.send(new_frame, packet_id, note)
