@@ -381,3 +381,36 @@ def test_unsolicited_inbound_syn_is_dropped() -> None:
     assert len(drops) >= 2 and {d.node for d in drops} == {"nat"}, "the SYN and its retransmissions"
     assert not [f for f in _ours(net, "nat:eth1") if f[23] == 6 and f[26:30] == IPv4Address(OUTSIDE).packed]
     assert not _ours(net, "nat:eth0"), "nothing reached the inside"
+
+
+def _refused(sport: int) -> str:
+    """A connected UDP socket from `sport` to the server's closed port 9: the port unreachable surfaces."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("0.0.0.0", sport))
+    sock.connect((SRV, 9))
+    sock.settimeout(2)
+    sock.send(b"anyone?")
+    try:
+        sock.recv(100)
+    except OSError as exc:
+        return type(exc).__name__
+    finally:
+        sock.close()
+    return "answered"
+
+
+def test_icmp_error_about_a_remapped_port_quotes_the_inside_port() -> None:
+    net = _network()
+    assert _run(net, "in1", _refused, 6001) == "ConnectionRefusedError"
+    assert _run(net, "in2", _refused, 6001) == "ConnectionRefusedError", "the error found its way to in2's socket"
+    to_router = IPv4Address(OUTSIDE).packed
+    outside = [f for f in _ours(net, "nat:eth1") if f[23] == 1 and f[34] == 3 and f[30:34] == to_router]
+    inside = [f for f in _ours(net, "in2:eth0") if f[23] == 1 and f[34] == 3]
+    assert len(outside) == 2 and len(inside) == 1
+    remapped = struct.unpack_from("!H", outside[1], 42 + 20)[0]
+    assert remapped != 6001, "in2's datagram left from another port"
+    quote = inside[0][42:]
+    assert quote[12:16] == IPv4Address(IN2).packed and struct.unpack_from("!H", quote, 20)[0] == 6001
+    assert _ones_sum(quote[:20]) == 0xFFFF and _ones_sum(inside[0][34:]) == 0xFFFF
+    assert _ones_sum(_pseudo(quote) + quote[20:]) == 0xFFFF, "quoted UDP checksum after the port went back"
