@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["SOCKET_NAMES", "StdlibPatch"]
 
 SOCKET_NAMES = ("socket", "SocketType", "create_connection", "create_server", "getaddrinfo", "gethostbyname",
-                "gethostbyname_ex", "gethostname", "getfqdn", "getdefaulttimeout", "setdefaulttimeout")
+                "gethostbyname_ex", "gethostname", "getfqdn", "getdefaulttimeout", "setdefaulttimeout",
+                "gethostbyaddr", "getnameinfo", "socketpair")
 _MISSING = object()
 _REMOVED_SELECT = ("poll", "epoll", "devpoll", "kqueue")  # so urllib3 and others fall back to select.select
 

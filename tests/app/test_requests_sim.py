@@ -4,12 +4,14 @@ socket.gaierror for unknown names. And airtight: no real socket while the simula
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import random
 import select
 import selectors
 import socket
 import time
+from ipaddress import IPv4Address
 from typing import Any
 
 import pytest
@@ -29,7 +31,9 @@ HOUR = 3_600_000_000_000
 REAL = {(socket, "socket"): socket.socket, (socket, "create_connection"): socket.create_connection,
         (socket, "getaddrinfo"): socket.getaddrinfo, (socket, "gethostbyname"): socket.gethostbyname,
         (select, "select"): select.select, (selectors, "DefaultSelector"): selectors.DefaultSelector,
-        (time, "sleep"): time.sleep, (time, "time"): time.time, (time, "monotonic"): time.monotonic}
+        (time, "sleep"): time.sleep, (time, "time"): time.time, (time, "monotonic"): time.monotonic,
+        (socket, "gethostbyaddr"): socket.gethostbyaddr, (socket, "getnameinfo"): socket.getnameinfo,
+        (socket, "socketpair"): socket.socketpair}
 REAL_POLL = select.poll
 REAL_CONNECT = socket.socket.connect
 
@@ -218,29 +222,34 @@ def _resolver_calls(spy: list[str]) -> Any:
     return called
 
 
-@pytest.mark.xfail(strict=True, reason="socket.gethostbyaddr and socket.getnameinfo are not among the names the "
-                   "stdlib patch replaces: inside a process they are the real functions, which ask the machine's "
-                   "real resolver (real DNS traffic)")
 @pytest.mark.parametrize("call", ["gethostbyaddr", "getnameinfo"])
 def test_reverse_lookups_inside_a_process_stay_in_the_simulation(monkeypatch: pytest.MonkeyPatch, call: str) -> None:
     spy: list[str] = []
-    monkeypatch.setattr(socket, call, _resolver_calls(spy))
+    stand_in = _resolver_calls(spy)
+    monkeypatch.setattr(socket, call, stand_in)
     net = _network()
+    net.hosts["laptop"].hosts["printer.lan"] = IPv4Address("10.0.0.9")
 
-    def lookup() -> Any:
+    def lookup(*args: Any) -> Any:
         try:
-            if call == "gethostbyaddr":
-                return socket.gethostbyaddr(WEB_ADDRESS)
-            return socket.getnameinfo((WEB_ADDRESS, 80), 0)
+            return getattr(socket, call)(*args)
         except OSError as exc:
-            return exc
+            return (type(exc).__name__, exc.errno)
 
-    _fetch(net, lookup)
-    assert spy == []
+    if call == "gethostbyaddr":
+        results = [_fetch(net, lookup, WEB_ADDRESS), _fetch(net, lookup, "10.0.0.2"), _fetch(net, lookup, "10.0.0.9")]
+        assert results == [("herror", 1), ("laptop", [], ["10.0.0.2"]), ("printer.lan", [], ["10.0.0.9"])]
+    else:
+        results = [_fetch(net, lookup, (WEB_ADDRESS, 80), 0), _fetch(net, lookup, (WEB_ADDRESS, 53), socket.NI_DGRAM),
+                   _fetch(net, lookup, ("10.0.0.9", 8080), socket.NI_NUMERICHOST),
+                   _fetch(net, lookup, ("10.0.0.9", 80), 0),
+                   _fetch(net, lookup, (WEB_ADDRESS, 80), socket.NI_NAMEREQD)]
+        assert results == [(WEB_ADDRESS, "http"), (WEB_ADDRESS, "domain"), ("10.0.0.9", "8080"),
+                           ("printer.lan", "http"), ("gaierror", socket.EAI_NONAME)]
+    assert spy == [], "the real resolver was not asked"
+    assert getattr(socket, call) is stand_in, "what was there before the run is back"
 
 
-@pytest.mark.xfail(strict=True, reason="socket.socketpair inside a process calls the real _socket.socketpair "
-                   "(two real AF_UNIX sockets) before the host's socket class refuses AF_UNIX; the real ends leak")
 def test_socketpair_inside_a_process_makes_no_real_socket(monkeypatch: pytest.MonkeyPatch) -> None:
     import _socket
 
@@ -259,10 +268,10 @@ def test_socketpair_inside_a_process_makes_no_real_socket(monkeypatch: pytest.Mo
         try:
             return socket.socketpair()
         except OSError as exc:
-            return exc
+            return exc.errno
 
     try:
-        _fetch(net, pair)
+        assert _fetch(net, pair) == errno.EAFNOSUPPORT
         assert made == []
     finally:
         for sock in made:
