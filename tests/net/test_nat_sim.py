@@ -229,6 +229,13 @@ def test_both_sides_in_tshark_addresses_ports_checksums(recorded) -> None:
     assert {r[0] for r in rows_out if r[1] != OUTSIDE} == {OUTSIDE}
     # Each translated packet: tshark's view of both sides matches our flow reading of the trace.
     assert len(rows_in) == len(_ours(net, "nat:eth0")) and len(rows_out) == len(_ours(net, "nat:eth1"))
+    # ICMP errors: the outer and the quoted IP header checksums, and the quoted UDP checksum, all good.
+    for path in (inside, outside):
+        errors = tshark_rows(path, "ip.src", "ip.checksum.status", "udp.checksum.status", "udp.srcport",
+                             display_filter="icmp.type == 3 || icmp.type == 11", occurrence="a")
+        assert errors
+        for _, ip_status, udp_status, _ in errors:
+            assert ip_status.split("|") == ["1", "1"] and udp_status == "1", errors
 
 
 def _icmp_errors(frames: list[bytes]) -> list[tuple[str, str, int, int, str, int]]:
