@@ -5,6 +5,7 @@ outside link), byte-identical for the same seed, and retransmitting but complete
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,12 @@ def test_cli_demo_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
     home = data["get"]["hops"][1]["changes"]
     assert any(c.startswith("IPv4.src") and LAPTOP in c and OUTSIDE in c for c in home), home
     assert data["retransmissions"] == 0 and "link_loss" not in data["drops"]
+    # The home router's table, as conntrack -L prints it: the requests connection, still in TIME_WAIT.
+    (line,) = data["nat_table"].splitlines()
+    assert re.fullmatch(rf"tcp +6 \d+ TIME_WAIT src={LAPTOP} dst={WEB_ADDRESS} sport=(\d+) dport=80 "
+                        rf"src={WEB_ADDRESS} dst={OUTSIDE} sport=80 dport=\1 \[ASSURED\]", line), line
+    created = [n for n in data["nat"] if n["what"] == "created"]
+    assert {n["protocol"] for n in created} == {6, 17} and all(n["inside"].startswith(LAPTOP) for n in created)
     assert (tmp_path / "demo.pcapng").is_file() and data["files"][0] == str(tmp_path / "demo.pcapng")
 
 
