@@ -15,6 +15,7 @@ from layersim.cli import main
 from layersim.demo import DNS_ADDRESS, WEB_ADDRESS, DemoRun, page, run
 from layersim.demo_story import story
 from tests.sim_tools import PI_WARN, expert_summary, split_interface, tshark_rows
+from tests.tools import rfc1071_sum
 
 LAPTOP, OUTSIDE = "10.0.0.2", "198.51.100.2"
 
@@ -180,3 +181,24 @@ def test_loss_still_completes_with_retransmissions(tmp_path: Path) -> None:
     marked = [r for path in (laptop, web) for r in
               tshark_rows(path, "frame.number", display_filter="tcp.analysis.retransmission")]
     assert marked, "tshark sees the retransmissions"
+
+
+@pytest.mark.xfail(strict=True, reason="TCP: data arriving after close() is answered with RST|ACK seq=SND.NXT "
+                   "ack=RCV.NXT; Linux answers it from tcp_v4_send_reset (abort on data in FIN-WAIT): a bare RST "
+                   "whose seq is the offending segment's ACK field, ack 0, window 0")
+def test_data_after_close_is_answered_with_the_rst_linux_sends(demo: tuple[DemoRun, Path]) -> None:
+    # Recorded on Linux 6.18 between two network namespaces: the client reads 1000 bytes and closes (FIN), the
+    # server's next 1000 bytes (ack 20) are answered by this 54-byte frame: RST only, seq 20, ack 0, window 0.
+    linux_rst = bytes.fromhex("663da82c101a4ac52dc5a58a08004500" "002800004000400626bc0a0900010a09"
+                              "000288ca0050a24410b3000000005004" "00005fba0000")
+    assert rfc1071_sum(linux_rst[14:34]) == 0xFFFF, "the IP header as captured"
+    assert linux_rst[47] == 0x04 and linux_rst[42:46] == bytes(4) and linux_rst[48:50] == bytes(2)
+    outcome, _ = demo
+    port = min(_tutorial_ports(outcome))
+    seen = [(e.kind, e.frame) for e in outcome.network.trace.events if e.node == "laptop" and e.frame is not None
+            and e.frame[12:14] == b"\x08\x00" and e.frame[23] == 6 and port in
+            (int.from_bytes(e.frame[34:36], "big"), int.from_bytes(e.frame[36:38], "big"))]
+    index = next(i for i, (kind, f) in enumerate(seen) if kind.value == "send" and f[47] & 0x04)
+    data = next(f for kind, f in reversed(seen[:index]) if kind.value == "receive" and len(f) > 66)
+    rst = seen[index][1]
+    assert (rst[47], rst[38:42], rst[42:46], rst[48:50]) == (0x04, data[42:46], bytes(4), bytes(2))
