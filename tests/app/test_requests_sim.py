@@ -176,25 +176,31 @@ def test_no_real_socket_connects_while_requests_runs(monkeypatch: pytest.MonkeyP
 
 def test_inside_a_process_the_stdlib_is_the_hosts_and_outside_it_the_real_one() -> None:
     net = _network()
+    laptop = net.hosts["laptop"]
     seen: dict[str, Any] = {}
 
     def inside() -> None:
-        seen["socket"] = socket.socket
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        seen["socket"] = type(sock)
+        seen["is_socket"] = isinstance(sock, socket.socket)
+        sock.close()
         seen["poll"] = hasattr(select, "poll")
         seen["time"] = time.time()
         time.sleep(2.5)
         seen["slept"] = time.monotonic()
 
-    def between() -> None:  # a clock callback, run while the process is parked in its sleep
-        seen["between"] = all(getattr(m, n) is v for (m, n), v in REAL.items()) and select.poll is REAL_POLL
+    def between() -> None:  # a clock callback, run while the process is parked in its sleep: layersim's own code
+        seen["between"] = (time.monotonic(), REAL[time, "monotonic"](), time.time(), REAL[time, "time"]())
 
-    _fetch(net, inside)
-    net.clock.at(net.now + 1, between)
-    net.hosts["laptop"].spawn(lambda: time.sleep(1.0))
-    net.run(until=net.now + 2)
-    assert seen["socket"] is net.hosts["laptop"].socket.socket and seen["poll"] is False
-    assert seen["between"] is True
-    assert seen["slept"] == pytest.approx(seen["time"] - net.start_ns / 1e9 + 2.5)
+    proc = laptop.spawn(inside)
+    net.clock.at(net.now + 1_000_000_000, between)
+    net.run_until(lambda: proc.done, HOUR)
+    assert proc.exception is None
+    assert seen["socket"] is laptop.socket.socket and seen["is_socket"] is True and seen["poll"] is False
+    assert seen["slept"] == pytest.approx(seen["time"] - net.start_ns / 1e9 + 2.5), "simulated time inside"
+    mono, real_mono, wall, real_wall = seen["between"]
+    assert abs(mono - real_mono) < 1 and abs(wall - real_wall) < 1, "the real clocks outside any process"
+    assert abs(seen["slept"] - real_mono) > 1 or abs(seen["time"] - real_wall) > 1
     _assert_real_stdlib()
 
 
@@ -212,6 +218,22 @@ def test_everything_is_restored_after_a_process_raises() -> None:
     assert isinstance(proc.exception, ValueError) and other.result.status_code == 200
     _assert_real_stdlib()
     assert socket.socket.__module__ == "socket" and hasattr(select, "poll")
+
+
+def test_everything_is_restored_when_the_run_itself_raises() -> None:
+    net = _network()
+    proc = net.hosts["laptop"].spawn(_get, "http://example.com/")
+
+    def boom() -> None:  # an event of the simulation that fails while requests is parked mid-transfer
+        seen.append(hasattr(select, "poll"))
+        raise ZeroDivisionError("mid-run")
+
+    seen: list[bool] = []
+    net.clock.at(60_000_000, boom)
+    with pytest.raises(ZeroDivisionError):
+        net.run_until(lambda: proc.done, HOUR)
+    assert seen == [False] and not proc.done, "the run was under way"
+    _assert_real_stdlib()
 
 
 def _resolver_calls(spy: list[str]) -> Any:
