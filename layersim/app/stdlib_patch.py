@@ -25,7 +25,8 @@ __all__ = ["STDLIB_NAMES", "StdlibPatch"]
 
 _MISSING = object()
 _SOCKET_FUNCTIONS = ("create_connection", "create_server", "getaddrinfo", "gethostbyname", "gethostbyname_ex",
-                     "gethostname", "getfqdn", "getdefaulttimeout", "setdefaulttimeout")
+                     "gethostname", "getfqdn", "getdefaulttimeout", "setdefaulttimeout", "gethostbyaddr",
+                     "getnameinfo", "socketpair")
 _HIDDEN_SELECT = ("poll", "epoll", "devpoll", "kqueue")
 STDLIB_NAMES = (("socket", ("socket", "SocketType", *_SOCKET_FUNCTIONS)),
                 ("select", ("select", *_HIDDEN_SELECT)), ("selectors", ("DefaultSelector",)),
