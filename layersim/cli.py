@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="override the file's seed")
     run.add_argument("--json", action="store_true", help="print the documented JSON form instead of the story")
     run.add_argument("--until", help="stop at this simulated time (e.g. 10s); default: when nothing is left to do")
+    run.add_argument("--figures", type=Path, help="also draw each program's path and every TCP connection's "
+                     "ladder and cwnd (PNG and SVG) into this folder")
     _add_tcpcheck(sub)
     return parser
 
@@ -206,10 +208,20 @@ def _run(args: argparse.Namespace) -> int:
         outcomes = run_scenario(scenario, until)
     finally:
         network.close()
+    figures: list[str] = []
+    if args.figures is not None:
+        from layersim.viz.figures import scenario_figures
+
+        figures = [str(path) for path in scenario_figures(scenario, outcomes, args.figures)]
     if args.json:
-        print(json.dumps(narrative_json(scenario, outcomes, capture), indent=2))
+        data = narrative_json(scenario, outcomes, capture)
+        if args.figures is not None:
+            data["figures"] = figures
+        print(json.dumps(data, indent=2))
         return 0
     print(narrative(scenario, outcomes))
+    if figures:
+        print(f"figures: {len(figures)} files written to {args.figures}")
     if capture is not None:
         print(f"capture: {capture.count} frames on {len(capture.interfaces)} interfaces written to {args.pcap}")
     return 0
