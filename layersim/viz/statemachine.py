@@ -50,9 +50,10 @@ def _box_edge(state: State, towards: tuple[float, float]) -> tuple[float, float]
 def _timer_note(profile: Profile | None) -> str:
     if profile is None:
         return ""
-    fin = "never" if profile.fin_wait_2_timeout_ns is None else f"after {profile.fin_wait_2_timeout_ns / 1e9:g} s"
+    fin = "never times out" if profile.fin_wait_2_timeout_ns is None else \
+        f"times out after {profile.fin_wait_2_timeout_ns / 1e9:g} s"
     return (f"profile {profile.name}: TIME-WAIT lasts {profile.time_wait_ns / 1e9:g} s (2MSL); "
-            f"FIN-WAIT-2 after close() times out {fin}")
+            f"FIN-WAIT-2 after close() {fin}")
 
 
 def state_machine(ax: Any = None, profile: Profile | None = None) -> Any:

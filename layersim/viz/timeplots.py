@@ -7,7 +7,7 @@ from typing import Any
 from layersim.errors import LayersimError
 from layersim.net.trace import EventKind
 from layersim.viz.style import axes_for
-from layersim.viz.tcptrace import connection_labels
+from layersim.viz.tcptrace import connection_labels, segments
 
 __all__ = ["cwnd_plot", "link_activity", "link_plot"]
 
@@ -21,7 +21,7 @@ def _tcp_series(trace: Any, node: str, label: str, what: str) -> list[tuple[int,
 
 
 def _sender(trace: Any, connection: str | None) -> tuple[str, str]:
-    """(node, label) of the connection, by default the end with the most cwnd samples (then the largest cwnd)."""
+    """(node, label) of the connection; by default the end of the first connection opened that sent more data."""
     labels = connection_labels(trace)
     if connection is not None:
         for node, label in labels:
@@ -29,17 +29,18 @@ def _sender(trace: Any, connection: str | None) -> tuple[str, str]:
                 return node, label
         known = ", ".join(f"{lab} ({n})" for n, lab in labels) or "none"
         raise LayersimError(f"no TCP connection {connection!r} in the trace (connections: {known})")
-    series = {key: [f["cwnd"] for _, f in _tcp_series(trace, *key, "cwnd")] for key in labels}
-    counts = {key: (len(values), max(values, default=0)) for key, values in series.items()}
-    if not counts or max(counts.values())[0] == 0:
-        raise LayersimError("the trace holds no TCP cwnd samples (trace level 'all' or 'events' records them)")
-    return max(counts, key=lambda key: counts[key])
+    conn, segs = segments(trace)
+    client = sum(s.length for s in segs if s.from_client)
+    server = sum(s.length for s in segs if not s.from_client)
+    return (conn.server_node, conn.server_label) if server > client and conn.server_label else \
+        (conn.client_node, conn.client_label)
 
 
 def cwnd_plot(trace_or_network: Any, connection: str | None = None, ax: Any = None) -> Any:
     """Draw one end's congestion window and slow-start threshold (bytes, left axis, as steps: each value holds
     until the next sample) and its smoothed RTT with the raw samples (ms, right axis), from the trace's TCP
-    "cwnd" and "rtt" events. `connection`: that end's label; by default the end with the most cwnd samples."""
+    "cwnd" and "rtt" events. `connection`: that end's label; by default the end of the first connection opened
+    that sent more data."""
     trace = getattr(trace_or_network, "trace", trace_or_network)
     node, label = _sender(trace, connection)
     cwnd = _tcp_series(trace, node, label, "cwnd")
