@@ -60,13 +60,13 @@ def _spread(wanted: list[float], gap: float) -> list[float]:
     return placed
 
 
-def _states(trace: Any, node: str, label: str) -> list[tuple[int, str]]:
-    """(time, state) of each state change; changes at the same instant joined: "CLOSE_WAIT > LAST_ACK"."""
+def _states(trace: Any, node: str, label: str, within_ns: float = 0) -> list[tuple[int, str]]:
+    """(time, state) of each state change; changes less than `within_ns` apart joined: "CLOSE_WAIT > LAST_ACK"."""
     out: list[tuple[int, str]] = []
     for event in trace.select(EventKind.TCP, node=node):
         if event.info.connection == label and event.info.what == "state":
             state = dict(event.info.facts)["new"]
-            if out and out[-1][0] == event.time_ns:
+            if out and event.time_ns - out[-1][0] <= within_ns:
                 out[-1] = (event.time_ns, f"{out[-1][1]} > {state}")
             else:
                 out.append((event.time_ns, state))
@@ -99,17 +99,19 @@ def ladder(trace_or_network: Any, connection: str | None = None, ax: Any = None,
     isn = _isn(segs)
     one_way = _one_way(segs)
     ends = [s.receive_ns if s.receive_ns is not None else (s.drop_ns or s.send_ns) for s in segs]
-    start_ms = min((s.send_ns for s in segs), default=0) / _MS
+    first_state = [t for node, label in ((conn.client_node, conn.client_label), (conn.server_node, conn.server_label))
+                   for t, _ in _states(trace, node, label)[:1]] if states else []
+    start_ms = min([s.send_ns for s in segs[:1]] + first_state, default=0) / _MS
     end_ms = max(ends, default=0) / _MS
     height = max(4.5, 1.6 + len(segs) * 0.26)
     ax = axes_for(ax, 12.0, height)
     span = max(end_ms - start_ms, 1e-3)
     axes_inches = ax.get_position().height * ax.figure.get_figheight()
-    gap = span * _LABEL_INCHES / max(axes_inches - 1.0, 1.0)
-    pad = span * 0.04
+    per_inch = span / max(axes_inches - 1.0, 1.0)  # ms per inch of the time axis
+    gap, pad = per_inch * _LABEL_INCHES, per_inch * 0.2
     for x, client in ((_CLIENT_X, True), (_SERVER_X, False)):
         ax.axvline(x, color="#555555", linewidth=1.5, zorder=1, gid=f"ladder-axis:{'client' if client else 'server'}")
-        ax.text(x, start_ms - pad * 0.8, _end_title(conn, client, trace), ha="center", va="bottom", fontsize=9,
+        ax.text(x, start_ms - pad * 0.6, _end_title(conn, client, trace), ha="center", va="bottom", fontsize=9,
                 fontweight="bold", zorder=6, gid=f"ladder-end:{'client' if client else 'server'}")
     label_y = {True: _spread([s.send_ns / _MS for s in segs if s.from_client], gap),
                False: _spread([s.send_ns / _MS for s in segs if not s.from_client], gap)}
@@ -150,14 +152,14 @@ def ladder(trace_or_network: Any, connection: str | None = None, ax: Any = None,
     if states:  # (a state change after the last segment, such as TIME-WAIT's end, is off the picture)
         for client in (True, False):
             node, label = (conn.client_node, conn.client_label) if client else (conn.server_node, conn.server_label)
-            for time_ns, state in _states(trace, node, label):
+            for time_ns, state in _states(trace, node, label, gap * _MS):
                 if time_ns / _MS > bottom:
                     continue
                 ax.text(_CLIENT_X + 0.012 if client else _SERVER_X - 0.012, time_ns / _MS, state,
                         ha="left" if client else "right", va="bottom", fontsize=6.5, style="italic",
                         color="#7f7f7f", zorder=4, gid=f"state:{'client' if client else 'server'}:{state}",
                         bbox={"boxstyle": "square,pad=0.05", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
-    ax.set_ylim(bottom, start_ms - pad * 3.5)  # time runs down
+    ax.set_ylim(bottom, start_ms - pad * 3.2)  # time runs down
     ax.set_xlim(-0.8, 1.8)
     ax.set_xticks([])
     ax.set_ylabel("time (ms)")
@@ -165,8 +167,11 @@ def ladder(trace_or_network: Any, connection: str | None = None, ax: Any = None,
         ax.spines[side].set_visible(False)
     from matplotlib.lines import Line2D
 
-    keys = [("client", "client \u2192 server"), ("server", "server \u2192 client"),
-            ("retransmission", "retransmission"), ("lost", "lost (x: where it was dropped)")]
+    keys = [("client", "client \u2192 server"), ("server", "server \u2192 client")]
+    if any(s.retransmission for s in segs):
+        keys.append(("retransmission", "retransmission"))
+    if any(s.receive_ns is None for s in segs):
+        keys.append(("lost", "lost (x: where it was dropped)"))
     ax.legend(handles=[Line2D([], [], color=_COLOURS[k], linestyle="--" if k == "lost" else "-", label=text)
                        for k, text in keys], loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=4, fontsize=7.5,
               frameon=False)
