@@ -30,7 +30,7 @@ class PingResult:
     ttls: dict[int, int] = field(default_factory=dict)  # TTL of each reply as received
     size: int = 56
     identifier: int = 0
-    elapsed_ns: int = 0  # from the first request to the end of the run, iputils' "time"
+    elapsed_ns: int = 0  # from the first request to the last, iputils' "time"
 
     @property
     def received(self) -> int:
@@ -113,6 +113,7 @@ def ping(host: Host, dst: IPv4Address, *, count: int = 3, interval_ns: int = 1_0
     start = clock.now
     end = start + (count - 1) * interval_ns + timeout_ns
     sent = 0
+    last_send = start
     try:
         while True:
             now = clock.now
@@ -122,6 +123,7 @@ def ping(host: Host, dst: IPv4Address, *, count: int = 3, interval_ns: int = 1_0
                 stamp = struct.pack("<QQ", now // 1_000_000_000, now % 1_000_000_000 // 1000)  # struct timeval
                 data = stamp + bytes((16 + i) & 0xFF for i in range(size - 16))
                 sent_at[seq] = (sent, now)
+                last_send = now
                 result.sent += 1
                 result.rtts_ns[sent] = None
                 try:
@@ -130,8 +132,9 @@ def ping(host: Host, dst: IPv4Address, *, count: int = 3, interval_ns: int = 1_0
                     result.errors[sent] = f"local error: {exc.strerror}"
                 continue
             until = start + sent * interval_ns if sent < count else end
-            if now >= until:
-                break
+            if now >= until or (sent == count and all(rtt is not None or n in result.errors
+                                                         for n, rtt in result.rtts_ns.items())):
+                break  # iputils ends as soon as every request has its reply or error
             item = sock.receive(until - now)
             if isinstance(item, EchoReply) and item.sequence in sent_at:
                 number, at = sent_at[item.sequence]
@@ -145,5 +148,5 @@ def ping(host: Host, dst: IPv4Address, *, count: int = 3, interval_ns: int = 1_0
                 result.errors[number] = f"From {item.offender} {error_text(item.type, item.code, item.mtu)}"
     finally:
         sock.close()
-    result.elapsed_ns = clock.now - start
+    result.elapsed_ns = last_send - start  # iputils' "time": from the first request to the last
     return result
