@@ -13,6 +13,7 @@ from __future__ import annotations
 import select as _select
 import selectors as _selectors
 import socket as _socket
+import threading as _threading
 import time as _time
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,16 @@ SOCKET_NAMES = ("socket", "SocketType", "create_connection", "create_server", "g
                 "gethostbyname_ex", "gethostname", "getfqdn", "getdefaulttimeout", "setdefaulttimeout")
 _MISSING = object()
 _REMOVED_SELECT = ("poll", "epoll", "devpoll", "kqueue")  # so urllib3 and others fall back to select.select
+
+
+def _this_thread(fake: Any, real: Any, owner: int) -> Any:
+    """`fake` when called from the thread running the simulation, `real` from any other thread."""
+    get_ident = _threading.get_ident
+
+    def patched(*args: Any) -> Any:
+        return fake(*args) if get_ident() == owner else real(*args)
+
+    return patched
 
 
 class StdlibPatch:
@@ -59,8 +70,12 @@ class StdlibPatch:
         if entering:
             if self._saved:
                 return
+            owner = _threading.get_ident()
             for module, name, value in self._replacements:
-                self._saved.append((module, name, getattr(module, name, _MISSING)))
+                real = getattr(module, name, _MISSING)
+                self._saved.append((module, name, real))
+                if module is _time:  # other threads (a Jupyter kernel's pollers) keep the real clock and sleep
+                    value = _this_thread(value, real, owner)
                 if value is _MISSING:
                     delattr(module, name)
                 else:
