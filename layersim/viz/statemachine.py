@@ -47,6 +47,20 @@ def _box_edge(state: State, towards: tuple[float, float]) -> tuple[float, float]
     return x + dx * scale, y + dy * scale
 
 
+def _label_point(a: tuple[float, float], b: tuple[float, float], bend: float,
+                 ends: tuple[State, State]) -> tuple[float, float]:
+    """Where an edge's label goes: the middle of its (arc3) curve, or further along a straight edge when the
+    middle falls on the row of another state, where a bus line to CLOSED runs."""
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    if bend:  # the midpoint of matplotlib's arc3 quadratic curve
+        return a[0] + dx / 2 + bend * dy / 2, a[1] + dy / 2 - bend * dx / 2
+    rows = {y for state, (_, y) in POSITIONS.items() if state not in ends}
+    t = 0.5
+    if any(abs(a[1] + dy * t - y) < 0.2 for y in rows):
+        t = 0.68
+    return a[0] + dx * t, a[1] + dy * t
+
+
 def _timer_note(profile: Profile | None) -> str:
     if profile is None:
         return ""
@@ -80,7 +94,7 @@ def state_machine(ax: Any = None, profile: Profile | None = None) -> Any:
         bend = _BENDS.get((source, target), 0.0)
         ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=14, color="#333333", linewidth=1.2,
                                      connectionstyle=f"arc3,rad={bend}", zorder=2, gid=f"edge:{gid}"))
-        mx, my = (a[0] + b[0]) / 2 - bend * (b[1] - a[1]) / 2, (a[1] + b[1]) / 2 + bend * (b[0] - a[0]) / 2
+        mx, my = _label_point(a, b, bend, (source, target))
         ax.text(mx, my, text, ha="center", va="center", fontsize=7.5, zorder=5, gid=f"edge-label:{gid}",
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.9})
     note = _timer_note(profile)
