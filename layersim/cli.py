@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the story as JSON data")
     demo.add_argument("--quiet", action="store_true", help="print only where the files went")
     demo.add_argument("--figures", type=Path, help="also draw the story's pictures (PNG and SVG) into this folder")
-    encap = sub.add_parser("encap", help="build the example HTTP request frame and show its layers and bytes")
+    encap = sub.add_parser("encap", help="build the example HTTP request frame and show its layers and bytes",
+                           epilog="example: layersim encap --dst-ip 192.0.2.80 --ttl 3 --pcap get.pcapng")
     encap.add_argument("--src-mac", default="02:00:00:00:01:10")
     encap.add_argument("--dst-mac", default="02:00:00:00:01:01")
     encap.add_argument("--src-ip", default="10.0.1.10")
@@ -47,12 +48,14 @@ def _parser() -> argparse.ArgumentParser:
     encap.add_argument("--host", default="example.com")
     encap.add_argument("--json", action="store_true", help="print the frame as JSON (to_dict)")
     encap.add_argument("--pcap", type=Path, help="also write the frame to this pcap (.pcap) or pcapng file")
-    inspect = sub.add_parser("inspect", help="decode every packet of a pcap or pcapng file")
+    inspect = sub.add_parser("inspect", help="decode every packet of a pcap or pcapng file",
+                             epilog="example: layersim inspect captures/http_get.pcapng --hexdump")
     inspect.add_argument("file", type=Path)
     inspect.add_argument("--json", action="store_true", help="print a JSON list of packets")
     inspect.add_argument("--hexdump", action="store_true", help="also print each packet's annotated bytes")
     run = sub.add_parser("run", help="build a network from a TOML topology file, run its applications, "
-                         "and tell what happened")
+                         "and tell what happened",
+                         epilog="example: layersim run examples/tutorial.toml --pcap run.pcapng --figures figs")
     run.add_argument("topology", type=Path, help="the topology file (see layersim.net.topology)")
     run.add_argument("--pcap", type=Path, help="capture every interface to this pcapng file")
     run.add_argument("--seed", type=int, help="override the file's seed")
