@@ -91,6 +91,8 @@ def _demo(args: argparse.Namespace) -> int:
         print("\n".join(data["files"] + data.get("figures", [])))
     else:
         print(render(data))
+        if args.figures is not None:
+            print(f"figures: {len(data['figures'])} files (PNG and SVG) in {args.figures}")
     return 0
 
 

@@ -54,3 +54,11 @@ def test_run_figures(tmp_path, capsys):
         for suffix in (".png", ".svg"))
     for name in ("path_2_client", "ladder_tcp1", "cwnd_tcp1"):
         check_pair(figures, name)
+
+
+def test_demo_story_says_where_the_figures_went(tmp_path, capsys):
+    figures = tmp_path / "figs"
+    assert main(["demo", "--out", str(tmp_path / "out"), "--figures", str(figures)]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith(f"figures: 12 files (PNG and SVG) in {figures}")
+    assert len(list(figures.iterdir())) == 12
