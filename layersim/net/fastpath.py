@@ -56,7 +56,8 @@ def udp_send(host: Host, sock: DatagramSocket, dst: IPv4Address, port: int, data
             mtu = learned
     if total > mtu:
         return False
-    mac = host.arp.lookup(route.via or dst, now)
+    via = route.via
+    mac = host.arp.lookup_int(dst_int if via is None else int(via), now)
     if mac is None:
         return False
     flags = 0 if sock.pmtu == "dont" else 0x4000
@@ -89,14 +90,15 @@ def udp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | Non
     if frag & 0x3FFF or total > len(frame) - 14 or length != total - 20 or not checksum:
         return False
     dst = int.from_bytes(dst4, "big")
-    if dst not in host.address_ints_cached() or internet_checksum(frame[14:34]):
-        return False
+    if dst not in host.address_ints_cached() or int.from_bytes(frame[14:34], "big") % 0xFFFF:
+        return False  # not ours, or a header whose RFC 1071 sum is not 0xffff (the general path says why)
     src = int.from_bytes(src4, "big")
     sock = host.sockets.find_udp(dst, dport, src, sport)
     if sock is None or len(sock.queue) >= sock.queue_limit:
         return False
     end = 14 + total
-    if internet_checksum(frame[34:end], (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + 17 + length):
+    udp_sum = int.from_bytes(frame[34:end], "big") << (8 * ((end - 34) & 1))  # odd length: pad with a zero
+    if (udp_sum + (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + 17 + length) % 0xFFFF:
         return False
     trace = host.network.trace
     if trace.keep_events:

@@ -59,7 +59,7 @@ class Wait:
         if self.timer is not None:
             self.timer.cancel()
         clock = self.process.host.network.clock
-        clock.at(clock.now, self.process._step)
+        clock.schedule(clock.now, self.process._step)
 
 
 class Process:
