@@ -145,6 +145,10 @@ def segments(trace_or_network: Any, connection: str | Connection | None = None) 
                    if e.info.what == "retransmit"}
     out: list[SegmentSeen] = []
     sent: set[tuple[bool, int, int, int]] = set()
+    fates: dict[int, list[Any]] = {}  # packet id -> its RECEIVE and DROP events, in one pass over the trace
+    for event in trace.events:
+        if event.packet_id is not None and event.kind in (EventKind.RECEIVE, EventKind.DROP):
+            fates.setdefault(event.packet_id, []).append(event)
     for event in trace.events:
         if event.kind is not EventKind.SEND or event.node not in (conn.client_node, conn.server_node):
             continue
@@ -154,7 +158,7 @@ def segments(trace_or_network: Any, connection: str | Connection | None = None) 
             continue
         _, tcp, length = seen
         peer = conn.server_node if from_client else conn.client_node
-        fate = trace.select(packet_id=event.packet_id)
+        fate = fates.get(event.packet_id, []) if event.packet_id is not None else []
         received = [e.time_ns for e in fate if e.kind is EventKind.RECEIVE and e.node == peer]
         drops = [e for e in fate if e.kind is EventKind.DROP]
         drop = drops[0] if drops and not received else None
