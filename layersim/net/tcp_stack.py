@@ -60,10 +60,11 @@ class Endpoint:
 
     def wake(self) -> None:
         """Resume every process waiting on this connection (they check again what they wait for)."""
-        waits = self.waits[:]
-        self.waits.clear()
-        for wait in waits:
-            wait.wake()
+        if self.waits:
+            waits = self.waits[:]
+            self.waits.clear()
+            for wait in waits:
+                wait.wake()
 
 
 class ListenEndpoint:
@@ -212,7 +213,7 @@ class TcpStack:
         host = self.host
         now = host.network.clock.now
         trace = host.network.trace
-        for event in conn.drain_events():
+        for event in conn.drain_events() if conn._events else ():
             if trace.keep_events:
                 trace.add(now, host.name, None, EventKind.TCP, None, None,
                           (endpoint.label, event.kind, tuple((k, _plain(v)) for k, v in event.details.items())))
