@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 
-from layersim.tcp.congestion import controller
+from layersim.tcp.cubic import controller
 from layersim.tcp.options import parse_offer
 from layersim.tcp.output import ACK, FIN, RST, SYN, Output
 from layersim.tcp.segment import Segment, TCPEvent
