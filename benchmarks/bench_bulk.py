@@ -315,16 +315,15 @@ def checks_text(pairs: list[Pair]) -> str:
 
 def trace_table(results: dict[tuple[int, str], BulkResult | Failed], pairs: list[Pair], levels: list[str],
                 available: bool) -> str:
-    """Peak memory (and growth during the run) per size: `Network()` as it is, then each trace level."""
-    lines = ["| datagrams | forwarded frames | Network() peak (growth) MiB | "
+    """Peak memory (and growth during the run) per size at each trace level."""
+    lines = ["| datagrams | forwarded frames | "
              + " | ".join(f"trace={lv!r} peak (growth) MiB" for lv in levels) + " |",
-             "|---:|---:|---:|" + "---:|" * len(levels)]
+             "|---:|---:|" + "---:|" * len(levels)]
     for p in pairs:
         if p.capture:
             continue
-        memory = [cell(p.layersim, lambda r: f"{mib(r.peak_rss)} ({mib(r.growth)})")]
-        memory += [cell(results.get((p.datagrams, lv)), lambda r: f"{mib(r.peak_rss)} ({mib(r.growth)})")
-                   if available else "n/a" for lv in levels]
+        memory = [cell(results.get((p.datagrams, lv)), lambda r: f"{mib(r.peak_rss)} ({mib(r.growth)})")
+                  if available else "n/a" for lv in levels]
         lines.append(f"| {p.datagrams:,} | {2 * p.datagrams:,} | " + " | ".join(memory) + " |")
     failures = [f"- {n:,} datagrams, trace={level!r}: {r.reason}" for (n, level), r in results.items()
                 if isinstance(r, Failed)]

@@ -10,6 +10,8 @@ from layersim.errors import LayersimError
 
 __all__ = ["Clock", "Timer", "ms", "seconds", "us"]
 
+_FOREVER = 1 << 62  # later than any simulated time or event count
+
 
 def seconds(value: float) -> int:
     """Seconds as integer nanoseconds."""
@@ -92,20 +94,26 @@ class Clock:
         queue = self._queue
         pop = heapq.heappop
         progress = self.progress
+        limit = until if until is not None else _FOREVER
+        budget = max_events if max_events is not None else _FOREVER
+        check = 10_000 - self.events_run % 10_000  # events until the next progress report or budget check
         while queue:
-            if until is not None and queue[0][0] > until:
+            if queue[0][0] > limit:
                 break
-            if max_events is not None and ran >= max_events:
-                raise LayersimError(f"simulation still busy after {max_events} events at {self.now} ns "
-                                    "(a loop in the topology?)")
             time_ns, _, callback, args, timer = pop(queue)
             if timer is not None and timer.cancelled:
                 continue
             self.now = time_ns
             callback(*args)
             ran += 1
-            if progress is not None and not (self.events_run + ran) % 10_000:
-                progress(time_ns, self.events_run + ran)
+            check -= 1
+            if not check:
+                check = 10_000
+                if progress is not None:
+                    progress(time_ns, self.events_run + ran)
+                if ran >= budget:
+                    raise LayersimError(f"simulation still busy after {max_events} events at {self.now} ns "
+                                        "(a loop in the topology?)")
         if until is not None and until > self.now:
             self.now = until
         self.events_run += ran

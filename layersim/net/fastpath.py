@@ -110,7 +110,10 @@ def udp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | Non
                   ("UDP",))
         trace.add(now, host.name, iface.name, _APP, None, packet_id,
                   (_UDP_FACTS, (("port", dport), ("size", length - 8), ("source", (src, sport)))))
-    sock.deliver(Datagram(frame[42:end], (IPv4Address(src), sport), now, ttl))
+    source = sock.last_source
+    if source[0] != src:
+        source = sock.last_source = (src, IPv4Address(src))
+    sock.deliver(Datagram(frame[42:end], (source[1], sport), now, ttl))
     return True
 
 

@@ -133,7 +133,7 @@ class IPNode(Node):
             return
         ethertype = frame[12:14]
         if ethertype == _ETH_IPV4:
-            if dst != BROADCAST and not self.hooks:
+            if dst != BROADCAST and not self.hooks._count:
                 if self.forwarding:
                     if self._fast_forward(iface, frame, packet_id, now):
                         return

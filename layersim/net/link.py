@@ -100,7 +100,11 @@ class Link:
         direction.busy_until = depart
         departures.append(depart)
         if not direction.faulty:
-            clock.schedule(depart + self.delay_ns, direction.receiver.deliver, frame, packet_id)
+            receiver = direction.receiver
+            if receiver.taps:
+                clock.schedule(depart + self.delay_ns, receiver.deliver, frame, packet_id)
+            else:  # nobody captures there: straight to the node (a capture started later sees later frames)
+                clock.schedule(depart + self.delay_ns, receiver.node.on_frame, receiver, frame, packet_id)
             return
         faults, rng = direction.faults, direction.rng
         if faults.loss and rng.random() < faults.loss:

@@ -170,6 +170,7 @@ class DatagramSocket(_Endpoint):
         self.received: list[Datagram] = []  # every datagram, for scripts that look afterwards
         self.keep_received = True
         self._last_destination: tuple[Any, IPv4Address] | None = None  # sendto's last address, parsed
+        self.last_source: tuple[int, IPv4Address] = (-1, IPv4Address(0))  # the last sender's address, as an object
 
     @property
     def port(self) -> int:
