@@ -118,11 +118,15 @@ class SocketOps:
             endpoint = self._open(ip, port)
         elif endpoint.conn.state not in _CONNECTING:
             error = self._pending_error(consume=True)
+            if self._connect_in_progress:  # Linux: the first connect() after a non-blocking one completed is 0
+                self._connect_in_progress = False
+                return error or 0
             return error or errno.EISCONN
         elif self._timeout == 0.0:
             return errno.EALREADY
         conn = endpoint.conn
         if self._timeout == 0.0 and conn.state in _CONNECTING:
+            self._connect_in_progress = True
             raise BlockingIOError(errno.EINPROGRESS, os.strerror(errno.EINPROGRESS))
         self._wait([endpoint.waits], lambda: conn.state not in _CONNECTING or bool(conn.error), "connect()")
         return self._pending_error(consume=True) or 0

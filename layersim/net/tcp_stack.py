@@ -99,14 +99,16 @@ class TcpStack:
 
     # Ports --------------------------------------------------------------------------------------------------
     def port_in_use(self, ip: int, port: int, *, reuse: bool = False) -> bool:
-        """Whether (ip, port) is taken; with SO_REUSEADDR only a listener or a bound socket blocks it."""
+        """Whether (ip, port) is taken; with SO_REUSEADDR only a listener or a bound socket blocks it.
+
+        Without it a connection using the port blocks it too, one in TIME_WAIT included (Linux's EADDRINUSE when
+        a server restarts without SO_REUSEADDR)."""
         for bip, bport in self.bound:
             if bport == port and (bip == ip or not bip or not ip):
                 return True
         if reuse:
             return False
-        return any(key[1] == port and (key[0] == ip or not ip) and ep.conn.state is not State.TIME_WAIT
-                   for key, ep in self.connections.items())
+        return any(key[1] == port and (key[0] == ip or not ip) for key in self.connections)
 
     def ephemeral_port(self, ip: int, remote: tuple[int, int]) -> int:
         """A free local port for a connection to `remote`, from a random start as Linux picks them."""
