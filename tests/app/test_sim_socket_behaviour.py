@@ -1,0 +1,299 @@
+"""The socket API on simulated hosts where the real bytes and the simulated clock tell: timeouts at the right
+simulated time, non-blocking connect, names (hosts entries, getaddrinfo against glibc's), create_connection, and
+what TCP_NODELAY, SO_KEEPALIVE and shutdown(SHUT_WR) do on the wire."""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket
+from ipaddress import IPv4Address
+from typing import Any
+
+import pytest
+
+from layersim.net.trace import EventKind
+from layersim.wire.packet import decode
+from layersim.wire.tcp import TCP
+from tests.net.conftest import CLIENT_IP, SERVER_IP, Chain, build_chain
+
+S = 10**9
+
+
+def run(chain: Chain, fn: Any, *args: Any, host: str = "client", limit_s: float = 20_000) -> Any:
+    """Run fn(*args) as a process on `host`; its result (its exception raised here)."""
+    proc = getattr(chain, host).spawn(fn, *args)
+    chain.net.run_until(lambda: proc.done, timeout_ns=round(limit_s * S))
+    assert proc.done, "the process did not finish"
+    if proc.exception is not None:
+        raise proc.exception
+    return proc.result
+
+
+def listener(chain: Chain, port: int = 8080) -> Any:
+    srv = chain.server.socket.socket()
+    srv.bind(("", port))
+    srv.listen(4)
+    return srv
+
+
+def tcp_sent(chain: Chain, where: str = "client:eth0") -> list[tuple[int, int, str, int, int]]:
+    """(time, flags, seq, payload length, ack) of the TCP segments sent on an interface."""
+    node, _, iface = where.partition(":")
+    out = []
+    for event in chain.net.trace.select(EventKind.SEND, node=node, interface=iface):
+        packet = decode(event.frame)
+        if TCP in packet:
+            tcp = packet[TCP]
+            out.append((event.time_ns, int(tcp.flags), tcp.seq, len(packet.payload_of(TCP)), tcp.ack))
+    return out
+
+
+# Timeouts on the simulated clock ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("seconds", [0.001, 2.5])
+def test_accept_timeout_fires_at_exactly_the_timeout(seconds: float) -> None:
+    chain = build_chain()
+    srv = listener(chain)
+
+    def wait() -> Any:
+        srv.settimeout(seconds)
+        start = chain.net.now
+        try:
+            srv.accept()
+        except TimeoutError as exc:
+            return chain.net.now - start, str(exc), isinstance(exc, socket.timeout)
+
+    assert run(chain, wait) == (round(seconds * S), "timed out", True)
+
+
+def test_recv_timeout_then_data_still_arrives() -> None:
+    chain = build_chain()
+    srv = listener(chain)
+
+    def client() -> Any:
+        c = chain.client.socket.socket()
+        c.settimeout(0.75)
+        c.connect((SERVER_IP, 8080))
+        conn, _ = srv.accept()
+        start = chain.net.now
+        try:
+            c.recv(10)
+        except TimeoutError:
+            waited = chain.net.now - start
+        conn.sendall(b"late")
+        return waited, c.recv(10)
+
+    assert run(chain, client) == (750_000_000, b"late")
+
+
+def test_connect_timeout_to_a_silent_address() -> None:
+    chain = build_chain()
+
+    def client() -> Any:
+        c = chain.client.socket.socket()
+        c.settimeout(1.0)
+        start = chain.net.now
+        try:
+            c.connect(("10.0.2.99", 80))  # nobody answers ARP for it: the SYNs vanish
+        except TimeoutError as exc:
+            return chain.net.now - start, str(exc)
+
+    assert run(chain, client) == (S, "timed out")
+
+
+def test_blocking_connect_returns_when_the_syn_ack_arrives() -> None:
+    chain = build_chain()
+    listener(chain)
+    returned = run(chain, lambda: (chain.client.socket.socket().connect((SERVER_IP, 8080)), chain.net.now)[1])
+    established = [e.time_ns for e in chain.net.trace.select(EventKind.TCP, node="client")
+                   if e.info.what == "state" and dict(e.info.facts)["new"] == "ESTABLISHED"]
+    syn_acks = [t for t, flags, *_ in tcp_sent(chain, "server:eth0") if flags == 0x12]
+    assert established == [returned] and syn_acks and syn_acks[0] < returned
+
+
+def test_nonblocking_connect_in_progress_already_then_connected() -> None:
+    chain = build_chain()
+    listener(chain)
+
+    def client() -> Any:
+        c = chain.client.socket.socket()
+        c.setblocking(False)
+        out: list[Any] = [c.connect_ex((SERVER_IP, 8080)), c.connect_ex((SERVER_IP, 8080))]
+        try:
+            c.connect((SERVER_IP, 8080))
+        except BlockingIOError as exc:
+            out.append(exc.errno)
+        out.append(select.select([], [c], [], 0)[1] == [])  # not writable while connecting
+        out.append(select.select([], [c], [], 5)[1] == [c])
+        out.append(chain.net.now)
+        out += [c.connect_ex((SERVER_IP, 8080)), c.connect_ex((SERVER_IP, 8080))]
+        return out
+
+    result = run(chain, client)
+    established = next(e.time_ns for e in chain.net.trace.select(EventKind.TCP, node="client")
+                       if e.info.what == "state" and dict(e.info.facts)["new"] == "ESTABLISHED")
+    assert result == [errno.EINPROGRESS, errno.EALREADY, errno.EALREADY, True, True, established, 0,
+                      errno.EISCONN]
+
+
+# Names ---------------------------------------------------------------------------------------------------------
+GETADDRINFO_CASES = [
+    (("127.0.0.1", 80), {}),
+    (("127.0.0.1", "http"), {}),
+    (("127.0.0.1", "domain"), {}),
+    (("127.0.0.1", "https"), {"proto": 17}),
+    (("127.0.0.1", 80), {"type": socket.SOCK_STREAM}),
+    (("127.0.0.1", 80), {"proto": 6}),
+    (("127.0.0.1", 53), {"type": socket.SOCK_DGRAM}),
+    (("127.0.0.1", 80), {"type": socket.SOCK_STREAM, "proto": 17}),
+    ((None, 80), {"flags": socket.AI_PASSIVE, "family": socket.AF_INET}),
+    ((None, 8080), {"family": socket.AF_INET}),
+    (("127.0.0.1", None), {}),
+    (("127.0.0.1", b"80"), {}),
+    (("127.0.0.1", "nosuchservice"), {}),
+    (("127.0.0.1", 80), {"family": socket.AF_INET6}),
+    (("10.1.2.3", 0), {"type": socket.SOCK_RAW}),
+]
+
+
+def _gai(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except socket.gaierror as exc:
+        return "gaierror", exc.errno, str(exc)
+
+
+@pytest.mark.parametrize(("args", "kwargs"), GETADDRINFO_CASES)
+def test_getaddrinfo_of_numeric_hosts_is_glibcs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    # numeric hosts only: the real call reads no name service and sends nothing
+    assert _gai(build_chain().client.socket.getaddrinfo, args, kwargs) == _gai(socket.getaddrinfo, args, kwargs)
+
+
+def test_hosts_entries_gethostbyname_gethostname_and_unknown_names() -> None:
+    chain = build_chain()
+    chain.client.hosts["web"] = IPv4Address(SERVER_IP)
+    sk = chain.client.socket
+    assert sk.gethostbyname("web") == sk.gethostbyname("WEB.") == SERVER_IP
+    assert sk.gethostbyname_ex("web") == ("web", [], [SERVER_IP])
+    assert sk.gethostbyname("client") == CLIENT_IP and sk.gethostname() == "client"
+    assert sk.gethostbyname("localhost") == "127.0.0.1"
+    assert sk.getaddrinfo("web", "http") == [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (SERVER_IP, 80))]
+    with pytest.raises(socket.gaierror) as caught:
+        sk.gethostbyname("server")  # the server's name is not in the client's hosts
+    assert caught.value.errno == socket.EAI_NONAME and str(caught.value) == "[Errno -2] Name or service not known"
+    with pytest.raises(socket.gaierror) as caught:
+        sk.getaddrinfo("nowhere", 80)
+    assert caught.value.errno == socket.EAI_NONAME
+
+
+def test_inside_a_process_the_stdlib_names_are_the_hosts_and_outside_the_real_ones() -> None:
+    chain = build_chain()
+    chain.client.hosts["web"] = IPv4Address(SERVER_IP)
+    real_name = socket.gethostname()
+    inside = run(chain, lambda: (socket.gethostname(), socket.gethostbyname("web"), socket.socket.__module__))
+    assert inside[:2] == ("client", SERVER_IP) and inside[2] != "socket"
+    assert socket.gethostname() == real_name and socket.socket.__module__ == "socket"
+
+
+def test_create_connection_by_name_with_timeout_and_refused() -> None:
+    chain = build_chain()
+    chain.client.hosts["web"] = IPv4Address(SERVER_IP)
+    srv = listener(chain)
+
+    def client() -> Any:
+        c = socket.create_connection(("web", 8080), timeout=3)
+        conn, peer = srv.accept()
+        try:
+            socket.create_connection(("web", 8081))
+        except ConnectionRefusedError as exc:
+            refused = exc.errno
+        return c.getpeername(), c.gettimeout(), peer == c.getsockname(), refused
+
+    assert run(chain, client) == ((SERVER_IP, 8080), 3.0, True, errno.ECONNREFUSED)
+
+
+# Options on the wire ---------------------------------------------------------------------------------------------
+def _two_small_writes(nodelay: bool) -> tuple[list[int], int]:
+    """Send 100 then 10 bytes at once; the send times of the two data segments and of the ACK of the first."""
+    chain = build_chain()
+    srv = listener(chain)
+
+    def client() -> None:
+        c = chain.client.socket.socket()
+        if nodelay:
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.connect((SERVER_IP, 8080))
+        conn, _ = srv.accept()
+        c.send(b"x" * 100)
+        c.send(b"y" * 10)
+        assert conn.recv(200) == b"x" * 100
+        assert conn.recv(200) == b"y" * 10
+
+    run(chain, client)
+    chain.net.run(chain.net.now + S)
+    data = [t for t, _, _, length, _ in tcp_sent(chain) if length]
+    first_seq = next(seq for _, _, seq, length, _ in tcp_sent(chain) if length)
+    ack = next(t for t, flags, _, length, ack in tcp_sent(chain, "server:eth0") if ack == first_seq + 100)
+    return data, ack
+
+
+def test_nagle_holds_a_small_write_until_the_ack_and_tcp_nodelay_does_not() -> None:
+    data, ack = _two_small_writes(nodelay=False)
+    assert len(data) == 2 and data[1] > ack  # the 10 bytes wait for the ACK of the 100 (RFC 896)
+    data, _ = _two_small_writes(nodelay=True)
+    assert len(data) == 2 and data[0] == data[1]
+
+
+def test_so_keepalive_probes_after_two_hours_idle_and_the_peer_answers() -> None:
+    chain = build_chain()
+    srv = listener(chain)
+    box: dict[str, Any] = {}
+
+    def client() -> None:
+        c = chain.client.socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        c.connect((SERVER_IP, 8080))
+        box["conn"], _ = srv.accept()
+        box["c"] = c
+        box["at"] = chain.net.now
+
+    run(chain, client)
+    chain.net.run(box["at"] + 7300 * S)
+    sent = tcp_sent(chain)
+    _, _, last_seq, _, _ = sent[1]  # SYN, then the handshake's ACK (SND.NXT)
+    syn_ack_in = next(e.time_ns for e in chain.net.trace.select(EventKind.RECEIVE, node="client", interface="eth0")
+                      if TCP in (p := decode(e.frame)) and int(p[TCP].flags) == 0x12)
+    probes = [e.time_ns for e in chain.net.trace.select(EventKind.TCP, node="client") if e.info.what == "keepalive"]
+    # Linux: the first probe when nothing was received for tcp_keepalive_time (7200 s), then every 75 s
+    assert probes == [syn_ack_in + 7200 * S]
+    time, flags, seq, length, _ = sent[2]  # on the wire once ARP, expired after two idle hours, is done again
+    assert sent[2:] == [sent[2]] and probes[0] <= time < probes[0] + 10**7
+    assert flags == 0x10 and length == 0 and seq == (last_seq - 1) % 2**32  # SND.NXT - 1: the peer must answer
+    answers = [t for t, flags, *_ in tcp_sent(chain, "server:eth0") if t > time]
+    assert len(answers) == 1, "the peer did not answer the keepalive probe (once)"
+
+
+def test_shutdown_wr_sends_fin_and_the_connection_still_carries_the_reply() -> None:
+    chain = build_chain()
+    srv = listener(chain)
+
+    def client() -> Any:
+        c = chain.client.socket.socket()
+        c.connect((SERVER_IP, 8080))
+        conn, _ = srv.accept()
+        c.sendall(b"question")
+        c.shutdown(socket.SHUT_WR)
+        fin_sent = chain.net.now
+        got = b""
+        while chunk := conn.recv(100):
+            got += chunk
+        conn.sendall(b"answer")
+        conn.close()
+        return fin_sent, got, c.recv(100), c.recv(100)
+
+    fin_sent, got, answer, eof = run(chain, client)
+    assert (got, answer, eof) == (b"question", b"answer", b"")
+    fins = [(t, flags) for t, flags, *_ in tcp_sent(chain) if flags & 0x01]
+    assert fins[0][0] == fin_sent
+    replies = [t for t, _, _, length, _ in tcp_sent(chain, "server:eth0") if length]
+    assert replies and replies[0] > fins[0][0]  # data flowed back after the client's FIN
