@@ -224,6 +224,7 @@ class SocketOps:
         error = self._pending_error(consume=True)
         if error:
             raise os_error(error)
+        endpoint.eof_read = conn.at_eof
         return b""
 
     def recv_into(self: SimSocket, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Endpoint", "ListenEndpoint", "TcpStack"]
 
+# netstat's spelling of the states that differ from RFC 9293's names.
+_NETSTAT_STATE = {"SYN_RECEIVED": "SYN_RECV", "FIN_WAIT_1": "FIN_WAIT1", "FIN_WAIT_2": "FIN_WAIT2", "CLOSED": "CLOSE"}
+_FIN_UNACKED = frozenset({State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK})
 _LETTERS = ((0x02, "S"), (0x10, "."), (0x01, "F"), (0x04, "R"), (0x08, "P"))
 
 
@@ -41,8 +44,8 @@ def flag_text(flags: int) -> str:
 class Endpoint:
     """One connection on a host, and the processes waiting on it."""
 
-    __slots__ = ("conn", "error_reported", "ip_id", "key", "label", "listener", "stack", "timer", "timer_at",
-                 "waits")
+    __slots__ = ("conn", "eof_read", "error_reported", "ip_id", "key", "label", "listener", "stack", "timer",
+                 "timer_at", "waits")
 
     def __init__(self, stack: TcpStack, conn: Connection, listener: ListenEndpoint | None = None) -> None:
         self.stack = stack
@@ -56,6 +59,7 @@ class Endpoint:
         self.waits: list[Wait] = []
         self.ip_id = stack.host.rng.randrange(0x10000)  # Linux numbers a connected socket's packets itself
         self.error_reported = False
+        self.eof_read = False  # a recv() returned b"" after the peer's FIN (netstat's Recv-Q counts the FIN until)
 
     def wake(self) -> None:
         """Resume every process waiting on this connection (they check again what they wait for)."""
@@ -260,12 +264,16 @@ class TcpStack:
         """The host's TCP sockets like `netstat -tan`."""
         rows = [("Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address", "State")]
         for (ip, port), listening in sorted(self.listeners.items()):
-            if not listening.closed:
-                rows.append(("tcp", "0", "0", f"{IPv4Address(ip)}:{port}", "0.0.0.0:*", "LISTEN"))
+            if not listening.closed:  # a listener's Recv-Q: the connections waiting for accept() (Linux)
+                rows.append(("tcp", str(len(listening.ready)), "0", f"{IPv4Address(ip)}:{port}", "0.0.0.0:*",
+                             "LISTEN"))
         for key, endpoint in sorted(self.connections.items()):
             conn = endpoint.conn
-            rows.append(("tcp", str(conn.readable), str(conn.unacked), f"{IPv4Address(key[0])}:{key[1]}",
-                         f"{IPv4Address(key[2])}:{key[3]}", conn.state.name))
+            fin_unread = conn.state is State.CLOSE_WAIT and not endpoint.eof_read  # Linux: rcv_nxt - copied_seq
+            fin_unacked = conn.state in _FIN_UNACKED  # Linux: write_seq - snd_una, and the FIN takes a number
+            rows.append(("tcp", str(conn.readable + fin_unread), str(conn.unacked + fin_unacked),
+                         f"{IPv4Address(key[0])}:{key[1]}", f"{IPv4Address(key[2])}:{key[3]}",
+                         _NETSTAT_STATE.get(conn.state.name, conn.state.name)))
         widths = [max(len(row[i]) for row in rows) for i in range(6)]
         return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
 
