@@ -202,7 +202,7 @@ def test_create_connection_by_name_with_timeout_and_refused() -> None:
 
     def client() -> Any:
         c = socket.create_connection(("web", 8080), timeout=3)
-        conn, peer = srv.accept()
+        _conn, peer = srv.accept()
         try:
             socket.create_connection(("web", 8081))
         except ConnectionRefusedError as exc:

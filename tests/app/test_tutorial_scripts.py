@@ -78,7 +78,7 @@ def test_reading_until_eof_gets_every_byte(tmp_path: Path) -> None:
     assert loop in source
     fixed = tmp_path / "client_until_eof.py"
     fixed.write_text(source.replace(loop, "    if not chunk:\n        break\n"))
-    _, srv, cli = run_pair(SERVER, fixed, ["500"])
+    _, _, cli = run_pair(SERVER, fixed, ["500"])
     assert cli.exception is None, cli.traceback
     assert cli.stdout == printed(response(500))
 
