@@ -1,0 +1,167 @@
+"""Our TCP against real Linux's: the exchange of tests/data/tcp_http.pcapng (curl's GET to a Python server on
+Linux 6.18, client - r1 - r2 - server with the same addresses) replayed with the same request and response bytes
+on the simulated chain, captured on the client's interface, and compared segment by segment: the handshake's
+options, windows and flags, and the whole sequence (flags, relative seq/ack, lengths), ignoring ISNs and
+timestamps."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from layersim.wire.tcp import TCP
+from tests.data import linux_facts as lf
+from tests.net.conftest import SERVER_IP, build_chain
+
+
+def linux_payloads() -> tuple[bytes, bytes]:
+    """The request curl sent and the response the server sent, from the real capture."""
+    conn = lf.tcp_frames(lf.TCP_HTTP, lf.CLIENT_IF, 80)
+    request = b"".join(f.packet.payload_of(TCP) for f in conn if f.packet[TCP].dport == 80)
+    response = b"".join(f.packet.payload_of(TCP) for f in conn if f.packet[TCP].sport == 80)
+    return request, response
+
+
+@pytest.fixture(scope="module")
+def ours(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same exchange on the simulated chain, captured on client:eth0 (a module-wide capture file)."""
+    request, response = linux_payloads()
+    chain = build_chain()
+    path = tmp_path_factory.mktemp("linux_exchange") / "ours.pcapng"
+    chain.net.capture(path, interfaces=["client:eth0"])
+
+    def server() -> None:  # as the recorder's Python server: read the request, one sendall, close
+        lst = socket.socket()
+        lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lst.bind(("", 80))
+        lst.listen(8)
+        conn, _ = lst.accept()
+        assert conn.recv(65536) == request
+        conn.sendall(response)
+        conn.close()
+
+    def client() -> bytes:  # as curl: send the request, read until the server closes, close
+        c = socket.create_connection((SERVER_IP, 80))
+        c.sendall(request)
+        got = b""
+        while chunk := c.recv(102400):
+            got += chunk
+        c.close()
+        return got
+
+    srv = chain.server.spawn(server)
+    cli = chain.client.spawn(client, at="100ms")
+    chain.net.run_until(lambda: srv.done and cli.done, timeout_ns=10**10)
+    chain.net.run(chain.net.now + 10**9)
+    chain.net.close()
+    assert srv.exception is None and cli.exception is None, (srv.traceback, cli.traceback)
+    assert cli.result == response
+    return path
+
+
+UNSEEDED = ("tsval", "tsecr", "ip_id")  # random per connection on Linux too
+
+
+def facts(frame_facts: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in frame_facts.items() if k not in UNSEEDED}
+
+
+@pytest.mark.parametrize("which", ["syn", "syn_ack", "ack"])
+def test_handshake_segments_have_linux_options_windows_and_flags(ours: Path, which: str) -> None:
+    assert facts(lf.handshake(ours)[which]) == facts(lf.handshake(lf.TCP_HTTP)[which])
+
+
+def test_first_data_segment_is_linuxs(ours: Path) -> None:
+    def first_data(path: Path) -> dict[str, Any]:
+        return lf.tcp_facts(next(f for f in lf.tcp_frames(path, lf.CLIENT_IF, 80) if lf.tcp_length(f)))
+
+    assert facts(first_data(ours)) == facts(first_data(lf.TCP_HTTP))
+
+
+def test_servers_first_data_segment_is_linuxs(ours: Path) -> None:
+    def first_data(path: Path) -> dict[str, Any]:
+        return lf.tcp_facts(next(f for f in lf.tcp_frames(path, lf.CLIENT_IF, 80)
+                                 if lf.tcp_length(f) and f.packet[TCP].sport == 80))
+
+    assert facts(first_data(ours)) == facts(first_data(lf.TCP_HTTP))
+
+
+def _windows(path: Path, server: bool) -> list[int]:
+    return [f.packet[TCP].window for f in lf.tcp_frames(path, lf.CLIENT_IF, 80) if (f.packet[TCP].sport == 80)
+            == server]
+
+
+def test_client_window_grows_3_kib_per_ack_like_linux(ours: Path) -> None:
+    """Receive-window growth while the data arrives: 63, 63, 66, 69, 72, 75, 77 (x 1024). Later values depend on
+    when curl read (Linux's fell to 76, 75 as data waited; ours, read at once, kept growing)."""
+    assert _windows(ours, server=False)[:8] == _windows(lf.TCP_HTTP, server=False)[:8] == \
+        [64240, 63, 63, 66, 69, 72, 75, 77]
+
+
+@pytest.mark.xfail(strict=True, reason="layersim.tcp: the server's last ACK (of the client's FIN) advertises 63 "
+                   "(64512); Linux advertises 64 (65536) - it never shrinks the offered window, rounding the "
+                   "receive window left after the FIN (65535) up to the scale unit (tcp_select_window), ours down")
+def test_server_windows_are_linuxs(ours: Path) -> None:
+    assert _windows(ours, server=True) == _windows(lf.TCP_HTTP, server=True) == [65160] + [64] * 11
+
+
+def test_timestamps_echo_and_ip_ids_count_like_linux(ours: Path) -> None:
+    hs = lf.handshake(ours)
+    assert hs["syn_ack"]["tsecr"] == hs["syn"]["tsval"] and hs["ack"]["tsecr"] == hs["syn_ack"]["tsval"]
+    assert hs["syn_ack"]["ip_id"] == 0 and hs["ack"]["ip_id"] == (hs["syn"]["ip_id"] + 1) % 65536
+
+
+def _without_psh(segments: list[lf.Segment]) -> list[lf.Segment]:
+    return [seg._replace(flags=seg.flags.replace("P", "")) for seg in segments]
+
+
+def _through_servers_fin(segments: list[lf.Segment]) -> list[lf.Segment]:
+    end = next(i for i, seg in enumerate(segments) if seg.sender == "server" and "F" in seg.flags)
+    return segments[:end + 1]
+
+
+def test_segment_sequence_is_linuxs_up_to_the_servers_fin_apart_from_psh(ours: Path) -> None:
+    """Handshake, request, the server's immediate ACK, each data segment ACKed at once (quick-ack), the 128-byte
+    tail and the server's FIN: the same segments in the same order with the same numbers and lengths."""
+    mine, linux = lf.segment_sequence(ours, lf.CLIENT_IF, 80), lf.segment_sequence(lf.TCP_HTTP, lf.CLIENT_IF, 80)
+    assert len(_through_servers_fin(linux)) == 22
+    assert _without_psh(_through_servers_fin(mine)) == _without_psh(_through_servers_fin(linux))
+
+
+def _psh(path: Path) -> list[int]:
+    return [seg.seq for seg in lf.segment_sequence(path, lf.CLIENT_IF, 80) if seg.sender == "server" and
+            "P" in seg.flags]
+
+
+def test_psh_on_the_last_segment_of_the_write(ours: Path) -> None:
+    assert _psh(ours)[-1] == _psh(lf.TCP_HTTP)[-1] == 10137
+
+
+@pytest.mark.xfail(strict=True, reason="layersim.tcp: Linux sets PSH on the 5th data segment too (rel seq 5793, "
+                   "where tcp_sendmsg waited for send-buffer memory: 16 KiB initial tcp_wmem counted as skb truesize) "
+                   "- ours sets PSH only on the last segment (10137)")
+def test_psh_where_linux_waits_for_send_buffer_space(ours: Path) -> None:
+    assert _psh(ours) == _psh(lf.TCP_HTTP) == [5793, 10137]
+
+
+def _close(path: Path) -> list[tuple[str, str, int, int, int]]:
+    segments = lf.segment_sequence(path, lf.CLIENT_IF, 80)
+    return [tuple(seg) for seg in segments[len(_through_servers_fin(segments)) - 1:]]  # type: ignore[misc]
+
+
+@pytest.mark.xfail(strict=True, reason="layersim.tcp: Linux does not ACK a FIN at once (tcp_fin enters delayed-ACK "
+                   "ping-pong mode), so the client's close() sends FA 74/10266 carrying that ACK: server FA, client "
+                   "FA, server A. Ours ACKs the FIN at once: server FA, client A 74/10266, client FA 74/10266, "
+                   "server A (one segment more)")
+def test_close_like_linux(ours: Path) -> None:
+    assert _close(ours) == _close(lf.TCP_HTTP) == [("server", "FA", 10265, 74, 0), ("client", "FA", 74, 10266, 0),
+                                                   ("server", "A", 10266, 75, 0)]
+
+
+@pytest.mark.xfail(strict=True, reason="the two differences above: no PSH on the 5th data segment (rel seq 5793) "
+                   "and an extra pure ACK of the server's FIN (client A 74/10266) before the client's FA")
+def test_segment_sequence_is_linuxs(ours: Path) -> None:
+    assert lf.segment_sequence(ours, lf.CLIENT_IF, 80) == lf.segment_sequence(lf.TCP_HTTP, lf.CLIENT_IF, 80)
