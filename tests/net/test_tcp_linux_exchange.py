@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from layersim.net.trace import EventKind
+from layersim.wire.packet import decode
 from layersim.wire.tcp import TCP
 from tests.data import linux_facts as lf
 from tests.net.conftest import SERVER_IP, build_chain
@@ -165,3 +167,28 @@ def test_close_like_linux(ours: Path) -> None:
                    "and an extra pure ACK of the server's FIN (client A 74/10266) before the client's FA")
 def test_segment_sequence_is_linuxs(ours: Path) -> None:
     assert lf.segment_sequence(ours, lf.CLIENT_IF, 80) == lf.segment_sequence(lf.TCP_HTTP, lf.CLIENT_IF, 80)
+
+
+@pytest.mark.xfail(strict=True, reason="layersim.tcp: a FIN that arrives out of order (its segment SACKed while a "
+                   "hole is open) is dropped: when the hole fills, the ACK covers the data up to the FIN but not the "
+                   "FIN (ack = FIN seq, not FIN seq + 1), so the server must retransmit the FIN. Linux keeps the FIN "
+                   "with the out-of-order segment (tcp_data_queue_ofo) and acknowledges it once the hole fills")
+def test_fin_received_out_of_order_is_kept_until_the_hole_fills(tmp_path: Path) -> None:
+    from layersim.wire.tcp_options import SACK
+    from tests.net.test_tcp_tshark import transfer
+
+    chain = transfer(tmp_path / "ofo_fin.pcapng", seed=5, loss=0.03)  # the last segment, with FIN, beats a resend
+    server_segments, client_acks = [], []
+    for event in chain.net.trace.select(EventKind.RECEIVE, node="client", interface="eth0"):
+        packet = decode(event.frame)
+        if TCP in packet and packet[TCP].flags & 0x01:
+            server_segments.append(packet[TCP].seq + len(packet.payload_of(TCP)))
+    for event in chain.net.trace.select(EventKind.SEND, node="client", interface="eth0"):
+        packet = decode(event.frame)
+        if TCP in packet:
+            edges = [right for o in packet[TCP].options if isinstance(o, SACK) for _, right in o.blocks]
+            client_acks.append((packet[TCP].ack, edges))
+    fin_seq = server_segments[0]
+    assert any(fin_seq in edges for _, edges in client_acks), "the FIN's segment did not arrive out of order"
+    first_full = next(ack for ack, _ in client_acks if (ack - fin_seq) % 2**32 < 2**31)
+    assert first_full == (fin_seq + 1) % 2**32
