@@ -1,4 +1,4 @@
-"""The `layersim` command: build a frame (encap) or decode a capture file (inspect)."""
+"""The `layersim` command: build a frame (encap), decode a capture (inspect), run a scenario or a TCP script."""
 
 from __future__ import annotations
 
@@ -24,6 +24,16 @@ def _parser() -> argparse.ArgumentParser:
                                      "layer by layer, with real bytes.")
     parser.add_argument("--version", action="version", version=f"layersim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="the whole story of requests.get(\"http://example.com/\") on a small "
+                          "simulated internet, every byte captured",
+                          epilog="example: layersim demo --out demo-out --loss 0.02")
+    demo.add_argument("--seed", type=int, default=1, help="the random seed (same seed, same bytes); default 1")
+    demo.add_argument("--out", type=Path, default=Path("demo-out"),
+                      help="where demo.pcapng and the per-link pcaps go (default demo-out)")
+    demo.add_argument("--loss", type=float, default=0.0, help="loss probability on the ISP links (0 to 0.5)")
+    demo.add_argument("--json", action="store_true", help="print the story as JSON data")
+    demo.add_argument("--quiet", action="store_true", help="print only where the files went")
+    demo.add_argument("--figures", type=Path, help="also draw the story's pictures (PNG and SVG) into this folder")
     encap = sub.add_parser("encap", help="build the example HTTP request frame and show its layers and bytes")
     encap.add_argument("--src-mac", default="02:00:00:00:01:10")
     encap.add_argument("--dst-mac", default="02:00:00:00:01:01")
@@ -48,7 +58,35 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="override the file's seed")
     run.add_argument("--json", action="store_true", help="print the documented JSON form instead of the story")
     run.add_argument("--until", help="stop at this simulated time (e.g. 10s); default: when nothing is left to do")
+    _add_tcpcheck(sub)
     return parser
+
+
+def _add_tcpcheck(sub: Any) -> None:
+    """`layersim tcpcheck SCRIPT.pkt`: its arguments and logic live in layersim.tcpcheck.command."""
+    from layersim.tcpcheck.command import add_parser
+
+    add_parser(sub)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Run the demo, write its captures, print its story (or its JSON, or nothing but the files)."""
+    from layersim.demo import run
+    from layersim.demo_story import render, story
+
+    outcome = run(seed=args.seed, loss=args.loss, out=args.out)
+    data = story(outcome)
+    if args.figures is not None:
+        from layersim.viz.figures import demo_figures
+
+        data["figures"] = [str(path) for path in demo_figures(outcome, args.figures)]
+    if args.json:
+        print(json.dumps(data, indent=2))
+    elif args.quiet:
+        print("\n".join(data["files"] + data.get("figures", [])))
+    else:
+        print(render(data))
+    return 0
 
 
 def _encap(args: argparse.Namespace) -> int:
@@ -181,10 +219,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; errors print one line and exit non-zero (2 for bad input)."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "demo":
+            return _demo(args)
         if args.command == "encap":
             return _encap(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "tcpcheck":
+            from layersim.tcpcheck.command import main as tcpcheck
+
+            return tcpcheck(args)
         return _inspect(args)
     except LayersimError as exc:
         print(f"layersim: error: {exc}", file=sys.stderr)

@@ -54,7 +54,7 @@ def test_notebook_runs(path):
         assert mimes.count("image/png") == 6 and "text/html" in mimes  # pictures and the hex dump
     elif path.name == "03_routing.ipynb":
         assert "10.0.2.200  -> 10.0.2.128/25 via 10.0.1.10 dev eth0" in text
-        assert "Time to live exceeded" in text and "Frag needed (mtu = 1000)" in text
+        assert "Time to live exceeded" in text and "Frag needed and DF set (mtu = 1000)" in text
         assert "r2 (eth0): dropped: ttl_exceeded" in text
         assert "offset    0 bytes  length  996  flags MF" in text and "length  452  flags none" in text
         assert "server:eth0    deliver" in text and "r2:eth0        fragment     fragments=2, mtu=1000" in text

@@ -30,6 +30,7 @@ class PingResult:
     ttls: dict[int, int] = field(default_factory=dict)  # TTL of each reply as received
     size: int = 56
     identifier: int = 0
+    elapsed_ns: int = 0  # from the first request to the last, iputils' "time"
 
     @property
     def received(self) -> int:
@@ -41,25 +42,48 @@ class PingResult:
         """Round-trip times of the replies, in milliseconds."""
         return [rtt / 1e6 for rtt in self.rtts_ns.values() if rtt is not None]
 
+    @property
+    def error_count(self) -> int:
+        """How many requests got an error (an ICMP error, or a local one) instead of a reply."""
+        return sum(1 for n in self.errors if self.rtts_ns.get(n) is None)
+
     def __str__(self) -> str:
+        """What iputils ping prints."""
         lines = [f"PING {self.destination} ({self.destination}) {self.size}({self.size + 28}) bytes of data."]
-        for seq, rtt in self.rtts_ns.items():
+        for number, rtt in self.rtts_ns.items():
+            seq = number & 0xFFFF
             if rtt is not None:
-                lines.append(f"{self.size + 8} bytes from {self.destination}: icmp_seq={seq & 0xFFFF} "
-                             f"ttl={self.ttls.get(seq, 0)} time={rtt / 1e6:.3f} ms")
-            elif seq in self.errors:
-                lines.append(f"icmp_seq={seq & 0xFFFF} {self.errors[seq]}")
+                lines.append(f"{self.size + 8} bytes from {self.destination}: icmp_seq={seq} "
+                             f"ttl={self.ttls.get(number, 0)} time={_ms(rtt)} ms")
+            elif number in self.errors:
+                error = self.errors[number]
+                if error.startswith("From "):
+                    source, _, text = error[5:].partition(" ")
+                    lines.append(f"From {source} icmp_seq={seq} {text}")
+                else:
+                    lines.append(f"ping: {error}")
         loss = 100 * (self.sent - self.received) / self.sent if self.sent else 0
-        lines.append(f"--- {self.destination} ping statistics ---")
-        lines.append(f"{self.sent} packets transmitted, {self.received} received, {loss:.0f}% packet loss")
+        errors = f"+{self.error_count} errors, " if self.error_count else ""
+        lines += ["", f"--- {self.destination} ping statistics ---",
+                  f"{self.sent} packets transmitted, {self.received} received, {errors}{loss:g}% packet loss, "
+                  f"time {self.elapsed_ns // 1_000_000}ms"]
         if self.rtts_ms:
             r = self.rtts_ms
-            lines.append(f"rtt min/avg/max = {min(r):.3f}/{sum(r) / len(r):.3f}/{max(r):.3f} ms")
+            mean = sum(r) / len(r)
+            mdev = max(0.0, sum(x * x for x in r) / len(r) - mean * mean) ** 0.5
+            lines.append(f"rtt min/avg/max/mdev = {min(r):.3f}/{mean:.3f}/{max(r):.3f}/{mdev:.3f} ms")
         return "\n".join(lines)
 
 
+def _ms(ns: int) -> str:
+    """iputils' RTT precision: three decimals under 100 ms, fewer above."""
+    ms = ns / 1e6
+    return f"{ms:.3f}" if ms < 100 else f"{ms:.1f}" if ms < 1000 else f"{ms:.0f}"
+
+
 _ERROR_TEXT = {(3, 0): "Destination Net Unreachable", (3, 1): "Destination Host Unreachable",
-               (3, 3): "Destination Port Unreachable", (3, 4): "Frag needed", (11, 0): "Time to live exceeded"}
+               (3, 3): "Destination Port Unreachable", (3, 4): "Frag needed and DF set",
+               (11, 0): "Time to live exceeded"}
 
 
 def error_text(icmp_type: int, code: int, mtu: int | None = None) -> str:
@@ -89,6 +113,7 @@ def ping(host: Host, dst: IPv4Address, *, count: int = 3, interval_ns: int = 1_0
     start = clock.now
     end = start + (count - 1) * interval_ns + timeout_ns
     sent = 0
+    last_send = start
     try:
         while True:
             now = clock.now
@@ -98,6 +123,7 @@ def ping(host: Host, dst: IPv4Address, *, count: int = 3, interval_ns: int = 1_0
                 stamp = struct.pack("<QQ", now // 1_000_000_000, now % 1_000_000_000 // 1000)  # struct timeval
                 data = stamp + bytes((16 + i) & 0xFF for i in range(size - 16))
                 sent_at[seq] = (sent, now)
+                last_send = now
                 result.sent += 1
                 result.rtts_ns[sent] = None
                 try:
@@ -106,8 +132,9 @@ def ping(host: Host, dst: IPv4Address, *, count: int = 3, interval_ns: int = 1_0
                     result.errors[sent] = f"local error: {exc.strerror}"
                 continue
             until = start + sent * interval_ns if sent < count else end
-            if now >= until:
-                break
+            if now >= until or (sent == count and all(rtt is not None or n in result.errors
+                                                         for n, rtt in result.rtts_ns.items())):
+                break  # iputils ends as soon as every request has its reply or error
             item = sock.receive(until - now)
             if isinstance(item, EchoReply) and item.sequence in sent_at:
                 number, at = sent_at[item.sequence]
@@ -121,4 +148,5 @@ def ping(host: Host, dst: IPv4Address, *, count: int = 3, interval_ns: int = 1_0
                 result.errors[number] = f"From {item.offender} {error_text(item.type, item.code, item.mtu)}"
     finally:
         sock.close()
+    result.elapsed_ns = last_send - start  # iputils' "time": from the first request to the last
     return result

@@ -17,7 +17,7 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
 from layersim.app.sim_socket_ops import SocketOps, os_error
-from layersim.net.process import wait_until
+from layersim.net.process import current_process, wait_until
 from layersim.net.sockets import address_int
 from layersim.tcp import State
 
@@ -51,7 +51,8 @@ class SimSocket(SocketOps):
         self._timeout: float | None = None if timeout is _DEFAULT else timeout  # type: ignore[assignment]
         if type & _std.SOCK_NONBLOCK:
             self._timeout = 0.0
-        self._closed = False
+        self._closed = False  # close() was called
+        self._released = False  # ... and no makefile() object keeps the connection: it is really closed
         self._io_refs = 0
         self._local: tuple[int, int] | None = None  # bound address
         self._endpoint: Endpoint | None = None  # a TCP connection
@@ -61,6 +62,9 @@ class SimSocket(SocketOps):
         self._shut_write = False
         self._connect_started = False
         self._connect_in_progress = False  # a non-blocking connect() whose outcome no connect() has reported yet
+        self._owner = current_process()
+        if self._owner is not None:  # when the process ends its sockets close, as the kernel closes an exiting
+            self._owner.on_exit.append(self._release)  # process's files
 
     def _new_stream_socket(self) -> SimSocket:
         """A new TCP socket of the same host and class (what accept() returns)."""
@@ -78,7 +82,7 @@ class SimSocket(SocketOps):
 
     def fileno(self) -> int:
         """A file descriptor number of this host (-1 once closed)."""
-        return -1 if self._closed else self._fd
+        return -1 if self._released else self._fd
 
     def settimeout(self, value: float | None) -> None:
         """None blocks, 0 never blocks, a positive number of seconds raises TimeoutError when it passes."""
@@ -106,7 +110,7 @@ class SimSocket(SocketOps):
         return self._timeout
 
     def _check(self) -> None:
-        if self._closed:
+        if self._released:
             raise os_error(errno.EBADF)
 
     def _wait(self, queues: list[list[Any]], ready: Any, what: str) -> None:
@@ -127,7 +131,7 @@ class SimSocket(SocketOps):
     # Readiness, for select and selectors -------------------------------------------------------------------
     def _readable(self) -> bool:
         """Whether recv()/accept() would not block."""
-        if self._closed:
+        if self._released:
             return True
         if self._listening is not None:
             return bool(self._listening.ready) or self._listening.closed
@@ -140,7 +144,7 @@ class SimSocket(SocketOps):
 
     def _writable(self) -> bool:
         """Whether send() would not block (a connect() in progress has finished, one way or the other)."""
-        if self._closed:
+        if self._released:
             return True
         if self._listening is not None:
             return False
@@ -259,19 +263,21 @@ class SimSocket(SocketOps):
 
     # Closing ----------------------------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the socket: a TCP connection sends FIN (RST when unread data remains), as close(2) does."""
-        if self._closed:
-            return
+        """Close the socket: a TCP connection sends FIN (RST when unread data remains), as close(2) does.
+
+        While makefile() objects are open the connection lives on, until the last of them closes (as in CPython).
+        """
         self._closed = True
-        if self._io_refs > 0:  # makefile() objects still open: the connection lives until they close
-            self._closed = False
-            self._io_refs = -abs(self._io_refs)
-            return
-        self._release()
+        if self._io_refs <= 0:
+            self._release()
 
     def _release(self) -> None:
-        self._closed = True
+        if self._released:
+            return
+        self._released = True
         self.host.fd_table.pop(self._fd, None)
+        if self._owner is not None and not self._owner.done and self._release in self._owner.on_exit:
+            self._owner.on_exit.remove(self._release)
         stack = self.host.tcp
         if self._endpoint is not None:
             endpoint = self._endpoint
@@ -294,16 +300,14 @@ class SimSocket(SocketOps):
 
     def _decref_socketios(self) -> None:
         """A makefile() object closed (the stdlib's SocketIO calls this)."""
-        if self._io_refs < 0:
-            self._io_refs += 1
-            if self._io_refs == 0:
-                self._release()
-        elif self._io_refs > 0:
+        if self._io_refs > 0:
             self._io_refs -= 1
+        if self._closed:
+            self.close()
 
     def detach(self) -> int:
         """Forget the socket without closing the connection (returns the fd)."""
-        self._closed = True
+        self._closed = self._released = True
         return self._fd
 
     def makefile(self, mode: str = "r", buffering: int | None = None, *, encoding: str | None = None,
@@ -313,7 +317,7 @@ class SimSocket(SocketOps):
             raise ValueError(f"invalid mode {mode!r} (only r, w, b)")
         reading, writing, binary = "r" in mode, "w" in mode, "b" in mode
         raw = _std.SocketIO(self, ("r" if reading else "") + ("w" if writing else ""))  # type: ignore[arg-type]
-        self._io_refs += 1 if self._io_refs >= 0 else -1
+        self._io_refs += 1
         if buffering is None:
             buffering = -1
         if buffering < 0:

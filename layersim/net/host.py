@@ -79,10 +79,15 @@ class Host(IPNode):
         layersim.app.stdlib_patch), so unmodified networking code works inside it."""
         from layersim.net.units import parse_duration
 
+        start = None if at is None else parse_duration(at)
+        now = self.network.clock.now
+        if start is not None and start < now:
+            what = name or getattr(fn, "__name__", "process")
+            raise LayersimError(f"{self.name}: cannot start {what} at {start} ns, the clock is already at {now} ns")
         proc = Process(self, fn, args, kwargs, name)
         proc.environment.append(self.stdlib_patch.switch)
+        proc.start(start)
         self.processes.append(proc)
-        proc.start(None if at is None else parse_duration(at))
         return proc
 
     def run_script(self, path: str | Path, argv: Sequence[str] = (), *, at: int | str | None = None) -> Process:

@@ -115,7 +115,8 @@ class IcmpProtocol:
             mtu = icmp.next_hop_mtu
             pmtu = getattr(node, "pmtu", None)
             if pmtu is not None and mtu >= 68 and pmtu.learn(int(quoted.dst), mtu, now):
-                actions.append((EVENT, EventKind.PMTU, None, None, None, (str(quoted.dst), mtu)))
+                actions.append((EVENT, EventKind.PMTU, None, None, None,
+                                (str(quoted.dst), pmtu.get(int(quoted.dst), now))))
         sockets = node.sockets  # type: ignore[attr-defined]
         owner: Any = None
         sequence = None

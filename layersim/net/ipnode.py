@@ -199,10 +199,6 @@ class IPNode(Node):
                 return
             ip = IPv4.decode_layer(ip_bytes, 0, len(ip_bytes), DecodeState())[0]
         if self.is_local(int.from_bytes(ip_bytes[16:20], "big")):
-            if self.hooks:
-                ip_bytes = self._hook(HookPoint.INPUT, ip_bytes, iface, None, packet_id, now)
-                if ip_bytes is None:
-                    return
             self._local_in(iface, ip, bytes(ip_bytes), packet_id, now)
         elif frame[0:6] == BROADCAST:  # RFC 1812 §5.3.4: a unicast packet in a link-layer broadcast stays here
             self.drop(iface, frame, DropReason.NOT_FOR_ME, packet_id, detail="link-layer broadcast",
@@ -213,13 +209,19 @@ class IPNode(Node):
             self.drop(iface, frame, DropReason.NOT_FOR_ME, packet_id, dst_ip=str(ip.dst))
 
     def _local_in(self, iface: Interface, ip: IPv4, ip_bytes: bytes, packet_id: int | None, now: int) -> None:
-        """A packet for this node: reassemble, check the transport checksum, hand to the protocol."""
+        """A packet for this node: reassemble, run INPUT (on the whole datagram, as Linux's ip_local_deliver does),
+        check the transport checksum, hand to the protocol."""
         if ip.is_fragment:
             whole = self.reassembler.add(ip_bytes, now, (iface, packet_id))
             if whole is None:
                 self.network.clock.after(self.reassembler.timeout_ns, self._expire_fragments)
                 return
             ip_bytes = whole
+        if self.hooks:
+            hooked = self._hook(HookPoint.INPUT, ip_bytes, iface, None, packet_id, now)
+            if hooked is None:
+                return
+            ip_bytes = bytes(hooked)
         try:
             packet = decode(ip_bytes, IPv4)
         except DecodeError as exc:
@@ -311,12 +313,16 @@ class IPNode(Node):
                 if ip_bytes is None:
                     return
         data = bytes(ip_bytes)
-        if len(data) > out.mtu:
+        mtu = out.mtu
+        if not forwarded and self.pmtu is not None and self.pmtu.entries and not data[6] & 0x40:
+            # Linux fragments a local datagram without DF to the path MTU learned for its destination (RFC 1191)
+            mtu = self.output.path_mtu(IPv4Address(data[16:20]), out, now)
+        if len(data) > mtu:
             if data[6] & 0x40:  # a local packet with DF that its own first link cannot carry (Linux: EMSGSIZE)
                 self.drop(out, data, DropReason.FRAGMENTATION_NEEDED, packet_id, mtu=out.mtu)
                 return
-            pieces = fragment(data, out.mtu)
-            self.event(EventKind.FRAGMENT, out, data, packet_id, (len(pieces), out.mtu))
+            pieces = fragment(data, mtu)
+            self.event(EventKind.FRAGMENT, out, data, packet_id, (len(pieces), mtu))
             fragment_note = note if forwarded else ("fragment", _note_word(note))
             for piece in pieces:
                 self.perform(self.arp_protocol.output(out, next_hop, piece, packet_id, fragment_note, source,

@@ -110,6 +110,8 @@ class Output:
                 raise LayersimError(f"{out.full_name} has no IPv4 address to send from")
             src = out.address.ip
         ident = self.take_ip_id() if ip_id is None else ip_id
+        if df is None and self.pmtu is not None and self.pmtu.is_locked(int(dst), now):
+            df = False
         header = IPv4(src=src, dst=dst, ttl=ttl, dscp=dscp, ecn=ecn, identification=ident, protocol=protocol,
                       flags=IPv4Flags(0) if df is False else IPv4Flags.DF)
         ip_bytes = (header / upper).encode()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = ["PathMtuCache"]
 
-MIN_MTU = 68  # RFC 791: every IPv4 link carries 68 bytes unfragmented
+MIN_PMTU = 552  # Linux net.ipv4.route.min_pmtu: a smaller announced MTU is raised to this and locked
 PMTU_EXPIRES_NS = 600_000_000_000  # Linux net.ipv4.route.mtu_expires: 10 minutes
 
 
@@ -14,6 +14,7 @@ class PathMtuCache:
     def __init__(self, expires_ns: int = PMTU_EXPIRES_NS) -> None:
         self.expires_ns = expires_ns
         self.entries: dict[int, tuple[int, int]] = {}
+        self.locked: set[int] = set()  # destinations whose MTU was clamped: sent without DF, fragmented
 
     def get(self, dst: int, now: int) -> int | None:
         """The learned MTU towards `dst`, or None."""
@@ -22,14 +23,24 @@ class PathMtuCache:
             return None
         if entry[1] <= now:
             del self.entries[dst]
+            self.locked.discard(dst)
             return None
         return entry[0]
 
     def learn(self, dst: int, mtu: int, now: int) -> bool:
-        """Lower the MTU towards `dst` (RFC 1191 §3: never raise it, never below 68); True when it changed."""
-        mtu = max(MIN_MTU, mtu)
+        """Lower the MTU towards `dst` (RFC 1191 §3: never raise it); True when it changed.
+
+        Below Linux's min_pmtu (552) the MTU is set to 552 and locked: DF is no longer set towards `dst`, so
+        routers fragment what is still too big for them, as Linux does."""
+        if mtu < MIN_PMTU:
+            mtu = MIN_PMTU
+            self.locked.add(dst)
         current = self.get(dst, now)
         if current is not None and current <= mtu:
             return False
         self.entries[dst] = (mtu, now + self.expires_ns)
         return True
+
+    def is_locked(self, dst: int, now: int) -> bool:
+        """Whether packets to `dst` go without DF (a clamped path MTU)."""
+        return dst in self.locked and self.get(dst, now) is not None

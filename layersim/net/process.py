@@ -82,6 +82,7 @@ class Process:
         self._greenlet.process = self
         self._waiting: list[Wait] = []  # processes joined on this one
         self.environment: list[Callable[[bool], None]] = []  # switched in (True) and out (False) around each step
+        self.on_exit: list[Callable[[], None]] = []  # run when it ends, as exit(2) closes a process's files
 
     @property
     def stdout(self) -> str:
@@ -107,6 +108,9 @@ class Process:
         else:
             self._event("exit")
         finally:
+            for close in reversed(self.on_exit):
+                close()
+            self.on_exit.clear()
             self.done = True
             self.ended_ns = self.host.network.clock.now
             for wait in self._waiting:
@@ -160,6 +164,8 @@ class Process:
         me = current_process()
         if me is None:
             raise ProcessError("join() blocks: call it from inside a process, or run the network instead")
+        if me is self:
+            raise ProcessError(f"{self.label}: a process cannot join itself")
         if not self.done:
             wait = me.park(timeout_ns)
             self._waiting.append(wait)

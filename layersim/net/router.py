@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
+from layersim.errors import LayersimError
 from layersim.net.actions import EVENT, ICMP_ERROR, Action
 from layersim.net.interface import Interface
 from layersim.net.ipnode import IPNode
+from layersim.net.nat_hooks import NatBinding
 from layersim.net.trace_details import DropReason, EventKind
 from layersim.wire.icmp import ICMPType, UnreachableCode
 from layersim.wire.packet import Packet
@@ -27,7 +29,15 @@ class Router(IPNode):
     def __init__(self, network: Network, name: str, rng: random.Random) -> None:
         super().__init__(network, name, rng)
         self.protocols[17] = self._udp_in
-        self.nat = None
+        self.nat: NatBinding | None = None
+
+    def enable_nat(self, outside: str, *, port_range: tuple[int, int] | None = None) -> NatBinding:
+        """Masquerade what leaves by interface `outside` behind its address (Linux MASQUERADE), optionally
+        always with a port from `port_range` (like --to-ports)."""
+        if self.nat is not None:
+            raise LayersimError(f"{self.name}: NAT is already on ({self.nat.outside.name})")
+        self.nat = NatBinding(self, outside, port_range)
+        return self.nat
 
     def _udp_in(self, iface: Interface, packet: Packet, ip_bytes: bytes, packet_id: int | None,
                 now: int) -> list[Action]:

@@ -82,6 +82,18 @@ _UNREACH_ERRNO = {0: errno.ENETUNREACH, 1: errno.EHOSTUNREACH, 2: errno.ENOPROTO
                   9: errno.ENETUNREACH, 10: errno.EHOSTUNREACH, 13: errno.EHOSTUNREACH}
 
 
+_HARD_UNREACH = frozenset({2, 3, 6, 7, 8, 9, 10, 13, 14, 15})  # icmp_err_convert's "fatal" codes
+
+
+def hard_error(icmp_type: int, code: int, pmtu: str = "want") -> bool:
+    """Whether Linux reports an ICMP error to a connected UDP socket without IP_RECVERR (`__udp4_lib_err`): port or
+    protocol unreachable and the other "fatal" codes, parameter problem, and Frag Needed unless PMTU mode is "dont";
+    not Time Exceeded, net or host unreachable."""
+    if icmp_type == 3:
+        return pmtu != "dont" if code == 4 else code in _HARD_UNREACH
+    return icmp_type == 12
+
+
 def report_errno(icmp_type: int, code: int) -> int:
     """The errno Linux gives a socket for an ICMP error."""
     if icmp_type == 3:
@@ -206,8 +218,9 @@ class DatagramSocket(_Endpoint):
         return self.queue.popleft() if self.queue else None
 
     def deliver_error(self, report: IcmpReport) -> None:
-        """Linux reports ICMP errors to a connected socket as its next call's error."""
-        if self.remote is not None:
+        """Linux reports a hard ICMP error (see `hard_error`) to a connected socket as its next call's error, and
+        any error when `recverr` is set."""
+        if self.remote is not None and (self.recverr or hard_error(report.type, report.code, self.pmtu)):
             self.pending_error = report.errno
         super().deliver_error(report)
 

@@ -10,6 +10,8 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
     [[node]]                  # required: name (letters, digits, '-', '_', '.'), kind: "host" | "router" | "switch"
     name = "r1"
     kind = "router"
+    nat = "eth1"              # optional, routers: masquerade what leaves eth1 behind its address (Linux MASQUERADE)
+    nat_ports = [40000, 40999]  # optional with nat: always map to a port in this range (like --to-ports)
 
     [[link]]                  # a point-to-point link; it creates the interfaces at both ends
     a = "client:eth0"         # required: "node" or "node:iface" (unnamed ends get eth0, eth1, ... in file order)
@@ -71,7 +73,7 @@ __all__ = ["RunSpec", "Scenario", "TopologyError", "build_network", "load_topolo
 NODE_KINDS = ("host", "router", "switch")
 RUN_KINDS = ("ping", "traceroute", "udp", "script")
 _TOP_KEYS = ("seed", "start", "node", "link", "route", "run")
-_NODE_KEYS = ("name", "kind")
+_NODE_KEYS = ("name", "kind", "nat", "nat_ports")
 _LINK_KEYS = ("a", "b", "a_ip", "b_ip", "a_mac", "b_mac", "delay", "bandwidth", "mtu", "queue", "loss", "duplicate",
               "reorder", "corrupt")
 _ROUTE_KEYS = ("node", "to", "via", "dev")
@@ -206,6 +208,7 @@ def build_network(data: dict[str, Any], source: str, *, seed: int | None = None)
     for name, step in (("node", builder.node), ("link", builder.link), ("route", builder.route)):
         for where, table in _tables(top, name):
             step(where, table)
+    builder.finish()
     runs = [builder.run(where, table, number) for number, (where, table) in enumerate(_tables(top, "run"), 1)]
     return Scenario(network, runs, source)
 
@@ -226,6 +229,7 @@ class _Builder:
         self.node_where: dict[str, str] = {}
         self.iface_where: dict[str, str] = {}  # "node:iface" -> the [[link]] that made it
         self.address_where: dict[IPv4Address, str] = {}
+        self.nat: dict[str, tuple[_Table, str, tuple[int, int] | None]] = {}
 
     def _node(self, table: _Table, key: str, text: str) -> Any:
         if text not in self.network.nodes:
@@ -248,6 +252,24 @@ class _Builder:
         except LayersimError as exc:
             raise table.error("name", str(exc)) from None
         self.node_where[name] = where.removeprefix(f"{self.source}: ")
+        nat = table.get("nat", str, None)
+        ports = table.get("nat_ports", list, None)
+        if (nat is not None or ports is not None) and kind != "router":
+            raise table.error("nat" if nat is not None else "nat_ports", f"{name} is a {kind}; NAT runs on routers")
+        if ports is not None and (nat is None or len(ports) != 2 or not all(isinstance(p, int) for p in ports)
+                                  or not 1 <= ports[0] <= ports[1] <= 65535):
+            raise table.error("nat_ports", f"expected [low, high] with 1 <= low <= high <= 65535 next to `nat`, "
+                              f"got {ports!r}")
+        if nat is not None:
+            self.nat[name] = (table, nat, tuple(ports) if ports is not None else None)
+
+    def finish(self) -> None:
+        """What needs the links in place: NAT on the routers that asked for it."""
+        for name, (table, outside, ports) in self.nat.items():
+            try:
+                self.network.nodes[name].enable_nat(outside, port_range=ports)  # type: ignore[attr-defined]
+            except LayersimError as exc:
+                raise table.error("nat", str(exc)) from None
 
     def _end(self, table: _Table, key: str) -> tuple[Any, str | None]:
         text = table.get(key, str)

@@ -53,6 +53,7 @@ class EventKind(Enum):
     PROCESS = "process"  # a simulated process started, ended or failed
     PMTU = "pmtu"  # a host learned a smaller path MTU (RFC 1191)
     TCP = "tcp"  # a TCP connection's state change, retransmission, cwnd/RTT sample
+    NAT = "nat"  # a NAT mapping was created, expired or reset
 
 
 class DropReason(Enum):
@@ -236,12 +237,24 @@ class TcpNote:
     facts: tuple[tuple[str, Any], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class NatNote:
+    """A NAT mapping created, expired or reset: inside, outside and remote endpoints."""
+
+    what: str
+    protocol: int
+    inside: str
+    outside: str
+    remote: str
+
+
 DETAILS: dict[str, type] = {
     EventKind.SEND.value: Send, EventKind.RECEIVE.value: Receive, EventKind.DELIVER.value: Deliver,
     EventKind.FORWARD.value: Forward, EventKind.ARP_MISS.value: ArpMiss, EventKind.ARP_RESOLVED.value: ArpResolved,
     EventKind.ICMP_ERROR.value: IcmpErrorSent, EventKind.FRAGMENT.value: Fragmented, EventKind.DROP.value: Dropped,
     EventKind.LINK.value: LinkFault, EventKind.APP.value: AppNote, EventKind.HOOK.value: HookVerdict,
     EventKind.PROCESS.value: ProcessNote, EventKind.PMTU.value: PathMtu, EventKind.TCP.value: TcpNote,
+    EventKind.NAT.value: NatNote,
 }
 _FLAT = (Dropped, AppNote, TcpNote)  # their `facts` pairs are spread into the details dict
 

@@ -5,8 +5,9 @@ out as `Segment` values for the host runtime to wrap in IPv4.
 """
 
 from layersim.tcp.connection import Connection
-from layersim.tcp.listener import Listener, reset_for
+from layersim.tcp.listener import Listener
 from layersim.tcp.profile import LINUX, PROFILES, RFC, Profile
+from layersim.tcp.reset import reset_for
 from layersim.tcp.segment import EVENT_KINDS, Segment, TCPEvent
 from layersim.tcp.states import TRANSITIONS, Event, IllegalTransition, State
 

@@ -156,6 +156,7 @@ class ReceiveBuffer:
         self.recent.insert(0, seq)
 
     def _forget(self, seq: int) -> None:
+        """Drop a block from the most-recent-first list."""
         if seq in self.recent:
             self.recent.remove(seq)
 

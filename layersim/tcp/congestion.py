@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from layersim.tcp.profile import Profile
 
-__all__ = ["NewReno"]
+__all__ = ["NewReno", "controller"]
 
 
 class NewReno:
@@ -21,7 +21,7 @@ class NewReno:
         self.dupacks = 0
         self._acked = 0  # bytes acked since cwnd last grew in congestion avoidance (RFC 3465)
 
-    def on_ack(self, acked: int, mss: int) -> bool:
+    def on_ack(self, acked: int, mss: int, now: int, srtt_ns: int | None) -> bool:
         """New data acknowledged outside recovery: grow cwnd; True when congestion avoidance added a segment."""
         if self.cwnd < self.ssthresh:  # slow start
             self.cwnd += acked if self._count_bytes else min(acked, mss)
@@ -58,3 +58,17 @@ class NewReno:
         self.in_recovery = False
         self.dupacks = 0
         self._acked = 0
+
+
+def controller(profile: Profile, mss: int) -> NewReno:
+    """The congestion controller the profile names: "newreno" or "cubic"."""
+    if profile.congestion_control == "cubic":
+        from layersim.tcp.cubic import Cubic
+
+        return Cubic(profile, mss)
+    if profile.congestion_control != "newreno":
+        from layersim.errors import LayersimError
+
+        raise LayersimError(f"TCP profile {profile.name!r}: unknown congestion control "
+                            f"{profile.congestion_control!r} (use 'newreno' or 'cubic')")
+    return NewReno(profile, mss)

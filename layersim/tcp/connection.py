@@ -7,10 +7,12 @@ import errno
 from layersim.tcp.fastpath import FastPath
 from layersim.tcp.output import ACK, SENDING
 from layersim.tcp.profile import LINUX, Profile
+from layersim.tcp.reset import reset_for
 from layersim.tcp.segment import Segment, TCPEvent
 from layersim.tcp.seq import seq_add, seq_sub
 from layersim.tcp.states import Event, IllegalTransition, State
 from layersim.wire.tcp import TCP
+from layersim.wire.tcp_options import Timestamps
 
 __all__ = ["Connection"]
 
@@ -57,7 +59,6 @@ class Connection(FastPath):
     def receive(self, tcp: TCP, payload: bytes, now: int) -> list[Segment]:
         """One arriving segment (checksum already verified); the segments to send in answer."""
         self._now = now
-        self._last_rx = now
         if self._ka_at is not None:
             self._ka_at = now + self.profile.keepalive_idle_ns
             self._ka_probes = 0
@@ -66,8 +67,6 @@ class Connection(FastPath):
         if state is State.ESTABLISHED and self._fast(tcp, payload, out):
             return out
         if state is State.CLOSED:
-            from layersim.tcp.listener import reset_for
-
             rst = reset_for(tcp, len(payload))
             return [rst] if rst is not None else out
         self._receive(tcp, payload, out)
@@ -76,8 +75,8 @@ class Connection(FastPath):
     def send(self, data: bytes, now: int) -> tuple[int, list[Segment]]:
         """Queue data for sending; how many bytes the send buffer took, and the segments that can go now."""
         if self.state not in _WRITABLE or self.fin_queued:
-            raise IllegalTransition(self.state, Event.SEND, "send() after the connection was shut down or closed"
-                                    if self.fin_queued or self.state is not State.CLOSED else "send() on CLOSED")
+            raise IllegalTransition(self.state, Event.SEND, f"send() on {self.local[1]}->{self.remote[1]}"
+                                    + (" after shutdown/close" if self.fin_queued else ""))
         self._now = now
         taken = self.sndq.write(data)
         out: list[Segment] = []
@@ -98,7 +97,7 @@ class Connection(FastPath):
         if self.state in (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2):
             # Linux tcp_cleanup_rbuf: announce when the window at least doubles from what the peer knows
             advertised = seq_sub(self.rcv_adv, self.rcv_nxt)
-            free = self.rcvq.free()
+            free = min(self.rcvq.free(), 65535 << self.rcv_scale)  # no more than the window field can say
             if self.profile.rcv_window_growth:
                 free = min(free, self._rcv_clamp)
             if free >= 2 * advertised and free - advertised >= self._rcv_mss:
@@ -116,6 +115,8 @@ class Connection(FastPath):
             self._transition(Event.CLOSE)
             return out
         if self.fin_queued or state not in (State.SYN_RECEIVED, State.ESTABLISHED, State.CLOSE_WAIT):
+            if state is State.FIN_WAIT_2 and self._orphan and self.profile.fin_wait_2_timeout_ns is not None:
+                self._close_at = now + self.profile.fin_wait_2_timeout_ns  # shutdown() earlier, close() now
             return out
         self._transition(Event.CLOSE)
         self.fin_queued = True
@@ -125,6 +126,7 @@ class Connection(FastPath):
     def close(self, now: int) -> list[Segment]:
         """close(2): RST when unread data remains (RFC 9293 §3.10.4, Linux), else a FIN after the queued data."""
         self._now = now
+        self._orphan = True
         unread = self.rcvq.data or self.rcvq.ooo
         if unread and (self.state in SENDING or self.state in (State.SYN_RECEIVED, State.FIN_WAIT_2)):
             return self.abort(now)
@@ -142,6 +144,23 @@ class Connection(FastPath):
         self._transition(Event.ABORT)
         return out
 
+    def mtu_reduced(self, mtu: int, now: int) -> list[Segment]:
+        """ICMP "fragmentation needed" said the path takes only `mtu` bytes (RFC 1191): smaller segments from
+        now on, and what is in flight goes again at the new size, without a congestion response (Linux
+        tcp_simple_retransmit)."""
+        self._now = now
+        mss = max(mtu, self.profile.min_path_mtu) - 40
+        if mss >= self.path_mss or self.state is State.CLOSED:
+            return []
+        self.path_mss = mss
+        self._events.append(TCPEvent("pmtu", now, {"mtu": mtu, "mss": mss}))
+        out: list[Segment] = []
+        if self.state in SENDING and self.snd_una != self.snd_max and self.snd_una != self.iss:
+            self._timed_seq = None
+            self.snd_nxt = self.snd_una
+            self._output(out)
+        return out
+
     def set_keepalive(self, on: bool, now: int) -> None:
         """SO_KEEPALIVE: probe an idle connection after the profile's idle time."""
         self.keepalive = on
@@ -152,7 +171,7 @@ class Connection(FastPath):
     def next_deadline(self) -> int | None:
         """The earliest armed timer (retransmission, delayed ACK, persist, TIME-WAIT, keepalive), or None."""
         best = None
-        for at in (self._rto_at, self._delack_at, self._persist_at, self._tw_at, self._ka_at):
+        for at in (self._rto_at, self._delack_at, self._persist_at, self._close_at, self._ka_at):
             if at is not None and (best is None or at < best):
                 best = at
         return best
@@ -161,9 +180,9 @@ class Connection(FastPath):
         """Run every timer due at `now`."""
         self._now = now
         out: list[Segment] = []
-        if self._tw_at is not None and self._tw_at <= now:
-            self._tw_at = None
-            self._transition(Event.TIMEOUT_2MSL)
+        if self._close_at is not None and self._close_at <= now:
+            self._close_at = None
+            self._transition(Event.TIMEOUT_2MSL if self.state is State.TIME_WAIT else Event.TIMEOUT)
             return out
         if self._rto_at is not None and self._rto_at <= now:
             self._rto_at = None
@@ -235,6 +254,18 @@ class Connection(FastPath):
         out.append(self._segment(seq_add(self.snd_una, -1), ACK))
         self._events.append(TCPEvent("keepalive", self._now, {"probe": self._ka_probes}))
         self._ka_at = self._now + self.profile.keepalive_interval_ns
+
+    def time_wait_allows(self, tcp: TCP) -> bool:
+        """Whether a SYN for this TIME-WAIT connection's ports may open a new connection (RFC 6191 / Linux
+        tcp_timewait_state_process): its sequence number is past RCV.NXT, or its timestamp is newer. The
+        socket layer then forgets this connection and hands the SYN to the Listener."""
+        if self.state is not State.TIME_WAIT or int(tcp.flags) & 0x17 != 0x02:
+            return False
+        if self.ts_ok:
+            for option in tcp.options:
+                if type(option) is Timestamps:
+                    return seq_sub(option.tsval, self.ts_recent) > 0
+        return seq_sub(tcp.seq, self.rcv_nxt) > 0
 
     # Reading the state ---------------------------------------------------------------------------------------
     def drain_events(self) -> list[TCPEvent]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 
-from layersim.tcp.congestion import NewReno
+from layersim.tcp.congestion import controller
 from layersim.tcp.options import parse_offer
 from layersim.tcp.output import ACK, FIN, RST, SYN, Output
 from layersim.tcp.segment import Segment, TCPEvent
@@ -34,11 +34,13 @@ class Input(Output):
         new = next_state(old, event, f"{self.local[1]}->{self.remote[1]}")
         self.state = new
         self._events.append(TCPEvent("state", self._now, {"old": old, "new": new, "event": event}))
-        if new is State.TIME_WAIT:
+        if new is State.FIN_WAIT_2 and self._orphan and self.profile.fin_wait_2_timeout_ns is not None:
+            self._close_at = self._now + self.profile.fin_wait_2_timeout_ns
+        elif new is State.TIME_WAIT:
             self._rto_at = self._persist_at = self._ka_at = self._delack_at = None
-            self._tw_at = self._now + self.profile.time_wait_ns
+            self._close_at = self._now + self.profile.time_wait_ns
         elif new is State.CLOSED:
-            self._rto_at = self._persist_at = self._ka_at = self._delack_at = self._tw_at = None
+            self._rto_at = self._persist_at = self._ka_at = self._delack_at = self._close_at = None
 
     def _fail(self, code: int | None, event: Event) -> None:
         """End the connection with an errno (None: ended without an error the application must see)."""
@@ -67,7 +69,7 @@ class Input(Output):
         self.rcv_nxt = self.last_ack_sent = seq_add(tcp.seq, 1)
         self.rcv_adv = seq_add(self.rcv_nxt, self._rcv_clamp)
         room = self._payload_room()
-        self.cc = NewReno(profile, room)
+        self.cc = controller(profile, room)
         self.cc.recover = self.iss
         self._rcv_mss = room
 
@@ -80,6 +82,7 @@ class Input(Output):
         self._fail(code, Event.RCV_RST)
 
     def _challenge_ack(self, out: list[Segment], reason: str) -> None:
+        """RFC 5961: answer a suspicious segment with an ACK that only the true peer can use."""
         self._events.append(TCPEvent("challenge_ack", self._now, {"reason": reason}))
         out.append(self._ack())
 
@@ -156,7 +159,7 @@ class Input(Output):
             if f & RST:
                 return  # never answer an RST
             if state is State.TIME_WAIT and f & FIN:
-                self._tw_at = self._now + self.profile.time_wait_ns  # RFC 9293: restart the 2 MSL timeout
+                self._close_at = self._now + self.profile.time_wait_ns  # RFC 9293: restart the 2 MSL timeout
             out.append(self._ack())
             return
         if f & RST:  # RFC 5961 §3.2: only an exact match resets; in-window gets a challenge ACK
@@ -186,6 +189,13 @@ class Input(Output):
             if self.profile.ack_unsent_data_reply:
                 out.append(self._ack())
             return
+        if self.profile.challenge_acks and seq_lt(ack, seq_sub(self.snd_una, self.max_snd_wnd)):
+            self._challenge_ack(out, "ack too old")  # RFC 5961 §5.2: blind data injection
+            return
+        if self._orphan and plen and state in _RECEIVING and seq_lt(rcv_nxt, seq_add(seq, plen)):
+            out.append(self._rst(self.snd_max, True))  # RFC 1122 §4.2.2.13: new data after close()
+            self._fail(None, Event.ABORT)
+            return
         fin_acked = False
         if not seq_lt(ack, self.snd_una):
             self._process_ack(tcp, ack, seq, plen, f, ts, sack, out)
@@ -208,7 +218,12 @@ class Input(Output):
                 self.rcv_nxt = seq_add(self.rcv_nxt, 1)
                 self._peer_fin = None
                 self.fin_received = True
-                self._ack_now = True
+                if state is State.ESTABLISHED and self.profile.delay_ack_of_fin:
+                    # Linux (tcp_fin): pingpong mode, the ACK waits to ride on our own FIN or reply
+                    if self._delack_at is None:
+                        self._delack_at = self._now + self.profile.delayed_ack_ns
+                else:
+                    self._ack_now = True
             if state is State.FIN_WAIT_1 and fin_acked:
                 self._transition(Event.RCV_FIN_ACK_OF_FIN if fin_now else Event.RCV_ACK_OF_FIN)
             elif fin_now:
@@ -261,8 +276,9 @@ class Input(Output):
             rcv_nxt = rcvq.pull(rcv_nxt)
             self._ack_now = True  # a hole filled: ACK at once
         self.rcv_nxt = rcv_nxt
-        if self.profile.rcv_window_growth and self._rcv_clamp < rcvq.capacity:
-            self._rcv_clamp = min(self._rcv_clamp + 2 * n, rcvq.capacity)
+        if self.profile.rcv_window_growth and self._rcv_clamp < rcvq.capacity and 2 * n >= self.mss:
+            # Linux tcp_grow_window: two segments' worth per large segment (small ones cost more than they carry)
+            self._rcv_clamp = min(self._rcv_clamp + 2 * self.mss, rcvq.capacity)
         self._unacked_bytes += n
         if n > self._rcv_mss:
             self._rcv_mss = min(n, self.mss)
@@ -275,6 +291,7 @@ class Input(Output):
             self._delack_at = self._now + self.profile.delayed_ack_ns
 
     def _rtt_sample(self, r: int) -> None:
+        """Feed one RTT measurement to the estimator and trace it with the current cwnd."""
         rtt = self.rtt
         rtt.sample(r)
         self._events.append(TCPEvent("rtt", self._now, {"sample_ns": r, "srtt_ns": rtt.srtt_ns,
@@ -302,14 +319,17 @@ class Input(Output):
             for left, right in sack:
                 board.add(left, right, limit)
         cc = self.cc
-        mss = self._payload_room()
         if acked > 0:
+            mss = self._payload_room()
             self._retries = 0
             self.sndq.acknowledge(ack)
             self.snd_una = ack
             if seq_lt(self.snd_nxt, ack):
                 self.snd_nxt = ack
-            board.advance(ack)
+            if board.blocks:
+                board.advance(ack)
+            else:
+                board.una = ack
             if self.profile.rtt_from_timestamps and self.ts_ok:
                 if ts is not None and ts.tsecr:
                     ticks = (self._tsval() - ts.tsecr) & 0xFFFFFFFF
@@ -317,7 +337,9 @@ class Input(Output):
             elif self._timed_seq is not None and seq_lt(self._timed_seq, ack):
                 self._rtt_sample(self._now - self._timed_at)
                 self._timed_seq = None
-            self.rtt.reset_backoff()
+            rtt = self.rtt
+            if rtt.backoffs:
+                rtt.reset_backoff()
             if cc.in_recovery:
                 if seq_le(cc.recover, ack):
                     cc.full_ack(seq_sub(self.snd_max, ack), mss)
@@ -331,15 +353,15 @@ class Input(Output):
                         self._retransmit_hole(out)
             else:
                 cc.dupacks = 0
-                if cc.on_ack(acked, mss):
+                if cc.on_ack(acked, mss, self._now, rtt.srtt_ns):
                     self._cwnd_event("congestion avoidance")
-            self._rto_at = None if ack == self.snd_max else self._now + self.rtt.rto_ns
+            self._rto_at = None if ack == self.snd_max else self._now + rtt.rto_ns
         elif (not plen and not f & (SYN | FIN) and window == old_wnd and ack != self.snd_max):
             cc.dupacks += 1  # RFC 5681 §2 duplicate ACK
-            if cc.in_recovery:
-                cc.cwnd += mss
-                if self.sack_ok:
-                    self._retransmit_hole(out)
+            mss = self._payload_room()
+            if cc.in_recovery:  # one segment out per duplicate ACK: a SACK hole if there is one, else new data
+                if not (self.sack_ok and self._retransmit_hole(out)):
+                    cc.cwnd += mss  # RFC 6582 §3.2 step 4: inflate by the segment that left the network
                 return
             threshold = self.profile.dupack_threshold
             lost = cc.dupacks >= threshold or (self.sack_ok and board.sacked_bytes() > (threshold - 1) * mss)

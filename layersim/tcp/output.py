@@ -44,19 +44,21 @@ class Output(TCB):
     def _window_field(self) -> int:
         """The window to advertise, scaled, never moving the right edge left (RFC 9293 §3.8.6.2.2)."""
         rcvq = self.rcvq
-        free = rcvq.capacity - len(rcvq.data) - rcvq.ooo_bytes
+        room = rcvq.capacity - len(rcvq.data) - rcvq.ooo_bytes  # what the buffer can really take
+        free = room
         if self.profile.rcv_window_growth and free > self._rcv_clamp:
             free = self._rcv_clamp
         if free < self._rcv_mss and free < rcvq.capacity // 2:  # receiver SWS avoidance (RFC 1122 §4.2.3.3)
             free = 0
         scale = self.rcv_scale
         current = seq_sub(self.rcv_adv, self.rcv_nxt)
-        if free < current:  # keep the right edge (RFC 9293 §3.8.6.2.2); scaling may show it up to 2**S-1 left
+        if free < current:  # keep the right edge where it is
             field = current >> scale
-        elif scale:
-            field = (free + (1 << scale) - 1) >> scale  # Linux rounds up so the window is not scaled away
-        else:
-            field = free
+            # Linux rounds the kept window up too, as long as that stays within a unit of the real room
+            if current & ((1 << scale) - 1) and (field + 1) << scale < room + (1 << scale):
+                field += 1
+        else:  # Linux rounds up so the window is not scaled away (at most 2**scale - 1 beyond the room)
+            field = (free + (1 << scale) - 1) >> scale
         if field > 65535:
             field = 65535
         edge = (self.rcv_nxt + (field << scale)) & _MASK
@@ -125,7 +127,7 @@ class Output(TCB):
     # Sending data --------------------------------------------------------------------------------------------
     def _payload_room(self) -> int:
         """Payload bytes per segment: the smaller MSS minus the options every segment carries."""
-        room = min(self.peer_mss, self.mss) - (TS_LENGTH if self.ts_ok else 0)
+        room = min(self.peer_mss, self.path_mss) - (TS_LENGTH if self.ts_ok else 0)
         if self.sack_ok and self.rcvq.ooo:
             room -= options_length(data_options(0, 0, self.rcvq.sack_blocks())) - (TS_LENGTH if self.ts_ok else 0)
         return room
@@ -217,5 +219,6 @@ class Output(TCB):
         return used > 0
 
     def _cwnd_event(self, reason: str) -> None:
+        """Trace cwnd and ssthresh (once per RTT sample and at every loss event, not per ACK)."""
         self._events.append(TCPEvent("cwnd", self._now, {"cwnd": self.cc.cwnd, "ssthresh": self.cc.ssthresh,
                                                           "reason": reason}))

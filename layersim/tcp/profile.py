@@ -26,6 +26,7 @@ class Profile:
     ts_hz: int                       # timestamp clock rate (Linux: 1000 Hz)
     default_peer_mss: int            # RFC 9293 §3.7.1: MSS when the peer sends none
     min_peer_mss: int                # a smaller peer MSS is raised to this (Linux: 88)
+    min_path_mtu: int                # ICMP "fragmentation needed" never lowers the path MTU below this (Linux 552)
     # Segments --------------------------------------------------------------------------------------------
     df: bool                         # DF bit on every segment (Linux: path MTU discovery)
     synack_ip_id_zero: bool          # IP identification 0 on a SYN-ACK (Linux)
@@ -41,7 +42,7 @@ class Profile:
     synack_retries: int              # SYN-ACK retransmissions (Linux tcp_synack_retries 5)
     data_retries: int                # data retransmissions (Linux tcp_retries2 15)
     # Congestion control -----------------------------------------------------------------------------------
-    congestion_control: str          # "newreno" (RFC 5681 + RFC 6582)
+    congestion_control: str          # "newreno" (RFC 5681 + RFC 6582) or "cubic" (RFC 9438, Linux's default)
     initial_cwnd_segments: int       # Linux and RFC 6928: 10; RFC 5681: 3 for a 1460-byte MSS
     slow_start_counts_bytes: bool    # True: cwnd += bytes acked (Linux packet counting); False: RFC 3465 L=1
     dupack_threshold: int            # fast retransmit after this many duplicate ACKs
@@ -51,6 +52,7 @@ class Profile:
     quickack_segments: int           # segments ACKed at once at the start of a connection (Linux quick ACK)
     ack_every_segments: int          # ACK at once when this many full segments are unacknowledged
     rcv_window_growth: bool          # Linux: the advertised window starts at the SYN's and grows as data comes
+    delay_ack_of_fin: bool           # Linux: a FIN in ESTABLISHED is ACKed with a delay (pingpong), RFC: at once
     ack_unsent_data_reply: bool      # ACK of data not yet sent: True = send an ACK (RFC 9293), False = drop (Linux)
     challenge_acks: bool             # RFC 5961: in-window RST or SYN gets a challenge ACK
     # Buffers, persist, keepalive, TIME-WAIT ------------------------------------------------------------------
@@ -62,34 +64,39 @@ class Profile:
     keepalive_interval_ns: int
     keepalive_probes: int
     time_wait_ns: int                # 2*MSL (Linux TCP_TIMEWAIT_LEN: 60 s)
+    fin_wait_2_timeout_ns: int | None  # after close(), FIN-WAIT-2 gives up (Linux tcp_fin_timeout 60 s); None: never
 
 
 LINUX = Profile(
     name="linux", syn_window=None, synack_window=None, window_scale=10, max_window_scale=14, option_layout="linux",
     timestamps=True, sack=True, ts_hz=1000, default_peer_mss=536, min_peer_mss=88,
+    min_path_mtu=552,
     df=True, synack_ip_id_zero=True, rst_ip_id_zero=True,
     initial_rto_ns=1 * _S, min_rto_ns=200 * _MS, max_rto_ns=120 * _S, rto_formula="linux",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=False, syn_retries=6, synack_retries=5, data_retries=15,
     congestion_control="newreno", initial_cwnd_segments=10, slow_start_counts_bytes=True, dupack_threshold=3,
     nagle_minshall=True,
     delayed_ack_ns=40 * _MS, quickack_segments=16, ack_every_segments=2, rcv_window_growth=True,
-    ack_unsent_data_reply=False, challenge_acks=True,
+    delay_ack_of_fin=True, ack_unsent_data_reply=False, challenge_acks=True,
     rcvbuf=131072, sndbuf=262144, zero_window_probe="old_seq", max_persist_ns=120 * _S,
     keepalive_idle_ns=7200 * _S, keepalive_interval_ns=75 * _S, keepalive_probes=9, time_wait_ns=60 * _S,
+    fin_wait_2_timeout_ns=60 * _S,
 )
 
 RFC = Profile(
     name="rfc", syn_window=65535, synack_window=65535, window_scale=7, max_window_scale=14, option_layout="rfc",
     timestamps=True, sack=True, ts_hz=1000, default_peer_mss=536, min_peer_mss=64,
+    min_path_mtu=576,
     df=False, synack_ip_id_zero=False, rst_ip_id_zero=False,
     initial_rto_ns=1 * _S, min_rto_ns=1 * _S, max_rto_ns=60 * _S, rto_formula="rfc",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=True, syn_retries=5, synack_retries=5, data_retries=12,
     congestion_control="newreno", initial_cwnd_segments=3, slow_start_counts_bytes=False, dupack_threshold=3,
     nagle_minshall=False,
     delayed_ack_ns=200 * _MS, quickack_segments=0, ack_every_segments=2, rcv_window_growth=False,
-    ack_unsent_data_reply=True, challenge_acks=True,
+    delay_ack_of_fin=False, ack_unsent_data_reply=True, challenge_acks=True,
     rcvbuf=65535 * 2, sndbuf=65535 * 4, zero_window_probe="one_byte", max_persist_ns=60 * _S,
     keepalive_idle_ns=7200 * _S, keepalive_interval_ns=75 * _S, keepalive_probes=9, time_wait_ns=240 * _S,
+    fin_wait_2_timeout_ns=None,
 )
 
 PROFILES = {"linux": LINUX, "rfc": RFC}

@@ -49,7 +49,8 @@ EVENT_KINDS = {
     "challenge_ack": "{'reason': str}: RFC 5961 challenge ACK for an in-window RST or SYN",
     "persist": "{'probe': int, 'backoff_ns': int}: a zero-window probe",
     "keepalive": "{'probe': int}",
-    "error": "{'errno': int}: the connection failed (ECONNREFUSED, ECONNRESET, ETIMEDOUT)",
+    "error": "{'errno': int}: the connection failed (ECONNREFUSED, ECONNRESET, EPIPE, ETIMEDOUT)",
+    "pmtu": "{'mtu': int, 'mss': int}: ICMP fragmentation-needed lowered the segment size",
 }
 
 

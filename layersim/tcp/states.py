@@ -56,7 +56,7 @@ _TABLE: dict[State, dict[Event, State]] = {
     S.ESTABLISHED: {E.CLOSE: S.FIN_WAIT_1, E.RCV_FIN: S.CLOSE_WAIT, **_SYNC_CLOSE},
     S.FIN_WAIT_1: {E.RCV_ACK_OF_FIN: S.FIN_WAIT_2, E.RCV_FIN: S.CLOSING, E.RCV_FIN_ACK_OF_FIN: S.TIME_WAIT,
                    **_SYNC_CLOSE},
-    S.FIN_WAIT_2: {E.RCV_FIN: S.TIME_WAIT, E.RCV_RST: S.CLOSED, E.ABORT: S.CLOSED},  # nothing left to time out
+    S.FIN_WAIT_2: {E.RCV_FIN: S.TIME_WAIT, **_SYNC_CLOSE},  # TIMEOUT: Linux's tcp_fin_timeout after close()
     S.CLOSE_WAIT: {E.CLOSE: S.LAST_ACK, **_SYNC_CLOSE},
     S.CLOSING: {E.RCV_ACK_OF_FIN: S.TIME_WAIT, **_SYNC_CLOSE},
     S.LAST_ACK: {E.RCV_ACK_OF_FIN: S.CLOSED, **_SYNC_CLOSE},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from layersim.tcp.buffers import ReceiveBuffer, Scoreboard, SendBuffer
-from layersim.tcp.congestion import NewReno
+from layersim.tcp.congestion import controller
 from layersim.tcp.profile import Profile
 from layersim.tcp.rto import RttEstimator
 from layersim.tcp.segment import TCPEvent
@@ -16,13 +16,13 @@ class TCB:
     """Connection variables; Output, Input and Connection add the behaviour on top of it."""
 
     __slots__ = (
-        "_ack_now", "_delack_at", "_events", "_ka_at", "_ka_probes", "_last_rx", "_now", "_passive", "_peer_fin",
-        "_persist_at", "_persist_backoff", "_persist_probes", "_quickacks", "_rcv_clamp", "_rcv_mss", "_retries",
-        "_rexmit_next", "_rto_at", "_snd_sml", "_timed_at", "_timed_seq", "_tw_at", "_unacked_bytes", "cc", "error",
-        "fin_queued", "fin_received", "irs", "iss", "keepalive", "last_ack_sent", "local", "max_snd_wnd", "mss",
-        "nodelay", "peer_mss", "profile", "rcv_adv", "rcv_nxt", "rcv_scale", "rcvq", "remote", "rtt", "sack_ok",
-        "scoreboard", "snd_max", "snd_nxt", "snd_scale", "snd_una", "snd_wl1", "snd_wl2", "snd_wnd", "sndq",
-        "state", "ts_offset", "ts_ok", "ts_recent", "wscale_ok",
+        "_ack_now", "_close_at", "_delack_at", "_events", "_ka_at", "_ka_probes", "_now", "_orphan", "_passive",
+        "_peer_fin", "_persist_at", "_persist_backoff", "_persist_probes", "_quickacks", "_rcv_clamp", "_rcv_mss",
+        "_retries", "_rexmit_next", "_rto_at", "_snd_sml", "_timed_at", "_timed_seq", "_unacked_bytes", "cc",
+        "error", "fin_queued", "fin_received", "irs", "iss", "keepalive", "last_ack_sent", "local", "max_snd_wnd",
+        "mss", "nodelay", "path_mss", "peer_mss", "profile", "rcv_adv", "rcv_nxt", "rcv_scale", "rcvq", "remote",
+        "rtt", "sack_ok", "scoreboard", "snd_max", "snd_nxt", "snd_scale", "snd_una", "snd_wl1", "snd_wl2",
+        "snd_wnd", "sndq", "state", "ts_offset", "ts_ok", "ts_recent", "wscale_ok",
     )
 
     def __init__(self, local: tuple[int, int], remote: tuple[int, int], *, iss: int, mss: int, now: int,
@@ -37,6 +37,7 @@ class TCB:
         self.keepalive = False
         self.mss = mss                      # what we advertise: interface MTU - 40
         self.peer_mss = profile.default_peer_mss
+        self.path_mss = mss                 # lowered by ICMP fragmentation-needed (RFC 1191 path MTU discovery)
         # send sequence space (RFC 9293 §3.3.1)
         self.iss = iss
         self.snd_una = iss
@@ -68,7 +69,7 @@ class TCB:
         self.last_ack_sent = 0
         # retransmission, congestion control
         self.rtt = RttEstimator(profile)
-        self.cc = NewReno(profile, mss)
+        self.cc = controller(profile, mss)
         self.scoreboard = Scoreboard(iss)
         self._retries = 0
         self._snd_sml = iss                 # end of the last small segment sent (Minshall's Nagle)
@@ -79,16 +80,16 @@ class TCB:
         self._rto_at: int | None = None
         self._delack_at: int | None = None
         self._persist_at: int | None = None
-        self._tw_at: int | None = None
+        self._close_at: int | None = None   # TIME-WAIT's 2 MSL, or an orphaned FIN-WAIT-2's timeout
         self._ka_at: int | None = None
         self._persist_backoff = 0
         self._persist_probes = 0
         self._ka_probes = 0
-        self._last_rx = now
         # acknowledgement policy
         self._quickacks = profile.quickack_segments
         self._unacked_bytes = 0             # in-order bytes received since our last ACK
         self._ack_now = False
         self._passive = False
+        self._orphan = False                # close() was called: no application will read any more
         self._now = now
         self._events: list[TCPEvent] = []

@@ -150,7 +150,7 @@ def test_df_packet_too_big_for_the_next_link_gets_fragmentation_needed() -> None
     assert error.ip_total_length == 576, "as much of the datagram as fits in 576 bytes"
     assert error.quote[8] == 64
     assert ipv4_frames(chain.net, EventKind.SEND, "r1:eth1") == []
-    assert result.errors == {1: f"From {R1_LEFT} Frag needed (mtu = 576)"}
+    assert result.errors == {1: f"From {R1_LEFT} Frag needed and DF set (mtu = 576)"}
 
 
 # Bad checksum --------------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def test_active_close_full_sequence_and_time_wait_expiry():
     """Client closes first: FIN_WAIT_1, FIN_WAIT_2, TIME_WAIT for 60 s (Linux); server CLOSE_WAIT, LAST_ACK."""
     p = TCPPair().open()
     p.call("c", "close")
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     assert p.client.state is State.FIN_WAIT_2 and p.server.state is State.CLOSE_WAIT
     assert p.server.at_eof and p.recv("s") == b""
     p.call("s", "close")
@@ -49,9 +49,9 @@ def test_time_wait_length_comes_from_the_profile():
     for profile, expected in ((RFC, 240 * S), (replace(LINUX, time_wait_ns=3 * S), 3 * S)):
         p = TCPPair(client_profile=profile, server_profile=profile).open()
         p.call("c", "close")
-        p.run_for(20 * MS)
+        p.run_for(50 * MS)
         p.call("s", "close")
-        p.run_for(20 * MS)
+        p.run_for(50 * MS)
         assert p.client.state is State.TIME_WAIT
         deadline = p.client.next_deadline()
         entered = next(e.time_ns for e in p.events if e.kind == "state" and e.details["new"] is State.TIME_WAIT)
@@ -80,7 +80,7 @@ def test_fin_that_also_acks_our_fin_goes_straight_to_time_wait():
     p.run_for(7 * MS)           # the server has the FIN; its pure ACK is dropped
     assert p.server.state is State.CLOSE_WAIT
     p.call("s", "close")        # its FIN carries the ACK of ours
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     events = [e.details["event"] for e in p.events if e.kind == "state" and e.details["old"] is State.FIN_WAIT_1]
     assert events == [Event.RCV_FIN_ACK_OF_FIN]
     assert p.client.state is State.TIME_WAIT
@@ -99,9 +99,9 @@ def test_fin_retransmitted_in_time_wait_is_acked_and_restarts_the_timer():
     p.rules.append(drop_last_ack)
     p.open()
     p.call("c", "close")
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     p.call("s", "close")
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     first_deadline = p.client.next_deadline()
     p.run(until=p.now + 2 * S)  # the server's RTO resends its FIN
     assert p.server.state is State.CLOSED
@@ -114,7 +114,7 @@ def test_half_close_peer_keeps_sending():
     """shutdown(SHUT_WR): our FIN goes, the peer's data still arrives until it closes."""
     p = TCPPair().open()
     p.call("c", "shutdown")
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     assert p.client.state is State.FIN_WAIT_2
     p.send("s", b"late data" * 500)
     p.call("s", "shutdown")
@@ -151,11 +151,11 @@ def test_close_with_unread_data_sends_rst():
     """RFC 9293 §3.10.4 / Linux: close() with unread received data resets the connection."""
     p = TCPPair().open()
     p.send("s", b"unread")
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     assert p.client.readable == 6
     p.call("c", "close")
     assert p.log[-1].flags == "R." and p.client.state is State.CLOSED
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     assert p.server.state is State.CLOSED and p.server.error == errno.ECONNRESET
 
 
@@ -163,11 +163,11 @@ def test_abort_sends_rst_and_peer_gets_econnreset():
     """abort() (SO_LINGER 0): RST now; the peer's next read sees ECONNRESET."""
     p = TCPPair().open()
     p.send("c", b"x" * 10)
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     p.call("c", "abort")
     rst = p.log[-1].segment.tcp
     assert p.log[-1].flags == "R." and rst.seq == p.client.snd_max
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     assert p.server.error == errno.ECONNRESET and p.server.finished
 
 
@@ -228,3 +228,54 @@ def test_fin_ahead_of_missing_data_waits_for_it(tcp_pair):
     assert p.server.state is State.ESTABLISHED and p.server._peer_fin is not None and not p.server.at_eof
     p.run_for(1 * S)
     assert p.recv("s") == b"last words" and p.server.at_eof and p.server.state is State.CLOSE_WAIT
+
+
+def test_orphaned_fin_wait_2_times_out_after_60s():
+    """Linux tcp_fin_timeout: after close() (not shutdown()), FIN_WAIT_2 waits 60 s for the peer's FIN."""
+    p = TCPPair().open()
+    p.call("c", "close")
+    p.run_for(50 * MS)
+    assert p.client.state is State.FIN_WAIT_2
+    entered = next(e.time_ns for e in p.events if e.kind == "state" and e.details["new"] is State.FIN_WAIT_2)
+    p.run(until=p.now + 61 * S)
+    assert p.client.state is State.CLOSED and p.client.error is None
+    closed = next(e for e in p.events if e.kind == "state" and e.details["old"] is State.FIN_WAIT_2)
+    assert closed.details["event"] is Event.TIMEOUT and closed.time_ns == entered + 60 * S
+    q = TCPPair().open()  # after shutdown() the application may still read: no timeout
+    q.call("c", "shutdown")
+    q.run(until=q.now + 100 * S)
+    assert q.client.state is State.FIN_WAIT_2
+
+
+def test_data_arriving_after_close_is_answered_with_rst():
+    """RFC 1122 §4.2.2.13 (and Linux): nobody will read it, so the connection is reset."""
+    p = TCPPair().open()
+    p.call("c", "close")
+    p.run_for(50 * MS)
+    p.send("s", b"too late")
+    p.run_for(50 * MS)
+    assert [s.flags for s in p.sent("c>s")][-1] == "R."
+    assert p.client.state is State.CLOSED and p.server.state is State.CLOSED
+    assert p.server.error == errno.EPIPE  # Linux tcp_reset: an RST in CLOSE_WAIT reports EPIPE
+
+
+def test_new_syn_may_reuse_a_time_wait_connection():
+    """RFC 6191 / Linux: a SYN with a newer timestamp (or a higher sequence number) may reopen the ports."""
+    from layersim.wire import TCP
+    from layersim.wire.tcp_options import MSS, Timestamps
+
+    p = TCPPair().open()
+    p.call("c", "close")
+    p.run_for(50 * MS)
+    p.call("s", "close")
+    p.run_for(50 * MS)
+    assert p.client.state is State.TIME_WAIT
+    conn = p.client
+    newer = TCP(sport=80, dport=40000, seq=1, flags="S", options=(MSS(1460), Timestamps(conn.ts_recent + 5, 0)))
+    older = TCP(sport=80, dport=40000, seq=1, flags="S", options=(MSS(1460), Timestamps(conn.ts_recent - 5, 0)))
+    assert conn.time_wait_allows(newer) and not conn.time_wait_allows(older)
+    assert not conn.time_wait_allows(newer.replace(flags="SA"))
+    conn.ts_ok = False
+    assert conn.time_wait_allows(newer.replace(seq=conn.rcv_nxt + 10))
+    assert not conn.time_wait_allows(newer.replace(seq=conn.rcv_nxt - 10))
+    assert not p.server.time_wait_allows(newer)  # CLOSED, not TIME-WAIT

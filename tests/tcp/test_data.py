@@ -206,8 +206,10 @@ def test_keepalive_probes_an_idle_connection_and_gives_up():
 
 
 def test_receiver_silly_window_avoidance():
-    """RFC 1122 §4.2.3.3: a receiver with less than one MSS free advertises 0, not a silly small window."""
-    p = TCPPair(server_kwargs={"rcvbuf": 20_000}).open()
+    """RFC 1122 §4.2.3.3: a receiver with less than one MSS free advertises 0, not a silly small window.
+    (Unscaled windows here: with scaling Linux rounds a kept window up to the next unit, as we do.)"""
+    unscaled = replace(LINUX, window_scale=0)
+    p = TCPPair(client_profile=unscaled, server_profile=unscaled, server_kwargs={"rcvbuf": 20_000}).open()
     p.send("c", bytes(60_000))
     p.run_for(3 * S)
     assert p.client.snd_wnd == 0
@@ -220,5 +222,31 @@ def test_receiver_silly_window_avoidance():
     assert p.client.snd_wnd == 0
     before = len(p.log)
     p.recv("s", 5000)  # now well over one MSS: a window update reopens it at once
-    assert p.log[-1].direction == "s>c" and p.log[-1].segment.tcp.window >= 5000 >> 10
+    assert p.log[-1].direction == "s>c" and p.log[-1].segment.tcp.window >= 5000
     assert len(p.log) == before + 1
+
+
+def test_path_mtu_discovery_resends_in_smaller_segments():
+    """DF is set on every segment: a 1400-byte hop drops the big ones; after ICMP fragmentation-needed
+    (mtu_reduced) everything in flight goes again at MSS 1360 - 12 and the stream completes."""
+    def too_big(direction, index, seg):
+        size = 20 + 20 + sum(len(o.encode()) for o in seg.tcp.options) + len(seg.payload)
+        if direction == "c>s" and size > 1400:
+            dropped.append(size)
+            return "drop"
+        return None
+    dropped: list[int] = []
+    p = TCPPair(rules=[too_big]).open()
+    p.send("c", bytes(range(256)) * 100)
+    p.run_for(1 * MS)
+    assert dropped and p.client.path_mss == 1460
+    out = p.client.mtu_reduced(1400, p.now)
+    assert p.client.path_mss == 1360 and {len(s.payload) for s in out} <= {1348, 25600 % 1348}
+    assert all(s.retransmission for s in out[:len(dropped)])
+    p.transmit("c>s", out)
+    p.run_for(100 * MS)
+    assert p.recv("s") == bytes(range(256)) * 100
+    assert not [e for e in p.events if e.kind == "rto"]
+    assert p.client.cwnd >= 10 * 1348  # no congestion response
+    assert p.client.mtu_reduced(1500, p.now) == [] and p.client.path_mss == 1360  # never raised by ICMP
+    assert p.client.mtu_reduced(100, p.now) == [] and p.client.path_mss == 512  # Linux's 552-byte floor

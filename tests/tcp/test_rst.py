@@ -96,15 +96,15 @@ def test_exact_rst_resets_with_linux_errno(state_setup, expected_errno):
     conn = p.client
     if state_setup == "close_wait":
         p.call("s", "close")
-        p.run_for(20 * MS)
+        p.run_for(50 * MS)
     elif state_setup == "fin_wait_2":
         p.call("c", "close")
-        p.run_for(20 * MS)
+        p.run_for(50 * MS)
     elif state_setup == "time_wait":
         p.call("c", "close")
-        p.run_for(20 * MS)
+        p.run_for(50 * MS)
         p.call("s", "close")
-        p.run_for(20 * MS)
+        p.run_for(50 * MS)
         assert conn.state is State.TIME_WAIT
     assert conn.receive(exact_rst(conn), b"", p.now) == []
     assert conn.state is State.CLOSED and conn.error == expected_errno
@@ -142,7 +142,7 @@ def test_rst_from_peer_abort_reaches_the_other_side():
     p.send("s", b"x" * 5000)
     p.run_for(3 * MS)  # data in flight
     p.call("c", "abort")
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     assert p.server.state is State.CLOSED and p.server.error == errno.ECONNRESET
     # the data still arriving at the closed client is answered with RSTs; the server never sends one back
     assert [s.direction for s in p.log if "R" in s.flags] == ["c>s"] * len([s for s in p.log if "R" in s.flags])
@@ -172,9 +172,22 @@ def test_paws_drops_an_old_timestamp():
 
     p = TCPPair().open()
     p.send("s", b"new")
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     assert p.recv("c") == b"new"
     old = TCP(sport=80, dport=40000, seq=p.client.rcv_nxt, ack=p.client.snd_max, flags="PA",
               options=(NOP(), NOP(), Timestamps(p.client.ts_recent - 1, 0)))
     out = p.client.receive(old, b"stale", p.now)
     assert p.client.readable == 0 and len(out) == 1 and out[0].tcp.ack == p.client.rcv_nxt
+
+
+def test_ack_too_old_gets_a_challenge_ack():
+    """RFC 5961 §5.2: an ACK more than a window below SND.UNA is challenged, not used."""
+    p = TCPPair().open()
+    p.send("c", bytes(300_000))
+    p.run_for(500 * MS)
+    una = p.client.snd_una
+    old = TCP(sport=80, dport=40000, seq=p.client.rcv_nxt, ack=(una - p.client.max_snd_wnd - 10) % 2**32,
+              flags="PA")
+    out = p.client.receive(old, b"data", p.now)
+    assert len(out) == 1 and out[0].tcp.ack == p.client.rcv_nxt and p.client.readable == 0
+    assert [e.details for e in p.client.drain_events() if e.kind == "challenge_ack"] == [{"reason": "ack too old"}]

@@ -59,3 +59,23 @@ def test_lossless_transfer_has_no_retransmissions():
     assert p.transfer(data, data) == (data, data)
     assert not [e for e in p.events if e.kind in ("retransmit", "rto", "recovery")]
     assert not [s for s in p.log if s.segment.retransmission]
+
+
+def test_tiny_mss_with_sack_blocks_keeps_options_inside_the_mss():
+    """MSS 88 (Linux's floor) with timestamps and SACK blocks: payload plus options never exceed the MSS
+    (RFC 9293 §3.7.1), and the streams still arrive whole under loss and reordering."""
+    rng = random.Random(88)
+    p = TCPPair(mss=88, delay_ns=2 * MS, rules=[lossy(random.Random(9), 0.1, 0.05, 0.2)]).open()
+    up, down = rng.randbytes(20_000), rng.randbytes(20_000)
+    assert p.transfer(up, down) == (up, down)
+    sizes = [len(s.segment.payload) + sum(len(o.encode()) for o in s.segment.tcp.options) for s in p.log[2:]]
+    assert max(sizes) <= 88
+    assert any(len(s.segment.tcp.options) > 3 and s.segment.payload for s in p.log)  # data beside SACK blocks
+
+
+def test_sequence_numbers_wrap_under_loss():
+    """Both ISNs a few kB below 2**32: the wrap happens mid-transfer, with losses around it."""
+    p = TCPPair(client_iss=2**32 - 3000, server_iss=2**32 - 5000, delay_ns=2 * MS,
+                rules=[lossy(random.Random(7), 0.15, 0.05, 0.15)]).open()
+    data = random.Random(2).randbytes(100_000)
+    assert p.transfer(data, data) == (data, data)

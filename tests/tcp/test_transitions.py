@@ -39,13 +39,13 @@ def reach(state: State) -> tuple[TCPPair, str]:
         p.call("s", "close")
         p.run_for(7 * MS)
         return p, "c"
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     if state in (State.FIN_WAIT_2, State.CLOSE_WAIT):
         return p, "c" if state is State.FIN_WAIT_2 else "s"
     p.call("s", "close")
     if state is State.LAST_ACK:
         return p, "s"
-    p.run_for(20 * MS)
+    p.run_for(50 * MS)
     assert state is State.TIME_WAIT
     return p, "c"
 
@@ -80,10 +80,10 @@ def fire(p: TCPPair, side: str, event: Event) -> None:
         p.rules.append(lambda d, i, s: "drop" if d == "s>c" and s.tcp.flags == 0x10 else None)
         p.run_for(7 * MS)
         p.call("s", "close")
-        p.run_for(20 * MS)
+        p.run_for(50 * MS)
     elif event is Event.RCV_FIN and conn.state in (State.ESTABLISHED, State.FIN_WAIT_2):
         p.call(other, "close")
-        p.run_for(20 * MS)
+        p.run_for(50 * MS)
     elif event is Event.RCV_FIN and conn.state is State.FIN_WAIT_1:
         p.call(other, "close")
         p.run_for(7 * MS)

@@ -1,0 +1,76 @@
+"""The arguments of socket calls: constants, `[N]` values, and which socket options are honoured."""
+
+from __future__ import annotations
+
+import errno
+from types import MappingProxyType
+
+from layersim.tcpcheck.model import Array, Expr, Flags, Symbol, Syscall
+
+__all__ = ["CONSTANTS", "CallError", "check_call", "first_value", "option_name", "shown_value", "value_of"]
+
+# Linux's values for the names scripts use (read-only).
+CONSTANTS = MappingProxyType({
+    "SOL_SOCKET": 1, "IPPROTO_TCP": 6, "SO_REUSEADDR": 2, "SO_ERROR": 4, "SO_LINGER": 13, "TCP_NODELAY": 1,
+    "TCP_MAXSEG": 2, "F_GETFL": 3, "F_SETFL": 4, "O_RDWR": 2, "O_RDONLY": 0, "O_WRONLY": 1, "O_NONBLOCK": 0o4000,
+    "SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2, "AF_INET": 2, "SOCK_STREAM": 1, "MSG_NOSIGNAL": 0x4000})
+
+
+class CallError(Exception):
+    """A call the socket layer cannot honour as written (unsupported option, unknown constant)."""
+
+
+def value_of(expr: Expr) -> int:
+    """An integer argument: a number, a known constant or errno name, or A|B."""
+    if isinstance(expr, bool) or not isinstance(expr, int | Symbol | Flags):
+        raise CallError(f"expected a number or a constant, found {expr!r}")
+    if isinstance(expr, int):
+        return expr
+    if isinstance(expr, Flags):
+        total = 0
+        for part in expr.parts:
+            total |= value_of(part)
+        return total
+    if expr.name in CONSTANTS:
+        return CONSTANTS[expr.name]
+    code = getattr(errno, expr.name, None)
+    if isinstance(code, int) and expr.name.startswith("E"):
+        return code
+    raise CallError(f"unknown constant {expr.name}")
+
+
+_OPTIONS = ("SO_REUSEADDR", "SO_ERROR", "SO_LINGER", "TCP_NODELAY", "TCP_MAXSEG")
+
+
+def check_call(syscall: Syscall) -> str | None:
+    """Before running: why a call cannot be honoured (an option or fcntl command not supported), or None."""
+    try:
+        if syscall.name in ("setsockopt", "getsockopt") and len(syscall.args) >= 3:
+            option_name(syscall.args[2])
+        if syscall.name == "fcntl" and len(syscall.args) >= 2 and value_of(syscall.args[1]) not in (3, 4):
+            return f"fcntl command {syscall.args[1]!r} (supported: F_GETFL, F_SETFL)"
+    except CallError as exc:
+        return str(exc)
+    return None
+
+
+def option_name(name: Expr) -> str:
+    """The socket option a call names, if it is one the layer honours."""
+    if isinstance(name, Symbol) and name.name in _OPTIONS:
+        return name.name
+    shown = name.name if isinstance(name, Symbol) else repr(name)
+    raise CallError(f"socket option {shown} is not supported "
+                    f"({', '.join(_OPTIONS)})")
+
+
+def first_value(value: Expr) -> int:
+    """`[N]` or `N` as an int."""
+    if isinstance(value, Array) and len(value.items) == 1:
+        return value_of(value.items[0])
+    return value_of(value)
+
+
+def shown_value(value: Expr) -> str:
+    """An expected out-value as the script wrote it."""
+    inner = value.items[0] if isinstance(value, Array) and value.items else value
+    return inner.name if isinstance(inner, Symbol) else str(inner)
