@@ -103,9 +103,6 @@ def test_client_window_grows_3_kib_per_ack_like_linux(ours: Path) -> None:
         [64240, 63, 63, 66, 69, 72, 75, 77]
 
 
-@pytest.mark.xfail(strict=True, reason="layersim.tcp: the server's last ACK (of the client's FIN) advertises 63 "
-                   "(64512); Linux advertises 64 (65536) - it never shrinks the offered window, rounding the "
-                   "receive window left after the FIN (65535) up to the scale unit (tcp_select_window), ours down")
 def test_server_windows_are_linuxs(ours: Path) -> None:
     assert _windows(ours, server=True) == _windows(lf.TCP_HTTP, server=True) == [65160] + [64] * 11
 
@@ -154,17 +151,14 @@ def _close(path: Path) -> list[tuple[str, str, int, int, int]]:
     return [tuple(seg) for seg in segments[len(_through_servers_fin(segments)) - 1:]]  # type: ignore[misc]
 
 
-@pytest.mark.xfail(strict=True, reason="layersim.tcp: Linux does not ACK a FIN at once (tcp_fin enters delayed-ACK "
-                   "ping-pong mode), so the client's close() sends FA 74/10266 carrying that ACK: server FA, client "
-                   "FA, server A. Ours ACKs the FIN at once: server FA, client A 74/10266, client FA 74/10266, "
-                   "server A (one segment more)")
 def test_close_like_linux(ours: Path) -> None:
+    """Linux does not ACK a FIN at once (tcp_fin enters delayed-ACK ping-pong mode): the client's FIN carries it."""
     assert _close(ours) == _close(lf.TCP_HTTP) == [("server", "FA", 10265, 74, 0), ("client", "FA", 74, 10266, 0),
                                                    ("server", "A", 10266, 75, 0)]
 
 
-@pytest.mark.xfail(strict=True, reason="the two differences above: no PSH on the 5th data segment (rel seq 5793) "
-                   "and an extra pure ACK of the server's FIN (client A 74/10266) before the client's FA")
+@pytest.mark.xfail(strict=True, reason="the difference above: no PSH on the 5th data segment (rel seq 5793), "
+                   "otherwise every segment matches")
 def test_segment_sequence_is_linuxs(ours: Path) -> None:
     assert lf.segment_sequence(ours, lf.CLIENT_IF, 80) == lf.segment_sequence(lf.TCP_HTTP, lf.CLIENT_IF, 80)
 
