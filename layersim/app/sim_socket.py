@@ -46,7 +46,7 @@ class SimSocket(SocketOps):
         self.host = host
         self.family = _std.AddressFamily.AF_INET
         self.type = _std.SocketKind(base_type)
-        self.proto = proto or (6 if base_type == _std.SOCK_STREAM else 17)
+        self.proto = proto  # what the program passed (0 unless it named one), as CPython keeps it
         self._fd = host.new_fd(self) if fileno is None else fileno
         self._timeout: float | None = None if timeout is _DEFAULT else timeout  # type: ignore[assignment]
         if type & _std.SOCK_NONBLOCK:
@@ -275,7 +275,8 @@ class SimSocket(SocketOps):
         if self._released:
             return
         self._released = True
-        self.host.fd_table.pop(self._fd, None)
+        if self.host.fd_table.get(self._fd) is self:  # the number may be another socket's by now
+            del self.host.fd_table[self._fd]
         if self._owner is not None and not self._owner.done and self._release in self._owner.on_exit:
             self._owner.on_exit.remove(self._release)
         stack = self.host.tcp

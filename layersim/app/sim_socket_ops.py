@@ -39,7 +39,10 @@ class SocketOps:
         if ip and ip not in self.host.address_ints_cached() and ip >> 24 != 127:
             raise os_error(errno.EADDRNOTAVAIL, "Cannot assign requested address")
         if self.type == _std.SOCK_DGRAM:
-            self._udp = self.host.sockets.bind_udp(ip, port or None)
+            try:
+                self._udp = self.host.sockets.bind_udp(ip, port or None)
+            except OSError as exc:  # Linux's text, not the table's
+                raise os_error(exc.errno or errno.EADDRINUSE) from None
             self._apply_udp_options()
             return
         stack = self.host.tcp
@@ -176,7 +179,10 @@ class SocketOps:
         """Queue as much of `data` as the send buffer takes (blocking until some fits); the count queued."""
         if self.type == _std.SOCK_DGRAM:
             return self.sendto(data, None)
-        endpoint = self._connected()
+        self._check()
+        endpoint = self._endpoint
+        if endpoint is None:  # Linux: sending on a stream socket that is not connected (or listens) is EPIPE
+            raise os_error(errno.EPIPE)
         conn = endpoint.conn
         view = memoryview(data).cast("B")
         if not view:
@@ -216,7 +222,11 @@ class SocketOps:
         def ready() -> bool:
             return conn.readable > 0 or conn.at_eof or bool(conn.error) or conn.state is State.CLOSED
 
+        if flags & _std.MSG_DONTWAIT and not ready():
+            raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
         self._wait([endpoint.waits], ready, "recv()")
+        if conn.readable and flags & _std.MSG_PEEK:  # look without taking
+            return bytes(conn.rcvq.data[:bufsize])
         if conn.readable:
             data, segments = conn.recv(bufsize, self.host.network.clock.now)
             self.host.tcp.settle(endpoint, segments)
@@ -250,10 +260,10 @@ class SocketOps:
         """Send one datagram to `address` (or the connected peer when it is None)."""
         self._check()
         target = flags_or_address if address is None else address
-        if self.type == _std.SOCK_STREAM:
-            if target is not None and self._endpoint is not None:
-                raise os_error(errno.EISCONN)
+        if self.type == _std.SOCK_STREAM:  # Linux ignores the address of a stream socket
             return self.send(data)
+        if len(data) > 65507:  # 65535 less the IPv4 and UDP headers
+            raise os_error(errno.EMSGSIZE)
         if self._udp is None:
             self._udp = self.host.sockets.bind_udp(0, None)
             self._apply_udp_options()
