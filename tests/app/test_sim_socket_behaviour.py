@@ -297,3 +297,46 @@ def test_shutdown_wr_sends_fin_and_the_connection_still_carries_the_reply() -> N
     assert fins[0][0] == fin_sent
     replies = [t for t, _, _, length, _ in tcp_sent(chain, "server:eth0") if length]
     assert replies and replies[0] > fins[0][0]  # data flowed back after the client's FIN
+
+
+# Connecting to nobody ------------------------------------------------------------------------------------------
+def test_connect_to_a_black_hole_retries_the_syn_then_times_out_after_127_s() -> None:
+    """Linux: initial RTO 1 s, tcp_syn_retries 6 - SYNs at 0, 1, 3, 7, 15, 31, 63 s, ETIMEDOUT at 127 s."""
+    chain = build_chain(link_c={"loss": 1.0})  # the SYNs vanish before the server; nothing answers
+
+    def client() -> Any:
+        c = chain.client.socket.socket()
+        try:
+            c.connect((SERVER_IP, 80))
+        except OSError as exc:
+            return type(exc).__name__, exc.errno, str(exc), chain.net.now
+
+    name, code, text, failed_at = run(chain, client)
+    assert (name, code, text) == ("TimeoutError", errno.ETIMEDOUT, "[Errno 110] Connection timed out")
+    opened = next(e.time_ns for e in chain.net.trace.select(EventKind.TCP, node="client") if e.info.what == "state")
+    resent = [e.time_ns - opened for e in chain.net.trace.select(EventKind.TCP, node="client")
+              if e.info.what == "retransmit"]
+    assert resent == [s * S for s in (1, 3, 7, 15, 31, 63)]
+    assert failed_at - opened == 127 * S
+    syns = [t - opened for t, flags, *_ in tcp_sent(chain) if flags == 0x02]  # on the wire (after ARP when due)
+    assert len(syns) == 7 and all(0 <= t - due < 10**7 for t, due in zip(syns, [0, *resent], strict=True))
+
+
+@pytest.mark.xfail(strict=True, reason="layersim.net: an ICMP host unreachable about a SYN is ignored (TcpStack."
+                   "icmp_error only wakes the waiters), so connect() times out after 127 s; Linux's tcp_v4_err ends a "
+                   "SYN_SENT connection on any ICMP destination unreachable: connect() raises OSError EHOSTUNREACH "
+                   "('[Errno 113] No route to host') when r2's ARP for the address fails, about 3 s in")
+def test_connect_fails_with_ehostunreach_when_the_last_router_cannot_arp() -> None:
+    chain = build_chain()
+
+    def client() -> Any:
+        c = chain.client.socket.socket()
+        try:
+            c.connect(("10.0.2.99", 80))  # on r2's subnet, but nobody has it: r2's ARP fails
+        except OSError as exc:
+            return type(exc).__name__, exc.errno, str(exc), chain.net.now
+
+    result = run(chain, client)
+    icmp_in = next(e.time_ns for e in chain.net.trace.select(EventKind.RECEIVE, node="client", interface="eth0")
+                   if e.frame[12:14] == b"\x08\x00" and e.frame[23] == 1)
+    assert result == ("OSError", errno.EHOSTUNREACH, "[Errno 113] No route to host", icmp_in)
