@@ -213,3 +213,24 @@ def test_fin_received_out_of_order_is_kept_until_the_hole_fills(tmp_path: Path) 
     assert any(fin_seq in edges for _, edges in client_acks), "the FIN's segment did not arrive out of order"
     first_full = next(ack for ack, _ in client_acks if (ack - fin_seq) % 2**32 < 2**31)
     assert first_full == (fin_seq + 1) % 2**32
+
+
+def test_rst_for_a_closed_port_is_linuxs(tmp_path: Path) -> None:
+    """A SYN to server:81, where nothing listens: Linux's answer, bytes field by field (IP id 0, DF, RST|ACK,
+    seq 0, ack SYN+1, window 0, no options), and connect()'s ECONNREFUSED."""
+    chain = build_chain()
+    path = tmp_path / "rst.pcapng"
+    chain.net.capture(path, interfaces=["server:eth0"])
+
+    def client() -> int:
+        return socket.socket().connect_ex((SERVER_IP, 81))
+
+    proc = chain.client.spawn(client)
+    chain.net.run_until(lambda: proc.done, timeout_ns=10**10)
+    chain.net.close()
+    assert proc.result == 111  # ECONNREFUSED
+    mine, linux = (lf.tcp_frames(p, lf.SERVER_IF, 81) for p in (path, lf.TCP_HTTP))
+    assert lf.segment_sequence(path, lf.SERVER_IF, 81) == lf.segment_sequence(lf.TCP_HTTP, lf.SERVER_IF, 81)
+    rst_mine, rst_linux = lf.tcp_facts(mine[1]), lf.tcp_facts(linux[1])
+    assert rst_mine == rst_linux and rst_mine["ip_id"] == 0 and rst_mine["flags"] == "RA"
+    assert len(mine[1].data) == len(linux[1].data) == 54
