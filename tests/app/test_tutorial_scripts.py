@@ -118,3 +118,37 @@ def test_layersim_run_with_the_repeat_argument_shows_the_short_read(tmp_path: Pa
     out = capsys.readouterr().out
     assert "  (1448 bytes received)\n" in out
     assert pcap.stat().st_size > 5567
+
+
+SCRIPT = '''
+import select, selectors, socket, sys, time
+t0, m0 = time.time(), time.monotonic()
+time.sleep(1.5)
+print(sys.argv[1:], socket.gethostname(), round(time.monotonic() - m0, 9), round(time.time() - t0, 9))
+print(type(socket.socket()).__module__ != "socket", select.select([], [], [], 0.25), time.monotonic() - m0)
+sys.exit(int(sys.argv[1]))
+'''
+
+
+@pytest.mark.parametrize("code", ["0", "3"])
+def test_a_script_sees_its_hosts_socket_time_and_argv_and_only_it(tmp_path: Path, code: str) -> None:
+    import select
+    import socket
+    import sys
+    import time
+
+    script = tmp_path / "probe.py"
+    script.write_text(SCRIPT)
+    real = (socket.socket, select.select, time.sleep, time.monotonic, sys.argv)
+    chain = build_chain()
+    proc = chain.client.run_script(script, [code], at="2s")
+    other = chain.server.run_script(script, ["0"], at="2s")
+    chain.net.run_until(lambda: proc.done and other.done, timeout_ns=10 * 10**9)
+    assert proc.stdout == f"['{code}'] client 1.5 1.5\nTrue ([], [], []) 1.75\n"
+    assert other.stdout == "['0'] server 1.5 1.5\nTrue ([], [], []) 1.75\n"
+    assert proc.started_ns == 2 * 10**9 and proc.ended_ns == 3_750_000_000
+    if code == "0":
+        assert proc.exception is None
+    else:
+        assert isinstance(proc.exception, SystemExit) and proc.exception.code == 3
+    assert (socket.socket, select.select, time.sleep, time.monotonic, sys.argv) == real
