@@ -152,8 +152,9 @@ class SimSocket(SocketOps):
             conn = self._endpoint.conn
             if conn.state in (State.SYN_SENT, State.SYN_RECEIVED) and not conn.error:
                 return False
-            return conn.send_space > 0 or bool(conn.error) or conn.state not in (State.ESTABLISHED,
-                                                                                  State.CLOSE_WAIT)
+            # Linux's sk_stream_is_writeable: free space at least half of what is queued, not a single byte
+            return conn.send_space >= (conn.sndq.capacity - conn.send_space) // 2 or bool(conn.error) or \
+                conn.state not in (State.ESTABLISHED, State.CLOSE_WAIT)
         return True
 
     def _queues(self) -> list[list[Any]]:
