@@ -6,6 +6,7 @@ beside each is what CPython on Linux gives, checked against the real kernel by t
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import select
 import selectors
@@ -564,6 +565,26 @@ def detach(srv: Any, cli: Any, ip: str) -> Any:
     return s.detach() == n, s.fileno()
 
 
+
+def writable_only_with_a_third_free(srv: Any, cli: Any, ip: str) -> Any:
+    """poll/select say writable when a third of the send buffer is free (sk_stream_is_writeable), not one byte."""
+    _, c, conn = _pair(srv, cli, ip)
+    c.setblocking(False)
+    for _ in range(2):
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                c.send(b"z" * 65536)
+        time.sleep(0.2)
+    out = [select.select([], [c], [], 0)[1] == [c]]
+    for want in (20000, 40000):
+        got = 0
+        while got < want:
+            got += len(conn.recv(want - got))
+        time.sleep(0.2)
+        out.append(select.select([], [c], [], 0)[1] == [c])
+    return out
+
+
 SCENARIOS: dict[str, tuple[Any, Any]] = {
     "connect_refused": (connect_refused, REFUSED),
     "connect_ex_refused": (connect_ex_refused, errno.ECONNREFUSED),
@@ -619,6 +640,7 @@ SCENARIOS: dict[str, tuple[Any, Any]] = {
     "makefile_rw": (makefile_rw, (b"ping\n", b"PING\n", True)),
     "close_fileno_reuse": (close_fileno_reuse, True),
     "detach": (detach, (True, -1)),
+    "writable_only_with_a_third_free": (writable_only_with_a_third_free, [False, False, False]),
 }
 # Where the simulated hosts still differ from Linux (the test expects failure until fixed).
 KNOWN_DIFFERENCES = {
