@@ -585,6 +585,21 @@ def writable_only_with_a_third_free(srv: Any, cli: Any, ip: str) -> Any:
     return out
 
 
+def listen_backlog(srv: Any, cli: Any, ip: str) -> Any:
+    """listen(1) holds two finished connections (Linux: full when more than backlog wait); the third SYN is dropped."""
+    lst = srv.socket(srv.AF_INET, srv.SOCK_STREAM)
+    lst.bind(("", 0))
+    lst.listen(1)
+    clients = [cli.socket(cli.AF_INET, cli.SOCK_STREAM) for _ in range(3)]
+    for c in clients:
+        c.setblocking(False)
+        c.connect_ex((ip, lst.getsockname()[1]))
+        time.sleep(PAUSE)
+    _, writable, _ = select.select([], clients, [], 0.3)
+    accepted = [lst.accept()[1] for _ in range(2)]
+    return [c in writable for c in clients], [a == c.getsockname() for a, c in zip(accepted, clients[:2], strict=True)]
+
+
 SCENARIOS: dict[str, tuple[Any, Any]] = {
     "connect_refused": (connect_refused, REFUSED),
     "connect_ex_refused": (connect_ex_refused, errno.ECONNREFUSED),
@@ -641,6 +656,7 @@ SCENARIOS: dict[str, tuple[Any, Any]] = {
     "close_fileno_reuse": (close_fileno_reuse, True),
     "detach": (detach, (True, -1)),
     "writable_only_with_a_third_free": (writable_only_with_a_third_free, [False, False, False]),
+    "listen_backlog": (listen_backlog, ([True, True, False], [True, True])),
 }
 # Where the simulated hosts still differ from Linux (the test expects failure until fixed).
 KNOWN_DIFFERENCES = {

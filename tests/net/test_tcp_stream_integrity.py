@@ -90,7 +90,7 @@ def transfer(seed: int, loss: float, duplicate: float, reorder: float,
     return srv.result == up, cli.result == down, chain
 
 
-DEFAULT = [(1, 0.0, 0.0, 0.0), (2, 0.02, 0.01, 0.02), (3, 0.05, 0.05, 0.05)]
+DEFAULT = [(1, 0.0, 0.0, 0.0), (2, 0.02, 0.01, 0.02), (3, 0.05, 0.05, 0.05), (4, 0.3, 0.3, 0.3)]
 
 
 @pytest.mark.parametrize(("seed", "loss", "duplicate", "reorder"), DEFAULT)
