@@ -61,8 +61,9 @@ from bulkscenario import (
     udp_scenario,
 )
 
-from layersim.net.host import Datagram, Host, UDPSocket
+from layersim.net.host import Host, UDPSocket
 from layersim.net.network import Network
+from layersim.net.process import sleep
 from layersim.net.trace import EventKind
 
 PAYLOAD = bytes(range(256)) * 5 + bytes(UDP_PAYLOAD - 1280)
@@ -95,37 +96,44 @@ def build(trace: str | None) -> tuple[Network, Host, Host]:
 
 
 class Receiver:
-    """The server's application: counts datagrams and bytes as they arrive and keeps none of them."""
+    """The server's application, a simulated process: recvfrom in a loop, counting datagrams and bytes."""
 
     def __init__(self, sock: UDPSocket) -> None:
         self.sock = sock
+        self.sock.keep_received = False
         self.datagrams = 0
         self.bytes = 0
         self.wrong = 0
         self.last_ns = 0
-        sock.on_datagram = self.on_datagram
 
-    def on_datagram(self, datagram: Datagram) -> None:
-        """Read one datagram, as an application's recvfrom would, so the socket holds nothing."""
-        self.sock.received.clear()
-        self.datagrams += 1
-        self.bytes += len(datagram.data)
-        self.wrong += datagram.data != PAYLOAD
-        self.last_ns = datagram.time_ns
+    def run(self) -> None:
+        """Read datagrams until the socket closes (the process is simply left parked at the end)."""
+        sock = self.sock
+        while True:
+            datagram = sock.recvfrom()
+            if datagram is None:
+                return
+            self.datagrams += 1
+            self.bytes += len(datagram.data)
+            self.wrong += datagram.data != PAYLOAD
+            self.last_ns = datagram.time_ns
 
 
 def pace(net: Network, sock: UDPSocket, datagrams: int, interval: int, start: int) -> None:
-    """Schedule the burst from `start` (ns) the way ns-3's UdpClient does: each send schedules the next."""
+    """The client's application, a simulated process: one datagram every `interval` ns from `start`, as ns-3's
+    UdpClient sends them."""
     destination = (SERVER_IP, PORT)
-    at = net.clock.at
+    clock = net.clock
 
-    def send(i: int) -> None:
-        if not sock.sendto(PAYLOAD, destination):
-            raise BenchError("the client has no route to the server")
-        if i + 1 < datagrams:
-            at(start + (i + 1) * interval, send, i + 1)
+    def sender() -> None:
+        for i in range(datagrams):
+            wait = start + i * interval - clock.now
+            if wait > 0:
+                sleep(wait)
+            if not sock.sendto(PAYLOAD, destination):
+                raise BenchError("the client has no route to the server")
 
-    at(start, send, 0)
+    sock.host.spawn(sender, name="udp-sender")
 
 
 class GcTimer:
@@ -151,6 +159,7 @@ def layersim_bulk_udp(datagrams: int, capture: Path | None = None, trace: str | 
     """
     net, client, server = build(trace)
     receiver = Receiver(server.udp_socket(PORT))
+    server.spawn(receiver.run, name="udp-receiver")
     sock = client.udp_socket()
     sock.sendto(PAYLOAD, (SERVER_IP, PORT))  # warm up ARP along the path
     net.run()
@@ -240,14 +249,14 @@ def check_pair(pair: Pair) -> None:
 
 
 def run_all(sizes: list[int], repeats: int, capture: bool, ns3: bool,
-            progress: Callable[[str], None]) -> list[Pair]:
+            progress: Callable[[str], None], trace: str | None = None) -> list[Pair]:
     """Every size, without and (if `capture`) with a capture, `repeats` times each side, in rounds."""
     cases = [(n, c) for n in sizes for c in ((False, True) if capture else (False,))]
     runs: dict[tuple[int, bool, str], list[BulkResult | Failed]] = {}
     for round_ in range(1, repeats + 1):
         for n, c in cases:
             progress(f"round {round_}/{repeats}: layersim, {n:,} datagrams{', capture' if c else ''}")
-            runs.setdefault((n, c, "layersim"), []).append(layersim_in_process(n, capture=c))
+            runs.setdefault((n, c, "layersim"), []).append(layersim_in_process(n, capture=c, trace=trace))
             if ns3:
                 progress(f"round {round_}/{repeats}: ns-3, {n:,} datagrams{', capture' if c else ''}")
                 runs.setdefault((n, c, "ns-3"), []).append(ns3_peer.udp_in_process(n, capture=c))
@@ -384,6 +393,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="burst sizes, separated by commas (default 10000,100000)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per scenario and side, fastest kept (3)")
     parser.add_argument("--no-capture", action="store_true", help="skip the runs with a capture")
+    parser.add_argument("--compare-trace", default="drops",
+                        help="layersim's trace level in the comparison table (default drops: like ns-3, which "
+                             "keeps no trace, it keeps only what went wrong); the memory table shows every level")
     parser.add_argument("--no-ns3", action="store_true", help="run layersim's side only")
     parser.add_argument("--trace-levels", type=lambda t: [v.strip() for v in t.split(",") if v.strip()],
                         default=list(TRACE_LEVELS), help="trace levels for the memory table (all,events,drops,none)")
@@ -423,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     env = environment(("ns3",) if with_ns3 else ())
     progress = show_progress if sys.stderr.isatty() else (lambda _: None)
     try:
-        pairs = run_all(args.datagrams, args.repeats, not args.no_capture, with_ns3, progress)
+        pairs = run_all(args.datagrams, args.repeats, not args.no_capture, with_ns3, progress,
+                        args.compare_trace if has_trace_levels() else None)
         levels = has_trace_levels()
         traces = trace_memory(args.datagrams, args.trace_levels, progress) if levels else {}
     except BenchError as exc:
@@ -438,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key}: {value}")
     if not with_ns3:
         print("ns-3: not installed (pip install ns3) or --no-ns3; its columns are n/a")
+    print(f"layersim's trace level in this table: {args.compare_trace!r} (ns-3 keeps no trace)")
     print(f"{UDP_PAYLOAD}-byte datagrams, one every {udp_interval_ns()} ns, client - r1 - r2 - server over 100 Mb/s "
           f"1 ms links; fastest of {args.repeats} runs, each in its own process; gc on\n")
     print(markdown(pairs))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -11,10 +13,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from layersim import TCP, Ethernet, EventKind, HTTPRequest, IPv4, decode
-from layersim.capture import read_capture
 from layersim.app.narrative import run_scenario
+from layersim.capture import read_capture
+from layersim.demo import run
 from layersim.net.topology import load_topology
-from layersim.viz import bit_layout, encapsulation, path
+from layersim.viz import bit_layout, demo_figures, encapsulation, path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -40,6 +43,10 @@ def main() -> None:
     net = scenario.network
     first = next(e.frame for e in net.trace.select(EventKind.SEND, node="client") if IPv4 in decode(e.frame))
     save(path(net, first), "path.png")
+    with tempfile.TemporaryDirectory() as scratch:  # the tutorial's pictures: what `layersim demo --figures` draws
+        for png in (p for p in demo_figures(run(seed=1, out=scratch), scratch) if p.suffix == ".png"):
+            if not png.stem.startswith("link_"):
+                shutil.copy(png, DOCS / f"demo_{png.name}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the story as JSON data")
     demo.add_argument("--quiet", action="store_true", help="print only where the files went")
     demo.add_argument("--figures", type=Path, help="also draw the story's pictures (PNG and SVG) into this folder")
-    encap = sub.add_parser("encap", help="build the example HTTP request frame and show its layers and bytes")
+    encap = sub.add_parser("encap", help="build the example HTTP request frame and show its layers and bytes",
+                           epilog="example: layersim encap --dst-ip 192.0.2.80 --ttl 3 --pcap get.pcapng")
     encap.add_argument("--src-mac", default="02:00:00:00:01:10")
     encap.add_argument("--dst-mac", default="02:00:00:00:01:01")
     encap.add_argument("--src-ip", default="10.0.1.10")
@@ -47,17 +48,21 @@ def _parser() -> argparse.ArgumentParser:
     encap.add_argument("--host", default="example.com")
     encap.add_argument("--json", action="store_true", help="print the frame as JSON (to_dict)")
     encap.add_argument("--pcap", type=Path, help="also write the frame to this pcap (.pcap) or pcapng file")
-    inspect = sub.add_parser("inspect", help="decode every packet of a pcap or pcapng file")
+    inspect = sub.add_parser("inspect", help="decode every packet of a pcap or pcapng file",
+                             epilog="example: layersim inspect captures/http_get.pcapng --hexdump")
     inspect.add_argument("file", type=Path)
     inspect.add_argument("--json", action="store_true", help="print a JSON list of packets")
     inspect.add_argument("--hexdump", action="store_true", help="also print each packet's annotated bytes")
     run = sub.add_parser("run", help="build a network from a TOML topology file, run its applications, "
-                         "and tell what happened")
+                         "and tell what happened",
+                         epilog="example: layersim run examples/tutorial.toml --pcap run.pcapng --figures figs")
     run.add_argument("topology", type=Path, help="the topology file (see layersim.net.topology)")
     run.add_argument("--pcap", type=Path, help="capture every interface to this pcapng file")
     run.add_argument("--seed", type=int, help="override the file's seed")
     run.add_argument("--json", action="store_true", help="print the documented JSON form instead of the story")
     run.add_argument("--until", help="stop at this simulated time (e.g. 10s); default: when nothing is left to do")
+    run.add_argument("--figures", type=Path, help="also draw each program's path and every TCP connection's "
+                     "ladder and cwnd (PNG and SVG) into this folder")
     _add_tcpcheck(sub)
     return parser
 
@@ -86,6 +91,8 @@ def _demo(args: argparse.Namespace) -> int:
         print("\n".join(data["files"] + data.get("figures", [])))
     else:
         print(render(data))
+        if args.figures is not None:
+            print(f"figures: {len(data['figures'])} files (PNG and SVG) in {args.figures}")
     return 0
 
 
@@ -206,10 +213,20 @@ def _run(args: argparse.Namespace) -> int:
         outcomes = run_scenario(scenario, until)
     finally:
         network.close()
+    figures: list[str] = []
+    if args.figures is not None:
+        from layersim.viz.figures import scenario_figures
+
+        figures = [str(path) for path in scenario_figures(scenario, outcomes, args.figures)]
     if args.json:
-        print(json.dumps(narrative_json(scenario, outcomes, capture), indent=2))
+        data = narrative_json(scenario, outcomes, capture)
+        if args.figures is not None:
+            data["figures"] = figures
+        print(json.dumps(data, indent=2))
         return 0
     print(narrative(scenario, outcomes))
+    if figures:
+        print(f"figures: {len(figures)} files written to {args.figures}")
     if capture is not None:
         print(f"capture: {capture.count} frames on {len(capture.interfaces)} interfaces written to {args.pcap}")
     return 0

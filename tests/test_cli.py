@@ -111,3 +111,16 @@ def test_shipped_example_capture_is_what_encap_writes(capsys, tmp_path):
     fresh = tmp_path / "http_get.pcapng"
     assert run(capsys, "encap", "--pcap", str(fresh))[0] == 0
     assert fresh.read_bytes() == shipped.read_bytes()
+
+
+@pytest.mark.parametrize("command", ["demo", "encap", "inspect", "run", "tcpcheck"])
+def test_every_subcommand_help_ends_with_an_example(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    last = capsys.readouterr().out.rstrip().splitlines()[-1]
+    assert last.startswith(f"example: layersim {command}"), last
+    example = last.removeprefix("example: layersim ").split()
+    for word in example:  # the files an example names are in the repository
+        if "/" in word:
+            assert (Path(__file__).resolve().parent.parent / word).exists(), word

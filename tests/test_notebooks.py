@@ -45,8 +45,17 @@ def test_notebook_runs(path):
     book = execute(path)
     text = "".join(outputs(book))
     mimes = outputs(book, "mime")
-    if path.name == "01_encapsulation.ipynb":  # the router-hop cell prints exactly what a router changes
+    if path.name == "00_encapsulation.ipynb":  # the router-hop cell prints exactly what a router changes
         assert "IPv4.ttl: 64 -> 63" in text
+    elif path.name == "01_requests_get.ipynb":
+        assert "requests.get returned (200, 'text/html; charset=utf-8', 3494)" in text
+        assert "send     Ethernet / ARP" in text and "send     Ethernet / IPv4 / UDP / DNS" in text
+        assert "answer: example.com A 93.184.216.34 (TTL 300)" in text
+        assert "what=created, protocol=6, inside=10.0.0.2:" in text and "outside=198.51.100.2:" in text
+        assert "IPv4.src: 10.0.0.2 -> 198.51.100.2" in text and "IPv4.ttl: 64 -> 61" in text
+        assert "Transmission Control Protocol, Src Port:" in text and "200 OK" in text
+        assert "laptop:eth0   18 frames" in text and "web:eth0      16 frames" in text
+        assert mimes.count("image/png") == 5 and mimes.count("text/html") == 2  # pictures, routes, hex dump
     elif path.name == "02_header_bytes.ipynb":
         assert "IPv4.ttl: 64 -> 1" in text and "IPv4 checksum ok: False" in text
         assert "TCP checksum ok: False | IPv4 checksum ok: True" in text
@@ -60,12 +69,21 @@ def test_notebook_runs(path):
         assert "server:eth0    deliver" in text and "r2:eth0        fragment     fragments=2, mtu=1000" in text
         assert "client:eth0    deliver      protocol=ICMP" in text
         assert mimes.count("image/png") == 2 and mimes.count("text/html") >= 4
+    elif path.name == "04_tcp.ipynb":
+        assert "flags=SYN      seq=0 ack=-" in text and "flags=SYN|ACK  seq=0 ack=1" in text
+        assert "flags=ACK      seq=1 ack=1" in text and "MSS(value=1460)" in text
+        assert "server segment payload sizes: {0: 3, 1082: 1, 1448: 20}" in text
+        assert "downloaded 30042 bytes, all of them" in text and text.count("reason=link_loss") == 2
+        assert "retransmit {'seq'" in text and "'reason': 'fast'" in text
+        assert "downloaded 1000044 bytes" in text
+        assert "the naive loop got 1448 of 20042 bytes" in text and "reading until b'' got 20042 of 20042" in text
+        assert mimes.count("image/png") == 4  # two ladders, the cwnd plot, the state machine
 
 
-PUBLIC = {"layersim", "layersim.viz", "layersim.capture"}
+PUBLIC = {"layersim", "layersim.viz", "layersim.capture", "layersim.demo"}
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name != "01_encapsulation.ipynb"], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name != "00_encapsulation.ipynb"], ids=lambda p: p.name)
 def test_notebook_uses_only_the_public_api(path):
     """Readers copy notebook code: it imports from layersim's public packages, never from a module inside them."""
     book = nbformat.read(path, as_version=4)

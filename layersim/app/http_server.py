@@ -21,9 +21,11 @@ from layersim.app.http_static import error_page, static_files
 from layersim.app.serving import Spawn, Stop, accept_loop
 from layersim.errors import LayersimError
 
-__all__ = ["IDLE_SECONDS", "MAX_BODY", "Body", "Handler", "Headers", "Request", "serve_connection", "serve_http"]
+__all__ = ["IDLE_SECONDS", "MAX_BODY", "REQUEST_SECONDS", "Body", "Handler", "Headers", "Request", "serve_connection",
+           "serve_http"]
 
 IDLE_SECONDS = 5.0  # an idle keep-alive connection is closed after this (Apache's KeepAliveTimeout)
+REQUEST_SECONDS = 60.0  # how long a new connection may take to send its first request (Apache's Timeout)
 MAX_BODY = 8 << 20  # larger request bodies get 413
 RECV_BYTES = 65536
 LINGER_SECONDS = 1.0  # after an error reply, how long to wait for more of what the client still sends
@@ -67,7 +69,7 @@ Handler = Callable[[Request], tuple[int, Headers, Body]]
 def serve_http(sock_mod: Any, address: tuple[str, int] = ("", 80), *, root: Path | str | None = None,
                handler: Handler | None = None, stop: Stop | None = None, spawn: Spawn | None = None,
                ready: Callable[[tuple[str, int]], object] | None = None,
-               idle_timeout: float = IDLE_SECONDS) -> None:
+               idle_timeout: float = IDLE_SECONDS, request_timeout: float = REQUEST_SECONDS) -> None:
     """Serve HTTP at `address` until `stop()` is true (forever without `stop`): files under `root`, or `handler`.
 
     Connections are served one at a time in the caller, or each in a task of its own through `spawn(fn, *args)`
@@ -85,23 +87,28 @@ def serve_http(sock_mod: Any, address: tuple[str, int] = ("", 80), *, root: Path
     except BaseException:
         listener.close()
         raise
-    accept_loop(listener, lambda conn, peer: serve_connection(conn, app, idle_timeout=idle_timeout),
+    accept_loop(listener, lambda conn, peer: serve_connection(conn, app, idle_timeout=idle_timeout,
+                                                              request_timeout=request_timeout),
                 stop=stop, spawn=spawn)
 
 
-def serve_connection(conn: Any, handler: Handler, *, idle_timeout: float = IDLE_SECONDS) -> None:
-    """Answer the requests on one accepted connection until the client closes, asks to, or stays idle."""
+def serve_connection(conn: Any, handler: Handler, *, idle_timeout: float = IDLE_SECONDS,
+                     request_timeout: float = REQUEST_SECONDS) -> None:
+    """Answer the requests on one accepted connection until the client closes, asks to, or stays idle: up to
+    `request_timeout` for the first request (a slow or lossy client), `idle_timeout` between requests."""
     h = h11.Connection(h11.SERVER)
     linger = False
+    timeout = request_timeout
     try:
         while True:
-            request = _read_request(h, conn, idle_timeout)
+            request = _read_request(h, conn, timeout)
             if request is None:
                 return
             _respond(h, conn, request, *_call(handler, request))
             if h.our_state is not h11.DONE or h.their_state is not h11.DONE:
                 return  # MUST_CLOSE: the client or the handler asked for Connection: close
             h.start_next_cycle()
+            timeout = idle_timeout
     except h11.RemoteProtocolError as exc:
         linger = _send_error(h, conn, exc.error_status_hint)
     except _TooLarge:

@@ -25,7 +25,10 @@ _KINDS = ((_std.SOCK_STREAM, 6), (_std.SOCK_DGRAM, 17), (_std.SOCK_RAW, 0))
 _SERVICES = {"http": {6: 80}, "www": {6: 80}, "https": {6: 443, 17: 443}, "domain": {6: 53, 17: 53},
              "http-alt": {6: 8080}, "ntp": {17: 123}}
 _OWN = ("socket", "SocketType", "create_connection", "create_server", "getaddrinfo", "gethostbyname",
-        "gethostbyname_ex", "gethostname", "getfqdn", "getdefaulttimeout", "setdefaulttimeout")
+        "gethostbyname_ex", "gethostname", "getfqdn", "getdefaulttimeout", "setdefaulttimeout", "gethostbyaddr",
+        "getnameinfo", "socketpair")
+# Service names getnameinfo gives (a fixed table, not the machine's /etc/services: same names everywhere).
+_SERVICES = {(53, "tcp"): "domain", (53, "udp"): "domain", (80, "tcp"): "http", (443, "tcp"): "https"}
 
 
 def bound_socket_class(host: Host, module: SocketModule | None = None) -> type[SimSocket]:
@@ -122,6 +125,40 @@ class SocketModule(types.ModuleType):
             addresses = self.host.resolve_all(host)
         return [(_std.AddressFamily.AF_INET, _std.SocketKind(kind), protocol, "", (str(address), number))
                 for address in addresses for kind, protocol in kinds]
+
+    def gethostbyaddr(self, ip_address: str) -> tuple[str, list[str], list[str]]:
+        """(name, aliases, [address]) from the host's own name and its hosts entries; socket.herror otherwise, as
+        for an address without a PTR record (the simulated zones have none)."""
+        address = self.host.resolve(ip_address)  # a name is resolved first, as glibc does
+        names = [name for name, entry in self.host.hosts.items() if entry == address]
+        if address in self.host.addresses:
+            names.insert(0, self.host.name)
+        if not names:
+            raise _std.herror(1, "Unknown host")
+        return names[0], names[1:], [str(address)]
+
+    def getnameinfo(self, sockaddr: tuple[str, int], flags: int) -> tuple[str, str]:
+        """(host, port) names for a numeric address, reverse-looked-up as gethostbyaddr does (no query leaves
+        the simulation)."""
+        host, port = sockaddr[0], int(sockaddr[1])
+        try:
+            address = str(IPv4Address(host))
+        except ValueError:
+            raise _std.gaierror(_std.EAI_NONAME, "Name or service not known") from None
+        name = address
+        if not flags & _std.NI_NUMERICHOST:
+            try:
+                name = self.gethostbyaddr(address)[0]
+            except _std.herror:
+                if flags & _std.NI_NAMEREQD:
+                    raise _std.gaierror(_std.EAI_NONAME, "Name or service not known") from None
+        kind = "udp" if flags & _std.NI_DGRAM else "tcp"
+        service = str(port) if flags & _std.NI_NUMERICSERV else _SERVICES.get((port, kind), str(port))
+        return name, service
+
+    def socketpair(self, family: int | None = None, type: int = _std.SOCK_STREAM, proto: int = 0) -> Any:
+        """Not on a simulated host (it would make two real AF_UNIX sockets): EAFNOSUPPORT."""
+        raise os_error(97, "layersim's hosts have no AF_UNIX sockets (socketpair)")
 
     def create_connection(self, address: tuple[str, int], timeout: Any = _std._GLOBAL_DEFAULT_TIMEOUT,
                           source_address: tuple[str, int] | None = None, *, all_errors: bool = False) -> SimSocket:

@@ -1,11 +1,12 @@
-"""While a simulated process runs, the stdlib's socket, select, selectors and time functions act on its host.
+"""While a network runs, the stdlib's socket, select, selectors and time functions act on the calling process's host.
 
-Each time the clock switches into a process, `StdlibPatch.switch(True)` points the stdlib's `socket.socket`,
-`socket.create_connection`, `socket.getaddrinfo`, `select.select`, `selectors.DefaultSelector`, `time.sleep`,
-`time.time`, `time.monotonic` and friends at the process's host; `switch(False)` puts every real one back before
-the clock goes on, also when the process raised. So unmodified code (http.client, urllib3, requests, a tutorial's
-script) runs on the simulated host, and no real socket can be made by it: the real functions are not reachable
-from inside a process.
+`STDLIB_NAMES` lists what is replaced: `socket.socket`, `socket.create_connection`, `socket.getaddrinfo`, ...,
+`select.select`, `selectors.DefaultSelector`, `time.sleep`, `time.time`, `time.monotonic` and friends. Each
+replacement asks which simulated process is running: inside one, it is that host's version (so unmodified code -
+http.client, urllib3, requests, a tutorial's script - runs on the simulated host, and cannot reach a real socket);
+outside any (layersim's own code between process steps), it is the real function. The replacements are installed
+when a network that has processes starts running and removed when `run` returns, also when it raises, so nothing
+outside a run ever sees them. `select.poll`/`epoll` are hidden meanwhile, so libraries fall back to select.
 """
 
 from __future__ import annotations
@@ -14,62 +15,110 @@ import select as _select
 import selectors as _selectors
 import socket as _socket
 import time as _time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from layersim.app.select_module import SimSelector, select_sockets
-from layersim.net.process import sleep
+from layersim.net.process import current_process, sleep
 
-if TYPE_CHECKING:
-    from layersim.net.host import Host
+__all__ = ["STDLIB_NAMES", "StdlibPatch"]
 
-__all__ = ["SOCKET_NAMES", "StdlibPatch"]
-
-SOCKET_NAMES = ("socket", "SocketType", "create_connection", "create_server", "getaddrinfo", "gethostbyname",
-                "gethostbyname_ex", "gethostname", "getfqdn", "getdefaulttimeout", "setdefaulttimeout")
 _MISSING = object()
-_REMOVED_SELECT = ("poll", "epoll", "devpoll", "kqueue")  # so urllib3 and others fall back to select.select
+_SOCKET_FUNCTIONS = ("create_connection", "create_server", "getaddrinfo", "gethostbyname", "gethostbyname_ex",
+                     "gethostname", "getfqdn", "getdefaulttimeout", "setdefaulttimeout", "gethostbyaddr",
+                     "getnameinfo", "socketpair")
+_HIDDEN_SELECT = ("poll", "epoll", "devpoll", "kqueue")
+STDLIB_NAMES = (("socket", ("socket", "SocketType", *_SOCKET_FUNCTIONS)),
+                ("select", ("select", *_HIDDEN_SELECT)), ("selectors", ("DefaultSelector",)),
+                ("time", ("sleep", "time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns")))
+
+
+class _SocketMeta(type):
+    """Makes `isinstance(x, socket.socket)` true for a simulated host's sockets too while patched."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        from layersim.app.sim_socket import SimSocket
+
+        return isinstance(instance, (SimSocket, cls._real))  # type: ignore[attr-defined]
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        proc = current_process()
+        if proc is None:
+            return cls._real(*args, **kwargs)  # type: ignore[attr-defined]
+        return proc.host.socket.socket(*args, **kwargs)
+
+
+def _dispatch(real: Callable[..., Any], simulated: Callable[[Any], Callable[..., Any]]) -> Callable[..., Any]:
+    """A function that is `simulated(process)` inside a simulated process and `real` outside."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        proc = current_process()
+        if proc is None:
+            return real(*args, **kwargs)
+        return simulated(proc)(*args, **kwargs)
+
+    call.__name__ = getattr(real, "__name__", "call")
+    call.__doc__ = getattr(real, "__doc__", None)
+    return call
+
+
+def _sim_sleep(proc: Any) -> Callable[[float], None]:
+    return lambda seconds: sleep(round(seconds * 1e9)) if seconds > 0 else None
+
+
+def _clock(proc: Any, scale: float, epoch: bool) -> Callable[[], Any]:
+    network = proc.host.network
+    start = network.start_ns if epoch else 0
+    if scale == 1:
+        return lambda: start + network.clock.now
+    return lambda: (start + network.clock.now) / scale
 
 
 class StdlibPatch:
-    """The patch for one host; `switch` is a Process environment hook."""
+    """The replacements, installed for as long as any network runs (nested runs count)."""
 
-    def __init__(self, host: Host) -> None:
-        self.host = host
-        module = host.socket
-        clock = host.network.clock
-        epoch = host.network.start_ns
-        self._replacements: list[tuple[Any, str, Any]] = [(_socket, name, getattr(module, name))
-                                                          for name in SOCKET_NAMES]
-        self._replacements += [
-            (_select, "select", lambda r, w, x, timeout=None: select_sockets(host, r, w, x, timeout)),
-            (_selectors, "DefaultSelector", lambda: SimSelector(host)),
-            (_time, "sleep", lambda seconds: sleep(round(seconds * 1e9)) if seconds > 0 else None),
-            (_time, "time", lambda: (epoch + clock.now) / 1e9),
-            (_time, "time_ns", lambda: epoch + clock.now),
-            (_time, "monotonic", lambda: clock.now / 1e9),
-            (_time, "monotonic_ns", lambda: clock.now),
-            (_time, "perf_counter", lambda: clock.now / 1e9),
-            (_time, "perf_counter_ns", lambda: clock.now),
-        ]
-        self._replacements += [(_select, name, _MISSING) for name in _REMOVED_SELECT if hasattr(_select, name)]
+    def __init__(self) -> None:
+        self._depth = 0
         self._saved: list[tuple[Any, str, Any]] = []
 
-    def switch(self, entering: bool) -> None:
-        """Install the host's versions (entering) or put the real ones back."""
-        if entering:
-            if self._saved:
-                return
-            for module, name, value in self._replacements:
+    def _replacements(self) -> list[tuple[Any, str, Any]]:
+        real_socket = _socket.socket
+        socket_class = _SocketMeta("socket", (), {"_real": real_socket, "__doc__": real_socket.__doc__})
+        out: list[tuple[Any, str, Any]] = [(_socket, "socket", socket_class), (_socket, "SocketType", socket_class)]
+        for name in _SOCKET_FUNCTIONS:
+            out.append((_socket, name, _dispatch(getattr(_socket, name),
+                                                 lambda proc, name=name: getattr(proc.host.socket, name))))
+        out.append((_select, "select", _dispatch(_select.select, lambda proc: lambda r, w, x, timeout=None:
+                                                 select_sockets(proc.host, r, w, x, timeout))))
+        out.append((_selectors, "DefaultSelector", _dispatch(_selectors.DefaultSelector,
+                                                             lambda proc: lambda: SimSelector(proc.host))))
+        out.append((_time, "sleep", _dispatch(_time.sleep, _sim_sleep)))
+        for name, scale, epoch in (("time", 1e9, True), ("time_ns", 1, True), ("monotonic", 1e9, False),
+                                   ("monotonic_ns", 1, False), ("perf_counter", 1e9, False),
+                                   ("perf_counter_ns", 1, False)):
+            out.append((_time, name, _dispatch(getattr(_time, name),
+                                               lambda proc, scale=scale, epoch=epoch: _clock(proc, scale, epoch))))
+        out += [(_select, name, _MISSING) for name in _HIDDEN_SELECT if hasattr(_select, name)]
+        return out
+
+    def __enter__(self) -> StdlibPatch:
+        if self._depth == 0:
+            for module, name, value in self._replacements():
                 self._saved.append((module, name, getattr(module, name, _MISSING)))
                 if value is _MISSING:
                     delattr(module, name)
                 else:
                     setattr(module, name, value)
-            return
-        for module, name, value in reversed(self._saved):
-            if value is _MISSING:
-                if hasattr(module, name):
-                    delattr(module, name)
-            else:
-                setattr(module, name, value)
-        self._saved.clear()
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            for module, name, value in reversed(self._saved):
+                if value is _MISSING:
+                    if hasattr(module, name):
+                        delattr(module, name)
+                else:
+                    setattr(module, name, value)
+            self._saved.clear()

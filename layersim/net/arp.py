@@ -35,6 +35,7 @@ class ArpCache:
         self.queue_limit = queue_limit
         self.entries: dict[IPv4Address, tuple[MAC, int]] = {}
         self.pending: dict[IPv4Address, Pending] = {}
+        self._by_int: dict[int, tuple[MAC, int]] = {}  # the same entries keyed by int, for the per-frame path
 
     def lookup(self, ip: IPv4Address, now: int) -> MAC | None:
         """The MAC for `ip` if known and not expired."""
@@ -44,8 +45,18 @@ class ArpCache:
         mac, expires = entry
         if expires <= now:
             del self.entries[ip]
+            self._by_int.pop(int(ip), None)
             return None
         return mac
+
+    def lookup_int(self, ip: int, now: int) -> MAC | None:
+        """`lookup` for an address given as an int (no address object on the per-frame path)."""
+        entry = self._by_int.get(ip)
+        if entry is None:
+            return None
+        if entry[1] <= now:
+            return self.lookup(IPv4Address(ip), now)
+        return entry[0]
 
     def queue(self, ip: IPv4Address, interface: str, packet: Any) -> tuple[bool, bool]:
         """Hold a packet until `ip` resolves: returns (queued, first) — `first` means send a request now."""
@@ -61,7 +72,7 @@ class ArpCache:
     def learn(self, ip: IPv4Address, mac: MAC, now: int, *, create: bool = True) -> list[Any]:
         """Record ip -> mac (only update an existing entry unless `create`); returns packets now sendable."""
         if create or ip in self.entries or ip in self.pending:
-            self.entries[ip] = (mac, now + self.reachable_ns)
+            self.entries[ip] = self._by_int[int(ip)] = (mac, now + self.reachable_ns)
         pending = self.pending.pop(ip, None)
         return pending.packets if pending is not None else []
 

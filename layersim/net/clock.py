@@ -43,22 +43,33 @@ class Timer:
 
 
 class Clock:
-    """A discrete-event clock: nothing here reads the wall clock; time moves only from event to event."""
+    """A discrete-event clock: nothing here reads the wall clock; time moves only from event to event.
+
+    The queue holds (time, sequence, callback, args, timer) tuples; `timer` is None for calls that cannot be
+    cancelled (`schedule`), which spares the per-frame path a Timer object.
+    """
 
     def __init__(self) -> None:
         self.now = 0
-        self._queue: list[tuple[int, int, Timer]] = []
+        self._queue: list[tuple[int, int, Callable[..., Any], tuple[Any, ...], Timer | None]] = []
         self._sequence = 0
         self.events_run = 0
 
     def at(self, time_ns: int, callback: Callable[..., Any], *args: Any) -> Timer:
-        """Run `callback(*args)` at absolute simulated time `time_ns` (not before now)."""
+        """Run `callback(*args)` at absolute simulated time `time_ns` (not before now); cancellable."""
         if time_ns < self.now:
             raise LayersimError(f"cannot schedule at {time_ns} ns: the clock is already at {self.now} ns")
         timer = Timer(time_ns, callback, args)
         self._sequence += 1
-        heapq.heappush(self._queue, (time_ns, self._sequence, timer))
+        heapq.heappush(self._queue, (time_ns, self._sequence, callback, args, timer))
         return timer
+
+    def schedule(self, time_ns: int, callback: Callable[..., Any], *args: Any) -> None:
+        """Run `callback(*args)` at `time_ns` (not before now), with no way to cancel it."""
+        if time_ns < self.now:
+            raise LayersimError(f"cannot schedule at {time_ns} ns: the clock is already at {self.now} ns")
+        self._sequence += 1
+        heapq.heappush(self._queue, (time_ns, self._sequence, callback, args, None))
 
     def after(self, delay_ns: int, callback: Callable[..., Any], *args: Any) -> Timer:
         """Run `callback(*args)` `delay_ns` nanoseconds from now."""
@@ -66,9 +77,10 @@ class Clock:
 
     def next_time(self) -> int | None:
         """When the next pending event is due, or None when nothing is pending."""
-        while self._queue and self._queue[0][2].cancelled:
-            heapq.heappop(self._queue)
-        return self._queue[0][0] if self._queue else None
+        queue = self._queue
+        while queue and queue[0][4] is not None and queue[0][4].cancelled:
+            heapq.heappop(queue)
+        return queue[0][0] if queue else None
 
     def run(self, until: int | None = None, *, max_events: int | None = None) -> int:
         """Run events in order until the queue is empty or the next is after `until`; returns events run.
@@ -77,18 +89,18 @@ class Clock:
         """
         ran = 0
         queue = self._queue
+        pop = heapq.heappop
         while queue:
-            time_ns, _, timer = queue[0]
-            if until is not None and time_ns > until:
+            if until is not None and queue[0][0] > until:
                 break
             if max_events is not None and ran >= max_events:
                 raise LayersimError(f"simulation still busy after {max_events} events at {self.now} ns "
                                     "(a loop in the topology?)")
-            heapq.heappop(queue)
-            if timer.cancelled:
+            time_ns, _, callback, args, timer = pop(queue)
+            if timer is not None and timer.cancelled:
                 continue
             self.now = time_ns
-            timer.callback(*timer.args)
+            callback(*args)
             ran += 1
         if until is not None and until > self.now:
             self.now = until

@@ -56,22 +56,23 @@ def udp_send(host: Host, sock: DatagramSocket, dst: IPv4Address, port: int, data
             mtu = learned
     if total > mtu:
         return False
-    mac = host.arp.lookup(route.via or dst, now)
+    via = route.via
+    mac = host.arp.lookup_int(dst_int if via is None else int(via), now)
     if mac is None:
         return False
     flags = 0 if sock.pmtu == "dont" else 0x4000
     ident = output.take_ip_id()
-    src4, dst4 = src.to_bytes(4, "big"), dst_int.to_bytes(4, "big")
+    tos, ttl = sock.tos, sock.ttl
     sport = sock.local[1]
     length = total - 20
-    checksum = internet_checksum(data, (src >> 16) + (src & 0xFFFF) + (dst_int >> 16) + (dst_int & 0xFFFF) + 17
-                                 + length + length + sport + port) or 0xFFFF  # RFC 768: 0 is sent as 0xffff
-    header = bytearray(_IP_UDP.pack(0x45, sock.tos, total, ident, flags, sock.ttl, 17, 0, src4, dst4, sport, port,
-                                    length, checksum))
-    ip_checksum = internet_checksum(header[:20])
-    header[10] = ip_checksum >> 8
-    header[11] = ip_checksum & 0xFF
-    frame = mac + out.mac + _ETH_IPV4 + header + data
+    pseudo = (src >> 16) + (src & 0xFFFF) + (dst_int >> 16) + (dst_int & 0xFFFF)
+    checksum = internet_checksum(data, pseudo + 17 + length + length + sport + port) or 0xFFFF  # RFC 768: 0 -> ffff
+    header_sum = 0x4500 + tos + total + ident + flags + (ttl << 8) + 17 + pseudo  # RFC 1071, folded below
+    header_sum = (header_sum & 0xFFFF) + (header_sum >> 16)
+    header_sum = (header_sum & 0xFFFF) + (header_sum >> 16)
+    header = _IP_UDP.pack(0x45, tos, total, ident, flags, ttl, 17, ~header_sum & 0xFFFF, src.to_bytes(4, "big"),
+                          dst_int.to_bytes(4, "big"), sport, port, length, checksum)
+    frame = b"".join((mac, out.mac, _ETH_IPV4, header, data))
     trace = network.trace
     packet_id = trace.new_packet_id()
     note = ("udp", sport, dst, port)
@@ -89,20 +90,21 @@ def udp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | Non
     if frag & 0x3FFF or total > len(frame) - 14 or length != total - 20 or not checksum:
         return False
     dst = int.from_bytes(dst4, "big")
-    if dst not in host.address_ints_cached() or internet_checksum(frame[14:34]):
-        return False
+    if dst not in host.address_ints_cached() or int.from_bytes(frame[14:34], "big") % 0xFFFF:
+        return False  # not ours, or a header whose RFC 1071 sum is not 0xffff (the general path says why)
     src = int.from_bytes(src4, "big")
     sock = host.sockets.find_udp(dst, dport, src, sport)
     if sock is None or len(sock.queue) >= sock.queue_limit:
         return False
     end = 14 + total
-    if internet_checksum(frame[34:end], (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + 17 + length):
+    udp_sum = int.from_bytes(frame[34:end], "big") << (8 * ((end - 34) & 1))  # odd length: pad with a zero
+    if (udp_sum + (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + 17 + length) % 0xFFFF:
         return False
     trace = host.network.trace
     if trace.keep_events:
         trace.add(now, host.name, iface.name, _DELIVER, frame[14:end] if trace.keep_frames else None, packet_id,
                   ("UDP",))
         trace.add(now, host.name, iface.name, _APP, None, packet_id,
-                  (_UDP_FACTS, (("port", dport), ("size", length - 8), ("source", f"{IPv4Address(src)}:{sport}"))))
+                  (_UDP_FACTS, (("port", dport), ("size", length - 8), ("source", (src, sport)))))
     sock.deliver(Datagram(frame[42:end], (IPv4Address(src), sport), now, ttl))
     return True

@@ -53,7 +53,6 @@ class Host(IPNode):
         self.hosts: dict[str, IPv4Address] = {}  # /etc/hosts: name -> address (the host's own name is implied)
         self.resolver: Any = None  # a stub resolver (layersim.app.resolver) for names not in `hosts`
         self._socket_module: Any = None
-        self._stdlib_patch: Any = None
 
     def register_protocol(self, number: int, handler: ProtocolHandler,
                           on_error: Callable[[Any], None] | None = None) -> None:
@@ -83,8 +82,10 @@ class Host(IPNode):
         if start is not None and start < now:
             what = name or getattr(fn, "__name__", "process")
             raise LayersimError(f"{self.name}: cannot start {what} at {start} ns, the clock is already at {now} ns")
+        from layersim.app.stdlib_patch import StdlibPatch
+
         proc = Process(self, fn, args, kwargs, name)
-        proc.environment.append(self.stdlib_patch.switch)
+        self.network.add_run_guard(StdlibPatch())
         proc.start(start)
         self.processes.append(proc)
         return proc
@@ -101,15 +102,6 @@ class Host(IPNode):
         except SyntaxError as exc:
             raise LayersimError(f"{source}:{exc.lineno}: {exc.msg}") from None
         return self.spawn(run_file, code, str(source), list(argv), at=at, name=source.name)
-
-    @property
-    def stdlib_patch(self) -> Any:
-        """What puts this host's socket/select/time under a process's stdlib while it runs."""
-        if self._stdlib_patch is None:
-            from layersim.app.stdlib_patch import StdlibPatch
-
-            self._stdlib_patch = StdlibPatch(self)
-        return self._stdlib_patch
 
     @property
     def socket(self) -> Any:

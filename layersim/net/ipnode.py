@@ -165,8 +165,8 @@ class IPNode(Node):
         out = self.interfaces[route.interface]
         if total_length > out.mtu:
             return False
-        next_hop = route.via or IPv4Address(dst)
-        mac = self.arp.lookup(next_hop, now)
+        via = route.via
+        mac = self.arp.lookup_int(dst if via is None else int(via), now)
         if mac is None:
             return False
         new = forward_frame(frame, out.mac, mac)
@@ -176,8 +176,8 @@ class IPNode(Node):
         note = ("forward", out.name, ttl, ttl - 1)
         trace = self.network.trace
         if trace.keep_events:
-            trace.add(now, self.name, out.name, _FORWARD, None, packet_id, (ttl, ttl - 1, str(next_hop), iface.name,
-                                                                           None))
+            next_hop = dst if via is None else int(via)  # an int: made text only when read (trace_details)
+            trace.add(now, self.name, out.name, _FORWARD, None, packet_id, (ttl, ttl - 1, next_hop, iface.name, None))
             trace.add(now, self.name, out.name, _SEND, new_frame, packet_id, (note,))
         out.send(new_frame, packet_id, note)
         return True

@@ -35,13 +35,15 @@ class Faults:
 class _Direction:
     """The sending side of one direction: when the wire is free and what waits in the queue."""
 
-    __slots__ = ("busy_until", "departures", "faults", "rng")
+    __slots__ = ("busy_until", "departures", "faults", "faulty", "receiver", "rng")
 
-    def __init__(self, faults: Faults, rng: random.Random) -> None:
+    def __init__(self, faults: Faults, rng: random.Random, receiver: Interface) -> None:
         self.busy_until = 0
         self.departures: deque[int] = deque()
         self.faults = faults
+        self.faulty = bool(faults.loss or faults.duplicate or faults.reorder or faults.corrupt)
         self.rng = rng
+        self.receiver = receiver
 
 
 class Link:
@@ -63,8 +65,8 @@ class Link:
         self.mtu = mtu
         self.queue_limit = queue_limit
         forward = faults or Faults()
-        self._directions = {id(a): _Direction(forward, random.Random(rng.getrandbits(64))),
-                            id(b): _Direction(faults_ba or forward, random.Random(rng.getrandbits(64)))}
+        self._directions = {id(a): _Direction(forward, random.Random(rng.getrandbits(64)), b),
+                            id(b): _Direction(faults_ba or forward, random.Random(rng.getrandbits(64)), a)}
         a.link = self
         b.link = self
 
@@ -91,16 +93,19 @@ class Link:
         if len(departures) >= self.queue_limit:
             node.drop(sender, frame, DropReason.QUEUE_FULL, packet_id, queued=len(departures))
             return
-        start = max(now, direction.busy_until)
-        depart = start + self.serialization_ns(len(frame))
+        busy = direction.busy_until
+        depart = (busy if busy > now else now) - (-len(frame) * 8_000_000_000 // self.bandwidth_bps)
         direction.busy_until = depart
         departures.append(depart)
+        if not direction.faulty:
+            clock.schedule(depart + self.delay_ns, direction.receiver.deliver, frame, packet_id)
+            return
         faults, rng = direction.faults, direction.rng
         if faults.loss and rng.random() < faults.loss:
             node.drop(sender, frame, DropReason.LINK_LOSS, packet_id)
             return
         arrive = depart + self.delay_ns
-        receiver = self.peer(sender)
+        receiver = direction.receiver
         if faults.corrupt and rng.random() < faults.corrupt:
             bit = rng.randrange(len(frame) * 8)
             damaged = bytearray(frame)
@@ -110,10 +115,10 @@ class Link:
         if faults.reorder and rng.random() < faults.reorder:
             arrive += self.delay_ns + self.serialization_ns(len(frame)) * 2
             node.event(EventKind.LINK, sender, frame, packet_id, ("reorder", None, arrive))
-        clock.at(arrive, receiver.deliver, frame, packet_id)
+        clock.schedule(arrive, receiver.deliver, frame, packet_id)
         if faults.duplicate and rng.random() < faults.duplicate:
             node.event(EventKind.LINK, sender, frame, packet_id, ("duplicate",))
-            clock.at(arrive + self.serialization_ns(len(frame)), receiver.deliver, frame, packet_id)
+            clock.schedule(arrive + self.serialization_ns(len(frame)), receiver.deliver, frame, packet_id)
 
     def __repr__(self) -> str:
         return (f"Link({self.a.full_name} <-> {self.b.full_name}, delay={self.delay_ns}ns, "

@@ -46,6 +46,7 @@ class Network:
         self.trace = Trace(trace, trace_limit)
         self.start_ns = parse_start(DEFAULT_START if start is None else start)
         self.strict = bool(os.environ.get("LAYERSIM_STRICT")) if strict is None else strict
+        self._run_guards: list[Any] = []  # context managers entered for the length of every run (the stdlib patch)
         self.nodes: dict[str, Node] = {}
         self.links: list[Link] = []
         self._captures: list[CaptureSession] = []
@@ -262,7 +263,7 @@ class Network:
         self._not_in_process("run")
         self._auto_gateways()
         limit = None if until is None else parse_duration(until)
-        return self.clock.run(limit, max_events=max_events)
+        return self._run_clock(limit, max_events)
 
     def run_until_idle(self, *, max_events: int = 50_000_000) -> int:
         """Run until no event is pending."""
@@ -278,10 +279,34 @@ class Network:
             if next_time is None:
                 break
             if deadline is not None and next_time > deadline:
-                self.clock.run(deadline)
+                self._run_clock(deadline, None)
                 break
-            self.clock.run(next_time)
+            self._run_clock(next_time, None)
         return done()
+
+    def add_run_guard(self, guard: Any) -> None:
+        """Enter `guard` (a context manager) around every run from now on; one of each type is kept."""
+        if self.run_guard(type(guard)) is None:
+            self._run_guards.append(guard)
+
+    def run_guard(self, kind: type) -> Any:
+        """The run guard of type `kind`, if one was added."""
+        return next((g for g in self._run_guards if type(g) is kind), None)
+
+    def _run_clock(self, until: int | None, max_events: int | None) -> int:
+        """clock.run inside every run guard (they are left, in reverse, also when the run raises)."""
+        guards = self._run_guards
+        if not guards:
+            return self.clock.run(until, max_events=max_events)
+        entered = []
+        try:
+            for guard in guards:
+                guard.__enter__()
+                entered.append(guard)
+            return self.clock.run(until, max_events=max_events)
+        finally:
+            for guard in reversed(entered):
+                guard.__exit__(None, None, None)
 
     @staticmethod
     def _not_in_process(what: str) -> None:

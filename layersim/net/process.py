@@ -59,7 +59,7 @@ class Wait:
         if self.timer is not None:
             self.timer.cancel()
         clock = self.process.host.network.clock
-        clock.at(clock.now, self.process._step)
+        clock.schedule(clock.now, self.process._step)
 
 
 class Process:
@@ -179,8 +179,19 @@ class Process:
 
 
 def _timeout(wait: Wait) -> None:
+    """A parked wait's timeout: resume the process now, in this very clock event (no second event)."""
     wait.timer = None
-    wait.wake(False)
+    if not wait.fired:
+        wait.fired = True
+        wait.value = False
+        wait.process._step()
+
+
+def _wake_now(wait: Wait) -> None:
+    """The end of a sleep: resume the process in this clock event."""
+    wait.fired = True
+    wait.value = True
+    wait.process._step()
 
 
 def _internal(exc: BaseException) -> bool:
@@ -206,7 +217,10 @@ def sleep(ns: int) -> None:
     me = current_process()
     if me is None:
         raise ProcessError("sleep() blocks: call it from inside a process (host.spawn)")
-    me.block(me.park(ns))
+    clock = me.host.network.clock
+    wait = Wait(me)  # nothing else wakes a sleep: no timer to cancel, one clock event
+    clock.schedule(clock.now + max(0, ns), _wake_now, wait)
+    me.block(wait)
 
 
 def wait_until(clock: Any, queues: list[list[Wait]], ready: Callable[[], bool], timeout_ns: int | None) -> bool:

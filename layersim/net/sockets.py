@@ -13,7 +13,7 @@ import errno
 from collections import deque
 from dataclasses import dataclass
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from layersim.errors import LayersimError
 from layersim.net.process import Wait, wait_until
@@ -39,9 +39,8 @@ def address_int(value: IPv4Address | str | int) -> int:
         raise LayersimError(f"{value!r} is not an IPv4 address") from None
 
 
-@dataclass(frozen=True, slots=True)
-class Datagram:
-    """A UDP datagram as an application receives it."""
+class Datagram(NamedTuple):
+    """A UDP datagram as an application receives it (a named tuple: made once per datagram, cheaply)."""
 
     data: bytes
     source: tuple[IPv4Address, int]
@@ -170,6 +169,7 @@ class DatagramSocket(_Endpoint):
         self.remote: tuple[int, int] | None = None
         self.received: list[Datagram] = []  # every datagram, for scripts that look afterwards
         self.keep_received = True
+        self._last_destination: tuple[Any, IPv4Address] | None = None  # sendto's last address, parsed
 
     @property
     def port(self) -> int:
@@ -193,7 +193,15 @@ class DatagramSocket(_Endpoint):
                                                   "socket")
             ip, port = IPv4Address(self.remote[0]), self.remote[1]
         else:
-            ip, port = IPv4Address(address[0]), address[1]
+            ip, port = address
+            if not isinstance(ip, IPv4Address):
+                cached = self._last_destination
+                if cached is not None and cached[0] == ip:
+                    ip = cached[1]
+                else:
+                    parsed = IPv4Address(ip)
+                    self._last_destination = (ip, parsed)
+                    ip = parsed
         if not 0 < port < 0x10000:
             raise LayersimError(f"{self.host.name}: UDP destination port {port} is not between 1 and 65535")
         return self.host.send_udp(self, ip, port, data)

@@ -107,7 +107,7 @@ class Trace:
     def add(self, time_ns: int, node: str, interface: str | None, kind: EventKind, frame: bytes | None,
             packet_id: int | None, values: tuple[Any, ...] = ()) -> None:
         """Record one event: `values` are the plain values of the kind's details dataclass, in field order."""
-        kind_value = kind.value
+        kind_value = kind._value_  # the plain attribute: Enum.value is a descriptor, slow on the per-frame path
         if kind_value == _DROP:
             if not self.keep_drops:
                 return

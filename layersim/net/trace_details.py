@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from enum import Enum
+from ipaddress import IPv4Address
 from typing import Any
 
 __all__ = [
@@ -260,10 +261,18 @@ _FLAT = (Dropped, AppNote, TcpNote)  # their `facts` pairs are spread into the d
 
 
 def build_details(kind_value: str, values: tuple[Any, ...]) -> Any:
-    """The dataclass of an event from the plain values stored for it."""
+    """The dataclass of an event from the plain values stored for it.
+
+    The per-frame path stores addresses as ints (formatting them there would cost more than the hop): a FORWARD's
+    next hop, and an APP event's "source" as (address, port); they become text here, when someone reads."""
     cls = DETAILS[kind_value]
     if cls is Dropped:
         return Dropped(_REASONS[values[0]], values[1])
+    if cls is Forward and isinstance(values[2], int):
+        return Forward(values[0], values[1], str(IPv4Address(values[2])), *values[3:])
+    if cls is AppNote and values[1] and any(isinstance(v, tuple) for _, v in values[1]):
+        return AppNote(values[0], tuple((k, f"{IPv4Address(v[0])}:{v[1]}" if isinstance(v, tuple) else v)
+                                        for k, v in values[1]))
     return cls(*values)
 
 

@@ -11,7 +11,8 @@ __all__ = ["add_parser", "main"]
 
 def add_parser(sub: Any) -> None:
     """Register `tcpcheck` on the `layersim` subcommand parsers."""
-    parser = sub.add_parser("tcpcheck", help="run a packetdrill-format script (.pkt) against layersim's TCP")
+    parser = sub.add_parser("tcpcheck", help="run a packetdrill-format script (.pkt) against layersim's TCP",
+                            epilog="example: layersim tcpcheck tests/tcpcheck/scripts/active_open.pkt --verbose")
     parser.add_argument("script", type=Path, help="the script file")
     parser.add_argument("--profile", choices=("linux", "rfc"), default="linux",
                         help="TCP profile to run (default linux)")

@@ -197,8 +197,10 @@ def forward_frame(frame: bytes, src: MAC, dst: MAC) -> bytearray | None:
     ethertype, version_ihl, total_length, ttl = _HOP_VIEW.unpack_from(frame, 12)
     header_length = (version_ihl & 0xF) * 4
     if ethertype != 0x0800 or version_ihl >> 4 != 4 or header_length < 20 or ttl <= 1 \
-            or total_length < header_length or 14 + total_length > len(frame) \
-            or internet_checksum(frame[14:14 + header_length]):
+            or total_length < header_length or 14 + total_length > len(frame):
+        return None
+    header_sum = int.from_bytes(frame[14:14 + header_length], "big")  # RFC 1071 by the mod-0xffff identity:
+    if header_sum % 0xFFFF:  # a correct header sums to 0xffff (never 0: version 4 is in it)
         return None
     out = bytearray(frame)
     out[0:6] = dst

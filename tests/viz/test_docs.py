@@ -27,7 +27,8 @@ def test_the_example_draws_and_saves(tmp_path):
 
 def test_every_picture_shown_is_committed():
     shown = re.findall(r"!\[[^\]]*\]\((docs/[^)]+\.png)\)", TEXT)
-    assert shown == ["docs/encapsulation.png", "docs/bit_layout_ipv4.png", "docs/bit_layout_tcp.png", "docs/path.png"]
+    assert shown == ["docs/encapsulation.png", "docs/bit_layout_ipv4.png", "docs/bit_layout_tcp.png", "docs/path.png",
+                     "docs/demo_ladder_get.png", "docs/demo_state_machine.png"]
     for name in shown:
         data = (ROOT / name).read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000, name

@@ -1,0 +1,204 @@
+"""`layersim demo` in the suite: layersim.demo.run and the command line, the capture checked by tshark one interface
+at a time (clean, with DNS, ARP, the handshake, the GET and the 200, and the NAT rewrite on the home router's
+outside link), byte-identical for the same seed, and retransmitting but complete under loss."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from layersim.capture import read_capture
+from layersim.cli import main
+from layersim.demo import DNS_ADDRESS, WEB_ADDRESS, DemoRun, page, run
+from layersim.demo_story import story
+from tests.sim_tools import PI_WARN, expert_summary, split_interface, tshark_rows
+from tests.tools import rfc1071_sum
+
+LAPTOP, OUTSIDE = "10.0.0.2", "198.51.100.2"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoRun, Path]:
+    """The demo with seed 1 and no loss, its captures in a folder of its own."""
+    out = tmp_path_factory.mktemp("demo")
+    return run(seed=1, out=out), out
+
+
+@pytest.fixture(scope="module")
+def per_interface(demo: tuple[DemoRun, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """demo.pcapng split by tshark into one file per interface."""
+    outcome, out = demo
+    folder = tmp_path_factory.mktemp("split")
+    names = [f"{node.name}:{i}" for node in outcome.network.nodes.values() for i in node.interfaces]
+    return {name: split_interface(out / "demo.pcapng", name, folder / f"{name.replace(':', '_')}.pcapng")
+            for name in names}
+
+
+def test_the_demo_fetches_the_page_and_writes_its_captures(demo: tuple[DemoRun, Path]) -> None:
+    outcome, out = demo
+    response = outcome.requests_process.result
+    assert response.status_code == 200 and response.content == page()
+    assert response.headers["Content-Length"] == str(len(page()))
+    assert outcome.tutorial_process.exception is None and outcome.tutorial_process.result.startswith(b"HTTP/1.1 200")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["demo.pcapng", "home-isp1.pcap", "isp1-dns.pcap", "isp1-isp2.pcap", "isp2-web.pcap",
+                     "laptop-home.pcap"]
+    # Every interface is in the pcapng, and each per-link pcap holds what its first interface sent and received.
+    records = list(read_capture(out / "demo.pcapng"))
+    assert {r.interface for r in records} == {f"{n}:{i}" for n, node in outcome.network.nodes.items()
+                                              for i in node.interfaces}
+    link = [r.data for r in read_capture(out / "laptop-home.pcap")]
+    assert link == [r.data for r in records if r.interface == "laptop:eth0"]
+
+
+def test_cli_demo_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["demo", "--out", str(tmp_path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["response"]["status"] == "200 OK" and data["response"]["body_bytes"] == len(page())
+    assert [d["direction"] for d in data["dns"]] == ["out", "in"]
+    assert data["dns"][1]["answers"] == [f"example.com A {WEB_ADDRESS} (TTL 300)"]
+    assert [s["flags"] for s in data["handshake"]] == ["S", "S.", "."]
+    assert data["get"]["request_line"] == "GET / HTTP/1.1"
+    assert [h["node"] for h in data["get"]["hops"]] == ["laptop", "home", "isp1", "isp2", "web"]
+    home = data["get"]["hops"][1]["changes"]
+    assert any(c.startswith("IPv4.src") and LAPTOP in c and OUTSIDE in c for c in home), home
+    assert data["retransmissions"] == 0 and "link_loss" not in data["drops"]
+    # The home router's table, as conntrack -L prints it: the requests connection, still in TIME_WAIT.
+    (line,) = data["nat_table"].splitlines()
+    assert re.fullmatch(rf"tcp +6 \d+ TIME_WAIT src={LAPTOP} dst={WEB_ADDRESS} sport=(\d+) dport=80 "
+                        rf"src={WEB_ADDRESS} dst={OUTSIDE} sport=80 dport=\1 \[ASSURED\]", line), line
+    created = [n for n in data["nat"] if n["what"] == "created"]
+    assert {n["protocol"] for n in created} == {6, 17} and all(n["inside"].startswith(LAPTOP) for n in created)
+    assert (tmp_path / "demo.pcapng").is_file() and data["files"][0] == str(tmp_path / "demo.pcapng")
+
+
+def test_cli_demo_quiet_prints_the_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["demo", "--out", str(tmp_path), "--quiet", "--seed", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == str(tmp_path / "demo.pcapng") and len(lines) == 6
+    assert all(Path(line).is_file() for line in lines)
+
+
+def _problems(per_interface: dict[str, Path]) -> dict[str, dict[str, int]]:
+    """Per interface, the Errors and Warns counts of `tshark -z expert` that are not zero."""
+    out = {}
+    for name, path in per_interface.items():
+        counts = {k: v for k, v in expert_summary(path).items() if k in ("Errors", "Warns") and v}
+        if counts:
+            out[name] = counts
+    return out
+
+
+@pytest.mark.tshark
+def test_each_interface_is_clean_in_tshark_but_for_the_tutorial_clients_resets(
+        demo: tuple[DemoRun, Path], per_interface: dict[str, Path]) -> None:
+    # The tutorial client stops reading at its first short read and closes: the rest of the response then meets
+    # a closed socket, which answers with RSTs (as Linux does). Nothing else may be a warning or an error.
+    outcome, _ = demo
+    tutorial = _tutorial_ports(outcome)
+    frames_seen = 0
+    for name, path in per_interface.items():
+        rows = tshark_rows(path, "frame.number", "tcp.srcport", "tcp.dstport", "tcp.flags.reset",
+                           "_ws.expert.severity", "_ws.expert.message", occurrence="a")
+        frames_seen += len(rows)
+        for row in rows:
+            warnings = [m for s, m in zip(row[4].split("|"), row[5].split("|"), strict=True)
+                        if s and int(s, 0) >= PI_WARN]
+            if warnings:
+                assert warnings == ["Connection reset (RST)"] and row[3] in ("1", "True"), (name, row)
+                assert {int(row[1]), int(row[2])} & tutorial, (name, row)
+    assert frames_seen == len(list(read_capture(demo[1] / "demo.pcapng")))
+
+
+@pytest.mark.tshark
+@pytest.mark.xfail(strict=True, reason="issue 9 asks for zero expert warnings on a loss-free demo, but the tutorial "
+                   "client closes with the response's tail still arriving, and the RSTs that answer it are tshark "
+                   "warnings (Connection reset) on every interface of the path")
+def test_each_interface_has_zero_expert_warnings(per_interface: dict[str, Path]) -> None:
+    assert _problems(per_interface) == {}
+
+
+def _tutorial_ports(outcome: DemoRun) -> set[int]:
+    """The laptop's source port of the tutorial client's connection (the second connection to port 80)."""
+    rows = [e for e in outcome.network.trace.events if e.node == "laptop" and e.frame is not None
+            and e.frame[12:14] == b"\x08\x00" and e.frame[23] == 6 and e.frame[47] == 0x02]
+    return {int.from_bytes(e.frame[34:36], "big") for e in rows[1:]}
+
+
+@pytest.mark.tshark
+def test_laptop_link_shows_arp_dns_handshake_get_and_200(per_interface: dict[str, Path]) -> None:
+    path = per_interface["laptop:eth0"]
+    rows = tshark_rows(path, "arp.opcode", "dns.qry.name", "dns.a", "dns.flags.response", "tcp.flags.str",
+                       "http.request.method", "http.request.uri", "http.response.code", "ip.src", "ip.dst")
+    assert rows[0][0] == "1" and rows[1][0] == "2", "ARP request and reply for the gateway come first"
+    dns = [r for r in rows if r[1]]
+    assert [(r[1], r[2], r[3]) for r in dns[:2]] == [("example.com", "", "0"), ("example.com", WEB_ADDRESS, "1")]
+    assert (dns[0][8], dns[0][9]) == (LAPTOP, DNS_ADDRESS)
+    tcp = [r for r in rows if r[4]]
+    flags = [r[4].replace("\u00b7", "") for r in tcp[:3]]
+    assert flags == ["S", "AS", "A"]
+    assert (tcp[0][8], tcp[0][9], tcp[1][8], tcp[1][9]) == (LAPTOP, WEB_ADDRESS, WEB_ADDRESS, LAPTOP)
+    assert next((r[5], r[6]) for r in rows if r[5]) == ("GET", "/")
+    assert next(r[7] for r in rows if r[7]) == "200"
+
+
+@pytest.mark.tshark
+def test_nat_rewrite_between_the_two_sides_of_the_home_router(per_interface: dict[str, Path]) -> None:
+    fields = ("ip.src", "ip.dst", "tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.flags", "tcp.payload",
+              "ip.checksum.status", "tcp.checksum.status")
+    inside = tshark_rows(per_interface["laptop:eth0"], *fields, display_filter="tcp")
+    outside = tshark_rows(per_interface["home:eth1"], *fields, display_filter="tcp")
+    assert len(inside) == len(outside) > 20
+    assert all(r[7] == "1" and r[8] == "1" for r in inside + outside), "IP and TCP checksums good in tshark"
+    # The laptop's side: 10.0.0.2 <-> web; the outside link: 198.51.100.2 <-> web, same ports, same bytes.
+    assert {(r[0], r[1]) for r in inside} == {(LAPTOP, WEB_ADDRESS), (WEB_ADDRESS, LAPTOP)}
+    assert {(r[0], r[1]) for r in outside} == {(OUTSIDE, WEB_ADDRESS), (WEB_ADDRESS, OUTSIDE)}
+    key = sorted((r[2], r[3], r[4], r[5], r[6]) for r in inside)
+    assert key == sorted((r[2], r[3], r[4], r[5], r[6]) for r in outside)
+    assert sum(len(r[6]) for r in inside) // 2 > len(page())
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(demo: tuple[DemoRun, Path], tmp_path: Path) -> None:
+    _, first = demo
+    run(seed=1, out=tmp_path / "again")
+    run(seed=2, out=tmp_path / "other")
+    for path in first.iterdir():
+        assert (tmp_path / "again" / path.name).read_bytes() == path.read_bytes(), path.name
+    assert (tmp_path / "other" / "demo.pcapng").read_bytes() != (first / "demo.pcapng").read_bytes()
+
+
+@pytest.mark.tshark
+def test_loss_still_completes_with_retransmissions(tmp_path: Path) -> None:
+    outcome = run(seed=1, loss=0.05, out=tmp_path)
+    assert outcome.requests_process.result.content == page()
+    data = story(outcome)
+    assert data["retransmissions"] > 0 and data["drops"]["link_loss"] > 0
+    laptop = split_interface(tmp_path / "demo.pcapng", "laptop:eth0", tmp_path / "laptop.pcapng")
+    web = split_interface(tmp_path / "demo.pcapng", "web:eth0", tmp_path / "web.pcapng")
+    marked = [r for path in (laptop, web) for r in
+              tshark_rows(path, "frame.number", display_filter="tcp.analysis.retransmission")]
+    assert marked, "tshark sees the retransmissions"
+
+
+@pytest.mark.xfail(strict=True, reason="TCP: data arriving after close() is answered with RST|ACK seq=SND.NXT "
+                   "ack=RCV.NXT; Linux answers it from tcp_v4_send_reset (abort on data in FIN-WAIT): a bare RST "
+                   "whose seq is the offending segment's ACK field, ack 0, window 0")
+def test_data_after_close_is_answered_with_the_rst_linux_sends(demo: tuple[DemoRun, Path]) -> None:
+    # Recorded on Linux 6.18 between two network namespaces: the client reads 1000 bytes and closes (FIN), the
+    # server's next 1000 bytes (ack 20) are answered by this 54-byte frame: RST only, seq 20, ack 0, window 0.
+    linux_rst = bytes.fromhex("663da82c101a4ac52dc5a58a08004500" "002800004000400626bc0a0900010a09"
+                              "000288ca0050a24410b3000000005004" "00005fba0000")
+    assert rfc1071_sum(linux_rst[14:34]) == 0xFFFF, "the IP header as captured"
+    assert linux_rst[47] == 0x04 and linux_rst[42:46] == bytes(4) and linux_rst[48:50] == bytes(2)
+    outcome, _ = demo
+    port = min(_tutorial_ports(outcome))
+    seen = [(e.kind, e.frame) for e in outcome.network.trace.events if e.node == "laptop" and e.frame is not None
+            and e.frame[12:14] == b"\x08\x00" and e.frame[23] == 6 and port in
+            (int.from_bytes(e.frame[34:36], "big"), int.from_bytes(e.frame[36:38], "big"))]
+    index = next(i for i, (kind, f) in enumerate(seen) if kind.value == "send" and f[47] & 0x04)
+    data = next(f for kind, f in reversed(seen[:index]) if kind.value == "receive" and len(f) > 66)
+    rst = seen[index][1]
+    assert (rst[47], rst[38:42], rst[42:46], rst[48:50]) == (0x04, data[42:46], bytes(4), bytes(2))

@@ -1,0 +1,144 @@
+"""The ladder diagram of the demo's requests.get connection, checked against the trace's own frames and events.
+
+The expected segments are worked out here directly from the trace (SEND events of the laptop and of the web
+server carrying the connection's ports, their RECEIVE and DROP events by packet id), not with the module's code.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from layersim import TCP, IPv4, LayersimError, decode
+from layersim.demo import run
+from layersim.net.trace import DropReason, EventKind
+from layersim.viz import ladder, segments
+from tests.viz.conftest import by_gid, one
+
+MS = 1e6
+FLAG_BITS = (("SYN", 0x02), ("FIN", 0x01), ("RST", 0x04), ("PSH", 0x08), ("ACK", 0x10))  # Wireshark's order
+
+
+def expected(net):
+    """(packet id, from client, send ns, received ns or None, dropped ns or None, TCP, payload length), in order."""
+    trace = net.trace
+    sends = [(e, decode(e.frame)) for e in trace.select(EventKind.SEND) if e.frame is not None]
+    syn = next(p for e, p in sends if e.node == "laptop" and TCP in p and p[TCP].flags == 0x02)
+    cport = syn[TCP].sport
+    first_id = next(e.packet_id for e, p in sends if e.node == "laptop" and TCP in p and p[TCP].sport == cport)
+    at_web = next(decode(e.frame) for e in trace.select(EventKind.RECEIVE, node="web", packet_id=first_id))
+    nat_port = at_web[TCP].sport
+    rows = []
+    for event, pkt in sends:
+        if TCP not in pkt:
+            continue
+        tcp = pkt[TCP]
+        client = event.node == "laptop" and (tcp.sport, tcp.dport) == (cport, 80)
+        server = event.node == "web" and (tcp.sport, tcp.dport) == (80, nat_port)
+        if not (client or server):
+            continue
+        other = "web" if client else "laptop"
+        got = trace.select(EventKind.RECEIVE, node=other, packet_id=event.packet_id)
+        drops = trace.select(EventKind.DROP, packet_id=event.packet_id)
+        length = pkt[IPv4].total_length - 4 * pkt[IPv4].ihl - 4 * tcp.data_offset
+        rows.append((event.packet_id, client, event.time_ns, got[0].time_ns if got else None,
+                     drops[0].time_ns if drops and not got else None, tcp, length))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def clean():
+    return run(seed=1, loss=0.0).network
+
+
+@pytest.fixture(scope="module")
+def lossy():
+    """Seed 3 with 5% loss on the ISP links: the laptop's last ACK is lost at home and the web server's FIN is
+    retransmitted when its timer fires."""
+    net = run(seed=3, loss=0.05).network
+    assert net.trace.drops(DropReason.LINK_LOSS)
+    return net
+
+
+@pytest.mark.parametrize("which", ["clean", "lossy"])
+def test_one_arrow_per_segment_from_its_send_to_its_receive(which, request):
+    net = request.getfixturevalue(which)
+    rows = expected(net)
+    ax = ladder(net)
+    arrows = by_gid(ax, "segment:")  # annotations: xyann where the arrow starts, xy where it ends
+    assert len(rows) >= 10 and len(arrows) == len(rows)
+    for pid, client, sent, received, dropped, _, _ in rows:
+        (arrow,) = arrows[f"segment:{pid}"]
+        assert arrow.xyann[1] == pytest.approx(sent / MS)  # starts when the frame left its host
+        assert arrow.xyann[0] == (0.0 if client else 1.0)
+        if received is not None:
+            assert arrow.xy == pytest.approx((1.0 if client else 0.0, received / MS))  # ends when it arrived
+        else:
+            assert arrow.xy[1] == pytest.approx(dropped / MS)
+
+
+def test_labels_carry_flags_relative_numbers_and_length_from_the_frames(clean):
+    rows = expected(clean)
+    ax = ladder(clean)
+    isn = {True: next(t.seq for _, c, *_, t, _ in rows if c), False: next(t.seq for _, c, *_, t, _ in rows if not c)}
+    lengths = set()
+    for pid, client, _, _, _, tcp, length in rows:
+        text = one(ax, f"segment-label:{pid}").get_text()
+        flags = [name for name, bit in FLAG_BITS if tcp.flags & bit]
+        assert text.startswith("[" + ", ".join(flags) + "]"), text
+        assert f"seq={(tcp.seq - isn[client]) % 2**32} " in text
+        if tcp.flags & 0x10:
+            assert f"ack={(tcp.ack - isn[not client]) % 2**32} " in text
+        assert text.endswith(f"len={length}")
+        lengths.add(length)
+    assert lengths >= {0, 1448} and any(n > 100 for n in lengths)  # the GET, full segments and the last piece
+
+
+def test_lost_segments_end_where_the_trace_dropped_them(lossy):
+    rows = expected(lossy)
+    ours = {pid for pid, *_ in rows}
+    losses = [e for e in lossy.trace.drops(DropReason.LINK_LOSS) if e.packet_id in ours]
+    assert losses
+    ax = ladder(lossy)
+    marks = by_gid(ax, "lost:")
+    assert sorted(marks) == sorted(f"lost:{e.packet_id}" for e in losses)
+    for event in losses:
+        (mark,) = marks[f"lost:{event.packet_id}"]
+        assert mark.get_ydata()[0] == pytest.approx(event.time_ns / MS)
+        label = one(ax, f"segment-label:{event.packet_id}").get_text()
+        assert f"LOST at {event.node} (link_loss)" in label
+    delivered = [pid for pid, _, _, received, *_ in rows if received is not None]
+    assert not any(f"lost:{pid}" in marks for pid in delivered)
+
+
+def test_retransmissions_are_marked_where_tcp_retransmitted(lossy):
+    rows = expected(lossy)
+    again = [e for e in lossy.trace.select(EventKind.TCP, node="web") if e.info.what == "retransmit"]
+    assert again
+    ax = ladder(lossy)
+    marked = {pid for pid, *_ in rows if one(ax, f"segment-label:{pid}").get_text().startswith("retransmission")}
+    resent = {pid for pid, client, sent, *_, tcp, _ in rows if not client
+              and any(e.time_ns == sent and dict(e.info.facts)["seq"] == tcp.seq for e in again)}
+    assert resent and marked == resent
+
+
+def test_either_ends_label_names_the_same_connection(clean):
+    conn, segs = segments(clean)
+    assert conn.client_node == "laptop" and conn.server_node == "web"
+    assert conn.server_label.startswith("93.184.216.34:80-198.51.100.2:")  # the NAT's outside address
+    by_client = ladder(clean, conn.client_label)
+    by_server = ladder(clean, conn.server_label)
+    assert sorted(by_gid(by_client, "segment-label:")) == sorted(by_gid(by_server, "segment-label:"))
+    assert len(segs) == len(expected(clean))
+
+
+def test_state_changes_are_written_on_each_axis(clean):
+    ax = ladder(clean)
+    client = [t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("state:client:")]
+    server = [t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("state:server:")]
+    assert client[:2] == ["SYN_SENT", "ESTABLISHED"] and "TIME_WAIT" in client
+    assert server[:2] == ["SYN_RECEIVED", "ESTABLISHED"] and "CLOSE_WAIT > LAST_ACK" in server
+
+
+def test_unknown_connection_names_the_ones_there(clean):
+    with pytest.raises(LayersimError, match=r"no TCP connection '1\.2\.3\.4:5-6\.7\.8\.9:10'.*10\.0\.0\.2:"):
+        ladder(clean, "1.2.3.4:5-6.7.8.9:10")
