@@ -22,8 +22,8 @@ __all__ = ["SocketModule", "bound_socket_class"]
 
 # glibc's (socket type, protocol) pairs for AF_INET, in the order it returns them, and the services it knows.
 _KINDS = ((_std.SOCK_STREAM, 6), (_std.SOCK_DGRAM, 17), (_std.SOCK_RAW, 0))
-_SERVICES = {"http": {6: 80}, "www": {6: 80}, "https": {6: 443, 17: 443}, "domain": {6: 53, 17: 53},
-             "http-alt": {6: 8080}, "ntp": {17: 123}}
+_SERVICE_PORTS = {"http": {6: 80}, "www": {6: 80}, "https": {6: 443, 17: 443}, "domain": {6: 53, 17: 53},
+                  "http-alt": {6: 8080}, "ntp": {17: 123}}  # getaddrinfo's services: name -> {protocol: port}
 _OWN = ("socket", "SocketType", "create_connection", "create_server", "getaddrinfo", "gethostbyname",
         "gethostbyname_ex", "gethostname", "getfqdn", "getdefaulttimeout", "setdefaulttimeout", "gethostbyaddr",
         "getnameinfo", "socketpair")
@@ -110,7 +110,7 @@ class SocketModule(types.ModuleType):
             raise _std.gaierror(_std.EAI_SOCKTYPE, "ai_socktype not supported")
         number = 0
         if isinstance(port, str) and not port.isdigit():
-            by_protocol = _SERVICES.get(port, {})
+            by_protocol = _SERVICE_PORTS.get(port, {})
             kinds = [k for k in kinds if k[1] in by_protocol]
             if not kinds:
                 raise _std.gaierror(_std.EAI_SERVICE, "Servname not supported for ai_socktype")
