@@ -215,6 +215,8 @@ class SocketOps:
         if self.type == _std.SOCK_DGRAM:
             return self._recv_datagram(bufsize)[0]
         endpoint = self._connected()
+        if bufsize == 0:  # Linux returns at once: nothing asked, nothing to wait for
+            return b""
         conn = endpoint.conn
         if conn.state in _CONNECTING:
             self._wait([endpoint.waits], lambda: conn.state not in _CONNECTING or bool(conn.error), "recv()")
