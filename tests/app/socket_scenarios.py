@@ -600,6 +600,30 @@ def listen_backlog(srv: Any, cli: Any, ip: str) -> Any:
     return [c in writable for c in clients], [a == c.getsockname() for a, c in zip(accepted, clients[:2], strict=True)]
 
 
+def recv_zero_bytes(srv: Any, cli: Any, ip: str) -> Any:
+    _, c, conn = _pair(srv, cli, ip)
+    c.settimeout(0.5)
+    empty = _catch(c.recv, 0)
+    conn.sendall(b"data")
+    time.sleep(PAUSE)
+    return empty, _catch(c.recv, 0), c.recv(10)
+
+
+def create_server_and_default_timeout(srv: Any, cli: Any, ip: str) -> Any:
+    lst = srv.create_server(("", 0))
+    reuse = lst.getsockopt(srv.SOL_SOCKET, srv.SO_REUSEADDR)
+    cli.setdefaulttimeout(2.5)
+    srv.setdefaulttimeout(2.5)
+    try:
+        c = cli.socket(cli.AF_INET, cli.SOCK_STREAM)
+        c.connect((ip, lst.getsockname()[1]))
+        conn, _ = lst.accept()
+        return reuse, c.gettimeout(), conn.gettimeout(), lst.gettimeout(), cli.getdefaulttimeout()
+    finally:
+        cli.setdefaulttimeout(None)
+        srv.setdefaulttimeout(None)
+
+
 SCENARIOS: dict[str, tuple[Any, Any]] = {
     "connect_refused": (connect_refused, REFUSED),
     "connect_ex_refused": (connect_ex_refused, errno.ECONNREFUSED),
@@ -657,6 +681,8 @@ SCENARIOS: dict[str, tuple[Any, Any]] = {
     "detach": (detach, (True, -1)),
     "writable_only_with_a_third_free": (writable_only_with_a_third_free, [False, False, False]),
     "listen_backlog": (listen_backlog, ([True, True, False], [True, True])),
+    "recv_zero_bytes": (recv_zero_bytes, (b"", b"", b"data")),
+    "create_server_and_default_timeout": (create_server_and_default_timeout, (1, 2.5, 2.5, None, 2.5)),
 }
 # Where the simulated hosts still differ from Linux (the test expects failure until fixed).
 KNOWN_DIFFERENCES = {
