@@ -5,7 +5,12 @@ with a response of several segments it keeps only the first read; reading until 
 from __future__ import annotations
 
 import errno
+import re
+import select
 import shutil
+import socket
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -132,11 +137,6 @@ sys.exit(int(sys.argv[1]))
 
 @pytest.mark.parametrize("code", ["0", "3"])
 def test_a_script_sees_its_hosts_socket_time_and_argv_and_only_it(tmp_path: Path, code: str) -> None:
-    import select
-    import socket
-    import sys
-    import time
-
     script = tmp_path / "probe.py"
     script.write_text(SCRIPT)
     real = (socket.socket, select.select, time.sleep, time.monotonic, sys.argv)
@@ -158,8 +158,6 @@ def test_a_script_sees_its_hosts_socket_time_and_argv_and_only_it(tmp_path: Path
                    "program's output and its first packet hop by hop but no TCP state change; issue 8 asks the "
                    "narrative to show them (the trace has them: EventKind.TCP, what='state')")
 def test_layersim_run_narrative_shows_tcp_state_changes(capsys: pytest.CaptureFixture[str]) -> None:
-    import re
-
     assert main(["run", str(TOPOLOGY)]) == 0
     out = capsys.readouterr().out
     for state in ("SYN.SENT", "ESTABLISHED", "FIN.WAIT.?1", "TIME.WAIT", "LAST.ACK"):
