@@ -340,3 +340,31 @@ def test_connect_fails_with_ehostunreach_when_the_last_router_cannot_arp() -> No
     icmp_in = next(e.time_ns for e in chain.net.trace.select(EventKind.RECEIVE, node="client", interface="eth0")
                    if e.frame[12:14] == b"\x08\x00" and e.frame[23] == 1)
     assert result == ("OSError", errno.EHOSTUNREACH, "[Errno 113] No route to host", icmp_in)
+
+
+def test_so_keepalive_gives_up_after_nine_unanswered_probes() -> None:
+    """Linux: probes at 7200 s idle, then every 75 s; after 9 unanswered, recv() raises ETIMEDOUT (7875 s)."""
+    from layersim.net.hooks import Drop, HookPoint
+
+    chain = build_chain()
+    srv = listener(chain)
+
+    def client() -> Any:
+        c = chain.client.socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        c.connect((SERVER_IP, 8080))
+        _conn, _ = srv.accept()
+        chain.r1.hooks.add(HookPoint.FORWARD, lambda packet: Drop())  # the path goes dark, silently
+        try:
+            c.recv(10)
+        except OSError as exc:
+            return type(exc).__name__, exc.errno, str(exc), chain.net.now
+
+    name, code, text, failed_at = run(chain, client)
+    assert (name, code, text) == ("TimeoutError", errno.ETIMEDOUT, "[Errno 110] Connection timed out")
+    syn_ack_in = next(e.time_ns for e in chain.net.trace.select(EventKind.RECEIVE, node="client", interface="eth0")
+                      if TCP in (p := decode(e.frame)) and int(p[TCP].flags) == 0x12)
+    probes = [e.time_ns - syn_ack_in for e in chain.net.trace.select(EventKind.TCP, node="client")
+              if e.info.what == "keepalive"]
+    assert probes == [(7200 + 75 * i) * S for i in range(9)]
+    assert failed_at - syn_ack_in == 7875 * S
