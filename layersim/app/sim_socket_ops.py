@@ -233,10 +233,12 @@ class SocketOps:
             data, segments = conn.recv(bufsize, self.host.network.clock.now)
             self.host.tcp.settle(endpoint, segments)
             return data
+        if conn.fin_received:  # Linux: after the peer's FIN, EOF comes first (SOCK_DONE); a later RST's error
+            endpoint.eof_read = True  # waits for the next send
+            return b""
         error = self._pending_error(consume=True)
         if error:
             raise os_error(error)
-        endpoint.eof_read = conn.at_eof
         return b""
 
     def recv_into(self: SimSocket, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
