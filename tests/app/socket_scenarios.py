@@ -624,6 +624,17 @@ def create_server_and_default_timeout(srv: Any, cli: Any, ip: str) -> Any:
         srv.setdefaulttimeout(None)
 
 
+def reset_after_fin(srv: Any, cli: Any, ip: str) -> Any:
+    """The peer closed (FIN), then answers our late data with RST: recv still says EOF, send says EPIPE."""
+    _, c, conn = _pair(srv, cli, ip)
+    conn.sendall(b"hi")
+    conn.close()
+    time.sleep(PAUSE)
+    c.send(b"late")  # to a closed socket: it answers RST (our end was in CLOSE_WAIT: Linux's error is EPIPE)
+    time.sleep(PAUSE)
+    return c.recv(10), c.recv(10), _catch(c.send, b"x"), _catch(c.send, b"x")
+
+
 SCENARIOS: dict[str, tuple[Any, Any]] = {
     "connect_refused": (connect_refused, REFUSED),
     "connect_ex_refused": (connect_ex_refused, errno.ECONNREFUSED),
@@ -683,6 +694,7 @@ SCENARIOS: dict[str, tuple[Any, Any]] = {
     "listen_backlog": (listen_backlog, ([True, True, False], [True, True])),
     "recv_zero_bytes": (recv_zero_bytes, (b"", b"", b"data")),
     "create_server_and_default_timeout": (create_server_and_default_timeout, (1, 2.5, 2.5, None, 2.5)),
+    "reset_after_fin": (reset_after_fin, (b"hi", b"", PIPE, PIPE)),
 }
 # Where the simulated hosts still differ from Linux (the test expects failure until fixed).
 KNOWN_DIFFERENCES = {

@@ -368,3 +368,33 @@ def test_so_keepalive_gives_up_after_nine_unanswered_probes() -> None:
               if e.info.what == "keepalive"]
     assert probes == [(7200 + 75 * i) * S for i in range(9)]
     assert failed_at - syn_ack_in == 7875 * S
+
+
+@pytest.mark.parametrize(("unread", "expected"), [(False, (b"hi", b"")), (True, (b"hi", "ConnectionResetError"))])
+def test_a_process_that_ends_without_close_closes_its_sockets(unread: bool, expected: tuple[Any, Any]) -> None:
+    """exit(2) closes the files: FIN, or RST when unread data is left (as close() does)."""
+    chain = build_chain()
+    srv = listener(chain)
+
+    def server() -> None:
+        conn, _ = srv.accept()
+        if not unread:
+            assert conn.recv(100) == b"request"
+        conn.sendall(b"hi")
+        if unread:
+            time.sleep(0.05)  # the request is there, unread, when the process ends
+        # return with conn open
+
+    def client() -> Any:
+        c = chain.client.socket.socket()
+        c.connect((SERVER_IP, 8080))
+        c.sendall(b"request")
+        first = c.recv(100)
+        time.sleep(0.1)
+        try:
+            return first, c.recv(100)
+        except OSError as exc:
+            return first, type(exc).__name__
+
+    chain.server.spawn(server)
+    assert run(chain, client) == expected
