@@ -635,6 +635,24 @@ def reset_after_fin(srv: Any, cli: Any, ip: str) -> Any:
     return c.recv(10), c.recv(10), _catch(c.send, b"x"), _catch(c.send, b"x")
 
 
+def select_misuse(srv: Any, cli: Any, ip: str) -> Any:
+    """select and selectors refuse a closed socket, a negative timeout, no events, an unknown descriptor."""
+    closed = cli.socket(cli.AF_INET, cli.SOCK_STREAM)
+    closed.close()
+    out = []
+    for call in (lambda: select.select([closed], [], [], 0),
+                 lambda: selectors.DefaultSelector().register(closed, selectors.EVENT_READ),
+                 lambda: select.select([], [], [], -1),
+                 lambda: selectors.DefaultSelector().register(cli.socket(cli.AF_INET, cli.SOCK_STREAM), 0),
+                 lambda: select.select([10**6], [], [], 0)):
+        try:
+            call()
+            out.append("no error")
+        except (ValueError, OSError) as exc:
+            out.append((type(exc).__name__, str(exc)))
+    return out
+
+
 SCENARIOS: dict[str, tuple[Any, Any]] = {
     "connect_refused": (connect_refused, REFUSED),
     "connect_ex_refused": (connect_ex_refused, errno.ECONNREFUSED),
@@ -695,6 +713,11 @@ SCENARIOS: dict[str, tuple[Any, Any]] = {
     "recv_zero_bytes": (recv_zero_bytes, (b"", b"", b"data")),
     "create_server_and_default_timeout": (create_server_and_default_timeout, (1, 2.5, 2.5, None, 2.5)),
     "reset_after_fin": (reset_after_fin, (b"hi", b"", PIPE, PIPE)),
+    "select_misuse": (select_misuse, [("ValueError", "file descriptor cannot be a negative integer (-1)"),
+                                      ("ValueError", "Invalid file descriptor: -1"),
+                                      ("ValueError", "timeout must be non-negative"),
+                                      ("ValueError", "Invalid events: 0"),
+                                      ("ValueError", "filedescriptor out of range in select()")]),
 }
 # Where the simulated hosts still differ from Linux (the test expects failure until fixed).
 KNOWN_DIFFERENCES = {
