@@ -2,7 +2,8 @@
 
 `build()` makes the network: a laptop behind a home router doing NAT, two ISP routers, a DNS server for
 example.com and its web server. `run()` runs unmodified `requests.get` on the laptop, then the tutorial's
-socket-only client, captures every interface, and returns what happened for `layersim.demo_story` to tell.
+socket-only client against hello.example.com (a one-segment page, which its short-read loop gets whole), captures
+every interface, and returns what happened for `layersim.demo_story` to tell.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from layersim.net.network import Network
 from layersim.net.process import Process, sleep
 from layersim.tcp import State
 
-__all__ = ["DNS_ADDRESS", "WEB_ADDRESS", "DemoRun", "build", "page", "run", "tutorial_client"]
+__all__ = ["DNS_ADDRESS", "HELLO", "WEB_ADDRESS", "DemoRun", "build", "page", "run", "tutorial_client"]
 
 WEB_ADDRESS = "93.184.216.34"
 DNS_ADDRESS = "203.0.113.53"
 URL = "http://example.com/"
 ZONE = {"origin": "example.com", "ttl": 300,
-        "records": ["@ NS ns1", f"ns1 A {DNS_ADDRESS}", f"@ A {WEB_ADDRESS}", "www CNAME @"]}
+        "records": ["@ NS ns1", f"ns1 A {DNS_ADDRESS}", f"@ A {WEB_ADDRESS}", "www CNAME @", "hello CNAME @"]}
+HELLO = "hello.example.com"  # the same server; its page, "Hello World", fits in one segment
 _PARAGRAPH = ("This domain is for use in illustrative examples in documents. You may use this domain in literature "
               "without prior coordination or asking for permission. ")
 
@@ -41,7 +43,9 @@ def page() -> bytes:
 
 
 def _site(request: Request) -> tuple[int, list[tuple[str, str]], bytes]:
-    """The web server's handler: the page at /, "Hello World" at /hello, 404 elsewhere."""
+    """The web server's handler: the page at /, "Hello World" at /hello and for hello.example.com, 404 elsewhere."""
+    if (request.header("host") or "").split(":")[0].lower() == HELLO and request.path == "/":
+        return 200, [("Content-Type", "text/plain")], b"Hello World"
     if request.path in ("/", "/index.html"):
         return 200, [("Content-Type", "text/html; charset=utf-8")], page()
     if request.path == "/hello":
@@ -136,7 +140,7 @@ def run(seed: int = 1, loss: float = 0.0, out: str | Path | None = None, *, url:
     demo = DemoRun(net, seed, loss, fetch, fetch, files=files, capture=capture)
     laptop.spawn(_watch_netstat, demo, laptop, at="10ms", name="netstat")
     net.run_until(lambda: fetch.done, 600_000_000_000)
-    demo.tutorial_process = laptop.spawn(tutorial_client, at=net.now + 100_000_000, name="tutorial-client")
+    demo.tutorial_process = laptop.spawn(tutorial_client, HELLO, at=net.now + 100_000_000, name="tutorial-client")
     net.run_until(lambda: demo.tutorial_process.done, 600_000_000_000)
     net.run(until=net.now + 61_000_000_000)  # let every connection leave TIME-WAIT
     net.close()

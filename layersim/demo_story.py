@@ -1,5 +1,5 @@
 """The demo's story, read from the trace: DNS, ARP, the handshake, the GET layer by layer and hop by hop (with
-the home router's NAT), the response segments and ACKs, netstat, the close, and the tutorial client's short read.
+the home router's NAT), the response segments and ACKs, netstat, the close, and the tutorial's socket-only client.
 
 `story(run)` returns it as data (what `layersim demo --json` prints); `render(data)` as text.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from layersim.demo import DNS_ADDRESS, WEB_ADDRESS, DemoRun
+from layersim.demo import DNS_ADDRESS, HELLO, WEB_ADDRESS, DemoRun
 from layersim.net.tcp_stack import flag_text
 from layersim.net.trace import EventKind, TraceEvent
 from layersim.wire.arp import ARP
@@ -125,9 +125,13 @@ def story(run: DemoRun) -> dict[str, Any]:
         data["close"].append(segment(*conn[last_fin + 1]))
     data["netstat"] = {"t_ms": None if run.netstat_ns is None else _ms(run.netstat_ns), "text": run.netstat}
     got = run.tutorial_process.result or b""
-    full = len(run.requests_process.result.content) if run.requests_process.result is not None else 0
-    data["tutorial_client"] = {"bytes_received": len(got), "body_bytes_received": len(got.partition(b"\r\n\r\n")[2]),
-                               "body_bytes_sent": full, "short_read": len(got.partition(b"\r\n\r\n")[2]) < full}
+    head, _, body = got.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), len(body))
+    data["tutorial_client"] = {"host": HELLO, "status": head.split(b"\r\n")[0].decode(errors="replace"),
+                               "bytes_received": len(got), "body": body.decode(errors="replace"),
+                               "body_bytes_received": len(body), "content_length": length,
+                               "short_read": len(body) < length}
     nat = net.nodes["home"].nat  # type: ignore[attr-defined]
     data["nat"] = [e.details for e in net.trace.select(EventKind.NAT, node="home")][:4]
     data["nat_table"] = nat.table() if nat is not None else ""
@@ -183,9 +187,11 @@ def render(data: dict[str, Any]) -> str:
     lines += [_segment_line(s) for s in data["close"]]
     tutorial = data["tutorial_client"]
     verdict = (f"it stopped at the first short read and kept {tutorial['body_bytes_received']} of "
-               f"{tutorial['body_bytes_sent']} body bytes: the tail was still on its way"
-               if tutorial["short_read"] else "it got the whole body")
-    lines += ["8. The tutorial's socket-only client (read until a recv returns under 4096 bytes):", f"  {verdict}"]
+               f"{tutorial['content_length']} body bytes: the tail was still on its way" if tutorial["short_read"]
+               else f"{tutorial['status']}, body {tutorial['body']!r}: one segment, so its loop got all of it")
+    lines += [f"8. The tutorial's socket-only client asks {tutorial['host']} for / (it reads until a recv returns "
+              "under 4096 bytes)", f"  {verdict}",
+              "  (with a page of several segments that loop stops early: layersim run examples/tutorial_long.toml)"]
     lines += ["", "NAT on the home router (conntrack -L):"] + [f"  {line}" for line in
                                                                 data["nat_table"].splitlines() or ["(no mappings)"]]
     drops = ", ".join(f"{reason} {count}" for reason, count in sorted(data["drops"].items())) or "none"

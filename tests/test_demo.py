@@ -10,12 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from layersim.app.narrative import run_scenario
 from layersim.capture import read_capture
 from layersim.cli import main
 from layersim.demo import DNS_ADDRESS, WEB_ADDRESS, DemoRun, page, run
 from layersim.demo_story import story
-from tests.sim_tools import PI_WARN, expert_summary, split_interface, tshark_rows
+from layersim.net.topology import load_topology
+from tests.sim_tools import expert_summary, split_interface, tshark_rows
 from tests.tools import rfc1071_sum
+
+ROOT = Path(__file__).resolve().parent.parent
 
 LAPTOP, OUTSIDE = "10.0.0.2", "198.51.100.2"
 
@@ -66,10 +70,15 @@ def test_cli_demo_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
     home = data["get"]["hops"][1]["changes"]
     assert any(c.startswith("IPv4.src") and LAPTOP in c and OUTSIDE in c for c in home), home
     assert data["retransmissions"] == 0 and "link_loss" not in data["drops"]
-    # The home router's table, as conntrack -L prints it: the requests connection, still in TIME_WAIT.
-    (line,) = data["nat_table"].splitlines()
-    assert re.fullmatch(rf"tcp +6 \d+ TIME_WAIT src={LAPTOP} dst={WEB_ADDRESS} sport=(\d+) dport=80 "
-                        rf"src={WEB_ADDRESS} dst={OUTSIDE} sport=80 dport=\1 \[ASSURED\]", line), line
+    # The home router's table, as conntrack -L prints it: both connections (requests and the tutorial client),
+    # still in TIME_WAIT.
+    lines = data["nat_table"].splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert re.fullmatch(rf"tcp +6 \d+ TIME_WAIT src={LAPTOP} dst={WEB_ADDRESS} sport=(\d+) dport=80 "
+                            rf"src={WEB_ADDRESS} dst={OUTSIDE} sport=80 dport=\1 \[ASSURED\]", line), line
+    tutorial = data["tutorial_client"]
+    assert tutorial["body"] == "Hello World" and not tutorial["short_read"] and tutorial["host"] == "hello.example.com"
     created = [n for n in data["nat"] if n["what"] == "created"]
     assert {n["protocol"] for n in created} == {6, 17} and all(n["inside"].startswith(LAPTOP) for n in created)
     assert (tmp_path / "demo.pcapng").is_file() and data["files"][0] == str(tmp_path / "demo.pcapng")
@@ -93,39 +102,11 @@ def _problems(per_interface: dict[str, Path]) -> dict[str, dict[str, int]]:
 
 
 @pytest.mark.tshark
-def test_each_interface_is_clean_in_tshark_but_for_the_tutorial_clients_resets(
-        demo: tuple[DemoRun, Path], per_interface: dict[str, Path]) -> None:
-    # The tutorial client stops reading at its first short read and closes: the rest of the response then meets
-    # a closed socket, which answers with RSTs (as Linux does). Nothing else may be a warning or an error.
-    outcome, _ = demo
-    tutorial = _tutorial_ports(outcome)
-    frames_seen = 0
-    for name, path in per_interface.items():
-        rows = tshark_rows(path, "frame.number", "tcp.srcport", "tcp.dstport", "tcp.flags.reset",
-                           "_ws.expert.severity", "_ws.expert.message", occurrence="a")
-        frames_seen += len(rows)
-        for row in rows:
-            warnings = [m for s, m in zip(row[4].split("|"), row[5].split("|"), strict=True)
-                        if s and int(s, 0) >= PI_WARN]
-            if warnings:
-                assert warnings == ["Connection reset (RST)"] and row[3] in ("1", "True"), (name, row)
-                assert {int(row[1]), int(row[2])} & tutorial, (name, row)
-    assert frames_seen == len(list(read_capture(demo[1] / "demo.pcapng")))
-
-
-@pytest.mark.tshark
-@pytest.mark.xfail(strict=True, reason="issue 9 asks for zero expert warnings on a loss-free demo, but the tutorial "
-                   "client closes with the response's tail still arriving, and the RSTs that answer it are tshark "
-                   "warnings (Connection reset) on every interface of the path")
-def test_each_interface_has_zero_expert_warnings(per_interface: dict[str, Path]) -> None:
+def test_each_interface_has_zero_expert_warnings(demo: tuple[DemoRun, Path],
+                                                 per_interface: dict[str, Path]) -> None:
     assert _problems(per_interface) == {}
-
-
-def _tutorial_ports(outcome: DemoRun) -> set[int]:
-    """The laptop's source port of the tutorial client's connection (the second connection to port 80)."""
-    rows = [e for e in outcome.network.trace.events if e.node == "laptop" and e.frame is not None
-            and e.frame[12:14] == b"\x08\x00" and e.frame[23] == 6 and e.frame[47] == 0x02]
-    return {int.from_bytes(e.frame[34:36], "big") for e in rows[1:]}
+    frames = sum(len(tshark_rows(path, "frame.number")) for path in per_interface.values())
+    assert frames == len(list(read_capture(demo[1] / "demo.pcapng")))  # every frame was looked at
 
 
 @pytest.mark.tshark
@@ -183,21 +164,20 @@ def test_loss_still_completes_with_retransmissions(tmp_path: Path) -> None:
     assert marked, "tshark sees the retransmissions"
 
 
-@pytest.mark.xfail(strict=True, reason="TCP: data arriving after close() is answered with RST|ACK seq=SND.NXT "
-                   "ack=RCV.NXT; Linux answers it from tcp_v4_send_reset (abort on data in FIN-WAIT): a bare RST "
-                   "whose seq is the offending segment's ACK field, ack 0, window 0")
-def test_data_after_close_is_answered_with_the_rst_linux_sends(demo: tuple[DemoRun, Path]) -> None:
+def test_data_after_close_is_answered_with_the_rst_linux_sends() -> None:
     # Recorded on Linux 6.18 between two network namespaces: the client reads 1000 bytes and closes (FIN), the
     # server's next 1000 bytes (ack 20) are answered by this 54-byte frame: RST only, seq 20, ack 0, window 0.
     linux_rst = bytes.fromhex("663da82c101a4ac52dc5a58a08004500" "002800004000400626bc0a0900010a09"
                               "000288ca0050a24410b3000000005004" "00005fba0000")
     assert rfc1071_sum(linux_rst[14:34]) == 0xFFFF, "the IP header as captured"
     assert linux_rst[47] == 0x04 and linux_rst[42:46] == bytes(4) and linux_rst[48:50] == bytes(2)
-    outcome, _ = demo
-    port = min(_tutorial_ports(outcome))
-    seen = [(e.kind, e.frame) for e in outcome.network.trace.events if e.node == "laptop" and e.frame is not None
-            and e.frame[12:14] == b"\x08\x00" and e.frame[23] == 6 and port in
-            (int.from_bytes(e.frame[34:36], "big"), int.from_bytes(e.frame[36:38], "big"))]
+    # examples/tutorial_long.toml: the tutorial client stops at its first short read and closes; the rest of the
+    # response arrives after its FIN and is answered with RSTs.
+    scenario = load_topology(ROOT / "examples" / "tutorial_long.toml")
+    run_scenario(scenario)
+    net = scenario.network
+    seen = [(e.kind, e.frame) for e in net.trace.events if e.node == "client" and e.frame is not None
+            and e.frame[12:14] == b"\x08\x00" and e.frame[23] == 6]
     index = next(i for i, (kind, f) in enumerate(seen) if kind.value == "send" and f[47] & 0x04)
     data = next(f for kind, f in reversed(seen[:index]) if kind.value == "receive" and len(f) > 66)
     rst = seen[index][1]

@@ -25,6 +25,14 @@ class HostResolver:
                                  rng=random.Random(host.rng.getrandbits(64)), clock=lambda: clock.now / 1e9,
                                  timeout=timeout, attempts=attempts)
 
+    def lookup_for(self, host: Host, name: str) -> tuple[str, list[str], list[str]]:
+        """gethostbyname_ex's (canonical name, aliases, addresses) from DNS, as glibc gives them."""
+        try:
+            entry = self.resolver.lookup(name)
+        except ResolveError as exc:
+            raise _std.gaierror(int(exc.errno), exc.strerror) from None
+        return entry.name, list(entry.aliases), [str(a) for a in entry.addresses]
+
     def resolve_for(self, host: Host, name: str) -> list[IPv4Address]:
         """The addresses of `name`; socket.gaierror (EAI_NONAME, EAI_AGAIN, ...) as glibc reports failures."""
         try:

@@ -88,7 +88,14 @@ class SocketModule(types.ModuleType):
         return str(self.host.resolve(name))
 
     def gethostbyname_ex(self, name: str) -> tuple[str, list[str], list[str]]:
-        """(name, aliases, addresses) of `name`."""
+        """(canonical name, aliases, addresses) of `name`: from DNS the CNAME chain's end and its aliases."""
+        resolver = self.host.resolver
+        try:
+            IPv4Address(name)
+        except ValueError:
+            key = name.rstrip(".").lower()
+            if resolver is not None and key not in self.host.hosts and key not in ("localhost", self.host.name):
+                return resolver.lookup_for(self.host, name)
         return name, [], [str(a) for a in self.host.resolve_all(name)]
 
     def getaddrinfo(self, host: str | bytes | None, port: int | str | bytes | None, family: int = 0, type: int = 0,

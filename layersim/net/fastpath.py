@@ -1,4 +1,5 @@
-"""The runtime's fast paths for plain UDP datagrams on hosts with no hook installed: straight to and from bytes.
+"""The runtime's fast paths for plain UDP datagrams and TCP segments on hosts with no hook installed: straight to
+and from bytes.
 
 They build and read exactly the bytes the general path does (the tests send the same datagrams both ways and
 compare the captures), skipping the layer objects, and give up (returning False) on anything out of the ordinary
@@ -10,18 +11,21 @@ from __future__ import annotations
 
 import struct
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from layersim.errors import DecodeError
 from layersim.net.sockets import Datagram
 from layersim.net.trace_details import EventKind
 from layersim.wire.checksum import internet_checksum
+from layersim.wire.packet import DecodeState
+from layersim.wire.tcp import TCP
 
 if TYPE_CHECKING:
     from layersim.net.host import Host
     from layersim.net.interface import Interface
     from layersim.net.sockets import DatagramSocket
 
-__all__ = ["udp_receive", "udp_send"]
+__all__ = ["tcp_receive", "tcp_send", "udp_receive", "udp_send"]
 
 _IP_UDP = struct.Struct("!BBHHHBBH4s4sHHHH")  # IPv4 header without options, then the UDP header
 _ETH_IPV4 = b"\x08\x00"
@@ -107,4 +111,78 @@ def udp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | Non
         trace.add(now, host.name, iface.name, _APP, None, packet_id,
                   (_UDP_FACTS, (("port", dport), ("size", length - 8), ("source", (src, sport)))))
     sock.deliver(Datagram(frame[42:end], (IPv4Address(src), sport), now, ttl))
+    return True
+
+
+_IP = struct.Struct("!BBHHHBBH4s4s")
+_TCP = struct.Struct("!HHIIBBHHH")
+_NO_STATE = DecodeState()  # the TCP header alone: its checksum is verified here, not by the layer
+
+
+def tcp_send(host: Host, tcp: TCP, payload: bytes, src: int, dst: int, df: bool, ident: int,
+             note: tuple[Any, ...]) -> bool:
+    """Send one TCP segment in one step (as `udp_send`); False leaves it to the general path."""
+    if dst >> 24 == 127 or dst in host.address_ints_cached():
+        return False
+    route = host.output.routes.lookup_int(dst)
+    if route is None or route.interface is None:
+        return False
+    out = host.interfaces[route.interface]
+    options = b"".join([o.encode() for o in tcp[10]]) if tcp[10] else b""
+    if len(options) & 3:
+        options += bytes(4 - (len(options) & 3))
+    tcp_length = 20 + len(options) + len(payload)
+    total = 20 + tcp_length
+    network = host.network
+    now = network.clock.now
+    if total > out.mtu or len(options) > 40:
+        return False
+    via = route.via
+    mac = host.arp.lookup_int(dst if via is None else int(via), now)
+    if mac is None:
+        return False
+    sport, dport, seq, ack, _, reserved, flags, window, _, urgent = tcp[:10]
+    header = _TCP.pack(sport, dport, seq, ack, (5 + len(options) // 4) << 4 | reserved, int(flags), window, 0, urgent)
+    pseudo = (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF)
+    segment = header + options + payload
+    checksum = internet_checksum(segment, pseudo + 6 + tcp_length)
+    fragment = 0x4000 if df else 0
+    header_sum = 0x4500 + total + ident + fragment + (64 << 8) + 6 + pseudo
+    header_sum = (header_sum & 0xFFFF) + (header_sum >> 16)
+    header_sum = (header_sum & 0xFFFF) + (header_sum >> 16)
+    ip = _IP.pack(0x45, 0, total, ident, fragment, 64, 6, ~header_sum & 0xFFFF, src.to_bytes(4, "big"),
+                  dst.to_bytes(4, "big"))
+    frame = b"".join((mac, out.mac, _ETH_IPV4, ip, segment[:16], checksum.to_bytes(2, "big"), segment[18:]))
+    trace = network.trace
+    packet_id = trace.new_packet_id()
+    if trace.keep_events:
+        trace.add(now, host.name, out.name, _SEND, frame, packet_id, (note,))
+    out.send(frame, packet_id, note)
+    return True
+
+
+def tcp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | None, now: int) -> bool:
+    """Hand a plain unicast TCP segment for this host to its stack; False leaves it to the general path."""
+    if len(frame) < 54 or frame[14] != 0x45 or frame[23] != 6:
+        return False
+    total, frag = _IP.unpack_from(frame, 14)[2:5:2]
+    if frag & 0x3FFF or total > len(frame) - 14 or total < 40:
+        return False
+    dst = int.from_bytes(frame[30:34], "big")
+    if dst not in host.address_ints_cached() or int.from_bytes(frame[14:34], "big") % 0xFFFF:
+        return False
+    src = int.from_bytes(frame[26:30], "big")
+    end = 14 + total
+    tcp_sum = int.from_bytes(frame[34:end], "big") << (8 * ((end - 34) & 1))
+    if (tcp_sum + (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + 6 + total - 20) % 0xFFFF:
+        return False
+    try:
+        tcp, payload_start = TCP.decode_layer(frame, 34, end, _NO_STATE)[:2]
+    except DecodeError:
+        return False
+    trace = host.network.trace
+    if trace.keep_events:
+        trace.add(now, host.name, iface.name, _DELIVER, frame[14:end] if trace.keep_frames else None, packet_id,
+                  ("TCP",))
+    host.tcp.segment_in(iface, src, dst, tcp, frame[payload_start:end], packet_id, now)  # type: ignore[arg-type]
     return True

@@ -16,7 +16,7 @@ from layersim.errors import DecodeError, LayersimError
 from layersim.net.actions import DELIVER, DELIVER_ERROR, EVENT, ICMP_ERROR, OUTPUT, TIMER, TRANSMIT, Action
 from layersim.net.arp import ArpCache
 from layersim.net.arp_protocol import ArpProtocol
-from layersim.net.fastpath import udp_receive
+from layersim.net.fastpath import tcp_receive, udp_receive
 from layersim.net.fragment import Reassembler, fragment
 from layersim.net.hooks import REWRITTEN, Drop, HookPacket, HookPoint, Hooks
 from layersim.net.icmp_protocol import IcmpProtocol
@@ -136,6 +136,9 @@ class IPNode(Node):
             if dst != BROADCAST and not self.hooks:
                 if self.forwarding:
                     if self._fast_forward(iface, frame, packet_id, now):
+                        return
+                elif frame[23:24] == b"\x06":
+                    if tcp_receive(self, iface, frame, packet_id, now):  # type: ignore[arg-type]
                         return
                 elif udp_receive(self, iface, frame, packet_id, now):  # type: ignore[arg-type]
                     return

@@ -60,6 +60,7 @@ class Link:
         if queue_limit < 1:
             raise LayersimError(f"link queue limit {queue_limit} must be at least 1 frame")
         self.a, self.b = a, b
+        self.frames = 0  # frames put on the wire (both directions), lost ones included: the link's packet-hops
         self.delay_ns = delay_ns
         self.bandwidth_bps = bandwidth_bps
         self.mtu = mtu
@@ -93,6 +94,7 @@ class Link:
         if len(departures) >= self.queue_limit:
             node.drop(sender, frame, DropReason.QUEUE_FULL, packet_id, queued=len(departures))
             return
+        self.frames += 1
         busy = direction.busy_until
         depart = (busy if busy > now else now) - (-len(frame) * 8_000_000_000 // self.bandwidth_bps)
         direction.busy_until = depart

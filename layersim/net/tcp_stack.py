@@ -14,6 +14,7 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
 from layersim.net.actions import EVENT, Action
+from layersim.net.fastpath import tcp_send
 from layersim.net.sockets import EPHEMERAL_PORTS, IcmpReport
 from layersim.net.trace_details import DropReason, EventKind
 from layersim.tcp import LINUX, Connection, Listener, Profile, Segment, State, reset_for
@@ -63,10 +64,11 @@ class Endpoint:
 
     def wake(self) -> None:
         """Resume every process waiting on this connection (they check again what they wait for)."""
-        waits = self.waits[:]
-        self.waits.clear()
-        for wait in waits:
-            wait.wake()
+        if self.waits:
+            waits = self.waits[:]
+            self.waits.clear()
+            for wait in waits:
+                wait.wake()
 
 
 class ListenEndpoint:
@@ -160,11 +162,14 @@ class TcpStack:
     # Segments in --------------------------------------------------------------------------------------------
     def receive(self, iface: Interface, packet: Packet, ip_bytes: bytes, packet_id: int | None,
                 now: int) -> list[Action]:
-        """A segment for this host: to its connection, to a listener, or answered with an RST."""
+        """A segment for this host (the general path): to its connection, to a listener, or answered with RST."""
         ip = packet[IPv4]
-        tcp = packet[TCP]
-        payload = packet.payload_of(TCP)
-        src, dst = int(ip.src), int(ip.dst)
+        return self.segment_in(iface, int(ip.src), int(ip.dst), packet[TCP], packet.payload_of(TCP), packet_id, now,
+                               ip_bytes)
+
+    def segment_in(self, iface: Interface, src: int, dst: int, tcp: TCP, payload: bytes, packet_id: int | None,
+                   now: int, ip_bytes: bytes | None = None) -> list[Action]:
+        """One checked segment from src to dst: to its connection, to a listener, or answered with an RST."""
         endpoint = self.connections.get((dst, tcp.dport, src, tcp.sport))
         if endpoint is not None:
             self.settle(endpoint, endpoint.conn.receive(tcp, payload, now))
@@ -173,11 +178,11 @@ class TcpStack:
         if listening is not None and not listening.closed:
             return self._to_listener(listening, tcp, payload, (src, tcp.sport), dst, now)
         answer = reset_for(tcp, len(payload))
-        actions: list[Action] = [(EVENT, EventKind.DROP, iface, ip_bytes, packet_id,
-                                  (DropReason.NO_LISTENER.value, (("port", tcp.dport), ("protocol", "TCP"))))]
+        self.host.event(EventKind.DROP, iface, ip_bytes, packet_id,
+                        (DropReason.NO_LISTENER.value, (("port", tcp.dport), ("protocol", "TCP"))))
         if answer is not None:
             self.send_segment(answer, dst, src, None)
-        return actions
+        return []
 
     def _to_listener(self, listening: ListenEndpoint, tcp: TCP, payload: bytes, remote: tuple[int, int],
                      local_ip: int, now: int) -> list[Action]:
@@ -214,7 +219,7 @@ class TcpStack:
         host = self.host
         now = host.network.clock.now
         trace = host.network.trace
-        for event in conn.drain_events():
+        for event in conn.drain_events() if conn._events else ():
             if trace.keep_events:
                 trace.add(now, host.name, None, EventKind.TCP, None, None,
                           (endpoint.label, event.kind, tuple((k, _plain(v)) for k, v in event.details.items())))
@@ -255,9 +260,12 @@ class TcpStack:
         else:
             ip_id = endpoint.ip_id
             endpoint.ip_id = (ip_id + 1) & 0xFFFF
-        self.host.send_ip(IPv4Address(dst), tcp / segment.payload if segment.payload else tcp, df=segment.df,
-                          src=IPv4Address(src), ip_id=ip_id,
-                          note=("tcp", tcp.sport, IPv4Address(dst), tcp.dport, flag_text(int(tcp.flags))))
+        host = self.host
+        note = ("tcp", tcp[0], _Address(dst), tcp[1], _Flags(int(tcp[6])))
+        if not host.hooks and tcp_send(host, tcp, segment.payload, src, dst, segment.df, ip_id, note):
+            return
+        host.send_ip(IPv4Address(dst), tcp / segment.payload if segment.payload else tcp, df=segment.df,
+                     src=IPv4Address(src), ip_id=ip_id, note=note)
 
     # Looking --------------------------------------------------------------------------------------------------
     def netstat(self) -> str:
@@ -276,6 +284,30 @@ class TcpStack:
                          _NETSTAT_STATE.get(conn.state.name, conn.state.name)))
         widths = [max(len(row[i]) for row in rows) for i in range(6)]
         return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
+
+
+class _Address(int):
+    """An address in a note, formatted only when the note is (capture comments)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return str(IPv4Address(int(self)))
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+class _Flags(int):
+    """TCP flags in a note, as tcpdump's letters when formatted."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return flag_text(int(self))
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 def _plain(value: Any) -> Any:

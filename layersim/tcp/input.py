@@ -111,6 +111,8 @@ class Input(Output):
         self.snd_wl1, self.snd_wl2 = tcp.seq, ack
         if self._timed_seq == self.iss:
             self._rtt_sample(self._now - self._timed_at)
+        else:
+            self._rtt_from_echo(tcp)
         self._timed_seq = None
         self._rto_at = None
         self._retries = 0
@@ -193,7 +195,9 @@ class Input(Output):
             self._challenge_ack(out, "ack too old")  # RFC 5961 §5.2: blind data injection
             return
         if self._orphan and plen and state in _RECEIVING and seq_lt(rcv_nxt, seq_add(seq, plen)):
-            out.append(self._rst(self.snd_max, True))  # RFC 1122 §4.2.2.13: new data after close()
+            # RFC 1122 §4.2.2.13: new data after close() resets. Linux answers from the offending segment
+            # (tcp_v4_send_reset): a bare RST with SEQ = its ACK; the RFC profile from our own sequence space.
+            out.append(self._rst(ack, False) if self.profile.abort_rst_from_segment else self._rst(self.snd_max, True))
             self._fail(None, Event.ABORT)
             return
         fin_acked = False
@@ -238,6 +242,8 @@ class Input(Output):
         """The ACK of our SYN in SYN_RECEIVED."""
         if self._timed_seq == self.iss:
             self._rtt_sample(self._now - self._timed_at)
+        else:
+            self._rtt_from_echo(tcp)
         self._timed_seq = None
         self._retries = 0
         self._transition(Event.RCV_ACK_OF_SYN)
@@ -290,6 +296,19 @@ class Input(Output):
         elif self._delack_at is None:
             self._delack_at = self._now + self.profile.delayed_ack_ns
 
+    def _rtt_from_echo(self, tcp: TCP) -> None:
+        """Linux's fallback (tcp_rtt_tsopt_us): when Karn's rule leaves no timed segment, the timestamp echo of an
+        ACK of new data still gives an RTT sample, so a retransmitted SYN or segment does not keep the RTO backed
+        off."""
+        if not self.ts_ok:
+            return
+        for option in tcp.options:
+            if isinstance(option, Timestamps) and option.tsecr:
+                ticks = (self._tsval() - option.tsecr) & 0xFFFFFFFF
+                if ticks < 0x7FFFFFFF:
+                    self._rtt_sample(ticks * 1_000_000_000 // self.profile.ts_hz)
+                return
+
     def _rtt_sample(self, r: int) -> None:
         """Feed one RTT measurement to the estimator and trace it with the current cwnd."""
         rtt = self.rtt
@@ -337,6 +356,8 @@ class Input(Output):
             elif self._timed_seq is not None and seq_lt(self._timed_seq, ack):
                 self._rtt_sample(self._now - self._timed_at)
                 self._timed_seq = None
+            elif self._timed_seq is None and self.rtt.backoffs:  # retransmitted by a timeout: Karn leaves only
+                self._rtt_from_echo(tcp)  # the echo to end the backoff
             rtt = self.rtt
             if rtt.backoffs:
                 rtt.reset_backoff()

@@ -31,6 +31,7 @@ class Profile:
     df: bool                         # DF bit on every segment (Linux: path MTU discovery)
     synack_ip_id_zero: bool          # IP identification 0 on a SYN-ACK (Linux)
     rst_ip_id_zero: bool             # IP identification 0 on an RST answering a segment (Linux)
+    abort_rst_from_segment: bool     # data after close(): RST SEQ=SEG.ACK without ACK (Linux), or SEQ=SND.NXT, ACK
     # Retransmission (RFC 6298) ----------------------------------------------------------------------------
     initial_rto_ns: int
     min_rto_ns: int
@@ -71,7 +72,7 @@ LINUX = Profile(
     name="linux", syn_window=None, synack_window=None, window_scale=10, max_window_scale=14, option_layout="linux",
     timestamps=True, sack=True, ts_hz=1000, default_peer_mss=536, min_peer_mss=88,
     min_path_mtu=552,
-    df=True, synack_ip_id_zero=True, rst_ip_id_zero=True,
+    df=True, synack_ip_id_zero=True, rst_ip_id_zero=True, abort_rst_from_segment=True,
     initial_rto_ns=1 * _S, min_rto_ns=200 * _MS, max_rto_ns=120 * _S, rto_formula="linux",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=False, syn_retries=6, synack_retries=5, data_retries=15,
     congestion_control="newreno", initial_cwnd_segments=10, slow_start_counts_bytes=True, dupack_threshold=3,
@@ -87,7 +88,7 @@ RFC = Profile(
     name="rfc", syn_window=65535, synack_window=65535, window_scale=7, max_window_scale=14, option_layout="rfc",
     timestamps=True, sack=True, ts_hz=1000, default_peer_mss=536, min_peer_mss=64,
     min_path_mtu=576,
-    df=False, synack_ip_id_zero=False, rst_ip_id_zero=False,
+    df=False, synack_ip_id_zero=False, rst_ip_id_zero=False, abort_rst_from_segment=False,
     initial_rto_ns=1 * _S, min_rto_ns=1 * _S, max_rto_ns=60 * _S, rto_formula="rfc",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=True, syn_retries=5, synack_retries=5, data_retries=12,
     congestion_control="newreno", initial_cwnd_segments=3, slow_start_counts_bytes=False, dupack_threshold=3,

@@ -353,6 +353,17 @@ class Layer(tuple):
         """Values derived from the fields that a reader wants to see (e.g. ICMP echo identifier); JSON-ready."""
         return {}
 
+    @classmethod
+    def decode_layer(cls, data: bytes, start: int, end: int, state: Any) -> tuple[Layer, int, int, Any]:
+        """Decode this layer from data[start:end]: (the layer, where its payload starts, where the payload ends,
+        the class of the next layer or None).
+
+        Part of every header layer's contract, with `encode_layer`: the packet decoder calls it for each layer in
+        turn (layers decoded lazily, Raw and Padding excepted). It raises only DecodeError, naming the layer and
+        the byte offset, and keeps the bytes (`state`) so checksums can be verified and re-encoding is exact.
+        """
+        raise NotImplementedError(f"{cls.__name__} does not define decode_layer")
+
     def encode_layer(self, payload: bytes, upper: Layer | None, ip: Any) -> bytes:
         """This layer's bytes followed by `payload`, with computed fields filled in.
 

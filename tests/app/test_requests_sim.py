@@ -316,10 +316,6 @@ def _drop_first(kinds: dict[str, int]) -> Any:
     return hook
 
 
-@pytest.mark.xfail(strict=True, reason="TCP: after a retransmitted SYN, the SYN-ACK's timestamp echo gives no RTT "
-                   "sample and the backed-off RTO is kept (8 s after three SYN timeouts): the lost GET is not "
-                   "retransmitted for 8 s (Linux samples the RTT from TSecr and resets the backoff; RFC 6298 §5.7 "
-                   "would use 3 s)")
 def test_a_lost_request_after_a_lost_syn_is_retransmitted_within_three_seconds() -> None:
     # Recorded on Linux 6.18 between two network namespaces (iptables dropping the first three SYNs and the first
     # data segment at the server): the GET went again 208 ms after its first transmission (RTO from the

@@ -254,7 +254,9 @@ def test_data_arriving_after_close_is_answered_with_rst():
     p.run_for(50 * MS)
     p.send("s", b"too late")
     p.run_for(50 * MS)
-    assert [s.flags for s in p.sent("c>s")][-1] == "R."
+    rst = p.sent("c>s")[-1]
+    # Linux answers from the offending segment (tcp_v4_send_reset): a bare RST whose SEQ is that segment's ACK
+    assert rst.flags == "R" and rst.segment.tcp.seq == p.server.rcv_nxt and rst.segment.tcp.ack == 0
     assert p.client.state is State.CLOSED and p.server.state is State.CLOSED
     assert p.server.error == errno.EPIPE  # Linux tcp_reset: an RST in CLOSE_WAIT reports EPIPE
 
