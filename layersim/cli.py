@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--pcap", type=Path, help="capture every interface to this pcapng file")
     run.add_argument("--seed", type=int, help="override the file's seed")
     run.add_argument("--json", action="store_true", help="print the documented JSON form instead of the story")
+    run.add_argument("--quiet", action="store_true", help="print only the files written (capture, figures)")
     run.add_argument("--until", help="stop at this simulated time (e.g. 10s); default: when nothing is left to do")
     run.add_argument("--figures", type=Path, help="also draw each program's path and every TCP connection's "
                      "ladder and cwnd (PNG and SVG) into this folder")
@@ -206,11 +207,14 @@ def _run(args: argparse.Namespace) -> int:
             until = parse_duration(args.until)
         except LayersimError as exc:
             raise LayersimError(f"--until: {exc}") from None
+    from layersim.terminal import print_story, progress
+
     scenario = load_topology(args.topology, seed=args.seed)
     network = scenario.network
     capture = network.capture(args.pcap) if args.pcap is not None else None
     try:
-        outcomes = run_scenario(scenario, until)
+        with progress(network):
+            outcomes = run_scenario(scenario, until)
     finally:
         network.close()
     figures: list[str] = []
@@ -224,11 +228,14 @@ def _run(args: argparse.Namespace) -> int:
             data["figures"] = figures
         print(json.dumps(data, indent=2))
         return 0
-    print(narrative(scenario, outcomes))
+    lines = [] if args.quiet else [narrative(scenario, outcomes)]
     if figures:
-        print(f"figures: {len(figures)} files written to {args.figures}")
+        lines.append(f"figures: {len(figures)} files written to {args.figures}")
     if capture is not None:
-        print(f"capture: {capture.count} frames on {len(capture.interfaces)} interfaces written to {args.pcap}")
+        lines.append(f"capture: {capture.count} frames on {len(capture.interfaces)} interfaces written to "
+                     f"{args.pcap}")
+    if lines:
+        print_story("\n".join(lines))
     return 0
 
 

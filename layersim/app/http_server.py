@@ -9,14 +9,13 @@ clients, close-delimited to HTTP/1.0 ones, unless the handler gives a Content-Le
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import h11
 
+from layersim.app.http_request import Request
 from layersim.app.http_static import error_page, static_files
 from layersim.app.serving import Spawn, Stop, accept_loop
 from layersim.errors import LayersimError
@@ -35,32 +34,6 @@ SERVER = "layersim"
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 Body = bytes | str | Iterable[bytes]
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One request as the handler sees it: header names lowercase, the body read in full."""
-
-    method: str
-    target: str  # as sent: "/index.html?x=1"
-    headers: tuple[tuple[str, str], ...]
-    body: bytes = b""
-    http_version: str = "1.1"
-
-    @property
-    def path(self) -> str:
-        """The target's path, percent-decoded ("/a b.html" for "/a%20b.html?x=1")."""
-        return unquote(urlsplit(self.target).path or "/")
-
-    @property
-    def query(self) -> str:
-        """The target's query string, still encoded."""
-        return urlsplit(self.target).query
-
-    def header(self, name: str, default: str | None = None) -> str | None:
-        """The first value of header `name` (any case), or `default`."""
-        name = name.lower()
-        return next((v for k, v in self.headers if k == name), default)
 
 
 Handler = Callable[[Request], tuple[int, Headers, Body]]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from layersim.errors import LayersimError
 
 if TYPE_CHECKING:
-    from layersim.app.http_server import Request
+    from layersim.app.http_request import Request
 
 __all__ = ["CONTENT_TYPES", "error_page", "static_files"]
 

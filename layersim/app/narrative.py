@@ -133,7 +133,7 @@ def _program(net: Network, spec: RunSpec, outcome: RunOutcome) -> None:
     host: Host = net.nodes[spec.source]  # type: ignore[assignment]
     options = spec.options
     if spec.kind == "script":
-        from layersim.app.scripts import run_file
+        from layersim.net.socketapi.scripts import run_file
 
         result = outcome.result = ScriptResult(spec.options["path"])
         me = current_process()

@@ -54,6 +54,7 @@ class Clock:
         self._queue: list[tuple[int, int, Callable[..., Any], tuple[Any, ...], Timer | None]] = []
         self._sequence = 0
         self.events_run = 0
+        self.progress: Callable[[int, int], None] | None = None  # called with (now, events run) every 10,000 events
 
     def at(self, time_ns: int, callback: Callable[..., Any], *args: Any) -> Timer:
         """Run `callback(*args)` at absolute simulated time `time_ns` (not before now); cancellable."""
@@ -90,6 +91,7 @@ class Clock:
         ran = 0
         queue = self._queue
         pop = heapq.heappop
+        progress = self.progress
         while queue:
             if until is not None and queue[0][0] > until:
                 break
@@ -102,6 +104,8 @@ class Clock:
             self.now = time_ns
             callback(*args)
             ran += 1
+            if progress is not None and not (self.events_run + ran) % 10_000:
+                progress(time_ns, self.events_run + ran)
         if until is not None and until > self.now:
             self.now = until
         self.events_run += ran

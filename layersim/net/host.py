@@ -74,7 +74,7 @@ class Host(IPNode):
         """Run `fn(*args, **kwargs)` as a simulated process on this host, now or at simulated time `at`.
 
         While it runs, the stdlib's socket, select, selectors and time functions act on this host (see
-        layersim.app.stdlib_patch), so unmodified networking code works inside it."""
+        layersim.net.socketapi.stdlib_patch), so unmodified networking code works inside it."""
         from layersim.net.units import parse_duration
 
         start = None if at is None else parse_duration(at)
@@ -82,7 +82,7 @@ class Host(IPNode):
         if start is not None and start < now:
             what = name or getattr(fn, "__name__", "process")
             raise LayersimError(f"{self.name}: cannot start {what} at {start} ns, the clock is already at {now} ns")
-        from layersim.app.stdlib_patch import StdlibPatch
+        from layersim.net.socketapi.stdlib_patch import StdlibPatch
 
         proc = Process(self, fn, args, kwargs, name)
         self.network.add_run_guard(StdlibPatch())
@@ -92,7 +92,7 @@ class Host(IPNode):
 
     def run_script(self, path: str | Path, argv: Sequence[str] = (), *, at: int | str | None = None) -> Process:
         """Run a Python file as __main__ in a process on this host, with `sys.argv` = [path, *argv]."""
-        from layersim.app.scripts import run_file
+        from layersim.net.socketapi.scripts import run_file
 
         source = Path(path)
         try:
@@ -107,7 +107,7 @@ class Host(IPNode):
     def socket(self) -> Any:
         """This host's `socket` module (the stdlib's API): `host.socket.socket(AF_INET, SOCK_STREAM)`."""
         if self._socket_module is None:
-            from layersim.app.socket_module import SocketModule
+            from layersim.net.socketapi.socket_module import SocketModule
 
             self._socket_module = SocketModule(self)
         return self._socket_module

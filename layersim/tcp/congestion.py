@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from layersim.tcp.profile import Profile
 
-__all__ = ["NewReno", "controller"]
+__all__ = ["NewReno"]
 
 
 class NewReno:
@@ -58,17 +58,3 @@ class NewReno:
         self.in_recovery = False
         self.dupacks = 0
         self._acked = 0
-
-
-def controller(profile: Profile, mss: int) -> NewReno:
-    """The congestion controller the profile names: "newreno" or "cubic"."""
-    if profile.congestion_control == "cubic":
-        from layersim.tcp.cubic import Cubic
-
-        return Cubic(profile, mss)
-    if profile.congestion_control != "newreno":
-        from layersim.errors import LayersimError
-
-        raise LayersimError(f"TCP profile {profile.name!r}: unknown congestion control "
-                            f"{profile.congestion_control!r} (use 'newreno' or 'cubic')")
-    return NewReno(profile, mss)

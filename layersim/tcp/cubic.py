@@ -5,7 +5,7 @@ from __future__ import annotations
 from layersim.tcp.congestion import NewReno
 from layersim.tcp.profile import Profile
 
-__all__ = ["Cubic"]
+__all__ = ["Cubic", "controller"]
 
 C = 0.4                              # RFC 9438 §5.1: segments / s**3
 BETA = 0.7                           # RFC 9438 §4.6: multiplicative decrease
@@ -76,3 +76,15 @@ class Cubic(NewReno):
         self.in_recovery = False
         self.dupacks = 0
         self._last_event_cwnd = mss
+
+
+def controller(profile: Profile, mss: int) -> NewReno:
+    """The congestion controller the profile names: "newreno" or "cubic"."""
+    if profile.congestion_control == "cubic":
+        return Cubic(profile, mss)
+    if profile.congestion_control != "newreno":
+        from layersim.errors import LayersimError
+
+        raise LayersimError(f"TCP profile {profile.name!r}: unknown congestion control "
+                            f"{profile.congestion_control!r} (use 'newreno' or 'cubic')")
+    return NewReno(profile, mss)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 
-from layersim.tcp.congestion import controller
+from layersim.tcp.cubic import controller
 from layersim.tcp.options import parse_offer
 from layersim.tcp.output import ACK, FIN, RST, SYN, Output
 from layersim.tcp.segment import Segment, TCPEvent
@@ -297,9 +297,10 @@ class Input(Output):
             self._delack_at = self._now + self.profile.delayed_ack_ns
 
     def _rtt_from_echo(self, tcp: TCP) -> None:
-        """Linux's fallback (tcp_rtt_tsopt_us): when Karn's rule leaves no timed segment, the timestamp echo of an
-        ACK of new data still gives an RTT sample, so a retransmitted SYN or segment does not keep the RTO backed
-        off."""
+        """Linux's fallback (tcp_rtt_tsopt_us) for the handshake: when the SYN (or SYN-ACK) was retransmitted, Karn's
+        rule leaves no timed segment, and the echo of the answer still gives an RTT sample, so the connection does
+        not start with its RTO backed off. (On data, echoes can name older transmissions than the segments
+        acknowledged, so there Karn's rule alone decides.)"""
         if not self.ts_ok:
             return
         for option in tcp.options:
@@ -356,8 +357,6 @@ class Input(Output):
             elif self._timed_seq is not None and seq_lt(self._timed_seq, ack):
                 self._rtt_sample(self._now - self._timed_at)
                 self._timed_seq = None
-            elif self._timed_seq is None and self.rtt.backoffs:  # retransmitted by a timeout: Karn leaves only
-                self._rtt_from_echo(tcp)  # the echo to end the backoff
             rtt = self.rtt
             if rtt.backoffs:
                 rtt.reset_backoff()

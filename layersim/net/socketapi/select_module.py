@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from layersim.net.process import wait_until
 
 if TYPE_CHECKING:
-    from layersim.app.sim_socket import SimSocket
     from layersim.net.host import Host
+    from layersim.net.socketapi.sim_socket import SimSocket
 
 __all__ = ["SelectModule", "SimSelector", "select_sockets"]
 
@@ -22,7 +22,7 @@ EVENT_READ, EVENT_WRITE = _std_selectors.EVENT_READ, _std_selectors.EVENT_WRITE
 
 def _socket_of(host: Host, item: Any) -> SimSocket:
     """The SimSocket behind a socket object or a file descriptor number of this host."""
-    from layersim.app.sim_socket import SimSocket
+    from layersim.net.socketapi.sim_socket import SimSocket
 
     fd = item if isinstance(item, int) else item.fileno()
     if fd < 0:  # a closed socket: CPython's words

@@ -16,8 +16,8 @@ import struct
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
-from layersim.app.sim_socket_ops import SocketOps, os_error
 from layersim.net.process import current_process, wait_until
+from layersim.net.socketapi.sim_socket_ops import SocketOps, os_error
 from layersim.net.sockets import address_int
 from layersim.tcp import State
 

@@ -12,8 +12,8 @@ import types
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
-from layersim.app.sim_socket import SimSocket
-from layersim.app.sim_socket_ops import os_error
+from layersim.net.socketapi.sim_socket import SimSocket
+from layersim.net.socketapi.sim_socket_ops import os_error
 
 if TYPE_CHECKING:
     from layersim.net.host import Host
