@@ -50,7 +50,6 @@ class Host(IPNode):
         self._next_pid = 1000
         self.tcp = TcpStack(self)
         self.fd_table: dict[int, Any] = {}  # file descriptor -> socket object of a program on this host
-        self._next_fd = 3
         self.hosts: dict[str, IPv4Address] = {}  # /etc/hosts: name -> address (the host's own name is implied)
         self.resolver: Any = None  # a stub resolver (layersim.app.resolver) for names not in `hosts`
         self._socket_module: Any = None
@@ -114,9 +113,11 @@ class Host(IPNode):
         return self._socket_module
 
     def new_fd(self, sock: Any) -> int:
-        """A file descriptor number for a new socket of a program on this host."""
-        fd = self._next_fd
-        self._next_fd += 1
+        """A file descriptor number for a new socket of a program on this host: the lowest free one from 3, as
+        Linux gives (0-2 are stdin, stdout and stderr)."""
+        fd = 3
+        while fd in self.fd_table:
+            fd += 1
         self.fd_table[fd] = sock
         return fd
 

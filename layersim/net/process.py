@@ -140,7 +140,8 @@ class Process:
     def start(self, at_ns: int | None = None) -> None:
         """Schedule the first step (now, or at `at_ns`)."""
         clock = self.host.network.clock
-        clock.at(clock.now if at_ns is None else at_ns, self._step)
+        self.started_ns = clock.now if at_ns is None else max(at_ns, clock.now)  # when it runs, not when made
+        clock.at(self.started_ns, self._step)
 
     # Inside the process --------------------------------------------------------------------------------
     def park(self, timeout_ns: int | None = None) -> Wait:

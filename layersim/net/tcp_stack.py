@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Endpoint", "ListenEndpoint", "TcpStack"]
 
+# netstat's spelling of the states that differ from RFC 9293's names.
+_NETSTAT_STATE = {"SYN_RECEIVED": "SYN_RECV", "FIN_WAIT_1": "FIN_WAIT1", "FIN_WAIT_2": "FIN_WAIT2", "CLOSED": "CLOSE"}
+_FIN_UNACKED = frozenset({State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK})
 _LETTERS = ((0x02, "S"), (0x10, "."), (0x01, "F"), (0x04, "R"), (0x08, "P"))
 
 
@@ -42,8 +45,8 @@ def flag_text(flags: int) -> str:
 class Endpoint:
     """One connection on a host, and the processes waiting on it."""
 
-    __slots__ = ("conn", "error_reported", "ip_id", "key", "label", "listener", "stack", "timer", "timer_at",
-                 "waits")
+    __slots__ = ("conn", "eof_read", "error_reported", "ip_id", "key", "label", "listener", "stack", "timer",
+                 "timer_at", "waits")
 
     def __init__(self, stack: TcpStack, conn: Connection, listener: ListenEndpoint | None = None) -> None:
         self.stack = stack
@@ -57,6 +60,7 @@ class Endpoint:
         self.waits: list[Wait] = []
         self.ip_id = stack.host.rng.randrange(0x10000)  # Linux numbers a connected socket's packets itself
         self.error_reported = False
+        self.eof_read = False  # a recv() returned b"" after the peer's FIN (netstat's Recv-Q counts the FIN until)
 
     def wake(self) -> None:
         """Resume every process waiting on this connection (they check again what they wait for)."""
@@ -101,14 +105,16 @@ class TcpStack:
 
     # Ports --------------------------------------------------------------------------------------------------
     def port_in_use(self, ip: int, port: int, *, reuse: bool = False) -> bool:
-        """Whether (ip, port) is taken; with SO_REUSEADDR only a listener or a bound socket blocks it."""
+        """Whether (ip, port) is taken; with SO_REUSEADDR only a listener or a bound socket blocks it.
+
+        Without it a connection using the port blocks it too, one in TIME_WAIT included (Linux's EADDRINUSE when
+        a server restarts without SO_REUSEADDR)."""
         for bip, bport in self.bound:
             if bport == port and (bip == ip or not bip or not ip):
                 return True
         if reuse:
             return False
-        return any(key[1] == port and (key[0] == ip or not ip) and ep.conn.state is not State.TIME_WAIT
-                   for key, ep in self.connections.items())
+        return any(key[1] == port and (key[0] == ip or not ip) for key in self.connections)
 
     def ephemeral_port(self, ip: int, remote: tuple[int, int]) -> int:
         """A free local port for a connection to `remote`, from a random start as Linux picks them."""
@@ -266,12 +272,16 @@ class TcpStack:
         """The host's TCP sockets like `netstat -tan`."""
         rows = [("Proto", "Recv-Q", "Send-Q", "Local Address", "Foreign Address", "State")]
         for (ip, port), listening in sorted(self.listeners.items()):
-            if not listening.closed:
-                rows.append(("tcp", "0", "0", f"{IPv4Address(ip)}:{port}", "0.0.0.0:*", "LISTEN"))
+            if not listening.closed:  # a listener's Recv-Q: the connections waiting for accept() (Linux)
+                rows.append(("tcp", str(len(listening.ready)), "0", f"{IPv4Address(ip)}:{port}", "0.0.0.0:*",
+                             "LISTEN"))
         for key, endpoint in sorted(self.connections.items()):
             conn = endpoint.conn
-            rows.append(("tcp", str(conn.readable), str(conn.unacked), f"{IPv4Address(key[0])}:{key[1]}",
-                         f"{IPv4Address(key[2])}:{key[3]}", conn.state.name))
+            fin_unread = conn.state is State.CLOSE_WAIT and not endpoint.eof_read  # Linux: rcv_nxt - copied_seq
+            fin_unacked = conn.state in _FIN_UNACKED  # Linux: write_seq - snd_una, and the FIN takes a number
+            rows.append(("tcp", str(conn.readable + fin_unread), str(conn.unacked + fin_unacked),
+                         f"{IPv4Address(key[0])}:{key[1]}", f"{IPv4Address(key[2])}:{key[3]}",
+                         _NETSTAT_STATE.get(conn.state.name, conn.state.name)))
         widths = [max(len(row[i]) for row in rows) for i in range(6)]
         return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import selectors as _std_selectors
 import types
 from collections.abc import Mapping
@@ -22,12 +24,16 @@ def _socket_of(host: Host, item: Any) -> SimSocket:
     """The SimSocket behind a socket object or a file descriptor number of this host."""
     from layersim.net.socketapi.sim_socket import SimSocket
 
+    fd = item if isinstance(item, int) else item.fileno()
+    if fd < 0:  # a closed socket: CPython's words
+        raise ValueError(f"file descriptor cannot be a negative integer ({fd})")
     if isinstance(item, SimSocket):
         return item
-    fd = item if isinstance(item, int) else item.fileno()
+    if fd >= 1024:  # FD_SETSIZE
+        raise ValueError("filedescriptor out of range in select()")
     sock = host.fd_table.get(fd)
-    if sock is None:
-        raise ValueError(f"file descriptor {fd} is not a socket of simulated host {host.name}")
+    if sock is None:  # no such socket on this host: select(2)'s EBADF
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
     return sock
 
 
@@ -64,6 +70,8 @@ class SimSelector(_std_selectors.BaseSelector):
         if not events or events & ~(EVENT_READ | EVENT_WRITE):
             raise ValueError(f"Invalid events: {events!r}")
         fd = self._fd(fileobj)
+        if fd < 0:
+            raise ValueError(f"Invalid file descriptor: {fd}")
         if fd in self._keys:
             raise KeyError(f"{fileobj!r} (FD {fd}) is already registered")
         _socket_of(self.host, fileobj)

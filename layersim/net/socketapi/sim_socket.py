@@ -12,6 +12,7 @@ import errno
 import io
 import os
 import socket as _std
+import struct
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["SimSocket", "os_error"]
 
 _DEFAULT = object()
+# What getsockopt reports for a SO_RCVBUF/SO_SNDBUF set tiny: Linux's SOCK_MIN_RCVBUF and SOCK_MIN_SNDBUF.
+_BUFFER_MINIMUM = {(_std.SOL_SOCKET, _std.SO_RCVBUF): 2304, (_std.SOL_SOCKET, _std.SO_SNDBUF): 4608}
 
 
 class SimSocket(SocketOps):
@@ -43,7 +46,7 @@ class SimSocket(SocketOps):
         self.host = host
         self.family = _std.AddressFamily.AF_INET
         self.type = _std.SocketKind(base_type)
-        self.proto = proto or (6 if base_type == _std.SOCK_STREAM else 17)
+        self.proto = proto  # what the program passed (0 unless it named one), as CPython keeps it
         self._fd = host.new_fd(self) if fileno is None else fileno
         self._timeout: float | None = None if timeout is _DEFAULT else timeout  # type: ignore[assignment]
         if type & _std.SOCK_NONBLOCK:
@@ -58,6 +61,7 @@ class SimSocket(SocketOps):
         self._options: dict[tuple[int, int], int] = {}
         self._shut_write = False
         self._connect_started = False
+        self._connect_in_progress = False  # a non-blocking connect() whose outcome no connect() has reported yet
         self._owner = current_process()
         if self._owner is not None:  # when the process ends its sockets close, as the kernel closes an exiting
             self._owner.on_exit.append(self._release)  # process's files
@@ -148,8 +152,9 @@ class SimSocket(SocketOps):
             conn = self._endpoint.conn
             if conn.state in (State.SYN_SENT, State.SYN_RECEIVED) and not conn.error:
                 return False
-            return conn.send_space > 0 or bool(conn.error) or conn.state not in (State.ESTABLISHED,
-                                                                                  State.CLOSE_WAIT)
+            # Linux's sk_stream_is_writeable: free space at least half of what is queued, not a single byte
+            return conn.send_space >= (conn.sndq.capacity - conn.send_space) // 2 or bool(conn.error) or \
+                conn.state not in (State.ESTABLISHED, State.CLOSE_WAIT)
         return True
 
     def _queues(self) -> list[list[Any]]:
@@ -201,6 +206,12 @@ class SimSocket(SocketOps):
     def setsockopt(self, level: int, optname: int, value: int | bytes, optlen: int | None = None) -> None:
         """SO_REUSEADDR, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, IP_TTL, IP_TOS (others are kept)."""
         self._check()
+        if (level, optname) == (_std.SOL_SOCKET, _std.SO_LINGER):
+            if not isinstance(value, bytes) or len(value) < 8:
+                raise os_error(errno.EINVAL)  # Linux: SO_LINGER takes a struct linger (8 bytes)
+            onoff, seconds = struct.unpack("ii", value[:8])
+            self._options[(level, optname)] = seconds if onoff else -1  # -1: off (close() as usual)
+            return
         number = int.from_bytes(value[:4], "little") if isinstance(value, bytes) else int(value)
         self._options[(level, optname)] = number
         if (level, optname) == (_std.IPPROTO_TCP, _std.TCP_NODELAY) and self._endpoint is not None:
@@ -218,9 +229,15 @@ class SimSocket(SocketOps):
             return code or 0
         if (level, optname) == (_std.SOL_SOCKET, _std.SO_TYPE):
             return int(self.type)
+        if (level, optname) == (_std.SOL_SOCKET, _std.SO_LINGER):
+            seconds = self._options.get((level, optname), -1)
+            packed = struct.pack("ii", int(seconds >= 0), max(seconds, 0))
+            return packed[:buflen] if buflen else int(seconds >= 0)
         defaults = {(_std.SOL_SOCKET, _std.SO_RCVBUF): 131072, (_std.SOL_SOCKET, _std.SO_SNDBUF): 16384,
                     (_std.IPPROTO_IP, _std.IP_TTL): 64}
         value = self._options.get((level, optname), defaults.get((level, optname), 0))
+        if (level, optname) in _BUFFER_MINIMUM and (level, optname) in self._options:
+            value = max(2 * value, _BUFFER_MINIMUM[(level, optname)])  # Linux doubles it (bookkeeping room)
         return value.to_bytes(buflen, "little") if buflen else value
 
     def _apply_udp_options(self) -> None:
@@ -259,7 +276,8 @@ class SimSocket(SocketOps):
         if self._released:
             return
         self._released = True
-        self.host.fd_table.pop(self._fd, None)
+        if self.host.fd_table.get(self._fd) is self:  # the number may be another socket's by now
+            del self.host.fd_table[self._fd]
         if self._owner is not None and not self._owner.done and self._release in self._owner.on_exit:
             self._owner.on_exit.remove(self._release)
         stack = self.host.tcp

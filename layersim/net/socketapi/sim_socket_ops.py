@@ -39,7 +39,10 @@ class SocketOps:
         if ip and ip not in self.host.address_ints_cached() and ip >> 24 != 127:
             raise os_error(errno.EADDRNOTAVAIL, "Cannot assign requested address")
         if self.type == _std.SOCK_DGRAM:
-            self._udp = self.host.sockets.bind_udp(ip, port or None)
+            try:
+                self._udp = self.host.sockets.bind_udp(ip, port or None)
+            except OSError as exc:  # Linux's text, not the table's
+                raise os_error(exc.errno or errno.EADDRINUSE) from None
             self._apply_udp_options()
             return
         stack = self.host.tcp
@@ -118,11 +121,15 @@ class SocketOps:
             endpoint = self._open(ip, port)
         elif endpoint.conn.state not in _CONNECTING:
             error = self._pending_error(consume=True)
+            if self._connect_in_progress:  # Linux: the first connect() after a non-blocking one completed is 0
+                self._connect_in_progress = False
+                return error or 0
             return error or errno.EISCONN
         elif self._timeout == 0.0:
             return errno.EALREADY
         conn = endpoint.conn
         if self._timeout == 0.0 and conn.state in _CONNECTING:
+            self._connect_in_progress = True
             raise BlockingIOError(errno.EINPROGRESS, os.strerror(errno.EINPROGRESS))
         self._wait([endpoint.waits], lambda: conn.state not in _CONNECTING or bool(conn.error), "connect()")
         return self._pending_error(consume=True) or 0
@@ -172,7 +179,10 @@ class SocketOps:
         """Queue as much of `data` as the send buffer takes (blocking until some fits); the count queued."""
         if self.type == _std.SOCK_DGRAM:
             return self.sendto(data, None)
-        endpoint = self._connected()
+        self._check()
+        endpoint = self._endpoint
+        if endpoint is None:  # Linux: sending on a stream socket that is not connected (or listens) is EPIPE
+            raise os_error(errno.EPIPE)
         conn = endpoint.conn
         view = memoryview(data).cast("B")
         if not view:
@@ -205,6 +215,8 @@ class SocketOps:
         if self.type == _std.SOCK_DGRAM:
             return self._recv_datagram(bufsize)[0]
         endpoint = self._connected()
+        if bufsize == 0:  # Linux returns at once: nothing asked, nothing to wait for
+            return b""
         conn = endpoint.conn
         if conn.state in _CONNECTING:
             self._wait([endpoint.waits], lambda: conn.state not in _CONNECTING or bool(conn.error), "recv()")
@@ -212,11 +224,18 @@ class SocketOps:
         def ready() -> bool:
             return conn.readable > 0 or conn.at_eof or bool(conn.error) or conn.state is State.CLOSED
 
+        if flags & _std.MSG_DONTWAIT and not ready():
+            raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
         self._wait([endpoint.waits], ready, "recv()")
+        if conn.readable and flags & _std.MSG_PEEK:  # look without taking
+            return bytes(conn.rcvq.data[:bufsize])
         if conn.readable:
             data, segments = conn.recv(bufsize, self.host.network.clock.now)
             self.host.tcp.settle(endpoint, segments)
             return data
+        if conn.fin_received:  # Linux: after the peer's FIN, EOF comes first (SOCK_DONE); a later RST's error
+            endpoint.eof_read = True  # waits for the next send
+            return b""
         error = self._pending_error(consume=True)
         if error:
             raise os_error(error)
@@ -245,10 +264,10 @@ class SocketOps:
         """Send one datagram to `address` (or the connected peer when it is None)."""
         self._check()
         target = flags_or_address if address is None else address
-        if self.type == _std.SOCK_STREAM:
-            if target is not None and self._endpoint is not None:
-                raise os_error(errno.EISCONN)
+        if self.type == _std.SOCK_STREAM:  # Linux ignores the address of a stream socket
             return self.send(data)
+        if len(data) > 65507:  # 65535 less the IPv4 and UDP headers
+            raise os_error(errno.EMSGSIZE)
         if self._udp is None:
             self._udp = self.host.sockets.bind_udp(0, None)
             self._apply_udp_options()

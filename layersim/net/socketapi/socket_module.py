@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 __all__ = ["SocketModule", "bound_socket_class"]
 
+# glibc's (socket type, protocol) pairs for AF_INET, in the order it returns them, and the services it knows.
+_KINDS = ((_std.SOCK_STREAM, 6), (_std.SOCK_DGRAM, 17), (_std.SOCK_RAW, 0))
+_SERVICE_PORTS = {"http": {6: 80}, "www": {6: 80}, "https": {6: 443, 17: 443}, "domain": {6: 53, 17: 53},
+                  "http-alt": {6: 8080}, "ntp": {17: 123}}  # getaddrinfo's services: name -> {protocol: port}
 _OWN = ("socket", "SocketType", "create_connection", "create_server", "getaddrinfo", "gethostbyname",
         "gethostbyname_ex", "gethostname", "getfqdn", "getdefaulttimeout", "setdefaulttimeout", "gethostbyaddr",
         "getnameinfo", "socketpair")
@@ -96,27 +100,38 @@ class SocketModule(types.ModuleType):
 
     def getaddrinfo(self, host: str | bytes | None, port: int | str | bytes | None, family: int = 0, type: int = 0,
                     proto: int = 0, flags: int = 0) -> list[tuple[Any, Any, int, str, tuple[str, int]]]:
-        """(family, type, proto, canonname, (address, port)) for each address, as the stdlib returns them."""
-        if family not in (0, _std.AF_INET, _std.AF_UNSPEC):
+        """(family, type, proto, canonname, (address, port)) for each address, as glibc's getaddrinfo gives them.
+
+        Without a type or protocol each address comes as SOCK_STREAM/6, SOCK_DGRAM/17 and SOCK_RAW/0; a named
+        service only for the protocols /etc/services lists it under; a service with SOCK_RAW is EAI_SERVICE."""
+        if family == _std.AF_INET6:
+            raise _std.gaierror(_std.EAI_ADDRFAMILY, "Address family for hostname not supported")
+        if family not in (_std.AF_INET, _std.AF_UNSPEC):
             raise _std.gaierror(_std.EAI_FAMILY, "ai_family not supported")
         if isinstance(host, bytes):
             host = host.decode("idna")
         if isinstance(port, bytes):
             port = port.decode()
-        if isinstance(port, str):
-            try:
-                port = int(port) if port.isdigit() else {"http": 80, "https": 443, "domain": 53}[port]
-            except KeyError:
-                raise _std.gaierror(_std.EAI_SERVICE, "Servname not supported for ai_socktype") from None
-        port = port or 0
+        kinds = [k for k in _KINDS if (not type or k[0] == type) and (not proto or k[1] == proto)]
+        if not kinds:
+            raise _std.gaierror(_std.EAI_SOCKTYPE, "ai_socktype not supported")
+        number = 0
+        if isinstance(port, str) and not port.isdigit():
+            by_protocol = _SERVICE_PORTS.get(port, {})
+            kinds = [k for k in kinds if k[1] in by_protocol]
+            if not kinds:
+                raise _std.gaierror(_std.EAI_SERVICE, "Servname not supported for ai_socktype")
+            number = by_protocol[kinds[0][1]]
+        elif port is not None:
+            number = int(port)
+        if port is not None and type == _std.SOCK_RAW:
+            raise _std.gaierror(_std.EAI_SERVICE, "Servname not supported for ai_socktype")
         if host is None or host == "":
             addresses = [IPv4Address("0.0.0.0" if flags & _std.AI_PASSIVE else "127.0.0.1")]
         else:
             addresses = self.host.resolve_all(host)
-        kinds = [(_std.SOCK_STREAM, 6), (_std.SOCK_DGRAM, 17)] if not type else \
-            [(type, 6 if type == _std.SOCK_STREAM else 17)]
-        return [(_std.AddressFamily.AF_INET, _std.SocketKind(kind), proto or number, "",
-                 (str(address), port)) for address in addresses for kind, number in kinds]
+        return [(_std.AddressFamily.AF_INET, _std.SocketKind(kind), protocol, "", (str(address), number))
+                for address in addresses for kind, protocol in kinds]
 
     def gethostbyaddr(self, ip_address: str) -> tuple[str, list[str], list[str]]:
         """(name, aliases, [address]) from the host's own name and its hosts entries; socket.herror otherwise, as
