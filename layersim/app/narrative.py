@@ -18,7 +18,9 @@ text `layersim run` prints, and `narrative_json` into its `--json` form, a stabl
                          script {"path", "stdout", "error" (null, or the exception that ended it)},
                "hops": [{"node", "in", "out", "next" (the node at the far end of `out`), "arrived_ns",
                          "left_ns", "changes": ["IPv4.ttl: 64 -> 63", ...],
-                         "outcome": "sent" | "forwarded" | "switched" | "delivered" | "dropped: <reason>"}]}],
+                         "outcome": "sent" | "forwarded" | "switched" | "delivered" | "dropped: <reason>"}],
+               "tcp": [{"connection": "10.0.1.10:50147-10.0.2.20:80",
+                        "changes": [{"state": "SYN_SENT", "time_ns"}, ...]}]}],
      "drops": {"<DropReason value>": count}, "events": int (trace events), "end_ns": int (simulated end time),
      "capture": null, or {"path", "frames", "interfaces": ["client:eth0", ...]} when a capture was written}
 
@@ -204,6 +206,24 @@ def _hops(net: Network, packet_id: int) -> list[dict[str, Any]]:
              "outcome": h.outcome} for h in net.trace.hops(packet_id)]
 
 
+def _tcp_states(net: Network, outcome: RunOutcome) -> list[dict[str, Any]]:
+    """The state changes of each TCP connection the run's host opened or accepted while the run went on."""
+    proc = outcome.process
+    end = proc.ended_ns if proc is not None and proc.ended_ns is not None else net.now
+    start = outcome.started_ns if outcome.started_ns is not None else 0
+    connections: dict[str, list[dict[str, Any]]] = {}
+    for event in net.trace.select(EventKind.TCP, node=outcome.spec.source):
+        info = event.info
+        if info.what != "state" or not start <= event.time_ns:
+            continue
+        facts = dict(info.facts)
+        if info.connection not in connections and event.time_ns > end:
+            continue  # a connection opened after the run ended belongs to something else
+        connections.setdefault(info.connection, []).append({"state": str(facts.get("new")),
+                                                            "time_ns": event.time_ns})
+    return [{"connection": name, "changes": changes} for name, changes in connections.items()]
+
+
 def _peer(net: Network, hop: Hop) -> str | None:
     if hop.out_interface is None:
         return None
@@ -287,7 +307,8 @@ def narrative_json(scenario: Scenario, outcomes: list[RunOutcome],
         runs.append({"index": spec.index, "kind": spec.kind, "from": spec.source, "to": _text(spec.address),
                      "target": spec.target, "at_ns": spec.at_ns, "started_ns": outcome.started_ns,
                      "skipped": outcome.skipped, "result": _result_dict(outcome.result),
-                     "hops": _hops(net, first[2]) if first is not None else []})
+                     "hops": _hops(net, first[2]) if first is not None else [],
+                     "tcp": _tcp_states(net, outcome) if outcome.skipped is None else []})
     nodes = [{"name": node.name, "kind": node.kind,
               "interfaces": [{"name": i.name, "mac": str(i.mac), "address": None if i.address is None
                               else str(i.address)} for i in node.interfaces.values()]}
@@ -324,6 +345,9 @@ def narrative(scenario: Scenario, outcomes: list[RunOutcome]) -> str:
             continue
         lines.append(f"  first packet, hop by hop: {_describe_packet(first[0], first[1])}")
         lines += [_hop_text(hop, first[0]) for hop in _hops(net, first[2])]
+        for connection in _tcp_states(net, outcome):
+            path = " -> ".join(f"{c['state']} ({c['time_ns'] / 1e6:.3f} ms)" for c in connection["changes"])
+            lines.append(f"  TCP {connection['connection']}: {path}")
     drops = _drops(net)
     lines += ["", "drops by reason:" if drops else "no drops"]
     for reason, count in sorted(drops.items(), key=lambda item: (-item[1], item[0].value)):

@@ -130,6 +130,12 @@ class IcmpProtocol:
         else:
             handler = node.error_handlers.get(int(quoted.protocol or 0))  # type: ignore[attr-defined]
             ports = (0, 0)
+            if quoted.protocol in (6, 17, 132):  # the ports are the quoted transport header's first 4 bytes
+                data = packet.payload_of(ICMP)
+                start = quoted.header_length
+                if len(data) >= start + 4:
+                    ports = (int.from_bytes(data[start:start + 2], "big"), int.from_bytes(data[start + 2:start + 4],
+                                                                                          "big"))
             if handler is not None:
                 owner = handler
         report = IcmpReport(now, ip.src, int(icmp.type), int(icmp.code), int(quoted.protocol or 0),

@@ -203,10 +203,19 @@ class TcpStack:
         return []
 
     def icmp_error(self, report: IcmpReport) -> None:
-        """An ICMP error about a segment we sent: Linux tells the connection (a hard error ends a SYN_SENT one)."""
+        """An ICMP error about a segment we sent: Frag Needed resizes the connection's segments; a destination
+        unreachable ends a connection that is still opening (Linux tcp_v4_err), other errors are noted only."""
         remote = (int(report.destination[0]), report.destination[1])
+        now = self.host.network.clock.now
         for key, endpoint in list(self.connections.items()):
-            if (key[1], key[2], key[3]) == (report.source_port, *remote):
+            if (key[1], key[2], key[3]) != (report.source_port, *remote):
+                continue
+            conn = endpoint.conn
+            if (report.type, report.code) == (3, 4) and report.mtu:
+                self.settle(endpoint, conn.mtu_reduced(report.mtu, now))
+            elif report.type == 3:
+                self.settle(endpoint, conn.hard_error(report.errno, now))
+            else:
                 endpoint.wake()
 
     # After every change -------------------------------------------------------------------------------------

@@ -144,6 +144,16 @@ class Connection(FastPath):
         self._transition(Event.ABORT)
         return out
 
+    def hard_error(self, code: int, now: int) -> list[Segment]:
+        """An ICMP hard error (destination unreachable) about our segments: a connection still opening ends with
+        `code` (Linux tcp_v4_err: EHOSTUNREACH, ENETUNREACH, ECONNREFUSED...); a synchronized one only notes it
+        (Linux keeps it as a soft error and goes on retransmitting)."""
+        self._now = now
+        if self.state in (State.SYN_SENT, State.SYN_RECEIVED):
+            self._rto_at = None
+            self._fail(code, Event.TIMEOUT)
+        return []
+
     def mtu_reduced(self, mtu: int, now: int) -> list[Segment]:
         """ICMP "fragmentation needed" said the path takes only `mtu` bytes (RFC 1191): smaller segments from
         now on, and what is in flight goes again at the new size, without a congestion response (Linux

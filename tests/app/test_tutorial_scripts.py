@@ -5,6 +5,7 @@ with a response of several segments it keeps only the first read; reading until 
 from __future__ import annotations
 
 import errno
+import json
 import re
 import select
 import shutil
@@ -154,11 +155,16 @@ def test_a_script_sees_its_hosts_socket_time_and_argv_and_only_it(tmp_path: Path
     assert (socket.socket, select.select, time.sleep, time.monotonic, sys.argv) == real
 
 
-@pytest.mark.xfail(strict=True, reason="layersim.app.narrative: `layersim run` (story and --json) tells each "
-                   "program's output and its first packet hop by hop but no TCP state change; issue 8 asks the "
-                   "narrative to show them (the trace has them: EventKind.TCP, what='state')")
 def test_layersim_run_narrative_shows_tcp_state_changes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(TOPOLOGY)]) == 0
     out = capsys.readouterr().out
-    for state in ("SYN.SENT", "ESTABLISHED", "FIN.WAIT.?1", "TIME.WAIT", "LAST.ACK"):
+    for state in ("SYN.SENT", "SYN.RECEIVED", "ESTABLISHED", "FIN.WAIT.?1", "TIME.WAIT"):
         assert re.search(state, out, re.IGNORECASE), f"no {state} in the story"
+    assert main(["run", str(TOPOLOGY), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    client = next(run for run in data["runs"] if run["from"] == "client")
+    (connection,) = client["tcp"]
+    states = [change["state"] for change in connection["changes"]]
+    assert states[:2] == ["SYN_SENT", "ESTABLISHED"] and states[-1] == "CLOSED"
+    times = [change["time_ns"] for change in connection["changes"]]
+    assert times == sorted(times) and connection["connection"].startswith("10.0.1.10:")
