@@ -123,16 +123,21 @@ class Process:
         if self.done:
             return
         glet = self._greenlet
-        glet.parent = getcurrent()
+        loop = getcurrent()
+        if glet.parent is not loop:
+            glet.parent = loop
         saved = sys.stdout
         sys.stdout = self._out
-        for switch in self.environment:
-            switch(True)
+        environment = self.environment
+        if environment:
+            for switch in environment:
+                switch(True)
         try:
             glet.switch()
         finally:
-            for switch in reversed(self.environment):
-                switch(False)
+            if environment:
+                for switch in reversed(environment):
+                    switch(False)
             sys.stdout = saved
         if self.done and self.exception is not None and self.host.network.strict and _internal(self.exception):
             raise self.exception

@@ -220,7 +220,10 @@ class DatagramSocket(_Endpoint):
 
     def recvfrom(self, timeout_ns: int | None = None) -> Datagram | None:
         """The next datagram, blocking in a process up to `timeout_ns`; None on timeout or when nothing waits."""
-        self._wait_for(lambda: bool(self.queue) or bool(self.pending_error), timeout_ns)
+        queue = self.queue
+        if queue and not self.pending_error:
+            return queue.popleft()
+        self._wait_for(lambda: bool(queue) or bool(self.pending_error), timeout_ns)
         if self.pending_error and not self.queue:
             code, self.pending_error = self.pending_error, 0
             raise OSError(code, f"{self.host.name}: {errno.errorcode.get(code, code)}")
