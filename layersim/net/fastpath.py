@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["tcp_receive", "tcp_send", "udp_receive", "udp_send"]
 
 _IP_UDP = struct.Struct("!BBHHHBBH4s4sHHHH")  # IPv4 header without options, then the UDP header
+_IP = struct.Struct("!BBHHHBBH4s4s")
+_UDP = struct.Struct("!HHHH")
 _ETH_IPV4 = b"\x08\x00"
 _SEND, _DELIVER, _APP = EventKind.SEND, EventKind.DELIVER, EventKind.APP
 _UDP_FACTS = "udp"
@@ -71,19 +73,29 @@ def udp_send(host: Host, sock: DatagramSocket, dst: IPv4Address, port: int, data
     length = total - 20
     pseudo = (src >> 16) + (src & 0xFFFF) + (dst_int >> 16) + (dst_int & 0xFFFF)
     checksum = internet_checksum(data, pseudo + 17 + length + length + sport + port) or 0xFFFF  # RFC 768: 0 -> ffff
-    header_sum = 0x4500 + tos + total + ident + flags + (ttl << 8) + 17 + pseudo  # RFC 1071, folded below
+    ip = _ip_header(tos, total, ident, flags, ttl, 17, src, dst_int, pseudo)
+    _emit(host, out, b"".join((mac, out.mac, _ETH_IPV4, ip, _UDP.pack(sport, port, length, checksum), data)),
+          ("udp", sport, dst, port), now)
+    return True
+
+
+def _ip_header(tos: int, total: int, ident: int, fragment: int, ttl: int, protocol: int, src: int, dst: int,
+               pseudo: int) -> bytes:
+    """A 20-byte IPv4 header; its RFC 1071 checksum from the field words (`pseudo`: the address words' sum)."""
+    header_sum = 0x4500 + tos + total + ident + fragment + (ttl << 8) + protocol + pseudo
     header_sum = (header_sum & 0xFFFF) + (header_sum >> 16)
     header_sum = (header_sum & 0xFFFF) + (header_sum >> 16)
-    header = _IP_UDP.pack(0x45, tos, total, ident, flags, ttl, 17, ~header_sum & 0xFFFF, src.to_bytes(4, "big"),
-                          dst_int.to_bytes(4, "big"), sport, port, length, checksum)
-    frame = b"".join((mac, out.mac, _ETH_IPV4, header, data))
-    trace = network.trace
+    return _IP.pack(0x45, tos, total, ident, fragment, ttl, protocol, ~header_sum & 0xFFFF, src.to_bytes(4, "big"),
+                    dst.to_bytes(4, "big"))
+
+
+def _emit(host: Host, out: Interface, frame: bytes, note: tuple[Any, ...], now: int) -> None:
+    """Record the SEND (when events are kept) and put the frame on the interface, under a new packet id."""
+    trace = host.network.trace
     packet_id = trace.new_packet_id()
-    note = ("udp", sport, dst, port)
     if trace.keep_events:
         trace.add(now, host.name, out.name, _SEND, frame, packet_id, (note,))
     out.send(frame, packet_id, note)
-    return True
 
 
 def udp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | None, now: int) -> bool:
@@ -117,7 +129,6 @@ def udp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | Non
     return True
 
 
-_IP = struct.Struct("!BBHHHBBH4s4s")
 _TCP = struct.Struct("!HHIIBBHHH")
 _NO_STATE = DecodeState()  # the TCP header alone: its checksum is verified here, not by the layer
 
@@ -149,18 +160,9 @@ def tcp_send(host: Host, tcp: TCP, payload: bytes, src: int, dst: int, df: bool,
     pseudo = (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF)
     segment = header + options + payload
     checksum = internet_checksum(segment, pseudo + 6 + tcp_length)
-    fragment = 0x4000 if df else 0
-    header_sum = 0x4500 + total + ident + fragment + (64 << 8) + 6 + pseudo
-    header_sum = (header_sum & 0xFFFF) + (header_sum >> 16)
-    header_sum = (header_sum & 0xFFFF) + (header_sum >> 16)
-    ip = _IP.pack(0x45, 0, total, ident, fragment, 64, 6, ~header_sum & 0xFFFF, src.to_bytes(4, "big"),
-                  dst.to_bytes(4, "big"))
-    frame = b"".join((mac, out.mac, _ETH_IPV4, ip, segment[:16], checksum.to_bytes(2, "big"), segment[18:]))
-    trace = network.trace
-    packet_id = trace.new_packet_id()
-    if trace.keep_events:
-        trace.add(now, host.name, out.name, _SEND, frame, packet_id, (note,))
-    out.send(frame, packet_id, note)
+    ip = _ip_header(0, total, ident, 0x4000 if df else 0, 64, 6, src, dst, pseudo)
+    _emit(host, out, b"".join((mac, out.mac, _ETH_IPV4, ip, segment[:16], checksum.to_bytes(2, "big"),
+                               segment[18:])), note, now)
     return True
 
 
