@@ -134,14 +134,30 @@ def address_bytes(f: Frame = FRAME) -> tuple[bytes, bytes, bytes, bytes]:
             socket.inet_aton(f.src_ip), socket.inet_aton(f.dst_ip))
 
 
-def dpkt_build(src_mac: bytes, dst_mac: bytes, src_ip: bytes, dst_ip: bytes, f: Frame = FRAME) -> bytes:
+def dpkt_build(src_mac: bytes, dst_mac: bytes, src_ip: bytes, dst_ip: bytes, f: Frame = FRAME,
+               payload: bytes | None = None) -> bytes:
     """dpkt objects from field values; IP.__bytes__ fills in the length and both checksums (sum left 0)."""
     opts = b"\x01\x01" + _TS_OPTION.pack(8, 10, f.tsval, f.tsecr)
     tcp = dpkt.tcp.TCP(sport=f.sport, dport=f.dport, seq=f.seq, ack=f.ack, off=5 + len(opts) // 4,
-                       flags=dpkt.tcp.TH_PUSH | dpkt.tcp.TH_ACK, win=f.window, opts=opts, data=f.payload)
+                       flags=dpkt.tcp.TH_PUSH | dpkt.tcp.TH_ACK, win=f.window, opts=opts,
+                       data=f.payload if payload is None else payload)
     ip = dpkt.ip.IP(src=src_ip, dst=dst_ip, id=f.identification, df=1, ttl=f.ttl, p=dpkt.ip.IP_PROTO_TCP,
                     data=tcp)
     return bytes(dpkt.ethernet.Ethernet(src=src_mac, dst=dst_mac, type=dpkt.ethernet.ETH_TYPE_IP, data=ip))
+
+
+def dpkt_http_build_op(f: Frame = FRAME) -> Op:
+    """dpkt's build with its HTTP layer: http.Request from the request's fields, then the frame as dpkt_build."""
+    request = dpkt.http.Request(f.payload)
+    method, uri, version = request.method, request.uri, request.version
+    head = f.payload.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")[1:]
+    headers = dict(line.split(": ", 1) for line in head)  # as written (dpkt's parser lowercases the names)
+
+    def build() -> bytes:
+        message = dpkt.http.Request(method=method, uri=uri, version=version, headers=headers)
+        return dpkt_build(*address_bytes(), f, payload=bytes(message))
+
+    return build
 
 
 _HEADERS = struct.Struct("!6s6sH BBHHHBBH4s4s HHIIBBHHH")  # Ethernet, IPv4, TCP without options
@@ -407,6 +423,11 @@ def plan() -> list[tuple[str, dict[str, Op], str]]:
         check_same("build+encode (HTTPRequest)", {"layersim": http(), "struct": data})
         work.append(("build+encode, HTTPRequest layer", {**builds, "layersim": http},
                      "others as in build+encode (raw payload)"))
+        dpkt_http = dpkt_http_build_op()
+        check_same("build+encode (HTTP from fields)", {"layersim": http(), "dpkt": dpkt_http()})
+        work.append(("build+encode, HTTP from fields", {**builds, "layersim": http, "dpkt": dpkt_http},
+                     "layersim's HTTPRequest and dpkt's http.Request from method, target, version and headers; "
+                     "scapy and struct as in build+encode"))
     work.append(("decode+field access", dict(decodes), ""))
     fast = {name: routers[name] for name in IMPLEMENTATIONS}
     work.append(("router hop, rewrite_for_next_hop", fast, decode_note))

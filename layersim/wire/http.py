@@ -101,8 +101,12 @@ class HTTPMessage(Layer):
 
     def encode_layer(self, payload: bytes, upper: Layer | None, ip: Any) -> bytes:
         """Start line, header lines, blank line, body, then what follows; nothing added."""
-        head = "".join([text for _, text in self._start_line()] + [f"{n}: {v}\r\n" for n, v in self.headers])
-        return b"".join((head.encode("latin-1"), b"\r\n", self.body, payload))
+        head = self._start_text() + "".join([f"{n}: {v}\r\n" for n, v in self.headers]) + "\r\n"
+        return b"".join((head.encode("latin-1"), self.body, payload))
+
+    def _start_text(self) -> str:
+        """The start line with its CRLF."""
+        return "".join(text for _, text in self._start_line())
 
     def field_spans(self, start: int, end: int) -> list[tuple[str, int, int]]:
         """Start-line pieces (each with the separator after it), header lines, the blank line, the body."""
@@ -173,6 +177,10 @@ class HTTPRequest(HTTPMessage):
         return [("method", f"{self.method} "), ("target", f"{self.target} "),
                 ("version", f"{self.version}\r\n")]
 
+    def _start_text(self) -> str:
+        method, target, _, _, version = self[:5]
+        return f"{method} {target} {version}\r\n"
+
     def info(self) -> dict[str, Any]:
         """Method and target, with the body details of every message."""
         return {"request": f"{self.method} {self.target}", **super().info()}
@@ -205,6 +213,10 @@ class HTTPResponse(HTTPMessage):
     def _start_line(self) -> list[tuple[str, str]]:
         return [("version", f"{self.version} "), ("status", f"{self.status:03d} "),
                 ("reason", f"{self.reason}\r\n")]
+
+    def _start_text(self) -> str:
+        status, reason, _, _, version = self[:5]
+        return f"{version} {status:03d} {reason}\r\n"
 
     def info(self) -> dict[str, Any]:
         """Status line summary, with the body details of every message."""
