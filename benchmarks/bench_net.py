@@ -130,7 +130,9 @@ def build_chain(hops: int, queue: int) -> Chain:
     route_chain(a, routers, b)
     sender = a.udp_socket(PORT_A)
     sender.ttl = start_ttl(hops)
-    return Chain(net, a, routers, b, sender, b.udp_socket(PORT_B))
+    receiver = b.udp_socket(PORT_B)
+    receiver.queue_limit = 1 << 30  # nobody reads during the burst: keep every datagram for the check
+    return Chain(net, a, routers, b, sender, receiver)
 
 
 # Checks ---------------------------------------------------------------------------------------------------

@@ -103,7 +103,9 @@ def layersim_bulk_tcp(total_bytes: int, mss: int, loss: float, capture: Path | N
     if got is None or began is None or int(got.group(1)) != total_bytes:
         raise BenchError(f"layersim: the sink printed {sink.stdout!r}, the sender {sender.stdout!r}")
     hops = sum(link.frames for link in net.links)
-    lost = len(net.trace.drops(DropReason.LINK_LOSS))
+    # Frames captured once: lost on a link (sent, never received) minus those a full queue refused before the wire
+    # (captured at the sender, not a packet-hop).
+    lost = len(net.trace.drops(DropReason.LINK_LOSS)) - len(net.trace.drops(DropReason.QUEUE_FULL))
     if hops == 0:
         raise BenchError("layersim: no frame crossed a link")
     return BulkResult("layersim", tcp_scenario(total_bytes, mss, loss), seconds, hops, "link frame counters",

@@ -43,6 +43,7 @@ _field_value = _text(_VALUE, "a field value (visible Latin-1 characters, no CR/L
                              "whitespace; RFC 9110 §5.5)")
 
 
+_REQUEST_LINE = re.compile(f"{_TOKEN.pattern} {_TARGET.pattern} {_VERSION.pattern}")  # the three fields at once
 # Every header line at once: name \x00 value \x01 (neither byte may appear in a name or a value).
 _BLOCK = re.compile(f"(?:{_TOKEN.pattern}\x00{_VALUE.pattern}\x01)*")
 
@@ -172,6 +173,17 @@ class HTTPRequest(HTTPMessage):
     ])
     method: str
     target: str
+
+    def __new__(cls, method: str = "GET", target: str = "/", headers: Any = (), body: bytes = b"",
+                version: str = "HTTP/1.1", _src: Any = None) -> HTTPRequest:
+        """Like the generated constructor; a request line of plain text is checked in one match."""
+        if (_src is None and type(method) is str and type(target) is str and type(version) is str
+                and type(body) is bytes and _REQUEST_LINE.fullmatch(f"{method} {target} {version}")):
+            try:
+                return tuple.__new__(cls, (method, target, _headers(headers), body, version, None))
+            except FieldValueError:
+                pass  # the generated constructor names the field in its message
+        return cls._new(cls, method, target, headers, body, version, _src)  # type: ignore[no-any-return]
 
     def _start_line(self) -> list[tuple[str, str]]:
         return [("method", f"{self.method} "), ("target", f"{self.target} "),
