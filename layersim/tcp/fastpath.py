@@ -24,7 +24,7 @@ class FastPath(Input):
         if f & 0x17 != 0x10:  # exactly ACK among SYN, RST, FIN, ACK (PSH may be set)
             return False
         seq = tcp[2]
-        if seq != self.rcv_nxt:
+        if seq != self.rcv_nxt or self._peer_fin is not None:  # a FIN held out of order: the full path takes it
             return False
         ts = sack = None
         for option in tcp[10]:

@@ -190,10 +190,6 @@ def test_segment_sequence_is_linuxs(ours: Path) -> None:
     assert lf.segment_sequence(ours, lf.CLIENT_IF, 80) == lf.segment_sequence(lf.TCP_HTTP, lf.CLIENT_IF, 80)
 
 
-@pytest.mark.xfail(strict=True, reason="layersim.tcp: a FIN that arrives out of order (its segment SACKed while a "
-                   "hole is open) is dropped: when the hole fills, the ACK covers the data up to the FIN but not the "
-                   "FIN (ack = FIN seq, not FIN seq + 1), so the server must retransmit the FIN. Linux keeps the FIN "
-                   "with the out-of-order segment (tcp_data_queue_ofo) and acknowledges it once the hole fills")
 def test_fin_received_out_of_order_is_kept_until_the_hole_fills(tmp_path: Path) -> None:
     from layersim.wire.tcp_options import SACK
     from tests.net.test_tcp_tshark import transfer
