@@ -235,12 +235,14 @@ class TcpStack:
             if event.kind == "state":
                 self._state_changed(endpoint, event.details["new"])  # type: ignore[arg-type]
         deadline = conn.next_deadline()
-        if deadline != endpoint.timer_at:
+        scheduled = endpoint.timer_at
+        if deadline is not None and (scheduled is None or deadline < scheduled):
             if endpoint.timer is not None:
                 endpoint.timer.cancel()
-            endpoint.timer = None if deadline is None else host.network.clock.at(max(deadline, now), self._fire,
-                                                                                   endpoint)
+            endpoint.timer = host.network.clock.at(max(deadline, now), self._fire, endpoint)
             endpoint.timer_at = deadline
+        # A later deadline (the RTO pushed back by every ACK) keeps the event already scheduled: it fires early,
+        # finds nothing due and schedules the next one, instead of a cancelled event and a new one per ACK.
         endpoint.wake()
         if conn.finished and self.connections.get(key) is endpoint:
             del self.connections[key]
@@ -259,7 +261,10 @@ class TcpStack:
     def _fire(self, endpoint: Endpoint) -> None:
         endpoint.timer = None
         endpoint.timer_at = None
-        self.settle(endpoint, endpoint.conn.on_timer(self.host.network.clock.now))
+        now = self.host.network.clock.now
+        deadline = endpoint.conn.next_deadline()
+        due = deadline is not None and deadline <= now
+        self.settle(endpoint, endpoint.conn.on_timer(now) if due else [])
 
     def send_segment(self, segment: Segment, src: int, dst: int, endpoint: Endpoint | None) -> None:
         """Wrap a segment in IPv4 and send it (IP id 0 where the profile says, else the connection's counter)."""

@@ -191,7 +191,8 @@ class SocketOps:
         def ready() -> bool:
             return conn.send_space > 0 or bool(conn.error) or conn.state not in _SENDABLE
 
-        self._wait([endpoint.waits], ready, "send()")
+        if not (conn.send_space > 0 and not conn.error and conn.state in _SENDABLE):  # else room now: no wait
+            self._wait([endpoint.waits], ready, "send()")
         error = self._pending_error(consume=True)
         if error:
             raise os_error(error)
@@ -218,6 +219,11 @@ class SocketOps:
         if bufsize == 0:  # Linux returns at once: nothing asked, nothing to wait for
             return b""
         conn = endpoint.conn
+        if conn.readable and not flags:  # the common case: bytes are waiting
+            data, segments = conn.recv(bufsize, self.host.network.clock.now)
+            if segments or conn._events:
+                self.host.tcp.settle(endpoint, segments)
+            return data
         if conn.state in _CONNECTING:
             self._wait([endpoint.waits], lambda: conn.state not in _CONNECTING or bool(conn.error), "recv()")
 
