@@ -237,6 +237,13 @@ def wait_until(clock: Any, queues: list[list[Wait]], ready: Callable[[], bool], 
     me = current_process()
     if me is None or timeout_ns == 0:
         return False
+    if timeout_ns is None and len(queues) == 1:  # the common case (a blocking recv): one queue, no timer
+        queue = queues[0]
+        while not ready():
+            wait = Wait(me)
+            queue.append(wait)  # the notifier empties the queue when it wakes us
+            me.block(wait)
+        return True
     deadline = None if timeout_ns is None else clock.now + timeout_ns
     while not ready():
         if deadline is not None and clock.now >= deadline:
