@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from layersim.net.clock import Timer
     from layersim.net.host import Host
 
-__all__ = ["Process", "ProcessError", "Wait", "current_process", "sleep", "wait_until"]
+__all__ = ["Process", "ProcessError", "Wait", "current_process", "notify", "sleep", "wait_until"]
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 
@@ -42,13 +42,14 @@ class _Greenlet(greenlet):  # type: ignore[misc]
 class Wait:
     """One parking of a process: woken at most once, by a notifier or by its timeout."""
 
-    __slots__ = ("fired", "process", "timer", "value")
+    __slots__ = ("fired", "process", "ready", "timer", "value")
 
-    def __init__(self, process: Process) -> None:
+    def __init__(self, process: Process, ready: Callable[[], bool] | None = None) -> None:
         self.process = process
         self.fired = False
         self.timer: Timer | None = None
         self.value: Any = None
+        self.ready = ready  # what the process waits for: a notifier wakes it only once this is true
 
     def wake(self, value: Any = True) -> None:
         """Resume the process (at the current simulated time, through the clock); later calls do nothing."""
@@ -228,6 +229,21 @@ def sleep(ns: int) -> None:
     me.block(wait)
 
 
+def notify(waits: list[Wait]) -> None:
+    """Wake the processes parked on `waits` whose condition now holds; the others stay parked and listed."""
+    if not waits:
+        return
+    keep = []
+    for wait in waits:
+        if wait.fired:
+            continue
+        if wait.ready is not None and not wait.ready():
+            keep.append(wait)  # nothing it waits for yet: no switch into it
+            continue
+        wait.wake()
+    waits[:] = keep
+
+
 def wait_until(clock: Any, queues: list[list[Wait]], ready: Callable[[], bool], timeout_ns: int | None) -> bool:
     """Park the current process until `ready()` or the timeout, waking whenever one of `queues` is notified.
 
@@ -240,8 +256,8 @@ def wait_until(clock: Any, queues: list[list[Wait]], ready: Callable[[], bool], 
     if timeout_ns is None and len(queues) == 1:  # the common case (a blocking recv): one queue, no timer
         queue = queues[0]
         while not ready():
-            wait = Wait(me)
-            queue.append(wait)  # the notifier empties the queue when it wakes us
+            wait = Wait(me, ready)
+            queue.append(wait)  # the notifier takes it off the queue when it wakes us
             me.block(wait)
         return True
     deadline = None if timeout_ns is None else clock.now + timeout_ns
@@ -249,6 +265,7 @@ def wait_until(clock: Any, queues: list[list[Wait]], ready: Callable[[], bool], 
         if deadline is not None and clock.now >= deadline:
             return False
         wait = me.park(None if deadline is None else deadline - clock.now)
+        wait.ready = ready
         for queue in queues:
             queue.append(wait)
         me.block(wait)

@@ -16,7 +16,7 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from layersim.errors import LayersimError
-from layersim.net.process import Wait, wait_until
+from layersim.net.process import Wait, notify, wait_until
 
 if TYPE_CHECKING:
     from layersim.net.host import Host
@@ -124,10 +124,7 @@ class _Endpoint:
         return ident
 
     def _wake(self) -> None:
-        waits = self._waits[:]
-        self._waits.clear()
-        for wait in waits:
-            wait.wake()
+        notify(self._waits)
 
     def _check_open(self, what: str) -> None:
         if self.closed:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from layersim.net.actions import EVENT, Action
 from layersim.net.fastpath import tcp_send
+from layersim.net.process import notify
 from layersim.net.sockets import EPHEMERAL_PORTS, IcmpReport
 from layersim.net.trace_details import DropReason, EventKind
 from layersim.tcp import LINUX, Connection, Listener, Profile, Segment, State, reset_for
@@ -63,12 +64,8 @@ class Endpoint:
         self.eof_read = False  # a recv() returned b"" after the peer's FIN (netstat's Recv-Q counts the FIN until)
 
     def wake(self) -> None:
-        """Resume every process waiting on this connection (they check again what they wait for)."""
-        if self.waits:
-            waits = self.waits[:]
-            self.waits.clear()
-            for wait in waits:
-                wait.wake()
+        """Resume the processes waiting on this connection whose condition now holds."""
+        notify(self.waits)
 
 
 class ListenEndpoint:
@@ -85,11 +82,8 @@ class ListenEndpoint:
         self.closed = False
 
     def wake(self) -> None:
-        """Resume the processes waiting in accept()."""
-        waits = self.waits[:]
-        self.waits.clear()
-        for wait in waits:
-            wait.wake()
+        """Resume the processes waiting in accept() whose condition now holds."""
+        notify(self.waits)
 
 
 class TcpStack:

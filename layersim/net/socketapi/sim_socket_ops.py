@@ -188,8 +188,12 @@ class SocketOps:
         if not view:
             return 0
 
+        # Linux wakes a writer blocked on a full send buffer only once a third of it is free again
+        # (sk_stream_write_space: free >= queued / 2), so it sends in large pieces, not one per ACK.
+        wanted = min(len(view), conn.sndq.capacity // 3) or 1
+
         def ready() -> bool:
-            return conn.send_space > 0 or bool(conn.error) or conn.state not in _SENDABLE
+            return conn.send_space >= wanted or bool(conn.error) or conn.state not in _SENDABLE
 
         if not (conn.send_space > 0 and not conn.error and conn.state in _SENDABLE):  # else room now: no wait
             self._wait([endpoint.waits], ready, "send()")
