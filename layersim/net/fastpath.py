@@ -156,13 +156,15 @@ def tcp_send(host: Host, tcp: TCP, payload: bytes, src: int, dst: int, df: bool,
     if mac is None:
         return False
     sport, dport, seq, ack, _, reserved, flags, window, _, urgent = tcp[:10]
-    header = _TCP.pack(sport, dport, seq, ack, (5 + len(options) // 4) << 4 | reserved, int(flags), window, 0, urgent)
+    offset_flags = (5 + len(options) // 4) << 4 | reserved
     pseudo = (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF)
-    segment = header + options + payload
-    checksum = internet_checksum(segment, pseudo + 6 + tcp_length)
+    # RFC 1071 sums add up part by part (the header and options are a whole number of words): no copy of the data
+    head_sum = sport + dport + (seq >> 16) + (seq & 0xFFFF) + (ack >> 16) + (ack & 0xFFFF) + (offset_flags << 8) \
+        + int(flags) + window + urgent + (int.from_bytes(options, "big") % 0xFFFF if options else 0)
+    checksum = internet_checksum(payload, pseudo + 6 + tcp_length + head_sum)
+    header = _TCP.pack(sport, dport, seq, ack, offset_flags, int(flags), window, checksum, urgent)
     ip = _ip_header(0, total, ident, 0x4000 if df else 0, 64, 6, src, dst, pseudo)
-    _emit(host, out, b"".join((mac, out.mac, _ETH_IPV4, ip, segment[:16], checksum.to_bytes(2, "big"),
-                               segment[18:])), note, now)
+    _emit(host, out, b"".join((mac, out.mac, _ETH_IPV4, ip, header, options, payload)), note, now)
     return True
 
 
@@ -178,7 +180,7 @@ def tcp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | Non
         return False
     src = int.from_bytes(frame[26:30], "big")
     end = 14 + total
-    tcp_sum = int.from_bytes(frame[34:end], "big") << (8 * ((end - 34) & 1))
+    tcp_sum = int.from_bytes(memoryview(frame)[34:end], "big") << (8 * ((end - 34) & 1))
     if (tcp_sum + (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + 6 + total - 20) % 0xFFFF:
         return False
     try:
