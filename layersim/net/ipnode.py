@@ -25,7 +25,7 @@ from layersim.net.ipv4_path import Forwarder, Output
 from layersim.net.node import Node
 from layersim.net.node_routes import NodeRoutes
 from layersim.net.routing import RouteKind
-from layersim.net.trace_details import DropReason, EventKind
+from layersim.net.trace_details import DropReason, EventKind, note_body
 from layersim.wire.addresses import MAC
 from layersim.wire.arp import ARP
 from layersim.wire.checksum import internet_checksum
@@ -61,7 +61,7 @@ class IPNode(Node):
         self.hooks = Hooks()
         self.pmtu = None
         self.forwarder = Forwarder(self.routes, self.interfaces)
-        self.output = Output(name, self.routes, self.interfaces, None, rng.randrange(0x10000))
+        self.output = Output(self.routes, self.interfaces, None, rng.randrange(0x10000))
         self.icmp = IcmpProtocol(self)
         self.protocols: dict[int, ProtocolHandler] = {1: self.icmp.receive}
         self.error_handlers: dict[int, Callable[[Any], None]] = {}  # ICMP errors about protocol N go here
@@ -326,7 +326,7 @@ class IPNode(Node):
                 return
             pieces = fragment(data, mtu)
             self.event(EventKind.FRAGMENT, out, data, packet_id, (len(pieces), mtu))
-            fragment_note = note if forwarded else ("fragment", _note_word(note))
+            fragment_note = note if forwarded else ("fragment", note_body(note) if note else "sent")
             for piece in pieces:
                 self.perform(self.arp_protocol.output(out, next_hop, piece, packet_id, fragment_note, source,
                                                       received, now))
@@ -376,9 +376,3 @@ class IPNode(Node):
         self.perform(self.icmp.error(arrived_on, offending, icmp_type, code, extra, packet_id,
                                      self.network.clock.now))
 
-
-def _note_word(note: Any) -> str:
-    """The text of a note, for the note of its fragments."""
-    from layersim.net.trace_details import _TEMPLATES
-
-    return _TEMPLATES[note[0]].format(*note[1:]) if note else "sent"

@@ -70,9 +70,8 @@ class Forwarder:
 class Output:
     """Locally made packets: the route, the source address, the IPv4 header, DF by the path MTU discovery mode."""
 
-    def __init__(self, node_name: str, routes: NodeRoutes, interfaces: dict[str, Interface],
+    def __init__(self, routes: NodeRoutes, interfaces: dict[str, Interface],
                  pmtu: PathMtuCache | None, first_id: int) -> None:
-        self.node_name = node_name
         self.routes = routes
         self.interfaces = interfaces
         self.pmtu = pmtu

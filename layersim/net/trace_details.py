@@ -105,11 +105,16 @@ _TEMPLATES = {
 Note = tuple  # (template name, *values): see _TEMPLATES
 
 
+def note_body(note: Note) -> str:
+    """What a note says happened, without the node's name."""
+    return _TEMPLATES[note[0]].format(*note[1:])
+
+
 def note_text(node: str, note: Note | None) -> str | None:
     """The capture comment for a note, "node: what happened"."""
     if note is None:
         return None
-    return f"{node}: {_TEMPLATES[note[0]].format(*note[1:])}"
+    return f"{node}: {note_body(note)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,11 +32,7 @@ class Connection(FastPath):
         conn = cls(local, remote, iss=iss, mss=mss, now=now, profile=profile, ts_offset=ts_offset, rcvbuf=rcvbuf,
                    sndbuf=sndbuf, nodelay=nodelay)
         conn._transition(Event.ACTIVE_OPEN)
-        syn = conn._syn_segment(False)
-        conn.snd_nxt = conn.snd_max = seq_add(conn.iss, 1)
-        conn._timed_seq, conn._timed_at = conn.iss, now
-        conn._rto_at = now + conn.rtt.rto_ns
-        return conn, [syn]
+        return conn, [conn._first_syn(now)]
 
     @classmethod
     def _accept(cls, local: tuple[int, int], remote: tuple[int, int], syn: TCP, *, iss: int, mss: int, now: int,
@@ -49,11 +45,15 @@ class Connection(FastPath):
         conn.state = State.LISTEN
         conn._negotiate(syn)
         conn._transition(Event.RCV_SYN)
-        synack = conn._syn_segment(False)
-        conn.snd_nxt = conn.snd_max = seq_add(conn.iss, 1)
-        conn._timed_seq, conn._timed_at = conn.iss, now
-        conn._rto_at = now + conn.rtt.rto_ns
-        return conn, [synack]
+        return conn, [conn._first_syn(now)]
+
+    def _first_syn(self, now: int) -> Segment:
+        """The SYN (or SYN-ACK) that opens this side: it takes the ISS, is timed for RTT and starts the RTO."""
+        syn = self._syn_segment(False)
+        self.snd_nxt = self.snd_max = seq_add(self.iss, 1)
+        self._timed_seq, self._timed_at = self.iss, now
+        self._rto_at = now + self.rtt.rto_ns
+        return syn
 
     # Events from the network and the application ------------------------------------------------------------
     def receive(self, tcp: TCP, payload: bytes, now: int) -> list[Segment]:

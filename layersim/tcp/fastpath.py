@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from layersim.tcp.input import Input
+from layersim.tcp.input import Input, timestamps_and_sack
 from layersim.tcp.segment import Segment
 from layersim.wire.tcp import TCP
-from layersim.wire.tcp_options import SACK, Timestamps
 
 __all__ = ["FastPath"]
 
@@ -26,13 +25,7 @@ class FastPath(Input):
         seq = tcp[2]
         if seq != self.rcv_nxt or self._peer_fin is not None:  # a FIN held out of order: the full path takes it
             return False
-        ts = sack = None
-        for option in tcp[10]:
-            kind = type(option)
-            if kind is Timestamps:
-                ts = option
-            elif kind is SACK:
-                sack = option.blocks
+        ts, sack = timestamps_and_sack(tcp[10])
         if ts is not None and self.ts_ok and (ts.tsval - self.ts_recent) & _MASK >= _HALF:
             return False  # PAWS: let the full path drop it
         plen = len(payload)

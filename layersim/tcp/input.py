@@ -11,15 +11,27 @@ from layersim.tcp.segment import Segment, TCPEvent
 from layersim.tcp.seq import seq_add, seq_le, seq_lt, seq_sub
 from layersim.tcp.states import Event, State, next_state
 from layersim.wire.tcp import TCP
-from layersim.wire.tcp_options import SACK, Timestamps
+from layersim.wire.tcp_options import SACK, TCPOption, Timestamps
 
-__all__ = ["Input"]
+__all__ = ["Input", "timestamps_and_sack"]
 
 _RECEIVING = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2})
 # errno a received RST leaves, by state (Linux tcp_reset); missing: no error.
 _RST_ERRNO = {State.SYN_SENT: errno.ECONNREFUSED, State.ESTABLISHED: errno.ECONNRESET,
               State.FIN_WAIT_1: errno.ECONNRESET, State.FIN_WAIT_2: errno.ECONNRESET,
               State.CLOSE_WAIT: errno.EPIPE, State.CLOSING: errno.ECONNRESET, State.LAST_ACK: errno.ECONNRESET}
+
+
+def timestamps_and_sack(options: tuple[TCPOption, ...]) -> tuple[Timestamps | None, tuple[tuple[int, int], ...] | None]:
+    """The Timestamps option and the SACK blocks of a segment's options (None where absent)."""
+    ts = sack = None
+    for option in options:
+        kind = type(option)
+        if kind is Timestamps:
+            ts = option
+        elif kind is SACK:
+            sack = option.blocks
+    return ts, sack
 
 
 class Input(Output):
@@ -130,13 +142,7 @@ class Input(Output):
         start = len(out)
         seq = tcp[2]
         plen = len(payload)
-        ts = sack = None
-        for option in tcp[10]:
-            kind = type(option)
-            if kind is Timestamps:
-                ts = option
-            elif kind is SACK:
-                sack = option.blocks
+        ts, sack = timestamps_and_sack(tcp[10])
         if state is State.SYN_RECEIVED and f & SYN and seq == self.irs and not f & RST:
             if not f & ACK:  # the peer's SYN again: our SYN-ACK was lost
                 out.append(self._syn_segment(True))
