@@ -268,7 +268,7 @@ def router_ops(data: bytes, decode_l3: Callable[[bytes], Packet]) -> dict[str, O
             raise ValueError("TTL exceeded")
         return rewrite_for_next_hop(data, new_src, new_dst)
 
-    def layersim_one_step() -> bytearray:
+    def layersim_one_step() -> bytes:
         out = forward_frame(data, new_src, new_dst)
         if out is None:
             raise ValueError("not forwardable on the fast path")

@@ -5,6 +5,12 @@ They build and read exactly the bytes the general path does (the tests send the 
 compare the captures), skipping the layer objects, and give up (returning False) on anything out of the ordinary
 (options, fragments, broadcasts, unknown MACs, a socket-less port, a bad checksum), which the general path then
 handles and explains.
+
+A frame sent here leaves with its transport checksum marked known good ("checksum unnecessary", as Linux marks
+an skb a veth pair carries between namespaces): the mark travels with the frame through switches, fast-path
+router hops and fault-free links, and the receiving fast path then skips verifying what this module computed.
+Everything else arrives unmarked and is verified: frames a link corrupted, frames the general path or a hook
+sent, frames from raw sends or captures.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from layersim.errors import DecodeError
 from layersim.net.sockets import Datagram
 from layersim.net.trace_details import EventKind
-from layersim.wire.checksum import internet_checksum
+from layersim.wire.checksum import internet_checksum, ones_complement_sum
 from layersim.wire.packet import DecodeState
 from layersim.wire.tcp import TCP
 
@@ -90,16 +96,21 @@ def _ip_header(tos: int, total: int, ident: int, fragment: int, ttl: int, protoc
 
 
 def _emit(host: Host, out: Interface, frame: bytes, note: tuple[Any, ...], now: int) -> None:
-    """Record the SEND (when events are kept) and put the frame on the interface, under a new packet id."""
+    """Record the SEND (when events are kept) and put the frame on the interface, under a new packet id, its
+    transport checksum known good (this module computed it from the bytes it sends)."""
     trace = host.network.trace
     packet_id = trace.new_packet_id()
     if trace.keep_events:
         trace.add(now, host.name, out.name, _SEND, frame, packet_id, (note,))
-    out.send(frame, packet_id, note)
+    out.send(frame, packet_id, note, True)
 
 
-def udp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | None, now: int) -> bool:
-    """Deliver a plain unicast UDP datagram for this host to its socket; False leaves it to the general path."""
+def udp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | None, now: int,
+                checksum_unnecessary: bool = False) -> bool:
+    """Deliver a plain unicast UDP datagram for this host to its socket; False leaves it to the general path.
+
+    The UDP checksum is verified unless `checksum_unnecessary` says the frame comes unchanged from a fast-path
+    send (see the module's note)."""
     if len(frame) < 42 or frame[14] != 0x45 or frame[23] != 17:
         return False
     _, _, total, _, frag, ttl, _, _, src4, dst4, sport, dport, length, checksum = _IP_UDP.unpack_from(frame, 14)
@@ -113,9 +124,10 @@ def udp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | Non
     if sock is None or len(sock.queue) >= sock.queue_limit:
         return False
     end = 14 + total
-    udp_sum = int.from_bytes(frame[34:end], "big") << (8 * ((end - 34) & 1))  # odd length: pad with a zero
-    if (udp_sum + (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + 17 + length) % 0xFFFF:
-        return False
+    if not checksum_unnecessary:
+        pseudo = (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + 17 + length
+        if ones_complement_sum(memoryview(frame)[34:end], pseudo) != 0xFFFF:
+            return False
     trace = host.network.trace
     if trace.keep_events:
         trace.add(now, host.name, iface.name, _DELIVER, frame[14:end] if trace.keep_frames else None, packet_id,
@@ -168,8 +180,10 @@ def tcp_send(host: Host, tcp: TCP, payload: bytes, src: int, dst: int, df: bool,
     return True
 
 
-def tcp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | None, now: int) -> bool:
-    """Hand a plain unicast TCP segment for this host to its stack; False leaves it to the general path."""
+def tcp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | None, now: int,
+                checksum_unnecessary: bool = False) -> bool:
+    """Hand a plain unicast TCP segment for this host to its stack; False leaves it to the general path (the TCP
+    checksum is verified as in `udp_receive`)."""
     if len(frame) < 54 or frame[14] != 0x45 or frame[23] != 6:
         return False
     total, frag = _IP.unpack_from(frame, 14)[2:5:2]
@@ -180,9 +194,10 @@ def tcp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | Non
         return False
     src = int.from_bytes(frame[26:30], "big")
     end = 14 + total
-    tcp_sum = int.from_bytes(memoryview(frame)[34:end], "big") << (8 * ((end - 34) & 1))
-    if (tcp_sum + (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + 6 + total - 20) % 0xFFFF:
-        return False
+    if not checksum_unnecessary:
+        pseudo = (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + 6 + total - 20
+        if ones_complement_sum(memoryview(frame)[34:end], pseudo) != 0xFFFF:
+            return False
     try:
         tcp, payload_start = TCP.decode_layer(frame, 34, end, _NO_STATE)[:2]
     except DecodeError:

@@ -40,19 +40,21 @@ class Interface:
         """The MTU of the attached link (1500 when unlinked)."""
         return self.link.mtu if self.link is not None else 1500
 
-    def send(self, frame: bytes, packet_id: int | None = None, note: tuple[Any, ...] | None = None) -> None:
-        """Put a frame on the link (taps see it first, as tcpdump would)."""
-        if self.link is None:
+    def send(self, frame: bytes, packet_id: int | None = None, note: tuple[Any, ...] | None = None,
+             checksum_unnecessary: bool = False) -> None:
+        """Put a frame on the link (taps see it first, as tcpdump would); `checksum_unnecessary`: see `Link`."""
+        link = self.link
+        if link is None:
             raise LayersimError(f"interface {self.full_name} is not linked to anything")
         for tap in self.taps:
             tap(self.node.network.clock.now, self, frame, True, note)
-        self.link.transmit(self, frame, packet_id)
+        link.transmit(self, frame, packet_id, checksum_unnecessary)
 
-    def deliver(self, frame: bytes, packet_id: int | None = None) -> None:
+    def deliver(self, frame: bytes, packet_id: int | None = None, checksum_unnecessary: bool = False) -> None:
         """A frame arrives from the link: taps see it, then the node handles it."""
         for tap in self.taps:
             tap(self.node.network.clock.now, self, frame, False, None)
-        self.node.on_frame(self, frame, packet_id)
+        self.node.on_frame(self, frame, packet_id, checksum_unnecessary)
 
     def __repr__(self) -> str:
         return f"Interface({self.full_name}, {self.mac}, {self.address})"

@@ -35,15 +35,16 @@ class Faults:
 class _Direction:
     """The sending side of one direction: when the wire is free and what waits in the queue."""
 
-    __slots__ = ("busy_until", "departures", "faults", "faulty", "receiver", "rng")
+    __slots__ = ("busy_until", "departures", "faults", "faulty", "on_frame", "receiver", "rng")
 
     def __init__(self, faults: Faults, rng: random.Random, receiver: Interface) -> None:
         self.busy_until = 0
-        self.departures: deque[int] = deque()
+        self.departures: deque[int] = deque()  # when each queued frame has left the wire (the last one sending)
         self.faults = faults
         self.faulty = bool(faults.loss or faults.duplicate or faults.reorder or faults.corrupt)
         self.rng = rng
         self.receiver = receiver
+        self.on_frame = receiver.node.on_frame  # where a frame goes when nobody captures at the receiver
 
 
 class Link:
@@ -66,8 +67,9 @@ class Link:
         self.mtu = mtu
         self.queue_limit = queue_limit
         forward = faults or Faults()
-        self._directions = {id(a): _Direction(forward, random.Random(rng.getrandbits(64)), b),
-                            id(b): _Direction(faults_ba or forward, random.Random(rng.getrandbits(64)), a)}
+        self.clock = a.node.network.clock
+        self._ab = _Direction(forward, random.Random(rng.getrandbits(64)), b)
+        self._ba = _Direction(faults_ba or forward, random.Random(rng.getrandbits(64)), a)
         a.link = self
         b.link = self
 
@@ -79,33 +81,43 @@ class Link:
         """Time to put `size` bytes on the wire at this link's bandwidth (rounded up)."""
         return -(-size * 8 * 1_000_000_000 // self.bandwidth_bps)
 
-    def transmit(self, sender: Interface, frame: bytes, packet_id: int | None = None) -> None:
-        """Queue a frame from `sender` for the other end; drops are traced with their reason."""
-        node = sender.node
-        clock = node.network.clock
+    def transmit(self, sender: Interface, frame: bytes, packet_id: int | None = None,
+                 checksum_unnecessary: bool = False) -> None:
+        """Queue a frame from `sender` for the other end; drops are traced with their reason.
+
+        `checksum_unnecessary` travels with the frame to the receiving node, unless the link flips a bit in it.
+        """
+        clock = self.clock
         now = clock.now
-        direction = self._directions[id(sender)]
+        direction = self._ab if sender is self.a else self._ba
         if len(frame) - 14 > self.mtu:
-            node.drop(sender, frame, DropReason.MTU_EXCEEDED, packet_id, mtu=self.mtu)
+            sender.node.drop(sender, frame, DropReason.MTU_EXCEEDED, packet_id, mtu=self.mtu)
             return
         departures = direction.departures
-        while departures and departures[0] <= now:
-            departures.popleft()
-        if len(departures) >= self.queue_limit:
-            node.drop(sender, frame, DropReason.QUEUE_FULL, packet_id, queued=len(departures))
-            return
-        self.frames += 1
         busy = direction.busy_until
-        depart = (busy if busy > now else now) - (-len(frame) * 8_000_000_000 // self.bandwidth_bps)
+        if busy <= now:  # the wire is idle: every queued frame has left
+            if departures:
+                departures.clear()
+            busy = now
+        else:
+            while departures[0] <= now:  # the last departure is `busy`, still ahead: the loop stops there
+                departures.popleft()
+            if len(departures) >= self.queue_limit:
+                sender.node.drop(sender, frame, DropReason.QUEUE_FULL, packet_id, queued=len(departures))
+                return
+        self.frames += 1
+        depart = busy - (-len(frame) * 8_000_000_000 // self.bandwidth_bps)
         direction.busy_until = depart
         departures.append(depart)
         if not direction.faulty:
             receiver = direction.receiver
             if receiver.taps:
-                clock.schedule(depart + self.delay_ns, receiver.deliver, frame, packet_id)
+                clock.schedule(depart + self.delay_ns, receiver.deliver, frame, packet_id, checksum_unnecessary)
             else:  # nobody captures there: straight to the node (a capture started later sees later frames)
-                clock.schedule(depart + self.delay_ns, receiver.node.on_frame, receiver, frame, packet_id)
+                clock.schedule(depart + self.delay_ns, direction.on_frame, receiver, frame, packet_id,
+                               checksum_unnecessary)
             return
+        node = sender.node
         faults, rng = direction.faults, direction.rng
         if faults.loss and rng.random() < faults.loss:
             node.drop(sender, frame, DropReason.LINK_LOSS, packet_id)
@@ -117,14 +129,16 @@ class Link:
             damaged = bytearray(frame)
             damaged[bit // 8] ^= 0x80 >> (bit % 8)
             frame = bytes(damaged)
+            checksum_unnecessary = False  # the receiver must find the damage (or miss it, as a real one may)
             node.event(EventKind.LINK, sender, frame, packet_id, ("corrupt", bit))
         if faults.reorder and rng.random() < faults.reorder:
             arrive += self.delay_ns + self.serialization_ns(len(frame)) * 2
             node.event(EventKind.LINK, sender, frame, packet_id, ("reorder", None, arrive))
-        clock.schedule(arrive, receiver.deliver, frame, packet_id)
+        clock.schedule(arrive, receiver.deliver, frame, packet_id, checksum_unnecessary)
         if faults.duplicate and rng.random() < faults.duplicate:
             node.event(EventKind.LINK, sender, frame, packet_id, ("duplicate",))
-            clock.schedule(arrive + self.serialization_ns(len(frame)), receiver.deliver, frame, packet_id)
+            clock.schedule(arrive + self.serialization_ns(len(frame)), receiver.deliver, frame, packet_id,
+                           checksum_unnecessary)
 
     def __repr__(self) -> str:
         return (f"Link({self.a.full_name} <-> {self.b.full_name}, delay={self.delay_ns}ns, "

@@ -44,8 +44,10 @@ class Node:
             have = ", ".join(self.interfaces) or "no interfaces"
             raise LayersimError(f"{self.name} has no interface {name!r} (it has {have})") from None
 
-    def on_frame(self, iface: Interface, frame: bytes, packet_id: int | None = None) -> None:
-        """Handle a frame that arrived on `iface` (`packet_id`: the trace id of the packet it carries)."""
+    def on_frame(self, iface: Interface, frame: bytes, packet_id: int | None = None,
+                 checksum_unnecessary: bool = False) -> None:
+        """Handle a frame that arrived on `iface` (`packet_id`: the trace id of the packet it carries;
+        `checksum_unnecessary`: its transport checksum is known good, see `Link`)."""
         raise NotImplementedError
 
     # Trace helpers ------------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ class Switch(Node):
         self.ageing_ns = ageing_ns
         self.table: dict[bytes, tuple[Interface, int]] = {}
 
-    def on_frame(self, iface: Interface, frame: bytes, packet_id: int | None = None) -> None:
+    def on_frame(self, iface: Interface, frame: bytes, packet_id: int | None = None,
+                 checksum_unnecessary: bool = False) -> None:
         """Learn the source, then forward to the known port or flood to all others."""
         now = self.network.clock.now
         self.event(EventKind.RECEIVE, iface, frame, packet_id)
@@ -46,15 +47,16 @@ class Switch(Node):
                 self.drop(iface, frame, DropReason.NOT_FOR_ME, packet_id,
                           detail="destination is on the arrival port")
                 return
-            self._send(port, frame, packet_id, ("switched", port.name))
+            self._send(port, frame, packet_id, ("switched", port.name), checksum_unnecessary)
             return
         for port in self.interfaces.values():
             if port is not iface and port.link is not None:
-                self._send(port, frame, packet_id, ("flooded", port.name, str(MAC(dst))))
+                self._send(port, frame, packet_id, ("flooded", port.name, str(MAC(dst))), checksum_unnecessary)
 
-    def _send(self, port: Interface, frame: bytes, packet_id: int | None, note: tuple[str, ...]) -> None:
+    def _send(self, port: Interface, frame: bytes, packet_id: int | None, note: tuple[str, ...],
+              checksum_unnecessary: bool) -> None:
         self.event(EventKind.SEND, port, frame, packet_id, (note,))
-        port.send(frame, packet_id, note)
+        port.send(frame, packet_id, note, checksum_unnecessary)  # a switch leaves the bytes as they are
 
     def mac_table(self) -> dict[str, str]:
         """Learned MAC -> port name, for display and tests."""

@@ -4,19 +4,38 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-__all__ = ["internet_checksum", "ones_complement_sum", "pseudo_header_sum", "update_checksum"]
+import numpy as np
+
+__all__ = ["VECTOR_FROM", "internet_checksum", "ones_complement_sum", "pseudo_header_sum", "update_checksum"]
+
+VECTOR_FROM = 512  # bytes: below this a single big-endian integer sums faster than a numpy call
+_LE_WORD32 = np.dtype("<u4")
+_UINT64 = np.uint64
+_frombuffer = np.frombuffer
+_add_reduce = np.add.reduce
 
 
 def ones_complement_sum(data: bytes | bytearray | memoryview, initial: int = 0) -> int:
     """The 16-bit one's complement sum of `data` (odd length padded with a zero byte) plus `initial`.
 
-    Since 2**16 = 1 (mod 0xffff), the one's complement sum of the 16-bit words equals the big-endian integer
-    value of the whole buffer modulo 0xffff, which CPython computes in C: this is the fastest correct
-    pure-Python method (RFC 1071 §2(B), "deferred carries" taken to its limit).
+    Since 2**16 = 1 (mod 0xffff), the one's complement sum of the 16-bit words equals the sum of any split of the
+    buffer into whole words, modulo 0xffff (RFC 1071 §2(B), "deferred carries" taken to its limit). A short
+    buffer is read as one big-endian integer, which CPython reduces in C. From `VECTOR_FROM` bytes on, numpy adds
+    the buffer as little-endian 32-bit words in one call, about twice as fast for a full-size segment: a
+    little-endian word is its big-endian twin times 2**8 (mod 0xffff) (RFC 1071 §2(B), byte order
+    independence), and 2**8 is its own inverse, so that sum times 2**8 is the big-endian sum.
     """
-    if len(data) & 1:
-        data = bytes(data) + b"\x00"
-    total = int.from_bytes(data, "big") + initial
+    size = len(data)
+    if size >= VECTOR_FROM:
+        whole = size & ~3
+        total = int(_add_reduce(_frombuffer(data, _LE_WORD32, whole >> 2), dtype=_UINT64)) << 8
+        if whole != size:  # one to three bytes left: a word and a half at most, zero-padded
+            total += int.from_bytes(bytes(data[whole:]) + bytes(4 - size + whole), "big")
+        total += initial
+    else:
+        if size & 1:
+            data = bytes(data) + b"\x00"
+        total = int.from_bytes(data, "big") + initial
     if not total:
         return 0
     folded = total % 0xFFFF

@@ -183,18 +183,22 @@ def decrement_ttl(packet: bytearray, offset: int = 0) -> None:
 
 
 _HOP_VIEW = struct.Struct("!HBxH4xB")  # from byte 12: EtherType, version+IHL, total length, TTL
+_HOP_READ = struct.Struct("!HBxH4xBBH")  # the same, then protocol and header checksum
+_TTL_PROTOCOL_CHECKSUM = struct.Struct("!BBH")
 
 
-def forward_frame(frame: bytes, src: MAC, dst: MAC) -> bytearray | None:
+def forward_frame(frame: bytes, src: MAC, dst: MAC) -> bytes | None:
     """The router fast path in one step, for an Ethernet II frame holding IPv4.
 
     Reads only what RFC 1812 §5.2.2 and §5.3.1 make a router check (EtherType, version, IHL, total length,
-    header checksum, TTL above 1), then rewrites both MACs and decrements the TTL with an RFC 1624 update. Returns
-    None when any check fails: the caller then decodes the frame to report or answer it (ICMP, drop reason).
+    header checksum, TTL above 1), then writes the frame the next hop gets: both MACs new, the TTL decremented
+    with an RFC 1624 checksum update, the packet up to its total length (Ethernet padding is the link's, not the
+    packet's). Returns None when any check fails: the caller then decodes the frame to report or answer it (ICMP,
+    drop reason).
     """
     if len(frame) < 34:
         return None
-    ethertype, version_ihl, total_length, ttl = _HOP_VIEW.unpack_from(frame, 12)
+    ethertype, version_ihl, total_length, ttl, protocol, checksum = _HOP_READ.unpack_from(frame, 12)
     header_length = (version_ihl & 0xF) * 4
     if ethertype != 0x0800 or version_ihl >> 4 != 4 or header_length < 20 or ttl <= 1 \
             or total_length < header_length or 14 + total_length > len(frame):
@@ -202,15 +206,10 @@ def forward_frame(frame: bytes, src: MAC, dst: MAC) -> bytearray | None:
     header_sum = int.from_bytes(frame[14:14 + header_length], "big")  # RFC 1071 by the mod-0xffff identity:
     if header_sum % 0xFFFF:  # a correct header sums to 0xffff (never 0: version 4 is in it)
         return None
-    out = bytearray(frame)
-    out[0:6] = dst
-    out[6:12] = src
-    old_word = ttl << 8 | out[23]
-    out[22] = ttl - 1
-    checksum = update_checksum(out[24] << 8 | out[25], old_word, old_word - 0x100)
-    out[24] = checksum >> 8
-    out[25] = checksum & 0xFF
-    return out
+    old_word = ttl << 8 | protocol
+    checksum = update_checksum(checksum, old_word, old_word - 0x100)
+    return b"".join((dst, src, frame[12:22], _TTL_PROTOCOL_CHECKSUM.pack(ttl - 1, protocol, checksum),
+                     frame[26:14 + total_length]))
 
 
 def rewrite_for_next_hop(frame: bytes | bytearray, src: MAC, dst: MAC, ip_offset: int = 14) -> bytearray:

@@ -18,7 +18,9 @@ from layersim.wire.udp import UDP
 from .conftest import (
     CLIENT_IP,
     R1_LEFT,
+    R1_RIGHT,
     R2_LEFT,
+    R2_RIGHT,
     SERVER_IP,
     Chain,
     arp_frames,
@@ -336,3 +338,70 @@ def test_a_unicast_packet_in_a_link_layer_broadcast_is_not_forwarded(chain: Chai
               and d.frame[14 + 4:14 + 6] == b"\x42\x42"]
     assert drop.details["detail"] == "link-layer broadcast"
     assert [f for f in ipv4_frames(chain.net, EventKind.SEND, "r1") if f[18:20] == b"\x42\x42"] == []
+
+
+
+def warm_arp(chain: Chain) -> None:
+    """Every next hop's MAC known in advance both ways, so each frame crosses every hop on the fast path."""
+    for node, ip, iface in ((chain.client, R1_LEFT, "r1:eth0"), (chain.r1, R2_LEFT, "r2:eth0"),
+                            (chain.r2, SERVER_IP, "server:eth0"), (chain.server, R2_RIGHT, "r2:eth1"),
+                            (chain.r2, R1_RIGHT, "r1:eth1"), (chain.r1, CLIENT_IP, "client:eth0")):
+        node.arp.learn(IPv4Address(ip), chain.iface(iface).mac, 0)
+
+
+def caught_flips(chain: Chain, layer: str) -> tuple[list[object], list[object]]:
+    """(bits r1 -> r2 flipped past the IPv4 header, the server's BAD_CHECKSUM drops for `layer`)."""
+    flips = [f for f in events(chain.net, EventKind.LINK, "r1:eth1") if f.details["bit"] // 8 >= 34]
+    caught = [d for d in chain.net.trace.drops(DropReason.BAD_CHECKSUM)
+              if d.node == "server" and d.details.get("layer") == layer]
+    return flips, caught
+
+
+def test_a_udp_bit_flipped_past_the_first_router_is_caught_though_the_sender_vouched_for_the_checksum() -> None:
+    # The client's fast path marks its frames "checksum unnecessary"; r1 forwards them on its fast path (the mark
+    # kept), then r1 -> r2 flips one bit per frame. The flip must clear the mark: every flip in the UDP part is a
+    # BAD_CHECKSUM drop at the server, and nothing damaged reaches the socket.
+    chain = build_chain(link_b={"corrupt": 1.0, "faults_ba": Faults()})
+    warm_arp(chain)
+    server_socket = chain.server.udp_socket(9999)
+    sender = chain.client.udp_socket(40000)
+    for i in range(40):
+        sender.sendto(bytes([i]) * 600, (SERVER_IP, 9999))  # long enough for the vectorised sum too
+    chain.net.run_until_idle()
+    assert not arp_frames(chain.net, EventKind.SEND)  # every hop was known: the fast path all the way
+    flips, caught = caught_flips(chain, "UDP")
+    assert len(events(chain.net, EventKind.LINK, "r1:eth1")) == 40
+    assert flips and len(caught) == len(flips)
+    assert all(d.data == bytes([d.data[0]]) * 600 for d in server_socket.received)
+
+
+def test_a_tcp_bit_flipped_past_the_first_router_is_caught_and_the_stream_survives() -> None:
+    # The same for TCP: a fifth of the client's segments get a bit flipped between r1 and r2; each flip past the
+    # IPv4 header is a BAD_CHECKSUM drop at the server, and retransmission delivers the stream intact.
+    import socket
+
+    chain = build_chain(seed=3, link_b={"corrupt": 0.2, "faults_ba": Faults()})
+    warm_arp(chain)
+    data = bytes(range(256)) * 800
+
+    def server() -> bytes:
+        with socket.socket() as lst:
+            lst.bind(("", 80))
+            lst.listen(1)
+            conn, _ = lst.accept()
+            got = bytearray()
+            while chunk := conn.recv(65536):
+                got += chunk
+            return bytes(got)
+
+    def client() -> None:
+        with socket.create_connection((SERVER_IP, 80)) as sock:
+            sock.sendall(data)
+
+    received = chain.server.spawn(server)
+    chain.client.spawn(client)
+    chain.net.run_until_idle()
+    assert received.result == data
+    assert not arp_frames(chain.net, EventKind.SEND)
+    flips, caught = caught_flips(chain, "TCP")
+    assert len(flips) > 10 and len(caught) == len(flips)

@@ -4,7 +4,13 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from layersim.wire.checksum import internet_checksum, ones_complement_sum, pseudo_header_sum, update_checksum
+from layersim.wire.checksum import (
+    VECTOR_FROM,
+    internet_checksum,
+    ones_complement_sum,
+    pseudo_header_sum,
+    update_checksum,
+)
 from tests.tools import rfc1071_sum
 
 
@@ -39,6 +45,28 @@ def test_pseudo_header_sum_matches_bytes():
 @given(st.binary(max_size=3000))
 def test_fast_sum_equals_reference(data):
     assert ones_complement_sum(data) == (rfc1071_sum(data) if any(data) else 0)
+
+
+@given(st.integers(VECTOR_FROM - 5, VECTOR_FROM + 1500), st.randoms(use_true_random=False),
+       st.integers(0, 1 << 20), st.sampled_from([bytes, bytearray, memoryview]))
+def test_vector_sum_equals_reference_at_every_tail_length(size, rng, initial, kind):
+    # Both sides of the switch to the numpy sum, every tail length (0-3 bytes after the last 32-bit word), the
+    # buffer types the fast paths pass, and an initial (pseudo-header) sum.
+    data = bytes(rng.getrandbits(8) for _ in range(size))
+    padded = data + b"\x00" * (size & 1)
+    total = int.from_bytes(padded, "big") + initial
+    expected = total % 0xFFFF or 0xFFFF if total else 0
+    assert ones_complement_sum(kind(data), initial) == expected == ones_complement_sum(data[:], initial)
+    assert ones_complement_sum(kind(data)) == (rfc1071_sum(data) if any(data) else 0)
+
+
+def test_vector_sum_of_all_ones_and_zeros():
+    # The largest words (no carry lost over 32,000 of them) and an all-zero buffer (the sum 0 stays 0).
+    assert ones_complement_sum(b"\xff" * 65534) == 0xFFFF
+    assert ones_complement_sum(b"\xff\xfe" * 32767) == rfc1071_sum(b"\xff\xfe" * 32767)
+    assert ones_complement_sum(bytes(VECTOR_FROM + 3)) == 0
+    assert ones_complement_sum(bytes(VECTOR_FROM + 3), 7) == 7
+    assert ones_complement_sum(bytes(VECTOR_FROM) + b"\x01") == 0x0100  # a lone last byte is the high byte
 
 
 @given(st.binary(min_size=20, max_size=60).filter(lambda b: len(b) % 2 == 0), st.data())

@@ -50,3 +50,13 @@ def test_incremental_update_equals_recomputed_checksum(ttl, ident, tos, payload,
                   / payload)
     out = forward_frame(frame, NEW_SRC, NEW_DST)
     assert out is not None and bytes(out) == scapy_hop(frame)
+
+
+def test_forward_frame_leaves_the_ethernet_padding_behind():
+    # A 60-byte minimum frame carries padding after a short packet; the next hop's frame holds the packet only
+    # (its link pads again if it must), and the bytes up to the total length are scapy's hop.
+    padded = golden.TCP_SYN + b"\x00" * 10
+    out = forward_frame(padded, NEW_SRC, NEW_DST)
+    assert out is not None and out == scapy_hop(golden.TCP_SYN)
+    assert len(out) == 14 + int.from_bytes(golden.TCP_SYN[16:18], "big")
+    assert forward_frame(golden.TCP_SYN[:-1], NEW_SRC, NEW_DST) is None  # a total length past the frame's end
