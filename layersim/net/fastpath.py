@@ -46,18 +46,16 @@ def udp_send(host: Host, sock: DatagramSocket, dst: IPv4Address, port: int, data
     if sock.pmtu == "do" or len(data) > 1472 or not port:
         return False
     dst_int = int(dst)
-    if dst_int >> 24 == 127 or dst_int in host.address_ints_cached():
+    if dst_int >> 24 == 127 or dst_int in host.own_ints:
         return False
     output = host.output
     route = output.routes.lookup_int(dst_int)
     if route is None or route.interface is None:
         return False
     out = host.interfaces[route.interface]
-    src = sock.local[0]
-    if not src:
-        if out.address is None:
-            return False
-        src = int(out.address.ip)
+    src = sock.local[0] or out.address_int
+    if src is None:
+        return False
     total = 28 + len(data)
     network = host.network
     now = network.clock.now
@@ -117,7 +115,7 @@ def udp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | Non
     if frag & 0x3FFF or total > len(frame) - 14 or length != total - 20 or not checksum:
         return False
     dst = int.from_bytes(dst4, "big")
-    if dst not in host.address_ints_cached() or int.from_bytes(frame[14:34], "big") % 0xFFFF:
+    if dst not in host.own_ints or int.from_bytes(frame[14:34], "big") % 0xFFFF:
         return False  # not ours, or a header whose RFC 1071 sum is not 0xffff (the general path says why)
     src = int.from_bytes(src4, "big")
     sock = host.sockets.find_udp(dst, dport, src, sport)
@@ -148,7 +146,7 @@ _NO_STATE = DecodeState()  # the TCP header alone: its checksum is verified here
 def tcp_send(host: Host, tcp: TCP, payload: bytes, src: int, dst: int, df: bool, ident: int,
              note: tuple[Any, ...]) -> bool:
     """Send one TCP segment in one step (as `udp_send`); False leaves it to the general path."""
-    if dst >> 24 == 127 or dst in host.address_ints_cached():
+    if dst >> 24 == 127 or dst in host.own_ints:
         return False
     route = host.output.routes.lookup_int(dst)
     if route is None or route.interface is None:
@@ -190,7 +188,7 @@ def tcp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | Non
     if frag & 0x3FFF or total > len(frame) - 14 or total < 40:
         return False
     dst = int.from_bytes(frame[30:34], "big")
-    if dst not in host.address_ints_cached() or int.from_bytes(frame[14:34], "big") % 0xFFFF:
+    if dst not in host.own_ints or int.from_bytes(frame[14:34], "big") % 0xFFFF:
         return False
     src = int.from_bytes(frame[26:30], "big")
     end = 14 + total

@@ -26,7 +26,8 @@ class Interface:
         self.node = node
         self.name = name
         self.mac = mac
-        self.address = address
+        self.address = address  # set when made, never changed (nodes cache what they derive from it)
+        self.address_int = int(address.ip) if address is not None else None  # the address as the fast paths use it
         self.link: Link | None = None
         self.taps: list[Tap] = []
 

@@ -32,7 +32,7 @@ from layersim.wire.checksum import internet_checksum
 from layersim.wire.ethernet import BROADCAST, Ethernet, EtherType
 from layersim.wire.fields import Layer
 from layersim.wire.icmp import ICMPType, TimeExceededCode, UnreachableCode
-from layersim.wire.ipv4 import _HOP_VIEW, IPv4, IPv4Flags, forward_frame
+from layersim.wire.ipv4 import IPv4, IPv4Flags, forward_frame
 from layersim.wire.packet import DecodeState, Packet, decode
 
 if TYPE_CHECKING:
@@ -65,7 +65,10 @@ class IPNode(Node):
         self.icmp = IcmpProtocol(self)
         self.protocols: dict[int, ProtocolHandler] = {1: self.icmp.receive}
         self.error_handlers: dict[int, Callable[[Any], None]] = {}  # ICMP errors about protocol N go here
-        self._local_cache: tuple[int, frozenset[int], frozenset[int], frozenset[int]] | None = None
+        # this node's addresses as ints, kept up to date by add_interface (interface addresses never change)
+        self.own_ints: frozenset[int] = frozenset()
+        self.broadcast_ints: frozenset[int] = frozenset({0xFFFFFFFF})
+        self.local_ints: frozenset[int] = self.broadcast_ints  # own and broadcast: what this node takes in
         self.loopback = Interface(self, "lo", MAC(0), IPv4Interface("127.0.0.1/8"))  # not linked, not captured
 
     # Set-up --------------------------------------------------------------------------------------------
@@ -80,6 +83,7 @@ class IPNode(Node):
         iface = super().add_interface(name, mac, address)
         if iface.address is not None:
             self.routes.add(iface.address.network, interface=name, kind=RouteKind.CONNECTED, replace=True)
+        self._refresh_address_sets()
         return iface
 
     @property
@@ -92,32 +96,25 @@ class IPNode(Node):
         """This node's own addresses as ints."""
         return frozenset(int(i.address.ip) for i in self.interfaces.values() if i.address is not None)
 
-    def address_ints_cached(self) -> frozenset[int]:
-        """This node's own unicast addresses as ints, recomputed when interfaces change."""
-        return self._address_sets()[2]
-
-    def _address_sets(self) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
-        """(own addresses and broadcasts, broadcasts only, own only) as ints, recomputed when interfaces change."""
-        cache = self._local_cache
-        if cache is None or cache[0] != len(self.interfaces):
-            broadcast = {0xFFFFFFFF}
-            own = set()
-            for iface in self.interfaces.values():
-                if iface.address is not None:
-                    own.add(int(iface.address.ip))
-                    broadcast.add(int(iface.address.network.broadcast_address))
-            cache = self._local_cache = (len(self.interfaces), frozenset(own | broadcast), frozenset(broadcast),
-                                         frozenset(own))
-        return cache[1], cache[2], cache[3]
+    def _refresh_address_sets(self) -> None:
+        """Recompute `own_ints`, `broadcast_ints` and `local_ints` (both) from the interfaces' addresses."""
+        broadcast = {0xFFFFFFFF}
+        own = set()
+        for iface in self.interfaces.values():
+            if iface.address is not None:
+                own.add(int(iface.address.ip))
+                broadcast.add(int(iface.address.network.broadcast_address))
+        self.own_ints, self.broadcast_ints = frozenset(own), frozenset(broadcast)
+        self.local_ints = self.own_ints | self.broadcast_ints
 
     def is_broadcast(self, address: IPv4Address | int) -> bool:
         """True for 255.255.255.255 and the broadcast address of a connected subnet."""
-        return int(address) in self._address_sets()[1]
+        return int(address) in self.broadcast_ints
 
     def is_local(self, dst: IPv4Address | int) -> bool:
         """True for packets this node takes in: its addresses, broadcasts and multicast."""
         value = int(dst)
-        return value in self._address_sets()[0] or value >> 28 == 0xE
+        return value in self.local_ints or value >> 28 == 0xE
 
     # Receiving -----------------------------------------------------------------------------------------
     def on_frame(self, iface: Interface, frame: bytes, packet_id: int | None = None,
@@ -160,25 +157,21 @@ class IPNode(Node):
         """The common router hop in one step; False leaves the packet to the general path (which explains it).
 
         The hop changes only the IPv4 header, so a transport checksum known good stays known good."""
-        if len(frame) < 34:
-            return False
-        total_length, ttl = _HOP_VIEW.unpack_from(frame, 12)[2:4]
         dst = int.from_bytes(frame[30:34], "big")
-        if ttl <= 1 or dst in self._address_sets()[0] or dst >> 28 == 0xE:
+        if dst in self.local_ints or dst >> 28 == 0xE or len(frame) < 34:
             return False
         route = self.routes.lookup_int(dst)
         if route is None or route.interface is None:
             return False
         out = self.interfaces[route.interface]
-        if total_length > out.mtu:
-            return False
         via = route.via
         mac = self.arp.lookup_int(dst if via is None else int(via), now)
         if mac is None:
             return False
-        new_frame = forward_frame(frame, out.mac, mac)
-        if new_frame is None:
+        new_frame = forward_frame(frame, out.mac, mac)  # None for whatever RFC 1812 makes the general path handle
+        if new_frame is None or len(new_frame) - 14 > out.mtu:
             return False
+        ttl = frame[22]
         note = ("forward", out.name, ttl, ttl - 1)
         trace = self.network.trace
         if trace.keep_events:
@@ -357,7 +350,7 @@ class IPNode(Node):
         dst = IPv4Address(dst)
         packet_id = packet_id or self.network.trace.new_packet_id()
         value = int(dst)
-        if value >> 24 == 127 or value in self._address_sets()[2]:  # to itself: the loopback, never the wire
+        if value >> 24 == 127 or value in self.own_ints:  # to itself: the loopback, never the wire
             header = IPv4(src=src or (dst if value >> 24 != 127 else IPv4Address("127.0.0.1")), dst=dst, ttl=ttl,
                           dscp=dscp, identification=self.output.take_ip_id() if ip_id is None else ip_id,
                           protocol=protocol, flags=IPv4Flags.DF if df is not False else IPv4Flags(0))

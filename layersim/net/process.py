@@ -59,8 +59,9 @@ class Wait:
         self.value = value
         if self.timer is not None:
             self.timer.cancel()
-        clock = self.process.host.network.clock
-        clock.schedule(clock.now, self.process._step)
+        process = self.process
+        clock = process.clock
+        clock.schedule(clock.now, process._step)
 
 
 class Process:
@@ -75,7 +76,8 @@ class Process:
         self.result: Any = None
         self.exception: BaseException | None = None
         self.traceback: str | None = None
-        self.started_ns = host.network.clock.now
+        self.clock = host.network.clock
+        self.started_ns = self.clock.now
         self.ended_ns: int | None = None
         self._out = io.StringIO()
         self._fn, self._args, self._kwargs = fn, args, kwargs
@@ -162,8 +164,13 @@ class Process:
         """Switch back to the loop until `wait` is woken; returns the wake value (False on timeout)."""
         if getcurrent() is not self._greenlet:
             raise ProcessError(f"{self.label}: only the process itself can block")
+        return self._park_until_fired(wait)
+
+    def _park_until_fired(self, wait: Wait) -> Any:
+        """`block` for a caller that is this process (found by `current_process`)."""
+        glet = self._greenlet
         while not wait.fired:
-            self._greenlet.parent.switch()
+            glet.parent.switch()
         return wait.value
 
     def join(self, timeout_ns: int | None = None) -> bool:
@@ -176,7 +183,7 @@ class Process:
         if not self.done:
             wait = me.park(timeout_ns)
             self._waiting.append(wait)
-            me.block(wait)
+            me._park_until_fired(wait)
         return self.done
 
     def __repr__(self) -> str:
@@ -220,13 +227,14 @@ def current_process() -> Process | None:
 
 def sleep(ns: int) -> None:
     """Park the current process for `ns` nanoseconds of simulated time."""
-    me = current_process()
-    if me is None:
+    glet = getcurrent()
+    if not isinstance(glet, _Greenlet):
         raise ProcessError("sleep() blocks: call it from inside a process (host.spawn)")
-    clock = me.host.network.clock
+    me = glet.process
+    clock = me.clock
     wait = Wait(me)  # nothing else wakes a sleep: no timer to cancel, one clock event
     clock.schedule(clock.now + max(0, ns), _wake_now, wait)
-    me.block(wait)
+    me._park_until_fired(wait)
 
 
 def notify(waits: list[Wait]) -> None:
@@ -258,7 +266,7 @@ def wait_until(clock: Any, queues: list[list[Wait]], ready: Callable[[], bool], 
         while not ready():
             wait = Wait(me, ready)
             queue.append(wait)  # the notifier takes it off the queue when it wakes us
-            me.block(wait)
+            me._park_until_fired(wait)
         return True
     deadline = None if timeout_ns is None else clock.now + timeout_ns
     while not ready():
@@ -268,7 +276,7 @@ def wait_until(clock: Any, queues: list[list[Wait]], ready: Callable[[], bool], 
         wait.ready = ready
         for queue in queues:
             queue.append(wait)
-        me.block(wait)
+        me._park_until_fired(wait)
         for queue in queues:  # a wait woken through one queue leaves the others
             if wait in queue:
                 queue.remove(wait)

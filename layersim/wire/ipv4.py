@@ -182,8 +182,7 @@ def decrement_ttl(packet: bytearray, offset: int = 0) -> None:
     packet[offset + 11] = checksum & 0xFF
 
 
-_HOP_VIEW = struct.Struct("!HBxH4xB")  # from byte 12: EtherType, version+IHL, total length, TTL
-_HOP_READ = struct.Struct("!HBxH4xBBH")  # the same, then protocol and header checksum
+_HOP_READ = struct.Struct("!HBxH4xBBH")  # from byte 12: EtherType, version+IHL, total length, TTL, protocol, checksum
 _TTL_PROTOCOL_CHECKSUM = struct.Struct("!BBH")
 
 

@@ -36,7 +36,7 @@ class SocketOps:
         if self._local is not None or self._udp is not None or self._endpoint is not None:
             raise os_error(errno.EINVAL)
         ip, port = self._address(address)
-        if ip and ip not in self.host.address_ints_cached() and ip >> 24 != 127:
+        if ip and ip not in self.host.own_ints and ip >> 24 != 127:
             raise os_error(errno.EADDRNOTAVAIL, "Cannot assign requested address")
         if self.type == _std.SOCK_DGRAM:
             try:
@@ -139,7 +139,7 @@ class SocketOps:
         stack = host.tcp
         if self._local is not None and self._local[0]:
             src = self._local[0]
-        elif ip >> 24 == 127 or ip in host.address_ints_cached():
+        elif ip >> 24 == 127 or ip in host.own_ints:
             src = ip
         else:
             found = host.output.route(IPv4Address(ip))
