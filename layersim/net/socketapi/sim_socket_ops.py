@@ -19,6 +19,7 @@ __all__ = ["SocketOps", "os_error"]
 LOOPBACK = 0x7F000001
 _CONNECTING = frozenset({State.SYN_SENT, State.SYN_RECEIVED})
 _SENDABLE = frozenset({State.ESTABLISHED, State.CLOSE_WAIT})
+_MSG_DONTWAIT, _MSG_PEEK = int(_std.MSG_DONTWAIT), int(_std.MSG_PEEK)  # ints: enum.Flag's `&` runs in Python
 
 
 def os_error(code: int, detail: str | None = None) -> OSError:
@@ -234,10 +235,10 @@ class SocketOps:
         def ready() -> bool:
             return conn.readable > 0 or conn.at_eof or bool(conn.error) or conn.state is State.CLOSED
 
-        if flags & _std.MSG_DONTWAIT and not ready():
+        if flags & _MSG_DONTWAIT and not ready():
             raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
         self._wait([endpoint.waits], ready, "recv()")
-        if conn.readable and flags & _std.MSG_PEEK:  # look without taking
+        if conn.readable and flags & _MSG_PEEK:  # look without taking
             return bytes(conn.rcvq.data[:bufsize])
         if conn.readable:
             data, segments = conn.recv(bufsize, self.host.network.clock.now)
