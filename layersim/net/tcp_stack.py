@@ -94,19 +94,24 @@ class TcpStack:
         self.profile = profile
         self.connections: dict[tuple[int, int, int, int], Endpoint] = {}
         self.listeners: dict[tuple[int, int], ListenEndpoint] = {}
-        self.bound: dict[tuple[int, int], Any] = {}  # (address, port) -> the socket that bound it
+        # (address, port) -> the sockets bound to it: more than one only while they all set SO_REUSEADDR and none
+        # listens; each has `shares_port()`, whether it lets another SO_REUSEADDR socket bind there now
+        self.bound: dict[tuple[int, int], list[Any]] = {}
         host.register_protocol(6, self.receive, on_error=self.icmp_error)
 
     # Ports --------------------------------------------------------------------------------------------------
-    def port_in_use(self, ip: int, port: int, *, reuse: bool = False) -> bool:
-        """Whether (ip, port) is taken; with SO_REUSEADDR only a listener or a bound socket blocks it.
+    def port_in_use(self, ip: int, port: int, *, reuse: bool = False, me: Any = None) -> bool:
+        """Whether (ip, port) is taken for a socket (`me`, when it is bound already) that wants it.
 
-        Without it a connection using the port blocks it too, one in TIME_WAIT included (Linux's EADDRINUSE when
-        a server restarts without SO_REUSEADDR)."""
-        for bip, bport in self.bound:
-            if bport == port and (bip == ip or not bip or not ip):
+        As Linux's inet_csk_bind_conflict: another socket bound to the port (on the same or a wildcard address)
+        blocks it unless both set SO_REUSEADDR and the other does not listen; listen() asks again, so of two
+        such sockets the second to listen fails. Without SO_REUSEADDR a connection using the port blocks it
+        too, one in TIME_WAIT included (Linux's EADDRINUSE when a server restarts without SO_REUSEADDR)."""
+        for (bip, bport), sockets in self.bound.items():
+            if bport == port and (bip == ip or not bip or not ip) \
+                    and any(other is not me and not (reuse and other.shares_port()) for other in sockets):
                 return True
-        if reuse:
+        if reuse or me is not None:
             return False
         return any(key[1] == port and (key[0] == ip or not ip) for key in self.connections)
 

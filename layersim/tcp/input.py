@@ -289,8 +289,12 @@ class Input(Output):
             self._ack_now = True  # a hole filled: ACK at once
         self.rcv_nxt = rcv_nxt
         if self.profile.rcv_window_growth and self._rcv_clamp < rcvq.capacity and 2 * n >= self.mss:
-            # Linux tcp_grow_window: two segments' worth per large segment (small ones cost more than they carry)
+            # Linux tcp_grow_window: two segments' worth per large segment (small ones cost more than they carry),
+            # and `icsk_ack.quick |= 1`: while the window grows, the quick-ACK quota does not run down (a profile
+            # without quick ACKs has none to keep)
             self._rcv_clamp = min(self._rcv_clamp + 2 * self.mss, rcvq.capacity)
+            if self.profile.quickack_segments:
+                self._quickacks |= 1
         self._unacked_bytes += n
         if n > self._rcv_mss:
             self._rcv_mss = min(n, self.mss)

@@ -92,10 +92,5 @@ SCENARIOS: dict[str, tuple[Any, Any]] = {
                                       ("ValueError", "Invalid events: 0"),
                                       ("ValueError", "filedescriptor out of range in select()")]),
 }
-# Where the simulated hosts still differ from Linux (the test expects failure until fixed).
-KNOWN_DIFFERENCES = {
-    "reuseaddr_two_unlistened": "layersim.net/app: two sockets with SO_REUSEADDR may both bind a port while neither "
-                                "listens (the conflict is checked again at listen(), which fails for whichever "
-                                "listens second); ours refuses the second bind() with EADDRINUSE - TcpStack.bound "
-                                "holds one socket per (address, port)",
-}
+# Where the simulated hosts still differ from Linux: name -> why (the test expects failure until fixed). None now.
+KNOWN_DIFFERENCES: dict[str, str] = {}

@@ -295,8 +295,7 @@ class SimSocket(SocketOps):
             for child in listening.pending + listening.ready:  # connections nobody accepted are reset
                 stack.settle(child, child.conn.abort(self.host.network.clock.now))
             listening.wake()
-        if self._local is not None:
-            stack.bound.pop(self._local, None)
+        self._unbind()
         if self._udp is not None:
             self._udp.close()
 

@@ -53,7 +53,21 @@ class SocketOps:
         elif stack.port_in_use(ip, port, reuse=reuse):
             raise os_error(errno.EADDRINUSE)
         self._local = (ip, port)
-        stack.bound[self._local] = self
+        stack.bound.setdefault(self._local, []).append(self)
+
+    def shares_port(self: SimSocket) -> bool:
+        """Whether another SO_REUSEADDR socket may bind this one's port now: it set SO_REUSEADDR and does not
+        listen (Linux's inet_csk_bind_conflict)."""
+        return bool(self._options.get((_std.SOL_SOCKET, _std.SO_REUSEADDR))) and self._listening is None
+
+    def _unbind(self: SimSocket) -> None:
+        """Give the bound port back (at close, or when connect() takes it into the connection)."""
+        if self._local is not None:
+            sockets = self.host.tcp.bound.get(self._local, [])
+            if self in sockets:
+                sockets.remove(self)
+            if not sockets:
+                self.host.tcp.bound.pop(self._local, None)
 
     def listen(self: SimSocket, backlog: int = 128) -> None:
         """Accept connections on the bound port (a free one if unbound), at most `backlog` waiting."""
@@ -68,6 +82,9 @@ class SocketOps:
         if self._local is None:
             self.bind(("", 0))
         assert self._local is not None
+        reuse = bool(self._options.get((_std.SOL_SOCKET, _std.SO_REUSEADDR)))
+        if self.host.tcp.port_in_use(*self._local, reuse=reuse, me=self):  # another listens there since bind()
+            raise os_error(errno.EADDRINUSE)
         nodelay = bool(self._options.get((_std.IPPROTO_TCP, _std.TCP_NODELAY)))
         self._listening = self.host.tcp.listen(self._local, min(max(backlog, 0), 4096) + 1, nodelay=nodelay)
 
@@ -149,7 +166,7 @@ class SocketOps:
             src = int(found[0].address.ip)
         if self._local is not None:
             local = (src, self._local[1])
-            stack.bound.pop(self._local, None)
+            self._unbind()
             self._local = None
         else:
             local = (src, stack.ephemeral_port(src, (ip, port)))
