@@ -66,8 +66,8 @@ def udp_send(host: Host, sock: DatagramSocket, dst: IPv4Address, port: int, data
             mtu = learned
     if total > mtu:
         return False
-    via = route.via
-    mac = host.arp.lookup_int(dst_int if via is None else int(via), now)
+    via = route.via_int
+    mac = host.arp.lookup_int(dst_int if via is None else via, now)
     if mac is None:
         return False
     flags = 0 if sock.pmtu == "dont" else 0x4000
@@ -161,8 +161,8 @@ def tcp_send(host: Host, tcp: TCP, payload: bytes, src: int, dst: int, df: bool,
     now = network.clock.now
     if total > out.mtu or len(options) > 40:
         return False
-    via = route.via
-    mac = host.arp.lookup_int(dst if via is None else int(via), now)
+    via = route.via_int
+    mac = host.arp.lookup_int(dst if via is None else via, now)
     if mac is None:
         return False
     sport, dport, seq, ack, _, reserved, flags, window, _, urgent = tcp[:10]

@@ -164,8 +164,8 @@ class IPNode(Node):
         if route is None or route.interface is None:
             return False
         out = self.interfaces[route.interface]
-        via = route.via
-        mac = self.arp.lookup_int(dst if via is None else int(via), now)
+        via = route.via_int
+        mac = self.arp.lookup_int(dst if via is None else via, now)
         if mac is None:
             return False
         new_frame = forward_frame(frame, out.mac, mac)  # None for whatever RFC 1812 makes the general path handle
@@ -175,7 +175,7 @@ class IPNode(Node):
         note = ("forward", out.name, ttl, ttl - 1)
         trace = self.network.trace
         if trace.keep_events:
-            next_hop = dst if via is None else int(via)  # an int: made text only when read (trace_details)
+            next_hop = dst if via is None else via  # an int: made text only when read (trace_details)
             trace.add(now, self.name, out.name, _FORWARD, None, packet_id, (ttl, ttl - 1, next_hop, iface.name, None))
             trace.add(now, self.name, out.name, _SEND, new_frame, packet_id, (note,))
         out.send(new_frame, packet_id, note, checksum_unnecessary)

@@ -20,7 +20,7 @@ import gc
 import socket
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import AddressValueError, IPv4Address, IPv4Network, NetmaskValueError
 from typing import Any
@@ -55,6 +55,10 @@ class Route:
     interface: str | None = None
     metric: int = 0
     kind: RouteKind = RouteKind.STATIC
+    via_int: int | None = field(init=False, repr=False, compare=False)  # `via` as an int, for the per-frame paths
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "via_int", None if self.via is None else int(self.via))
 
     def __str__(self) -> str:
         """The route as one line of Linux `ip route`."""

@@ -115,6 +115,7 @@ class _Endpoint:
         self.pmtu = "want"
         self.queue_limit = 1024
         self._waits: list[Wait] = []  # processes parked on this socket
+        self._wait_queues = [self._waits]  # what a blocking call parks on (made once: a read is per datagram)
         self._ip_id = host.rng.randrange(0x10000)  # a connected socket's own IP id counter (inet_id)
 
     def take_ip_id(self) -> int:
@@ -132,7 +133,7 @@ class _Endpoint:
 
     def _wait_for(self, ready: Any, timeout_ns: int | None) -> bool:
         """Park the calling process until `ready()` or the timeout; False on timeout (or outside a process)."""
-        return wait_until(self.host.network.clock, [self._waits], ready, timeout_ns)
+        return wait_until(self.host.network.clock, self._wait_queues, ready, timeout_ns)
 
     def set_pmtu(self, mode: str) -> None:
         """Path MTU discovery mode: "want" (DF when it fits, else fragment), "do" (always DF), "dont"."""
@@ -208,6 +209,10 @@ class DatagramSocket(_Endpoint):
         """Send to the connected peer."""
         return self.sendto(data)
 
+    def _datagram_or_error(self) -> bool:
+        """What a blocked recvfrom waits for."""
+        return bool(self.queue) or bool(self.pending_error)
+
     def deliver(self, datagram: Datagram) -> None:
         """Queue a datagram that arrived for this socket."""
         self.queue.append(datagram)
@@ -220,7 +225,7 @@ class DatagramSocket(_Endpoint):
         queue = self.queue
         if queue and not self.pending_error:
             return queue.popleft()
-        self._wait_for(lambda: bool(queue) or bool(self.pending_error), timeout_ns)
+        self._wait_for(self._datagram_or_error, timeout_ns)
         if self.pending_error and not self.queue:
             code, self.pending_error = self.pending_error, 0
             raise OSError(code, f"{self.host.name}: {errno.errorcode.get(code, code)}")

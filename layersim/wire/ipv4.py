@@ -205,8 +205,9 @@ def forward_frame(frame: bytes, src: MAC, dst: MAC) -> bytes | None:
     header_sum = int.from_bytes(frame[14:14 + header_length], "big")  # RFC 1071 by the mod-0xffff identity:
     if header_sum % 0xFFFF:  # a correct header sums to 0xffff (never 0: version 4 is in it)
         return None
-    old_word = ttl << 8 | protocol
-    checksum = update_checksum(checksum, old_word, old_word - 0x100)
+    # RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), with m' = m - 0x100 (the TTL byte one less): ~m + m' is 0xfeff
+    total = 0x1FEFE - checksum  # ~HC + 0xfeff, never above 17 bits: one fold
+    checksum = ~((total & 0xFFFF) + (total >> 16)) & 0xFFFF
     return b"".join((dst, src, frame[12:22], _TTL_PROTOCOL_CHECKSUM.pack(ttl - 1, protocol, checksum),
                      frame[26:14 + total_length]))
 
