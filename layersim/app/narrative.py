@@ -42,9 +42,9 @@ from layersim.net.capture import CaptureSession
 from layersim.net.host import Host
 from layersim.net.network import Network
 from layersim.net.process import Process, current_process
-from layersim.net.tcp_stack import flag_text
 from layersim.net.topology import RunSpec, Scenario, TopologyError
 from layersim.net.trace import DropReason, EventKind, Hop
+from layersim.net.trace_details import flag_text
 from layersim.wire.addresses import MAC
 from layersim.wire.icmp import ICMP
 from layersim.wire.ipv4 import IPv4

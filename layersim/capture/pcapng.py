@@ -32,6 +32,10 @@ IF_TSRESOL = 9
 IF_TSOFFSET = 14
 TSRESOL_NANOSECONDS = 9
 _NS_PER_S = 1_000_000_000
+_EPB_HEAD = struct.Struct("<IIIIIII")  # block type, total length, interface, timestamp high and low, lengths
+_BLOCK_END = struct.Struct("<I")  # the block's total length again
+_PADDING = (b"", b"\0", b"\0\0", b"\0\0\0")  # zero bytes after data of length 0, 3, 2, 1 (mod 4)
+_COMMENTS_KEPT = 4096  # encoded comment options a writer remembers (captures repeat a few comments many times)
 
 
 class BlockType(IntEnum):
@@ -129,6 +133,7 @@ class PcapngWriter(CaptureWriter):
             blocks.append(_block(BlockType.INTERFACE_DESCRIPTION, body))
         self._out = ByteWriter(target, "pcapng")
         self._out.write(b"".join(blocks))
+        self._comment_options: dict[str, bytes] = {}
 
     def _text(self, text: str, what: str) -> bytes:
         """A string option value: UTF-8, no terminator, at most 65535 bytes (§3.5)."""
@@ -163,16 +168,25 @@ class PcapngWriter(CaptureWriter):
                 f"record {self.count}: original length {orig_len} is not between the"
                 f" {len(captured)} captured bytes and 2**32 - 1"
             )
-        options = [(OPT_COMMENT, self._text(comment, "packet comment"))] if comment is not None else []
-        body = (
-            struct.pack(
-                "<IIIII", interface_index, time_ns >> 32, time_ns & 0xFFFFFFFF, len(captured), orig_len
-            )
-            + captured.ljust(_pad4(len(captured)), b"\0")
-            + _options(options)
-        )
-        self._out.write(_block(BlockType.ENHANCED_PACKET, body))
+        options = b"" if comment is None else self._comment_option(comment)
+        size = len(captured)
+        padding = _PADDING[-size & 3]
+        total = 32 + size + len(padding) + len(options)  # _block's framing, written in one piece
+        self._out.write(b"".join((
+            _EPB_HEAD.pack(BlockType.ENHANCED_PACKET, total, interface_index, time_ns >> 32, time_ns & 0xFFFFFFFF,
+                           size, orig_len),
+            captured, padding, options, _BLOCK_END.pack(total))))
         self.count += 1
+
+    def _comment_option(self, comment: str) -> bytes:
+        """The options of a packet with this comment (opt_comment, opt_endofopt), encoded once per comment."""
+        options = self._comment_options.get(comment)
+        if options is None:
+            options = _options([(OPT_COMMENT, self._text(comment, "packet comment"))])
+            if len(self._comment_options) >= _COMMENTS_KEPT:
+                self._comment_options.clear()
+            self._comment_options[comment] = options
+        return options
 
     def write_record(self, record: CaptureRecord) -> None:
         """Append a frame read from another capture, on the interface with its interface_id."""

@@ -27,6 +27,8 @@ class CaptureSession:
         self.interfaces = interfaces
         self.count = 0
         self._index = {id(iface): i for i, iface in enumerate(interfaces)}
+        # (node, note) -> its comment, formatted once: a note's parts are plain values of fixed types per kind
+        self._comments: dict[tuple[str, Note], str | None] = {}
         self._pcapng: PcapngWriter | None = None
         self._pcap: PcapWriter | None = None
         try:
@@ -48,10 +50,24 @@ class CaptureSession:
     def _tap(self, time_ns: int, iface: Interface, frame: bytes, outbound: bool, note: Note | None) -> None:
         if self._pcapng is not None:
             self._pcapng.write(self._index[id(iface)], self.epoch_ns + time_ns, frame,
-                               comment=note_text(iface.node.name, note))
+                               comment=None if note is None else self._comment(iface.node.name, note))
         elif self._pcap is not None:
             self._pcap.write(self.epoch_ns + time_ns, frame)
         self.count += 1
+
+    def _comment(self, node: str, note: Note) -> str | None:
+        """note_text(node, note), remembered for the next frame with the same note."""
+        key = (node, note)
+        try:
+            text = self._comments.get(key)
+        except TypeError:  # a note holding something unhashable: formatted each time
+            return note_text(node, note)
+        if text is None:
+            text = note_text(node, note)
+            if len(self._comments) >= 4096:
+                self._comments.clear()
+            self._comments[key] = text
+        return text
 
     def close(self) -> None:
         """Stop capturing and close the file."""

@@ -17,7 +17,7 @@ from layersim.net.actions import EVENT, Action
 from layersim.net.fastpath import tcp_send
 from layersim.net.process import notify
 from layersim.net.sockets import EPHEMERAL_PORTS, IcmpReport
-from layersim.net.trace_details import DropReason, EventKind
+from layersim.net.trace_details import DropReason, EventKind, NoteAddress, NoteFlags
 from layersim.tcp import LINUX, Connection, Listener, Profile, Segment, State, reset_for
 from layersim.wire.ipv4 import IPv4
 from layersim.wire.tcp import TCP
@@ -34,13 +34,6 @@ __all__ = ["Endpoint", "ListenEndpoint", "TcpStack"]
 # netstat's spelling of the states that differ from RFC 9293's names.
 _NETSTAT_STATE = {"SYN_RECEIVED": "SYN_RECV", "FIN_WAIT_1": "FIN_WAIT1", "FIN_WAIT_2": "FIN_WAIT2", "CLOSED": "CLOSE"}
 _FIN_UNACKED = frozenset({State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK})
-_LETTERS = ((0x02, "S"), (0x10, "."), (0x01, "F"), (0x04, "R"), (0x08, "P"))
-
-
-def flag_text(flags: int) -> str:
-    """tcpdump's flag letters: S, S., P., F., R, ..."""
-    text = "".join(letter for bit, letter in _LETTERS if flags & bit and letter != ".")
-    return (text + "." if flags & 0x10 else text) or "none"
 
 
 class Endpoint:
@@ -274,7 +267,7 @@ class TcpStack:
             ip_id = endpoint.ip_id
             endpoint.ip_id = (ip_id + 1) & 0xFFFF
         host = self.host
-        note = ("tcp", tcp[0], _Address(dst), tcp[1], _Flags(int(tcp[6])))
+        note = ("tcp", tcp[0], NoteAddress(dst), tcp[1], NoteFlags(int(tcp[6])))
         if not host.hooks and tcp_send(host, tcp, segment.payload, src, dst, segment.df, ip_id, note):
             return
         host.send_ip(IPv4Address(dst), tcp / segment.payload if segment.payload else tcp, df=segment.df,
@@ -297,30 +290,6 @@ class TcpStack:
                          _NETSTAT_STATE.get(conn.state.name, conn.state.name)))
         widths = [max(len(row[i]) for row in rows) for i in range(6)]
         return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
-
-
-class _Address(int):
-    """An address in a note, formatted only when the note is (capture comments)."""
-
-    __slots__ = ()
-
-    def __str__(self) -> str:
-        return str(IPv4Address(int(self)))
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
-
-
-class _Flags(int):
-    """TCP flags in a note, as tcpdump's letters when formatted."""
-
-    __slots__ = ()
-
-    def __str__(self) -> str:
-        return flag_text(int(self))
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
 
 
 def _plain(value: Any) -> Any:

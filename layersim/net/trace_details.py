@@ -26,11 +26,14 @@ __all__ = [
     "IcmpErrorSent",
     "LinkFault",
     "Note",
+    "NoteAddress",
+    "NoteFlags",
     "PathMtu",
     "ProcessNote",
     "Receive",
     "Send",
     "TcpNote",
+    "flag_text",
     "note_text",
 ]
 
@@ -102,7 +105,38 @@ _TEMPLATES = {
     "text": "{0}",
 }
 
-Note = tuple  # (template name, *values): see _TEMPLATES
+Note = tuple  # (template name, *values): see _TEMPLATES; values of fixed types per template (captures cache texts)
+_LETTERS = ((0x02, "S"), (0x10, "."), (0x01, "F"), (0x04, "R"), (0x08, "P"))
+
+
+def flag_text(flags: int) -> str:
+    """tcpdump's flag letters: S, S., P., F., R, ..."""
+    text = "".join(letter for bit, letter in _LETTERS if flags & bit and letter != ".")
+    return (text + "." if flags & 0x10 else text) or "none"
+
+
+class NoteAddress(int):
+    """An IPv4 address in a note: an int (cheap to make and to hash), dotted only when the note is formatted."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return str(IPv4Address(int(self)))
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+class NoteFlags(int):
+    """TCP flags in a note, as tcpdump's letters when formatted."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return flag_text(int(self))
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 def note_body(note: Note) -> str:

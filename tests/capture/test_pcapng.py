@@ -294,6 +294,25 @@ def test_writer_bytes_follow_the_spec() -> None:
     )
 
 
+def test_comments_written_again_after_the_writer_forgets_them() -> None:
+    # The writer encodes each comment once and keeps a bounded number: every length of padding (data 0-3 bytes
+    # past a word, comments of every length mod 4), comments repeated after the memory was cleared, and records
+    # without a comment in between, all read back as written and byte-for-byte as the hand-written encoder.
+    from layersim.capture.pcapng import _COMMENTS_KEPT
+
+    out = io.BytesIO()
+    comments = [str(i) * (1 + i % 4) if i % 5 else None for i in range(_COMMENTS_KEPT * 5 // 4 + 300)]
+    comments += comments[:50]  # again, after the memory was cleared
+    with PcapngWriter(out, [Interface("a")], application=None) as writer:
+        for i, comment in enumerate(comments):
+            writer.write(0, i, bytes([i & 0xFF]) * (i % 4), comment=comment)
+    records = list(read_pcapng(io.BytesIO(out.getvalue())))
+    assert [(r.time_ns, r.data, r.comment) for r in records] == [
+        (i, bytes([i & 0xFF]) * (i % 4), c) for i, c in enumerate(comments)]
+    first = epb("<", 0, 1, b"\x01", 1, opt("<", 1, comments[1].encode()))
+    assert first in out.getvalue()
+
+
 def test_section_header_without_options_has_no_end_of_options() -> None:
     out = io.BytesIO()
     PcapngWriter(out, [], application=None).close()

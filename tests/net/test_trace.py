@@ -3,6 +3,8 @@ causes, and the levels ("all", "events", "drops", "none") and limit that keep lo
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from scapy.layers.inet import IP
 
@@ -199,3 +201,26 @@ def test_trace_level_does_not_change_what_happens(tmp_path) -> None:
         chain.net.close()
         captures.append((tmp_path / f"{level}.pcapng").read_bytes())
     assert len(captures[0]) > 1000 and len(set(captures)) == 1
+
+
+def test_capture_comments_are_each_frames_own_note(tmp_path: Path) -> None:
+    # The capture formats a note once and reuses the text for the same note: each frame must still carry its own
+    # (the same note again, a different TTL, a note holding a list, which cannot be a key, and none at all).
+    from layersim.capture import read_pcapng
+
+    net = Network(seed=1)
+    a, b = net.add_host("a"), net.add_host("b")
+    net.link(a, b, a_ip="10.9.0.1/24", b_ip="10.9.0.2/24")
+    net.capture(tmp_path / "notes.pcapng", interfaces=["a:eth0"])
+    iface = a.interfaces["eth0"]
+    frame = bytes(b.interfaces["eth0"].mac) + bytes(iface.mac) + b"\x88\xb5" + bytes(46)  # local experimental type
+    notes = [("forward", "eth0", 64, 63), ("forward", "eth0", 64, 63), ("forward", "eth0", 9, 8),
+             ("text", ["not", "hashable"]), None, ("text", ["not", "hashable"]), ("forward", "eth0", 64, 63)]
+    for note in notes:
+        iface.send(frame, None, note)
+    net.run()
+    net.close()
+    sent = [r.comment for r in read_pcapng(tmp_path / "notes.pcapng") if r.data == frame][:len(notes)]
+    assert sent == ["a: forwarded via eth0, TTL 64->63", "a: forwarded via eth0, TTL 64->63",
+                    "a: forwarded via eth0, TTL 9->8", "a: ['not', 'hashable']", None, "a: ['not', 'hashable']",
+                    "a: forwarded via eth0, TTL 64->63"]
