@@ -96,12 +96,12 @@ class Hooks:
 
     def __init__(self) -> None:
         self.by_point: dict[HookPoint, list[tuple[str, Hook]]] = {point: [] for point in HookPoint}
-        self._count = 0  # hooks installed at any point: the per-frame path tests only this
+        self.installed = 0  # hooks installed at any point: the per-frame paths test only this number
 
     def add(self, point: HookPoint | str, hook: Hook, name: str | None = None) -> None:
         """Run `hook` at `point` after the hooks already there."""
         self.by_point[_point(point)].append((name or getattr(hook, "__name__", "hook"), hook))
-        self._count += 1
+        self.installed += 1
 
     def remove(self, point: HookPoint | str, hook: Hook) -> None:
         """Stop running `hook` at `point`."""
@@ -109,12 +109,12 @@ class Hooks:
         for i, (_, fn) in enumerate(chain):
             if fn is hook:
                 del chain[i]
-                self._count -= 1
+                self.installed -= 1
                 return
         raise LayersimError(f"no such hook at {_point(point).value}")
 
     def __bool__(self) -> bool:
-        return self._count > 0
+        return self.installed > 0
 
 
 def _point(point: HookPoint | str) -> HookPoint:

@@ -195,7 +195,7 @@ class Host(IPNode):
 
     def send_udp(self, sock: DatagramSocket, dst: IPv4Address, port: int, data: bytes) -> bool:
         """Send one datagram from `sock`; False without a route (OSError EMSGSIZE when "do" cannot send it)."""
-        if not self.hooks and udp_send(self, sock, dst, port, data):
+        if not self.hooks.installed and udp_send(self, sock, dst, port, data):
             return True
         src = IPv4Address(sock.local[0]) if sock.local[0] else None
         ip_id = self._socket_ip_id(sock, dst, 28 + len(data))

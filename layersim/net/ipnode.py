@@ -131,7 +131,7 @@ class IPNode(Node):
             return
         ethertype = frame[12:14]
         if ethertype == _ETH_IPV4:
-            if dst != BROADCAST and not self.hooks._count:
+            if dst != BROADCAST and not self.hooks.installed:
                 if self.forwarding:
                     if self._fast_forward(iface, frame, packet_id, now, checksum_unnecessary):
                         return
