@@ -164,11 +164,11 @@ def test_psh_on_the_last_segment_of_the_write(ours: Path) -> None:
     assert _psh(ours)[-1] == _psh(lf.TCP_HTTP)[-1] == 10137
 
 
-@pytest.mark.xfail(strict=True, reason="layersim.tcp: Linux sets PSH on the 5th data segment too (rel seq 5793; in a "
-                   "longer write on the 5th, 10th and 20th, doubling as slow start does, the same with SO_SNDBUF 2 MB "
-                   "and with tcp_autocorking off, so not a send-buffer wait; cause not found) - ours sets PSH only on "
-                   "the last segment (10137)")
-def test_psh_where_linux_waits_for_send_buffer_space(ours: Path) -> None:
+@pytest.mark.xfail(strict=True, reason="layersim.tcp: Linux sets PSH on the 5th data segment too (rel seq 5793): it "
+                   "sends a write in GSO bursts of at most half the cwnd (tcp_cwnd_test) and the pacing-rate-based "
+                   "TSO autosize, and forces PSH on every multi-segment burst (__tcp_transmit_skb; its last segment "
+                   "after GSO); ours sends segment by segment and sets PSH on the last segment of a write only")
+def test_psh_on_each_gso_burst_like_linux(ours: Path) -> None:
     assert _psh(ours) == _psh(lf.TCP_HTTP) == [5793, 10137]
 
 
