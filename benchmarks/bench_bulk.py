@@ -5,6 +5,7 @@ Run by hand, not by pytest:
     python benchmarks/bench_bulk.py [--datagrams 10000,100000] [--repeats 3] [--no-capture] [--json]
     python benchmarks/bench_bulk.py --trace-levels all,events,drops,none --datagrams 10000,100000,1000000
     python benchmarks/bench_bulk.py --profile 10000     # cProfile layersim's run, top 25 by own time
+    python benchmarks/bench_bulk.py --flows 1,3,10 --no-ns3 --no-capture   # the cost of concurrent processes
 
 The scenario: the client sends 1472-byte UDP datagrams to the server two routers away, every link
 100 Mb/s with 1 ms of delay, one datagram every 121,120 ns (layersim's line rate; bulkscenario.udp_interval_ns),
@@ -119,10 +120,10 @@ class Receiver:
             self.last_ns = datagram.time_ns
 
 
-def pace(net: Network, sock: UDPSocket, datagrams: int, interval: int, start: int) -> None:
+def pace(net: Network, sock: UDPSocket, datagrams: int, interval: int, start: int, port: int = PORT) -> None:
     """The client's application, a simulated process: one datagram every `interval` ns from `start`, as ns-3's
     UdpClient sends them."""
-    destination = (SERVER_IP, PORT)
+    destination = (SERVER_IP, port)
     clock = net.clock
 
     def sender() -> None:
@@ -151,25 +152,29 @@ class GcTimer:
 
 
 def layersim_bulk_udp(datagrams: int, capture: Path | None = None, trace: str | None = None,
-                      profiler: cProfile.Profile | None = None) -> BulkResult:
+                      profiler: cProfile.Profile | None = None, flows: int = 1) -> BulkResult:
     """The bulk UDP scenario in layersim: `datagrams` datagrams at line rate, timed and checked.
 
     `capture` is a .pcapng path for every interface; `trace` a trace level for `Network(trace=...)`;
-    with `profiler`, the run is profiled (and its time is not comparable).
+    with `profiler`, the run is profiled (and its time is not comparable). `flows` splits the burst between that
+    many sender processes (each its own socket, taking every flows-th slot of the same line-rate schedule) and as
+    many receiver processes (one port each): the same frames on the wire, more processes.
     """
     net, client, server = build(trace)
-    receiver = Receiver(server.udp_socket(PORT))
-    server.spawn(receiver.run, name="udp-receiver")
-    sock = client.udp_socket()
-    sock.sendto(PAYLOAD, (SERVER_IP, PORT))  # warm up ARP along the path
+    receivers = [Receiver(server.udp_socket(PORT + i)) for i in range(flows)]
+    for i, receiver in enumerate(receivers):
+        server.spawn(receiver.run, name=f"udp-receiver-{i}")
+    socks = [client.udp_socket() for _ in range(flows)]
+    socks[0].sendto(PAYLOAD, (SERVER_IP, PORT))  # warm up ARP along the path
     net.run()
-    if receiver.datagrams != 1:
-        raise BenchError(f"layersim: the warm-up datagram did not arrive ({receiver.datagrams} received)")
-    receiver.datagrams = receiver.bytes = 0
+    if receivers[0].datagrams != 1:
+        raise BenchError(f"layersim: the warm-up datagram did not arrive ({receivers[0].datagrams} received)")
+    receivers[0].datagrams = receivers[0].bytes = 0
     mark = len(net.trace)
     frames_before = sum(link.frames for link in net.links)
     interval, first = udp_interval_ns(), net.now + 1_000_000  # the warm-up's ARP timers ran out at 1 s
-    pace(net, sock, datagrams, interval, first)
+    for i, sock in enumerate(socks):  # flow i sends in slots i, i + flows, i + 2 * flows, ...
+        pace(net, sock, len(range(i, datagrams, flows)), interval * flows, first + i * interval, PORT + i)
     if capture is not None:
         net.capture(capture)
     gc.collect()
@@ -186,13 +191,19 @@ def layersim_bulk_udp(datagrams: int, capture: Path | None = None, trace: str | 
     peak = peak_rss()
     gc.callbacks.remove(collector)
     net.close()
-    if receiver.datagrams != datagrams or receiver.bytes != datagrams * UDP_PAYLOAD or receiver.wrong:
-        raise BenchError(f"layersim: the server got {receiver.datagrams} of {datagrams} datagrams "
-                         f"({receiver.bytes} bytes, {receiver.wrong} with the wrong payload)")
+    got = sum(r.datagrams for r in receivers)
+    got_bytes = sum(r.bytes for r in receivers)
+    wrong = sum(r.wrong for r in receivers)
+    expected = [len(range(i, datagrams, flows)) for i in range(flows)]
+    if [r.datagrams for r in receivers] != expected or got_bytes != datagrams * UDP_PAYLOAD or wrong:
+        raise BenchError(f"layersim: the server got {got} of {datagrams} datagrams ({got_bytes} bytes, {wrong} with "
+                         f"the wrong payload; per flow {[r.datagrams for r in receivers]}, expected {expected})")
     hops, counted_by, notes = count_hops(net, mark, frames_before, datagrams)
-    return BulkResult("layersim", udp_scenario(datagrams), seconds, hops, counted_by, receiver.bytes,
-                      receiver.datagrams, (receiver.last_ns - first) / 1e9, before, peak, collector.seconds,
-                      notes=[f"1514-byte frames, one every {interval} ns", *notes])
+    last_ns = max(r.last_ns for r in receivers)
+    flow_note = [f"{flows} sender and {flows} receiver processes"] if flows > 1 else []
+    return BulkResult("layersim", udp_scenario(datagrams), seconds, hops, counted_by, got_bytes, got,
+                      (last_ns - first) / 1e9, before, peak, collector.seconds,
+                      notes=[f"1514-byte frames, one every {interval} ns", *flow_note, *notes])
 
 
 def count_hops(net: Network, mark: int, frames_before: int, datagrams: int) -> tuple[int, str, list[str]]:
@@ -211,9 +222,10 @@ def count_hops(net: Network, mark: int, frames_before: int, datagrams: int) -> t
 
 # The runs -------------------------------------------------------------------------------------------------
 
-def layersim_in_process(datagrams: int, *, capture: bool = False, trace: str | None = None) -> BulkResult | Failed:
+def layersim_in_process(datagrams: int, *, capture: bool = False, trace: str | None = None,
+                        flows: int = 1) -> BulkResult | Failed:
     """layersim_bulk_udp in a fresh process."""
-    args = [str(Path(__file__)), "--worker", "--datagrams", str(datagrams)]
+    args = [str(Path(__file__)), "--worker", "--datagrams", str(datagrams), "--flows", str(flows)]
     if trace is not None:
         args += ["--trace", trace]
     return run_worker(args, udp_scenario(datagrams), capture)
@@ -258,6 +270,32 @@ def run_all(sizes: list[int], repeats: int, capture: bool, ns3: bool,
     for pair in pairs:
         check_pair(pair)
     return pairs
+
+
+def flow_runs(datagrams: int, flows: list[int], repeats: int, trace: str | None,
+              progress: Callable[[str], None]) -> dict[int, BulkResult | Failed]:
+    """The same burst split between 1, 3, ... sender and receiver process pairs (fastest of `repeats`, in rounds)."""
+    runs: dict[int, list[BulkResult | Failed]] = {}
+    for round_ in range(1, repeats + 1):
+        for n in flows:
+            progress(f"round {round_}/{repeats}: layersim, {datagrams:,} datagrams in {n} flows")
+            runs.setdefault(n, []).append(layersim_in_process(datagrams, trace=trace, flows=n))
+    return {n: fastest(results) for n, results in runs.items()}
+
+
+def flow_table(datagrams: int, results: dict[int, BulkResult | Failed]) -> str:
+    """µs per packet-hop against the number of concurrent processes, and the ratio to the fewest."""
+    base = results[min(results)]
+    lines = ["| flows | processes (senders + receivers) | packet-hops | layersim µs/hop | against one flow |",
+             "|---:|---:|---:|---:|---:|"]
+    for n, r in sorted(results.items()):
+        hops = f"{r.packet_hops:,}" if isinstance(r, BulkResult) else "n/a"
+        against = (f"{r.us_per_hop / base.us_per_hop:.2f}x" if isinstance(r, BulkResult)
+                   and isinstance(base, BulkResult) else "n/a")
+        lines.append(f"| {n} | {2 * n} | {hops} | {cell(r, lambda x: f'{x.us_per_hop:.2f}')} | {against} |")
+    failures = [f"- {datagrams:,} datagrams in {n} flows: {r.reason}" for n, r in results.items()
+                if isinstance(r, Failed)]
+    return "\n".join(lines + (["", "Failed runs:", *failures] if failures else []))
 
 
 def trace_memory(sizes: list[int], levels: list[str], progress: Callable[[str], None]) -> dict[tuple[int, str],
@@ -330,13 +368,15 @@ def trace_table(results: dict[tuple[int, str], BulkResult | Failed], pairs: list
     return "\n".join(lines + (["", "Failed runs:", *failures] if failures else []))
 
 
-def as_json(env: dict[str, str], pairs: list[Pair], traces: dict[tuple[int, str], BulkResult | Failed]) -> str:
+def as_json(env: dict[str, str], pairs: list[Pair], traces: dict[tuple[int, str], BulkResult | Failed],
+            flows: dict[int, BulkResult | Failed]) -> str:
     """Every result as JSON (stable keys)."""
     return json.dumps({"environment": env, "interval_ns": udp_interval_ns(), "payload_bytes": UDP_PAYLOAD,
                        "pairs": [{"datagrams": p.datagrams, "capture": p.capture, "layersim": result_json(p.layersim),
                                   "ns3": result_json(p.ns3)} for p in pairs],
                        "trace_levels": [{"datagrams": n, "level": lv, "result": result_json(r)}
-                                        for (n, lv), r in traces.items()]}, indent=2)
+                                        for (n, lv), r in traces.items()],
+                       "flows": [{"flows": n, "result": result_json(r)} for n, r in flows.items()]}, indent=2)
 
 
 # Profile --------------------------------------------------------------------------------------------------
@@ -393,6 +433,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         default=list(TRACE_LEVELS), help="trace levels for the memory table (all,events,drops,none)")
     parser.add_argument("--profile", type=int, nargs="?", const=10_000, metavar="N",
                         help="cProfile layersim's run of N datagrams (default 10000) instead")
+    parser.add_argument("--flows", type=size_list, default=[1, 3],
+                        help="the first size again, split between this many sender/receiver process pairs (1,3)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--trace", help=argparse.SUPPRESS)
@@ -407,7 +449,7 @@ def worker(args: argparse.Namespace) -> int:
     """One layersim run, printed as one line of JSON."""
     capture = args.capture_dir / "layersim.pcapng" if args.capture_dir is not None else None
     try:
-        result = layersim_bulk_udp(args.datagrams[0], capture=capture, trace=args.trace)
+        result = layersim_bulk_udp(args.datagrams[0], capture=capture, trace=args.trace, flows=args.flows[0])
     except BenchError as exc:
         print(f"bench_bulk: check failed: {exc}", file=sys.stderr)
         return 1
@@ -431,13 +473,14 @@ def main(argv: list[str] | None = None) -> int:
                         args.compare_trace if has_trace_levels() else None)
         levels = has_trace_levels()
         traces = trace_memory(args.datagrams, args.trace_levels, progress) if levels else {}
+        flows = flow_runs(args.datagrams[0], args.flows, args.repeats, args.compare_trace, progress)
     except BenchError as exc:
         print(f"\nbench_bulk: check failed: {exc}", file=sys.stderr)
         return 1
     if sys.stderr.isatty():
         print("\r\033[K", end="", file=sys.stderr)
     if args.json:
-        print(as_json(env, pairs, traces))
+        print(as_json(env, pairs, traces, flows))
         return 0
     for key, value in env.items():
         print(f"{key}: {value}")
@@ -452,6 +495,9 @@ def main(argv: list[str] | None = None) -> int:
     if not levels:
         print("`Network` has no `trace=` keyword yet, so the trace levels are n/a; `Network()` keeps every event.\n")
     print(trace_table(traces, pairs, args.trace_levels, levels))
+    print(f"\nConcurrent processes: {args.datagrams[0]:,} datagrams on the same schedule, split between flows, each a "
+          "sender process with its own socket and a receiver process on its own port (no capture):\n")
+    print(flow_table(args.datagrams[0], flows))
     return 0
 
 
