@@ -324,6 +324,8 @@ class Input(Output):
         """Feed one RTT measurement to the estimator and trace it with the current cwnd."""
         rtt = self.rtt
         rtt.sample(r)
+        if self._min_rtt_ns is None or r < self._min_rtt_ns:
+            self._min_rtt_ns = r
         self._events.append(TCPEvent("rtt", self._now, {"sample_ns": r, "srtt_ns": rtt.srtt_ns,
                                                          "rttvar_ns": rtt.rttvar_ns, "rto_ns": rtt.rto_ns}))
         self._cwnd_event("rtt sample")

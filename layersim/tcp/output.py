@@ -153,6 +153,32 @@ class Output(TCB):
             self.snd_max = end
         return n + fin
 
+    def _gso_burst(self, mss: int) -> int:
+        """Segments Linux puts in the next GSO skb: at most half the cwnd (tcp_cwnd_test) and the TSO autosize."""
+        p = self.profile
+        cwnd = self.cc.cwnd // mss
+        flight = seq_sub(self.snd_nxt, self.snd_una) // mss
+        srtt = self.rtt.srtt_ns
+        size = p.gso_max_size
+        if srtt:  # tcp_update_pacing_rate, then tcp_tso_autosize: about 2**-pacing_shift s at that rate
+            ratio = p.pacing_ss_ratio if self.cc.cwnd < self.cc.ssthresh // 2 else p.pacing_ca_ratio
+            rate = mss * ratio * max(cwnd, flight) * 10_000_000 // srtt  # bytes per second
+            size = rate >> p.pacing_shift
+            low = (self._min_rtt_ns or srtt) // 1000 >> p.tso_rtt_log
+            if low < 32:
+                size += p.gso_max_size >> low
+            size = min(size, p.gso_max_size)
+        return min(max(cwnd >> 1, 1), max(size // mss, p.tso_min_segs))
+
+    def _push_last(self, out: list[Segment]) -> None:
+        """PSH on the last segment of a GSO burst of more than one (Linux forces it for the receiver's GRO)."""
+        seg = out[-1]
+        tcp = seg.tcp
+        flags = int(tcp[6])
+        if not flags & PSH:
+            out[-1] = make_segment(_tnew(TCP, (*tcp[:6], _F[flags | PSH], *tcp[7:])), seg.payload, seg.df,
+                                   seg.ip_id_zero, seg.retransmission)
+
     def _output(self, out: list[Segment]) -> None:
         """Send what the windows, Nagle and the congestion window allow (RFC 9293 §3.8.6, RFC 5681, RFC 896)."""
         state = self.state
@@ -160,6 +186,8 @@ class Output(TCB):
             return
         sndq = self.sndq
         room = self._payload_room()
+        bursts = self.profile.gso_bursts
+        burst = limit = 0  # segments in the GSO burst being sent, and how many it may take
         while True:
             snd_nxt = self.snd_nxt
             end = (sndq.base + len(sndq.data)) & _MASK
@@ -189,6 +217,14 @@ class Output(TCB):
             used = self._send_range(snd_nxt, n, out, None)
             if used == 0:
                 break
+            if bursts and n:
+                if not burst:
+                    limit = self._gso_burst(room)
+                burst += 1
+                if burst >= limit:
+                    if burst > 1:
+                        self._push_last(out)
+                    burst = 0
             if n < room:
                 self._snd_sml = seq_add(snd_nxt, used)
             if self._timed_seq is None and fresh:
@@ -197,6 +233,8 @@ class Output(TCB):
             if self._rto_at is None:
                 self._rto_at = self._now + self.rtt.rto_ns
             self._persist_at = None
+        if burst > 1:
+            self._push_last(out)
 
     def _retransmit_first(self, out: list[Segment], reason: str) -> None:
         """Retransmit one segment at SND.UNA (fast retransmit, partial ACK, RTO)."""

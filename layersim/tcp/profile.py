@@ -48,6 +48,17 @@ class Profile:
     slow_start_counts_bytes: bool    # True: cwnd += bytes acked (Linux packet counting); False: RFC 3465 L=1
     dupack_threshold: int            # fast retransmit after this many duplicate ACKs
     nagle_minshall: bool             # Linux: hold a small segment only while an earlier small one is unacked
+    # Linux's GSO bursts: data leaves in skbs of at most half the cwnd (tcp_cwnd_test) and the TSO autosize
+    # (tcp_tso_autosize: about 1 ms at the pacing rate), and a burst of more than one segment carries PSH on its
+    # last segment (__tcp_transmit_skb forces it for the receiver's GRO). The pacing rate is
+    # mss * cwnd / srtt times ss_ratio % in slow start (cwnd below half ssthresh), else ca_ratio %.
+    gso_bursts: bool
+    gso_max_size: int                # bytes per skb at most (GSO_LEGACY_MAX_SIZE 65536)
+    tso_min_segs: int                # tcp_min_tso_segs 2
+    tso_rtt_log: int                 # tcp_tso_rtt_log 9: low RTTs earn more (gso_max_size >> (min_rtt_us >> 9))
+    pacing_shift: int                # sk_pacing_shift 10: a burst is about 2**-10 s at the pacing rate
+    pacing_ss_ratio: int             # tcp_pacing_ss_ratio 200 (%)
+    pacing_ca_ratio: int             # tcp_pacing_ca_ratio 120 (%)
     # Receiving and acknowledging ---------------------------------------------------------------------------
     delayed_ack_ns: int              # delayed ACK timeout (Linux ATO min 40 ms; RFC 1122 says < 500 ms)
     quickack_segments: int           # segments ACKed at once at the start of a connection (Linux quick ACK)
@@ -76,7 +87,8 @@ LINUX = Profile(
     initial_rto_ns=1 * _S, min_rto_ns=200 * _MS, max_rto_ns=120 * _S, rto_formula="linux",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=False, syn_retries=6, synack_retries=5, data_retries=15,
     congestion_control="newreno", initial_cwnd_segments=10, slow_start_counts_bytes=True, dupack_threshold=3,
-    nagle_minshall=True,
+    nagle_minshall=True, gso_bursts=True, gso_max_size=65536, tso_min_segs=2, tso_rtt_log=9, pacing_shift=10,
+    pacing_ss_ratio=200, pacing_ca_ratio=120,
     delayed_ack_ns=40 * _MS, quickack_segments=16, ack_every_segments=2, rcv_window_growth=True,
     delay_ack_of_fin=True, ack_unsent_data_reply=False, challenge_acks=True,
     rcvbuf=131072, sndbuf=262144, zero_window_probe="old_seq", max_persist_ns=120 * _S,
@@ -92,7 +104,8 @@ RFC = Profile(
     initial_rto_ns=1 * _S, min_rto_ns=1 * _S, max_rto_ns=60 * _S, rto_formula="rfc",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=True, syn_retries=5, synack_retries=5, data_retries=12,
     congestion_control="newreno", initial_cwnd_segments=3, slow_start_counts_bytes=False, dupack_threshold=3,
-    nagle_minshall=False,
+    nagle_minshall=False, gso_bursts=False, gso_max_size=65536, tso_min_segs=2, tso_rtt_log=9, pacing_shift=10,
+    pacing_ss_ratio=200, pacing_ca_ratio=120,
     delayed_ack_ns=200 * _MS, quickack_segments=0, ack_every_segments=2, rcv_window_growth=False,
     delay_ack_of_fin=False, ack_unsent_data_reply=True, challenge_acks=True,
     rcvbuf=65535 * 2, sndbuf=65535 * 4, zero_window_probe="one_byte", max_persist_ns=60 * _S,

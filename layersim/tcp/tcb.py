@@ -16,7 +16,8 @@ class TCB:
     """Connection variables; Output, Input and Connection add the behaviour on top of it."""
 
     __slots__ = (
-        "_ack_now", "_close_at", "_delack_at", "_events", "_ka_at", "_ka_probes", "_now", "_orphan", "_passive",
+        "_ack_now", "_close_at", "_delack_at", "_events", "_ka_at", "_ka_probes", "_min_rtt_ns", "_now", "_orphan",
+        "_passive",
         "_peer_fin", "_persist_at", "_persist_backoff", "_persist_probes", "_quickacks", "_rcv_clamp", "_rcv_mss",
         "_retries", "_rexmit_next", "_rto_at", "_snd_sml", "_timed_at", "_timed_seq", "_unacked_bytes", "cc",
         "error", "fin_queued", "fin_received", "irs", "iss", "keepalive", "last_ack_sent", "local", "max_snd_wnd",
@@ -57,6 +58,7 @@ class TCB:
         self.rcv_scale = 0
         self.rcvq = ReceiveBuffer(rcvbuf if rcvbuf is not None else profile.rcvbuf)
         self._rcv_clamp = 0                 # Linux: the advertised window grows from the SYN's towards rcvbuf
+        self._min_rtt_ns: int | None = None  # the smallest RTT sample (Linux's min_rtt: the TSO autosize uses it)
         self._rcv_mss = min(mss, profile.default_peer_mss)  # peer segment size estimate (delayed-ACK rule)
         self.fin_received = False           # the peer's FIN has been taken in order
         self._peer_fin: int | None = None   # sequence number of a FIN that arrived ahead of missing data

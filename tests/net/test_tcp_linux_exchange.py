@@ -42,9 +42,13 @@ def ours_bulk(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return replay(tmp_path_factory.mktemp("linux_bulk") / "ours.pcapng", request, b"b" * (sum(sizes) - 73))
 
 
+VETH = {"delay": "5us", "bandwidth": "10Gbit"}  # the recording's veth pairs: RTTs of tens of microseconds
+
+
 def replay(path: Path, request: bytes, response: bytes) -> Path:
-    """Run the exchange on the chain as the recorder's programs did, captured on client:eth0."""
-    chain = build_chain()
+    """Run the exchange on the chain as the recorder's programs did, captured on client:eth0 (links as fast as the
+    recording's veth pairs: Linux sizes its GSO bursts by the RTT)."""
+    chain = build_chain(link_a=VETH, link_b=VETH, link_c=VETH)
     chain.net.capture(path, interfaces=["client:eth0"])
 
     def server() -> None:  # as the recorder's Python server: read the request, one sendall, close
@@ -164,11 +168,9 @@ def test_psh_on_the_last_segment_of_the_write(ours: Path) -> None:
     assert _psh(ours)[-1] == _psh(lf.TCP_HTTP)[-1] == 10137
 
 
-@pytest.mark.xfail(strict=True, reason="layersim.tcp: Linux sets PSH on the 5th data segment too (rel seq 5793): it "
-                   "sends a write in GSO bursts of at most half the cwnd (tcp_cwnd_test) and the pacing-rate-based "
-                   "TSO autosize, and forces PSH on every multi-segment burst (__tcp_transmit_skb; its last segment "
-                   "after GSO); ours sends segment by segment and sets PSH on the last segment of a write only")
 def test_psh_on_each_gso_burst_like_linux(ours: Path) -> None:
+    """Linux sent the write in GSO bursts of 5 (half the initial cwnd) and 3 segments, each with PSH forced on its
+    last segment (__tcp_transmit_skb); the end of the write is the second burst's end."""
     assert _psh(ours) == _psh(lf.TCP_HTTP) == [5793, 10137]
 
 
@@ -183,8 +185,6 @@ def test_close_like_linux(ours: Path) -> None:
                                                    ("server", "A", 10266, 75, 0)]
 
 
-@pytest.mark.xfail(strict=True, reason="the difference above: no PSH on the 5th data segment (rel seq 5793), "
-                   "otherwise every segment matches")
 def test_segment_sequence_is_linuxs(ours: Path) -> None:
     assert lf.segment_sequence(ours, lf.CLIENT_IF, 80) == lf.segment_sequence(lf.TCP_HTTP, lf.CLIENT_IF, 80)
 

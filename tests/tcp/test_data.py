@@ -20,13 +20,60 @@ def pure_acks(p: TCPPair, direction: str):
 
 
 def test_segmentation_to_peer_mss_minus_timestamps(tcp_pair):
-    """A 10 kB write leaves as 1448-byte segments (1460 - 12 bytes of timestamps), PSH on the last."""
+    """A 10 kB write leaves as 1448-byte segments (1460 - 12 bytes of timestamps), PSH on the last (and at the end
+    of each GSO burst before it, see the tests below)."""
     p = tcp_pair().open()
     p.send("c", bytes(10_000))
     segs = data_segments(p)
     assert [len(s.segment.payload) for s in segs] == [1448] * 6 + [10_000 - 6 * 1448]
-    assert [s.flags for s in segs] == ["."] * 6 + ["P."]
+    assert segs[-1].flags == "P."
     assert [s.segment.tcp.seq for s in segs] == [1001 + 1448 * i for i in range(7)]
+
+
+def psh_ends(p: TCPPair) -> list[int]:
+    """The 1-based positions of the data segments the client sent with PSH."""
+    return [i for i, s in enumerate(data_segments(p), 1) if "P" in s.flags]
+
+
+def test_linux_sends_a_write_in_gso_bursts_each_ending_in_psh():
+    """Linux (tcp_write_xmit) sends at most half the cwnd per GSO skb and __tcp_transmit_skb forces PSH on every
+    skb of more than one segment: with a fast path (1 ms RTT, so the TSO autosize allows more than half the
+    initial window), a 10-segment write leaves as bursts of 5 and 5; at a 10 ms RTT the autosize (about 1 ms at
+    the pacing rate, 2 at least) makes bursts of 2; a single-segment burst gets PSH only at the end of a write."""
+    fast = TCPPair(delay_ns=MS // 2).open()
+    fast.send("c", bytes(10 * 1448))
+    assert psh_ends(fast) == [5, 10]
+    slow = TCPPair(delay_ns=5 * MS).open()
+    slow.send("c", bytes(7 * 1448 - 100))
+    assert psh_ends(slow) == [2, 4, 6, 7]  # the 7th: one segment, PSH because the write ends there
+    window = TCPPair(delay_ns=MS // 2).open()  # the peer's window ends a burst before its size does
+    window.client.snd_wnd = 4 * 1448
+    window.send("c", bytes(10 * 1448))
+    assert psh_ends(window) == [4]  # the burst stopped by the window still ends in PSH; the write goes on later
+    rfc = TCPPair(client_profile=RFC, server_profile=RFC, delay_ns=MS // 2).open()
+    rfc.client.cc.cwnd = 10 * 1448
+    rfc.send("c", bytes(10 * 1448))
+    assert psh_ends(rfc) == [10]
+
+
+def test_gso_burst_size_follows_the_pacing_rate():
+    """The TSO autosize: pacing rate = mss * cwnd / srtt (x2 in slow start) for 2**-10 s, plus gso_max_size >>
+    (min_rtt in us >> 9), at most 64 KiB, never below 2 segments; the burst is also at most half the cwnd."""
+    p = TCPPair(delay_ns=5 * MS).open()
+    c = p.client
+    mss = 1448
+    assert c.rtt.srtt_ns == 10 * MS and c._min_rtt_ns == 10 * MS
+    rate = mss * 200 * 10 * 10_000_000 // (10 * MS)  # 2,896,000 bytes per second at cwnd 10 in slow start
+    assert c._gso_burst(mss) == max((rate >> 10) // mss, 2) == 2
+    c.cc.cwnd = 100 * mss  # rate 28.96 MB/s: 28,281 bytes per 2**-10 s, 19 segments; half the cwnd is 50
+    assert c._gso_burst(mss) == 19
+    c.cc.cwnd = 4 * mss  # half the cwnd is the smaller
+    assert c._gso_burst(mss) == 2
+    c.cc.ssthresh = 4 * mss  # congestion avoidance (cwnd not below half ssthresh): 120 % instead of 200 %
+    c.cc.cwnd = 100 * mss
+    assert c._gso_burst(mss) == (mss * 120 * 100 * 10_000_000 // (10 * MS) >> 10) // mss == 11
+    c._min_rtt_ns = 100_000  # 100 us: the low-RTT bonus, 65536 >> (100 >> 9 = 0), caps the size at 64 KiB
+    assert c._gso_burst(mss) == 65536 // mss == 45
 
 
 def test_smaller_of_both_mss_and_initial_window_of_ten():
