@@ -14,6 +14,7 @@ from layersim.errors import CaptureError
 
 # Bigger reads are done in pieces, so a corrupt length field cannot make us allocate gigabytes up front.
 _CHUNK = 1 << 20
+_BUFFER = 1 << 20  # bytes a writer gathers before each write to the file: a capture writes many small records
 
 Source: TypeAlias = str | os.PathLike[str] | BinaryIO
 """Where a capture is read from: a path, or a binary file object opened for reading."""
@@ -124,7 +125,7 @@ class ByteWriter:
         self.offset = 0
         if isinstance(target, str | os.PathLike):
             try:
-                self._file: BinaryIO = open(target, "wb")  # noqa: SIM115 - closed by close()
+                self._file: BinaryIO = open(target, "wb", buffering=_BUFFER)  # noqa: SIM115 - closed by close()
             except OSError as exc:
                 raise CaptureError(f"{self.label}: cannot create: {exc.strerror}") from exc
             self._owned = True
