@@ -35,7 +35,7 @@ _NS_PER_S = 1_000_000_000
 _EPB_HEAD = struct.Struct("<IIIIIII")  # block type, total length, interface, timestamp high and low, lengths
 _BLOCK_END = struct.Struct("<I")  # the block's total length again
 _PADDING = (b"", b"\0", b"\0\0", b"\0\0\0")  # zero bytes after data of length 0, 3, 2, 1 (mod 4)
-_COMMENTS_KEPT = 4096  # encoded comment options a writer remembers (captures repeat a few comments many times)
+COMMENTS_KEPT = 4096  # comments a writer (or a capture) remembers encoded: captures repeat a few many times
 
 
 class BlockType(IntEnum):
@@ -183,7 +183,7 @@ class PcapngWriter(CaptureWriter):
         options = self._comment_options.get(comment)
         if options is None:
             options = _options([(OPT_COMMENT, self._text(comment, "packet comment"))])
-            if len(self._comment_options) >= _COMMENTS_KEPT:
+            if len(self._comment_options) >= COMMENTS_KEPT:
                 self._comment_options.clear()
             self._comment_options[comment] = options
         return options

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from layersim.capture import Interface as CaptureInterface
 from layersim.capture import PcapngWriter, PcapWriter
+from layersim.capture.pcapng import COMMENTS_KEPT
 from layersim.errors import LayersimError
 from layersim.net.trace_details import Note, note_text
 
@@ -64,7 +65,7 @@ class CaptureSession:
             return note_text(node, note)
         if text is None:
             text = note_text(node, note)
-            if len(self._comments) >= 4096:
+            if len(self._comments) >= COMMENTS_KEPT:
                 self._comments.clear()
             self._comments[key] = text
         return text

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from layersim.errors import DecodeError
 from layersim.net.sockets import Datagram
-from layersim.net.trace_details import EventKind, NoteAddress
+from layersim.net.trace_details import EventKind
 from layersim.wire.checksum import internet_checksum, ones_complement_sum
 from layersim.wire.packet import DecodeState
 from layersim.wire.tcp import TCP
@@ -79,7 +79,7 @@ def udp_send(host: Host, sock: DatagramSocket, dst: IPv4Address, port: int, data
     checksum = internet_checksum(data, pseudo + 17 + length + length + sport + port) or 0xFFFF  # RFC 768: 0 -> ffff
     ip = _ip_header(tos, total, ident, flags, ttl, 17, src, dst_int, pseudo)
     _emit(host, out, b"".join((mac, out.mac, _ETH_IPV4, ip, _UDP.pack(sport, port, length, checksum), data)),
-          ("udp", sport, NoteAddress(dst_int), port), now)
+          ("udp", sport, dst, port), now)
     return True
 
 

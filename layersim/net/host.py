@@ -18,7 +18,7 @@ from layersim.net.pmtu import PathMtuCache
 from layersim.net.process import Process, current_process
 from layersim.net.sockets import Datagram, DatagramSocket, PingSocket, SocketTable
 from layersim.net.tcp_stack import TcpStack
-from layersim.net.trace_details import DropReason, EventKind, NoteAddress
+from layersim.net.trace_details import DropReason, EventKind
 from layersim.wire.icmp import ICMP, ICMPType, UnreachableCode
 from layersim.wire.ipv4 import IPv4
 from layersim.wire.packet import Packet
@@ -200,7 +200,7 @@ class Host(IPNode):
         src = IPv4Address(sock.local[0]) if sock.local[0] else None
         ip_id = self._socket_ip_id(sock, dst, 28 + len(data))
         return self.send_ip(dst, UDP(sport=sock.local[1], dport=port) / data, ttl=sock.ttl, dscp=sock.tos >> 2,
-                            df=sock.df, src=src, note=("udp", sock.local[1], NoteAddress(int(dst)), port), ip_id=ip_id)
+                            df=sock.df, src=src, note=("udp", sock.local[1], dst, port), ip_id=ip_id)
 
     def send_echo(self, sock: PingSocket, dst: IPv4Address, sequence: int, data: bytes) -> bool:
         """Send one echo request from a ping socket (OSError EMSGSIZE when "do" cannot send it)."""

@@ -51,7 +51,7 @@ class IcmpProtocol:
         if ip.fragment_offset or src.is_multicast or src.is_unspecified or src.is_loopback or src.is_reserved \
                 or node.is_broadcast(src):
             return []
-        if node.is_local(ip.dst) and int(ip.dst) not in node.address_ints:  # sent to a broadcast or multicast
+        if node.is_local(ip.dst) and int(ip.dst) not in node.own_ints:  # sent to a broadcast or multicast
             return []
         if ip.protocol == 1 and len(offending) > ip.header_length and offending[ip.header_length] in ERROR_TYPES:
             return []  # never an ICMP error about an ICMP error (read from the bytes: fragments are not decoded)

@@ -91,11 +91,6 @@ class IPNode(Node):
         """This node's own IPv4 addresses and the interface each is on."""
         return {i.address.ip: i for i in self.interfaces.values() if i.address is not None}
 
-    @property
-    def address_ints(self) -> frozenset[int]:
-        """This node's own addresses as ints."""
-        return frozenset(int(i.address.ip) for i in self.interfaces.values() if i.address is not None)
-
     def _refresh_address_sets(self) -> None:
         """Recompute `own_ints`, `broadcast_ints` and `local_ints` (both) from the interfaces' addresses."""
         broadcast = {0xFFFFFFFF}

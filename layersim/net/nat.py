@@ -115,20 +115,11 @@ class Nat:
 
     def outbound(self, packet: bytearray, now: int) -> NatResult:
         """Translate a packet leaving by the outside interface (POSTROUTING); creates mappings."""
-        if len(packet) < 20:
-            return _DROPS[NatReason.TRUNCATED]
-        version_ihl, total, fragment, protocol, src, dst = _IP.unpack_from(packet)
-        if version_ihl >> 4 != 4:
-            return ACCEPTED
-        ihl = (version_ihl & 0x0F) * 4
-        end = min(total, len(packet))
-        if ihl < 20 or ihl > end:
-            return _DROPS[NatReason.TRUNCATED]
-        if fragment & 0x1FFF:
-            return self._later_fragment(packet, ORIGINAL, (ORIGINAL, src, dst, protocol, _ident(packet)), now)
+        header = self._header(packet, ORIGINAL, None, now)
+        if isinstance(header, NatResult):
+            return header
+        ihl, end, fragment, protocol, src, dst = header
         if protocol == 6 or protocol == 17:
-            if ihl + (18 if protocol == 6 else 8) > end:
-                return _DROPS[NatReason.TRUNCATED]
             sport, dport = _PORTS.unpack_from(packet, ihl)
             mapping = self._table.live(self._by_original.get((protocol, src, sport, dst, dport)), now)
             if protocol == 6:
@@ -182,20 +173,11 @@ class Nat:
 
     def inbound(self, packet: bytearray, now: int) -> NatResult:
         """Translate a packet arriving on the outside interface (PREROUTING) back to the inside host."""
-        if len(packet) < 20:
-            return _DROPS[NatReason.TRUNCATED]
-        version_ihl, total, fragment, protocol, src, dst = _IP.unpack_from(packet)
-        if version_ihl >> 4 != 4 or dst != self._outside:
-            return ACCEPTED
-        ihl = (version_ihl & 0x0F) * 4
-        end = min(total, len(packet))
-        if ihl < 20 or ihl > end:
-            return _DROPS[NatReason.TRUNCATED]
-        if fragment & 0x1FFF:
-            return self._later_fragment(packet, REPLY, (REPLY, src, dst, protocol, _ident(packet)), now)
+        header = self._header(packet, REPLY, self._outside, now)
+        if isinstance(header, NatResult):
+            return header
+        ihl, end, fragment, protocol, src, dst = header
         if protocol == 6 or protocol == 17:
-            if ihl + (18 if protocol == 6 else 8) > end:
-                return _DROPS[NatReason.TRUNCATED]
             sport, dport = _PORTS.unpack_from(packet, ihl)
             mapping = self._table.live(self._by_reply.get((protocol, src, sport, dport)), now)
             if mapping is None:
@@ -233,6 +215,26 @@ class Nat:
         if fragment & 0x2000:
             self._remember_fragment((REPLY, src, dst, protocol, _ident(packet)), mapping, now)
         return TRANSLATED if changed else ACCEPTED
+
+    def _header(self, packet: bytearray, direction: int, to: int | None,
+                now: int) -> NatResult | tuple[int, int, int, int, int, int]:
+        """What both hooks read first: (header length, end, fragment field, protocol, src, dst), or the verdict when
+        there is no more to do: accepted (not IPv4, or not sent `to` that address), dropped (a header or ports cut
+        short), or a later fragment's (translated as its first fragment was)."""
+        if len(packet) < 20:
+            return _DROPS[NatReason.TRUNCATED]
+        version_ihl, total, fragment, protocol, src, dst = _IP.unpack_from(packet)
+        if version_ihl >> 4 != 4 or (to is not None and dst != to):
+            return ACCEPTED
+        ihl = (version_ihl & 0x0F) * 4
+        end = min(total, len(packet))
+        if ihl < 20 or ihl > end:
+            return _DROPS[NatReason.TRUNCATED]
+        if fragment & 0x1FFF:
+            return self._later_fragment(packet, direction, (direction, src, dst, protocol, _ident(packet)), now)
+        if (protocol == 6 or protocol == 17) and ihl + (18 if protocol == 6 else 8) > end:
+            return _DROPS[NatReason.TRUNCATED]
+        return ihl, end, fragment, protocol, src, dst
 
     # ---- ICMP errors and fragments --------------------------------------------------------------------------
 

@@ -290,7 +290,7 @@ class SocketTable:
     def bind_udp(self, address: IPv4Address | str | int = 0, port: int | None = None) -> DatagramSocket:
         """A new UDP socket bound to (address, port); port None or 0 picks a free ephemeral port."""
         ip = address_int(address)
-        if ip and ip not in self.host.address_ints:
+        if ip and ip not in self.host.own_ints:
             raise OSError(errno.EADDRNOTAVAIL, f"{self.host.name}: {IPv4Address(ip)} is not an address of this host")
         if not port:
             port = self._ephemeral(ip)

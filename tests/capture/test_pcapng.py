@@ -298,10 +298,10 @@ def test_comments_written_again_after_the_writer_forgets_them() -> None:
     # The writer encodes each comment once and keeps a bounded number: every length of padding (data 0-3 bytes
     # past a word, comments of every length mod 4), comments repeated after the memory was cleared, and records
     # without a comment in between, all read back as written and byte-for-byte as the hand-written encoder.
-    from layersim.capture.pcapng import _COMMENTS_KEPT
+    from layersim.capture.pcapng import COMMENTS_KEPT
 
     out = io.BytesIO()
-    comments = [str(i) * (1 + i % 4) if i % 5 else None for i in range(_COMMENTS_KEPT * 5 // 4 + 300)]
+    comments = [str(i) * (1 + i % 4) if i % 5 else None for i in range(COMMENTS_KEPT * 5 // 4 + 300)]
     comments += comments[:50]  # again, after the memory was cleared
     with PcapngWriter(out, [Interface("a")], application=None) as writer:
         for i, comment in enumerate(comments):
