@@ -29,6 +29,7 @@ from layersim.wire.tcp import TCP
 if TYPE_CHECKING:
     from layersim.net.host import Host
     from layersim.net.interface import Interface
+    from layersim.net.ipv4_path import Plan
     from layersim.net.sockets import DatagramSocket
 
 __all__ = ["tcp_receive", "tcp_send", "udp_receive", "udp_send"]
@@ -41,45 +42,25 @@ _SEND, _DELIVER, _APP = EventKind.SEND, EventKind.DELIVER, EventKind.APP
 _UDP_FACTS = "udp"
 
 
-def udp_send(host: Host, sock: DatagramSocket, dst: IPv4Address, port: int, data: bytes) -> bool:
-    """Send one datagram in one step when nothing needs the general path; False leaves it to that path."""
-    if sock.pmtu == "do" or len(data) > 1472 or not port:
-        return False
-    dst_int = int(dst)
-    if dst_int >> 24 == 127 or dst_int in host.own_ints:
-        return False
-    output = host.output
-    route = output.routes.lookup_int(dst_int)
-    if route is None or route.interface is None:
-        return False
-    out = host.interfaces[route.interface]
-    src = sock.local[0] or out.address_int
-    if src is None:
-        return False
+def udp_send(host: Host, plan: Plan, sock: DatagramSocket, dst: int, port: int, data: bytes) -> bool:
+    """Pack and send one datagram as `plan` says, when nothing needs the general path; False leaves it to that
+    path (with the same plan)."""
     total = 28 + len(data)
-    network = host.network
-    now = network.clock.now
-    mtu = out.mtu
-    if host.pmtu.entries:
-        learned = host.pmtu.get(dst_int, now)
-        if learned is not None and learned < mtu:
-            mtu = learned
-    if total > mtu:
-        return False
-    via = route.via_int
-    mac = host.arp.lookup_int(dst_int if via is None else via, now)
+    if plan.hooked or total > plan.path_mtu or not port:
+        return False  # hooks to run, fragments to cut, or port 0 (the general path explains it)
+    now = host.network.clock.now
+    mac = host.arp.lookup_int(plan.next_hop, now)
     if mac is None:
         return False
-    flags = 0 if sock.pmtu == "dont" else 0x4000
-    ident = output.take_ip_id()
+    out, src = plan.out, plan.src
     tos, ttl = sock.tos, sock.ttl
     sport = sock.local[1]
     length = total - 20
-    pseudo = (src >> 16) + (src & 0xFFFF) + (dst_int >> 16) + (dst_int & 0xFFFF)
+    pseudo = (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF)
     checksum = internet_checksum(data, pseudo + 17 + length + length + sport + port) or 0xFFFF  # RFC 768: 0 -> ffff
-    ip = _ip_header(tos, total, ident, flags, ttl, 17, src, dst_int, pseudo)
+    ip = _ip_header(tos, total, plan.ident, 0x4000 if plan.df_bit(total) else 0, ttl, 17, src, dst, pseudo)
     _emit(host, out, b"".join((mac, out.mac, _ETH_IPV4, ip, _UDP.pack(sport, port, length, checksum), data)),
-          ("udp", sport, dst, port), now)
+          ("udp", sport, IPv4Address(dst), port), now)
     return True
 
 
@@ -143,28 +124,20 @@ _TCP = struct.Struct("!HHIIBBHHH")
 _NO_STATE = DecodeState()  # the TCP header alone: its checksum is verified here, not by the layer
 
 
-def tcp_send(host: Host, tcp: TCP, payload: bytes, src: int, dst: int, df: bool, ident: int,
-             note: tuple[Any, ...]) -> bool:
-    """Send one TCP segment in one step (as `udp_send`); False leaves it to the general path."""
-    if dst >> 24 == 127 or dst in host.own_ints:
-        return False
-    route = host.output.routes.lookup_int(dst)
-    if route is None or route.interface is None:
-        return False
-    out = host.interfaces[route.interface]
+def tcp_send(host: Host, plan: Plan, tcp: TCP, payload: bytes, dst: int, note: tuple[Any, ...]) -> bool:
+    """Pack and send one TCP segment as `plan` says (as `udp_send`); False leaves it to the general path."""
     options = b"".join([o.encode() for o in tcp[10]]) if tcp[10] else b""
     if len(options) & 3:
         options += bytes(4 - (len(options) & 3))
     tcp_length = 20 + len(options) + len(payload)
     total = 20 + tcp_length
-    network = host.network
-    now = network.clock.now
-    if total > out.mtu or len(options) > 40:
+    if plan.hooked or total > plan.path_mtu or len(options) > 40:
         return False
-    via = route.via_int
-    mac = host.arp.lookup_int(dst if via is None else via, now)
+    now = host.network.clock.now
+    mac = host.arp.lookup_int(plan.next_hop, now)
     if mac is None:
         return False
+    out, src = plan.out, plan.src
     sport, dport, seq, ack, _, reserved, flags, window, _, urgent = tcp[:10]
     offset_flags = (5 + len(options) // 4) << 4 | reserved
     pseudo = (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF)
@@ -173,7 +146,7 @@ def tcp_send(host: Host, tcp: TCP, payload: bytes, src: int, dst: int, df: bool,
         + int(flags) + window + urgent + (int.from_bytes(options, "big") % 0xFFFF if options else 0)
     checksum = internet_checksum(payload, pseudo + 6 + tcp_length + head_sum)
     header = _TCP.pack(sport, dport, seq, ack, offset_flags, int(flags), window, checksum, urgent)
-    ip = _ip_header(0, total, ident, 0x4000 if df else 0, 64, 6, src, dst, pseudo)
+    ip = _ip_header(0, total, plan.ident, 0x4000 if plan.df_bit(total) else 0, 64, 6, src, dst, pseudo)
     _emit(host, out, b"".join((mac, out.mac, _ETH_IPV4, ip, header, options, payload)), note, now)
     return True
 

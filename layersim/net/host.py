@@ -195,12 +195,13 @@ class Host(IPNode):
 
     def send_udp(self, sock: DatagramSocket, dst: IPv4Address, port: int, data: bytes) -> bool:
         """Send one datagram from `sock`; False without a route (OSError EMSGSIZE when "do" cannot send it)."""
-        if not self.hooks.installed and udp_send(self, sock, dst, port, data):
+        ip_id = self._socket_ip_id(sock, dst, 28 + len(data)) if sock.pmtu == "do" else None
+        plan = self.plan_output(int(dst), df=sock.df, src=sock.local[0] or None, ip_id=ip_id)
+        if plan is not None and udp_send(self, plan, sock, int(dst), port, data):
             return True
         src = IPv4Address(sock.local[0]) if sock.local[0] else None
-        ip_id = self._socket_ip_id(sock, dst, 28 + len(data))
         return self.send_ip(dst, UDP(sport=sock.local[1], dport=port) / data, ttl=sock.ttl, dscp=sock.tos >> 2,
-                            df=sock.df, src=src, note=("udp", sock.local[1], dst, port), ip_id=ip_id)
+                            df=sock.df, src=src, note=("udp", sock.local[1], dst, port), ip_id=ip_id, plan=plan)
 
     def send_echo(self, sock: PingSocket, dst: IPv4Address, sequence: int, data: bytes) -> bool:
         """Send one echo request from a ping socket (OSError EMSGSIZE when "do" cannot send it)."""

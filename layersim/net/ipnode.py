@@ -21,7 +21,7 @@ from layersim.net.fragment import Reassembler, fragment
 from layersim.net.hooks import REWRITTEN, Drop, HookPacket, HookPoint, Hooks
 from layersim.net.icmp_protocol import IcmpProtocol
 from layersim.net.interface import Interface
-from layersim.net.ipv4_path import Forwarder, Output
+from layersim.net.ipv4_path import Forwarder, Output, Plan
 from layersim.net.node import Node
 from layersim.net.node_routes import NodeRoutes
 from layersim.net.routing import RouteKind
@@ -61,7 +61,7 @@ class IPNode(Node):
         self.hooks = Hooks()
         self.pmtu = None
         self.forwarder = Forwarder(self.routes, self.interfaces)
-        self.output = Output(self.routes, self.interfaces, None, rng.randrange(0x10000))
+        self.output = Output(self.routes, self.interfaces, None, rng.randrange(0x10000), self.hooks)
         self.icmp = IcmpProtocol(self)
         self.protocols: dict[int, ProtocolHandler] = {1: self.icmp.receive}
         self.error_handlers: dict[int, Callable[[Any], None]] = {}  # ICMP errors about protocol N go here
@@ -308,9 +308,9 @@ class IPNode(Node):
                     return
         data = bytes(ip_bytes)
         mtu = out.mtu
-        if not forwarded and self.pmtu is not None and self.pmtu.entries and not data[6] & 0x40:
+        if not forwarded and not data[6] & 0x40:
             # Linux fragments a local datagram without DF to the path MTU learned for its destination (RFC 1191)
-            mtu = self.output.path_mtu(IPv4Address(data[16:20]), out, now)
+            mtu = self.output.path_mtu(int.from_bytes(data[16:20], "big"), out, now)
         if len(data) > mtu:
             if data[6] & 0x40:  # a local packet with DF that its own first link cannot carry (Linux: EMSGSIZE)
                 self.drop(out, data, DropReason.FRAGMENTATION_NEEDED, packet_id, mtu=out.mtu)
@@ -338,10 +338,12 @@ class IPNode(Node):
 
     def send_ip(self, dst: IPv4Address | str, upper: Layer | Packet | bytes, *, ttl: int = 64,
                 df: bool | None = True, dscp: int = 0, src: IPv4Address | None = None, note: Any = None,
-                protocol: int | None = None, packet_id: int | None = None, ip_id: int | None = None) -> bool:
+                protocol: int | None = None, packet_id: int | None = None, ip_id: int | None = None,
+                plan: Plan | None = None) -> bool:
         """Send a locally made packet (the layers above IPv4) to `dst`; False if there is no route.
 
-        `df`: True sets Don't Fragment, False never, None when the packet fits the path MTU (else fragments)."""
+        `df`: True sets Don't Fragment, False never, None when the packet fits the path MTU (else fragments).
+        `plan`: the decisions `plan_output` already made for it (then `df`, `src` and `ip_id` are in it)."""
         dst = IPv4Address(dst)
         packet_id = packet_id or self.network.trace.new_packet_id()
         value = int(dst)
@@ -352,9 +354,18 @@ class IPNode(Node):
             self.network.clock.at(self.network.clock.now, self._loopback_in, (header / upper).encode(), packet_id)
             return True
         actions = self.output.send(dst, upper, packet_id, self.network.clock.now, ttl=ttl, df=df, dscp=dscp, src=src,
-                                   note=note, protocol=protocol, ip_id=ip_id)
+                                   note=note, protocol=protocol, ip_id=ip_id, plan=plan)
         self.perform(actions)
         return actions[0][0] == OUTPUT
+
+    def plan_output(self, dst: int, *, df: bool | None, src: int | None = None,
+                    ip_id: int | None = None) -> Plan | None:
+        """The output decisions for a packet to `dst` (see `Output.plan`), or None for one that stays on this node
+        or has no route: `send_ip` handles those. The fast paths pack what this returns and hand the same plan to
+        `send_ip` when they cannot."""
+        if dst >> 24 == 127 or dst in self.own_ints:
+            return None
+        return self.output.plan(dst, self.network.clock.now, df=df, src=src, ip_id=ip_id)
 
     def _loopback_in(self, ip_bytes: bytes, packet_id: int | None) -> None:
         """A packet this node sent to itself arrives on `lo`."""

@@ -268,10 +268,11 @@ class TcpStack:
             endpoint.ip_id = (ip_id + 1) & 0xFFFF
         host = self.host
         note = ("tcp", tcp[0], NoteAddress(dst), tcp[1], NoteFlags(int(tcp[6])))
-        if not host.hooks.installed and tcp_send(host, tcp, segment.payload, src, dst, segment.df, ip_id, note):
+        plan = host.plan_output(dst, df=segment.df, src=src, ip_id=ip_id)
+        if plan is not None and tcp_send(host, plan, tcp, segment.payload, dst, note):
             return
         host.send_ip(IPv4Address(dst), tcp / segment.payload if segment.payload else tcp, df=segment.df,
-                     src=IPv4Address(src), ip_id=ip_id, note=note)
+                     src=IPv4Address(src), ip_id=ip_id, note=note, plan=plan)
 
     # Looking --------------------------------------------------------------------------------------------------
     def netstat(self) -> str:

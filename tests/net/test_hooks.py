@@ -73,6 +73,7 @@ def test_forward_filter_drops_telnet_found_by_reason() -> None:
     assert drop.packet_id is not None
 
 
+@pytest.mark.own_hooks
 def test_filter_by_name_and_removal() -> None:
     chain = build_chain()
     chain.r1.hooks.add("forward", no_telnet, name="firewall")
@@ -285,6 +286,7 @@ def traffic(tmp: Path, hooked: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[P
     return path, fast[0]
 
 
+@pytest.mark.own_hooks
 def test_fast_path_and_hooked_path_give_identical_captures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fast_path, fast_count = traffic(tmp_path, False, monkeypatch)
     hooked_path, hooked_count = traffic(tmp_path, True, monkeypatch)
