@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import heapq
 import random
 from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address
@@ -50,6 +51,8 @@ class Host(IPNode):
         self._next_pid = 1000
         self.tcp = TcpStack(self)
         self.fd_table: dict[int, Any] = {}  # file descriptor -> socket object of a program on this host
+        self._fd_top = 3  # every fd from here up is free
+        self._fd_freed: list[int] = []  # a heap of the fds below _fd_top given back since
         self.hosts: dict[str, IPv4Address] = {}  # /etc/hosts: name -> address (the host's own name is implied)
         self.resolver: Any = None  # a stub resolver (layersim.app.resolver) for names not in `hosts`
         self._socket_module: Any = None
@@ -115,11 +118,24 @@ class Host(IPNode):
     def new_fd(self, sock: Any) -> int:
         """A file descriptor number for a new socket of a program on this host: the lowest free one from 3, as
         Linux gives (0-2 are stdin, stdout and stderr)."""
-        fd = 3
-        while fd in self.fd_table:
-            fd += 1
-        self.fd_table[fd] = sock
+        table, freed = self.fd_table, self._fd_freed
+        while freed:  # Linux's __alloc_fd finds it from files->next_fd in a bitmap; a heap is the same in O(log n)
+            fd = heapq.heappop(freed)
+            if fd not in table:
+                break
+        else:
+            fd = self._fd_top
+            while fd in table:
+                fd += 1
+            self._fd_top = fd + 1
+        table[fd] = sock
         return fd
+
+    def free_fd(self, fd: int, sock: Any) -> None:
+        """Give back `sock`'s file descriptor (a no-op when the number is another socket's by now)."""
+        if self.fd_table.get(fd) is sock:
+            del self.fd_table[fd]
+            heapq.heappush(self._fd_freed, fd)
 
     def resolve_all(self, name: str) -> list[IPv4Address]:
         """The addresses of `name`: a literal address, "localhost", a `hosts` entry, the host's own name, or

@@ -16,6 +16,7 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from layersim.errors import LayersimError
+from layersim.net.ports import EPHEMERAL_PORTS, PortTable
 from layersim.net.process import Wait, notify, wait_until
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Datagram", "DatagramSocket", "EchoReply", "IcmpReport", "PingSocket", "SocketTable", "address_int"]
 
-EPHEMERAL_PORTS = (32768, 60999)  # Linux net.ipv4.ip_local_port_range
 PMTU_MODES = ("want", "do", "dont")  # IP_MTU_DISCOVER: IP_PMTUDISC_WANT (Linux's default), DO, DONT
 
 
@@ -285,35 +285,38 @@ class SocketTable:
     def __init__(self, host: Host) -> None:
         self.host = host
         self.udp: dict[tuple[int, ...], DatagramSocket] = {}
+        self.udp_ports = PortTable()  # UDP port -> the local addresses bound to it (0: every address)
         self.ping: dict[int, PingSocket] = {}
 
     def bind_udp(self, address: IPv4Address | str | int = 0, port: int | None = None) -> DatagramSocket:
-        """A new UDP socket bound to (address, port); port None or 0 picks a free ephemeral port."""
+        """A new UDP socket bound to (address, port); port None or 0 picks a free ephemeral port.
+
+        No free ephemeral port left is OSError(EADDRINUSE), what Linux's bind() returns (inet_bind when
+        udp_lib_get_port fails)."""
         ip = address_int(address)
         if ip and ip not in self.host.own_ints:
             raise OSError(errno.EADDRNOTAVAIL, f"{self.host.name}: {IPv4Address(ip)} is not an address of this host")
         if not port:
-            port = self._ephemeral(ip)
+            port = self.udp_ports.choose(self.host.rng, lambda candidate: not self._port_taken(ip, candidate))
+            if port is None:
+                raise OSError(errno.EADDRINUSE, f"{self.host.name}: no free ephemeral UDP port (all of "
+                                                f"{EPHEMERAL_PORTS[0]}-{EPHEMERAL_PORTS[1]} are bound)")
         if not 0 < port < 0x10000:
             raise LayersimError(f"{self.host.name}: UDP port {port} is not between 1 and 65535")
         if self._port_taken(ip, port):
             raise OSError(errno.EADDRINUSE, f"{self.host.name}: UDP port {port} is already in use")
         sock = DatagramSocket(self.host, (ip, port))
-        self.udp[(ip, port)] = sock
+        self._key(sock, (ip, port))
         return sock
 
     def _port_taken(self, ip: int, port: int) -> bool:
-        return any(key[1] == port and (key[0] == ip or not key[0] or not ip) for key in self.udp)
+        """Whether binding (ip, port) overlaps a socket there: the same address, or either is the wildcard."""
+        holders = self.udp_ports.holders_of(port)
+        return bool(holders) and (not ip or ip in holders or 0 in holders)
 
-    def _ephemeral(self, ip: int) -> int:
-        low, high = EPHEMERAL_PORTS
-        span = high - low + 1
-        start = self.host.rng.randrange(span)
-        for i in range(span):  # Linux starts at a random offset and walks up
-            port = low + (start + i) % span
-            if not self._port_taken(ip, port):
-                return port
-        raise OSError(errno.EADDRINUSE, f"{self.host.name}: no free ephemeral UDP port")
+    def _key(self, sock: DatagramSocket, key: tuple[int, ...]) -> None:
+        self.udp[key] = sock
+        self.udp_ports.hold(key[1], key[0])
 
     def connect_udp(self, sock: DatagramSocket, remote: tuple[int, int]) -> None:
         """Re-key a socket by its remote end too."""
@@ -325,12 +328,14 @@ class SocketTable:
                 ip = int(found[0].address.ip)
         sock.local = (ip, sock.local[1])
         sock.remote = remote
-        self.udp[(ip, sock.local[1], *remote)] = sock
+        self._key(sock, (ip, sock.local[1], *remote))
 
     def unbind_udp(self, sock: DatagramSocket) -> None:
-        """Forget a socket's keys."""
-        for key in [k for k, s in self.udp.items() if s is sock]:
+        """Forget a socket's key (the one its addresses give, so no scan over the table)."""
+        key = sock.local if sock.remote is None else (*sock.local, *sock.remote)
+        if self.udp.get(key) is sock:
             del self.udp[key]
+            self.udp_ports.release(key[1], key[0])
 
     def find_udp(self, dst: int, dport: int, src: int, sport: int) -> DatagramSocket | None:
         """The socket a datagram to dst:dport from src:sport goes to (connected first, then bound, then any)."""

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from layersim.net.actions import EVENT, Action
 from layersim.net.fastpath import tcp_send
+from layersim.net.ports import EPHEMERAL_PORTS, PortTable
 from layersim.net.process import notify
-from layersim.net.sockets import EPHEMERAL_PORTS, IcmpReport
+from layersim.net.sockets import IcmpReport
 from layersim.net.trace_details import DropReason, EventKind, NoteAddress, NoteFlags
 from layersim.tcp import LINUX, Connection, Listener, Profile, Segment, State, reset_for
 from layersim.wire.ipv4 import IPv4
@@ -34,6 +35,7 @@ __all__ = ["Endpoint", "ListenEndpoint", "TcpStack"]
 # netstat's spelling of the states that differ from RFC 9293's names.
 _NETSTAT_STATE = {"SYN_RECEIVED": "SYN_RECV", "FIN_WAIT_1": "FIN_WAIT1", "FIN_WAIT_2": "FIN_WAIT2", "CLOSED": "CLOSE"}
 _FIN_UNACKED = frozenset({State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK})
+_BIND, _CONN = 0, 1  # what holds a port in the stack's PortTable: a bound socket, or a connection
 
 
 class Endpoint:
@@ -90,9 +92,26 @@ class TcpStack:
         # (address, port) -> the sockets bound to it: more than one only while they all set SO_REUSEADDR and none
         # listens; each has `shares_port()`, whether it lets another SO_REUSEADDR socket bind there now
         self.bound: dict[tuple[int, int], list[Any]] = {}
+        # port -> (_BIND or _CONN, local address) -> how many: the table every port question reads
+        self.ports = PortTable()
         host.register_protocol(6, self.receive, on_error=self.icmp_error)
 
     # Ports --------------------------------------------------------------------------------------------------
+    def add_bound(self, local: tuple[int, int], sock: Any) -> None:
+        """Record a socket bound to `local` (by bind(), or listen() on an unbound socket)."""
+        self.bound.setdefault(local, []).append(sock)
+        self.ports.hold(local[1], (_BIND, local[0]))
+
+    def remove_bound(self, local: tuple[int, int], sock: Any) -> None:
+        """Give back the port a socket bound (at close, or when connect() takes it into the connection)."""
+        sockets = self.bound.get(local)
+        if sockets is None or sock not in sockets:
+            return
+        sockets.remove(sock)
+        if not sockets:
+            del self.bound[local]
+        self.ports.release(local[1], (_BIND, local[0]))
+
     def port_in_use(self, ip: int, port: int, *, reuse: bool = False, me: Any = None) -> bool:
         """Whether (ip, port) is taken for a socket (`me`, when it is bound already) that wants it.
 
@@ -100,25 +119,48 @@ class TcpStack:
         blocks it unless both set SO_REUSEADDR and the other does not listen; listen() asks again, so of two
         such sockets the second to listen fails. Without SO_REUSEADDR a connection using the port blocks it
         too, one in TIME_WAIT included (Linux's EADDRINUSE when a server restarts without SO_REUSEADDR)."""
-        for (bip, bport), sockets in self.bound.items():
-            if bport == port and (bip == ip or not bip or not ip) \
-                    and any(other is not me and not (reuse and other.shares_port()) for other in sockets):
-                return True
-        if reuse or me is not None:
+        holders = self.ports.holders_of(port)
+        if not holders:
             return False
-        return any(key[1] == port and (key[0] == ip or not ip) for key in self.connections)
+        connected = False
+        for kind, hip in holders:
+            if kind == _CONN:
+                connected = connected or hip == ip or not ip
+            elif (hip == ip or not hip or not ip) and any(
+                    other is not me and not (reuse and other.shares_port()) for other in self.bound[(hip, port)]):
+                return True
+        return connected and not reuse and me is None
 
     def ephemeral_port(self, ip: int, remote: tuple[int, int]) -> int:
-        """A free local port for a connection to `remote`, from a random start as Linux picks them."""
-        low, high = EPHEMERAL_PORTS
-        span = high - low + 1
-        start = self.host.rng.randrange(span)
-        for i in range(span):
-            port = low + (start + i) % span
-            if (ip, port, *remote) not in self.connections and not any(b[1] == port for b in self.bound):
-                return port
-        raise OSError(errno.EADDRNOTAVAIL, f"{self.host.name}: no free local port to reach "
-                                           f"{IPv4Address(remote[0])}:{remote[1]}")
+        """A local port for connect() to `remote`, as Linux's __inet_hash_connect picks it.
+
+        A port held by a bind() is skipped; one used only by connections is shared when the 4-tuple differs
+        (__inet_check_established). None left is OSError(EADDRNOTAVAIL), Linux's "Cannot assign requested
+        address"."""
+        connections, holders_of = self.connections, self.ports.holders_of
+
+        def acceptable(port: int) -> bool:
+            return (ip, port, *remote) not in connections and not any(kind == _BIND for kind, _ in holders_of(port))
+
+        port = self.ports.choose(self.host.rng, acceptable)
+        if port is None:
+            raise OSError(errno.EADDRNOTAVAIL, f"{self.host.name}: no free local port to reach "
+                                               f"{IPv4Address(remote[0])}:{remote[1]}")
+        return port
+
+    def ephemeral_bind_port(self, ip: int) -> int:
+        """A port for bind() to port 0 (or listen() unbound): one no socket or connection on an overlapping
+        address holds, as Linux's inet_csk_find_open_port wants. None left is OSError(EADDRINUSE), inet_bind's
+        error when get_port fails."""
+        port = self.ports.choose(self.host.rng, lambda candidate: not self.port_in_use(ip, candidate))
+        if port is None:
+            low, high = EPHEMERAL_PORTS
+            raise OSError(errno.EADDRINUSE, f"{self.host.name}: no free local TCP port in {low}-{high}")
+        return port
+
+    def _add_connection(self, endpoint: Endpoint) -> None:
+        self.connections[endpoint.key] = endpoint
+        self.ports.hold(endpoint.key[1], (_CONN, endpoint.key[0]))
 
     def mss_for(self, remote: int) -> int:
         """The MSS to advertise: the outgoing interface's MTU (or the path MTU learned) less 40."""
@@ -147,7 +189,7 @@ class TcpStack:
         conn, segments = Connection.connect(local, remote, iss=self.new_iss(), mss=self.mss_for(remote[0]), now=now,
                                             profile=self.profile, ts_offset=self.new_ts_offset(), **options)
         endpoint = Endpoint(self, conn)
-        self.connections[endpoint.key] = endpoint
+        self._add_connection(endpoint)
         self.settle(endpoint, segments)
         return endpoint
 
@@ -189,7 +231,7 @@ class TcpStack:
             return []
         conn.local = (local_ip, conn.local[1])
         endpoint = Endpoint(self, conn, listening)
-        self.connections[endpoint.key] = endpoint
+        self._add_connection(endpoint)
         listening.pending.append(endpoint)
         self.settle(endpoint, segments)
         return []
@@ -238,6 +280,7 @@ class TcpStack:
         endpoint.wake()
         if conn.finished and self.connections.get(key) is endpoint:
             del self.connections[key]
+            self.ports.release(key[1], (_CONN, key[0]))
             if endpoint.listener is not None:
                 for queue in (endpoint.listener.pending, endpoint.listener.ready):
                     if endpoint in queue:

@@ -4,6 +4,7 @@ the server put on the wire."""
 
 from __future__ import annotations
 
+import errno
 import random
 import socket
 import time
@@ -26,7 +27,12 @@ PIECES = [b"first piece\n", b"second, longer piece\n", b"x" * 3000]
 
 
 def _handler(request: Request) -> tuple[int, list[tuple[str, str]], Any]:
-    """/chunked: a generator body (chunked to HTTP/1.1 clients); /echo: the request body back; else 404."""
+    """/chunked: a generator body (chunked to HTTP/1.1 clients); /echo: the request body back; CONNECT: a tunnel
+    to ok.example:443 (with the body "hello" as its first bytes), 403 for anything else; else 404."""
+    if request.method == "CONNECT":
+        if request.target == "ok.example:443":
+            return 200, [("X-Tunnel", "yes")], b"hello"
+        return 403, [("Content-Type", "text/plain")], b"no tunnel\n"
     if request.path == "/chunked":
         return 200, [("Content-Type", "text/plain")], iter(PIECES)
     if request.path == "/echo":
@@ -231,3 +237,113 @@ def test_an_idle_keep_alive_connection_is_closed_after_five_seconds(site: Path) 
     assert waited == pytest.approx(5.0, abs=0.05), "Apache's KeepAliveTimeout between requests"
 
 
+
+
+# --- hostile and odd requests -------------------------------------------------------------------------------------
+
+def _status(response: bytes) -> int:
+    return int(response.split(b" ", 2)[1]) if response.startswith(b"HTTP/1.1 ") else 0
+
+
+def _get(target: str) -> bytes:
+    return b"GET %s HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n" % target.encode()
+
+
+def test_long_paths_are_404_and_request_lines_over_8_kib_414(site: Path) -> None:
+    net = _network(site)
+    # GET <target> HTTP/1.1\r\n is the target's length + 15 bytes: 8,192 bytes are allowed, 8,193 are not (nginx)
+    cases = {"/" + "a" * 300: 404,  # one name over NAME_MAX: ENAMETOOLONG from the file system
+             "/" + "a/" * 2500: 404,  # the whole path over PATH_MAX: ENAMETOOLONG
+             "/" + "b" * (8192 - 15 - 1): 404, "/" + "b" * (8192 - 15): 414,
+             "/" + "c" * 20_000: 414}  # h11 alone would give 431 past its 16 KiB
+    for target, status in cases.items():
+        response = _client(net, _raw, _get(target), 80)
+        assert (_status(response), len(target)) == (status, len(target))
+        assert b"<h1>%d " % status in response and b"connection: close" in response.lower()
+
+
+def test_file_system_errors_are_404_or_403_never_500(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (site / "loop").symlink_to(site / "loop")  # ELOOP (Python 3.11's resolve() raises RuntimeError for it)
+    (site / "locked.html").write_bytes(b"locked")
+    real_open = Path.open
+
+    def refusing_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self.name == "locked.html":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))  # root reads any file: fake it
+        if self.name == "index.html":
+            raise OSError(errno.EIO, "Input/output error", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refusing_open)
+    net = _network(site)
+    for target, status in {"/loop": 404, "/loop/x": 404, "/locked.html": 403, "/": 404}.items():
+        response = _client(net, _raw, _get(target), 80)
+        assert (_status(response), target) == (status, target)
+
+
+def test_path_traversal_never_leaves_the_served_root(site: Path) -> None:
+    (site.parent / "secret.txt").write_bytes(b"do not serve")
+    net = _network(site)
+    attempts = {"/../secret.txt": 403, "/%2e%2e/secret.txt": 403, "/%2E%2E%2Fsecret.txt": 403,
+                "/..%2fsecret.txt": 403, "/a/../../secret.txt": 403, "/%2e%2e%5csecret.txt": 404,
+                "http://web/../secret.txt": 403, "/%252e%252e/secret.txt": 404, "/index.html%00": 400,
+                "/%00/../secret.txt": 400, "/secret.txt": 404}
+    for target, status in attempts.items():
+        response = _client(net, _raw, _get(target), 80)
+        assert (_status(response), target) == (status, target)
+        assert b"do not serve" not in response
+    assert _status(_client(net, _raw, b"GET /\x00 HTTP/1.1\r\nHost: web\r\n\r\n", 80)) == 400  # h11 refuses it
+
+
+def _trickle(pieces: list[bytes], gaps: list[float]) -> tuple[bytes, float, int]:
+    """Send `pieces` with `gaps` seconds between them, unless the server answers first: what it answered, the
+    seconds from the first piece to the answer, and how many pieces were sent."""
+    sock = socket.create_connection((WEB, 80), timeout=90)
+    sock.sendall(pieces[0])
+    start, sent = time.monotonic(), 1
+    answer = b""
+    for piece, gap in zip(pieces[1:], gaps, strict=True):
+        sock.settimeout(gap)
+        try:
+            answer = sock.recv(65536)
+            break
+        except TimeoutError:
+            sock.sendall(piece)
+            sent += 1
+    sock.settimeout(90)
+    answer += _read_to_close(sock)
+    sock.close()
+    return answer, time.monotonic() - start, sent
+
+
+def test_a_slowloris_client_gets_408_twenty_seconds_after_its_first_byte(site: Path) -> None:
+    net = _network(site)
+    request = b"GET / HTTP/1.1\r\nHost: web\r\n\r\n"
+    answer, waited, sent = _client(net, _trickle, [request[i:i + 1] for i in range(len(request))],
+                                   [30.0] * (len(request) - 1))
+    assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n") and b"connection: close" in answer.lower()
+    assert sent == 1 and 20.0 < waited < 20.1  # not 20 minutes: one byte per 30 s used to restart the clock
+
+
+def test_the_head_deadline_grows_a_second_per_500_bytes_up_to_40(site: Path) -> None:
+    padded = b"GET / HTTP/1.1\r\nHost: web\r\nX-Pad: " + b"p" * 4964 + b"\r\n"  # 5,000 bytes: 30 s
+    huge = b"GET / HTTP/1.1\r\nHost: web\r\nX-Pad: " + b"p" * 14964 + b"\r\n"  # 15,000 bytes: 40 s, not 50
+    short = b"GET / HTTP/1.1\r\nHost: web\r\n"
+    for first, gap, status in [(short, 19.9, 200), (short, 20.1, 408),
+                               (padded, 29.9, 200), (padded, 30.1, 408), (huge, 39.9, 200), (huge, 40.1, 408)]:
+        answer, _, _ = _client(_network(site), _trickle, [first, b"Connection: close\r\n\r\n"], [gap])
+        assert (_status(answer), len(first), gap) == (status, len(first), gap)
+
+
+def test_the_handlers_answer_to_connect_is_sent(site: Path) -> None:
+    net = _network(site)
+    tunnel = _client(net, _raw, b"CONNECT ok.example:443 HTTP/1.1\r\nHost: ok.example:443\r\n\r\n")
+    head, _, rest = tunnel.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"x-tunnel: yes" in head.lower()
+    assert b"content-length" not in head.lower() and b"transfer-encoding" not in head.lower()  # RFC 9110 §9.3.6
+    assert rest == b"hello"  # the tunnel's first bytes, then the server closes (it has nothing to relay)
+    refused = _client(net, _raw, b"CONNECT other.example:443 HTTP/1.1\r\nHost: other.example:443\r\n\r\n"
+                                 b"GET /nope HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n")
+    first, _, second = refused.partition(b"no tunnel\n")
+    assert first.startswith(b"HTTP/1.1 403 Forbidden\r\n") and b"content-length: 10\r\n" in first.lower()
+    assert second.startswith(b"HTTP/1.1 404 Not Found\r\n")  # a refused CONNECT leaves the connection usable

@@ -276,8 +276,7 @@ class SimSocket(SocketOps):
         if self._released:
             return
         self._released = True
-        if self.host.fd_table.get(self._fd) is self:  # the number may be another socket's by now
-            del self.host.fd_table[self._fd]
+        self.host.free_fd(self._fd, self)
         if self._owner is not None and not self._owner.done and self._release in self._owner.on_exit:
             self._owner.on_exit.remove(self._release)
         stack = self.host.tcp

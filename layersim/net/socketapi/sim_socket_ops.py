@@ -49,11 +49,14 @@ class SocketOps:
         stack = self.host.tcp
         reuse = bool(self._options.get((_std.SOL_SOCKET, _std.SO_REUSEADDR)))
         if not port:
-            port = stack.ephemeral_port(ip, (0, 0))
+            try:
+                port = stack.ephemeral_bind_port(ip)
+            except OSError as exc:  # Linux's text, not the stack's
+                raise os_error(exc.errno or errno.EADDRINUSE) from None
         elif stack.port_in_use(ip, port, reuse=reuse):
             raise os_error(errno.EADDRINUSE)
         self._local = (ip, port)
-        stack.bound.setdefault(self._local, []).append(self)
+        stack.add_bound(self._local, self)
 
     def shares_port(self: SimSocket) -> bool:
         """Whether another SO_REUSEADDR socket may bind this one's port now: it set SO_REUSEADDR and does not
@@ -63,11 +66,7 @@ class SocketOps:
     def _unbind(self: SimSocket) -> None:
         """Give the bound port back (at close, or when connect() takes it into the connection)."""
         if self._local is not None:
-            sockets = self.host.tcp.bound.get(self._local, [])
-            if self in sockets:
-                sockets.remove(self)
-            if not sockets:
-                self.host.tcp.bound.pop(self._local, None)
+            self.host.tcp.remove_bound(self._local, self)
 
     def listen(self: SimSocket, backlog: int = 128) -> None:
         """Accept connections on the bound port (a free one if unbound), at most `backlog` waiting."""
@@ -126,8 +125,7 @@ class SocketOps:
             ip = LOOPBACK
         if self.type == _std.SOCK_DGRAM:
             if self._udp is None:
-                self._udp = self.host.sockets.bind_udp(0, None)
-                self._apply_udp_options()
+                self._autobind_udp()
             self._udp.connect((IPv4Address(ip), port))
             return 0
         if self._listening is not None:
@@ -169,7 +167,10 @@ class SocketOps:
             self._unbind()
             self._local = None
         else:
-            local = (src, stack.ephemeral_port(src, (ip, port)))
+            try:
+                local = (src, stack.ephemeral_port(src, (ip, port)))
+            except OSError as exc:  # Linux's text, not the stack's
+                raise os_error(exc.errno or errno.EADDRNOTAVAIL) from None
         if (local[0], local[1], ip, port) in stack.connections:
             raise os_error(errno.EADDRNOTAVAIL)
         options = {"nodelay": bool(self._options.get((_std.IPPROTO_TCP, _std.TCP_NODELAY)))}
@@ -297,8 +298,7 @@ class SocketOps:
         if len(data) > 65507:  # 65535 less the IPv4 and UDP headers
             raise os_error(errno.EMSGSIZE)
         if self._udp is None:
-            self._udp = self.host.sockets.bind_udp(0, None)
-            self._apply_udp_options()
+            self._autobind_udp()
         try:
             ok = self._udp.sendto(bytes(data), None if target is None else
                                   (IPv4Address(self._address(target)[0] or LOOPBACK), target[1]))
@@ -307,6 +307,15 @@ class SocketOps:
         if not ok:
             raise os_error(errno.ENETUNREACH)
         return len(data)
+
+    def _autobind_udp(self: SimSocket) -> None:
+        """Bind an unbound UDP socket to a free port before connect() or sendto(); none free is EAGAIN, as Linux's
+        inet_autobind returns it (not bind()'s EADDRINUSE)."""
+        try:
+            self._udp = self.host.sockets.bind_udp(0, None)
+        except OSError:
+            raise os_error(errno.EAGAIN) from None
+        self._apply_udp_options()
 
     def _recv_datagram(self: SimSocket, bufsize: int) -> tuple[bytes, tuple[str, int] | None]:
         self._check()
