@@ -1,8 +1,12 @@
-"""layersim: see what really happens on the wire, layer by layer, with real bytes."""
+"""layersim: see what really happens on the wire, layer by layer, with real bytes.
 
-from layersim import viz
+The wire layer loads with the package; the simulation (`Network`, ...) and the pictures (`viz`) load on first use,
+so `import layersim.wire` or `layersim.capture` needs neither greenlet nor matplotlib."""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from layersim.errors import CaptureError, DecodeError, FieldValueError, LayersimError
-from layersim.net import DropReason, EventKind, HookPoint, Network, Process, sleep
 from layersim.wire import (
     ARP,
     BROADCAST,
@@ -34,7 +38,29 @@ from layersim.wire import (
     diff,
 )
 
+if TYPE_CHECKING:
+    from layersim import viz
+    from layersim.net import DropReason, EventKind, HookPoint, Network, Process, sleep
+
 __version__ = "0.1.0"
+
+# name -> the module that defines it, imported when the name is first read (PEP 562)
+_LAZY = {"viz": "layersim.viz", **{name: "layersim.net" for name in
+                                   ("DropReason", "EventKind", "HookPoint", "Network", "Process", "sleep")}}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the simulation and the pictures when one of their names is first used."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'layersim' has no attribute {name!r}")
+    value = import_module(module) if name == "viz" else getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 __all__ = [
     "ARP",
