@@ -20,6 +20,7 @@ from layersim.net.process import Process, current_process
 from layersim.net.sockets import Datagram, DatagramSocket, PingSocket, SocketTable
 from layersim.net.tcp_stack import TcpStack
 from layersim.net.trace_details import DropReason, EventKind
+from layersim.tcp import LINUX, Profile
 from layersim.wire.icmp import ICMP, ICMPType, UnreachableCode
 from layersim.wire.ipv4 import IPv4
 from layersim.wire.packet import Packet
@@ -41,7 +42,8 @@ class Host(IPNode):
     kind = "host"
     forwarding = False
 
-    def __init__(self, network: Network, name: str, rng: random.Random) -> None:
+    def __init__(self, network: Network, name: str, rng: random.Random, tcp: Profile = LINUX) -> None:
+        """`tcp`: the profile of the host's TCP (see layersim.tcp.choose_profile)."""
         super().__init__(network, name, rng)
         self.sockets = SocketTable(self)
         self.pmtu = PathMtuCache()
@@ -49,7 +51,7 @@ class Host(IPNode):
         self.protocols[17] = self._udp_in
         self.processes: list[Process] = []
         self._next_pid = 1000
-        self.tcp = TcpStack(self)
+        self.tcp = TcpStack(self, tcp)
         self.fd_table: dict[int, Any] = {}  # file descriptor -> socket object of a program on this host
         self._fd_top = 3  # every fd from here up is free
         self._fd_freed: list[int] = []  # a heap of the fds below _fd_top given back since

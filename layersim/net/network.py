@@ -22,6 +22,7 @@ from layersim.net.router import Router
 from layersim.net.switch import Switch
 from layersim.net.trace import Trace
 from layersim.net.units import DEFAULT_START, parse_bandwidth, parse_duration, parse_start
+from layersim.tcp import Profile, choose_profile
 from layersim.wire.addresses import MAC
 
 __all__ = ["Network"]
@@ -36,11 +37,16 @@ class Network:
     """
 
     def __init__(self, seed: int = 0, *, trace: str = "all", trace_limit: int | None = None,
-                 start: str | int | datetime | None = None, strict: bool | None = None) -> None:
+                 start: str | int | datetime | None = None, strict: bool | None = None,
+                 tcp: str | Profile = "linux", congestion: str | None = None) -> None:
         """`trace`: what the trace keeps ("all", "events", "drops", "none"), `trace_limit` the newest N only;
         `start`: the date simulated time 0 stands for in captures (default DEFAULT_START); `strict`: a bug inside
-        layersim that ends a process is raised out of `run` (default: the LAYERSIM_STRICT environment variable)."""
+        layersim that ends a process is raised out of `run` (default: the LAYERSIM_STRICT environment variable);
+        `tcp` and `congestion`: the TCP profile ("linux", "rfc") and congestion control ("cubic", "newreno";
+        default: the profile's) of hosts that do not choose their own."""
         self.seed = seed
+        self.tcp = choose_profile(tcp, congestion)
+        self.congestion = congestion  # asked for network-wide: also for hosts that choose their own profile
         self.clock = Clock()
         self.rng = random.Random(seed)
         self.trace = Trace(trace, trace_limit)
@@ -55,18 +61,23 @@ class Network:
         self._mac_counter = 0
 
     # Building ------------------------------------------------------------------------------------------
-    def _add(self, cls: type[Node], name: str) -> Any:
+    def _add(self, cls: type[Node], name: str, **options: Any) -> Any:
         if not name or not all(c.isalnum() or c in "-_." for c in name):
             raise LayersimError(f"node name {name!r} must be letters, digits, '-', '_' or '.'")
         if name in self.nodes:
             raise LayersimError(f"a node called {name!r} already exists")
-        node = cls(self, name, random.Random(self.rng.getrandbits(64)))
+        node = cls(self, name, random.Random(self.rng.getrandbits(64)), **options)
         self.nodes[name] = node
         return node
 
-    def add_host(self, name: str) -> Host:
-        """Add an end host (gets a default route via its router when linked, unless given one)."""
-        return self._add(Host, name)
+    def add_host(self, name: str, *, tcp: str | Profile | None = None, congestion: str | None = None) -> Host:
+        """Add an end host (gets a default route via its router when linked, unless given one); `tcp` and
+        `congestion` choose its TCP as for the Network (default: the Network's)."""
+        if tcp is None and congestion is None:
+            profile = self.tcp
+        else:
+            profile = choose_profile(self.tcp if tcp is None else tcp, congestion or self.congestion)
+        return self._add(Host, name, tcp=profile)
 
     def add_router(self, name: str) -> Router:
         """Add a router."""

@@ -12,6 +12,8 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
     kind = "router"
     nat = "eth1"              # optional, routers: masquerade what leaves eth1 behind its address (Linux MASQUERADE)
     nat_ports = [40000, 40999]  # optional with nat: always map to a port in this range (like --to-ports)
+    tcp = "linux"             # optional, hosts: the TCP profile, "linux" (default: Linux 6.x) or "rfc" (plain RFCs)
+    congestion = "cubic"      # optional, hosts: "cubic" or "newreno" (default: the profile's)
 
     [[link]]                  # a point-to-point link; it creates the interfaces at both ends
     a = "client:eth0"         # required: "node" or "node:iface" (unnamed ends get eth0, eth1, ... in file order)
@@ -65,6 +67,7 @@ from layersim.net.ipnode import IPNode
 from layersim.net.network import Network
 from layersim.net.switch import Switch
 from layersim.net.units import parse_bandwidth, parse_duration
+from layersim.tcp import CONGESTION_CONTROLS, PROFILES
 
 MAX_PING_COUNT = 100_000  # sequence numbers wrap at 65536, as iputils ping's do
 
@@ -73,7 +76,7 @@ __all__ = ["RunSpec", "Scenario", "TopologyError", "build_network", "load_topolo
 NODE_KINDS = ("host", "router", "switch")
 RUN_KINDS = ("ping", "traceroute", "udp", "script")
 _TOP_KEYS = ("seed", "start", "node", "link", "route", "run")
-_NODE_KEYS = ("name", "kind", "nat", "nat_ports")
+_NODE_KEYS = ("name", "kind", "nat", "nat_ports", "tcp", "congestion")
 _LINK_KEYS = ("a", "b", "a_ip", "b_ip", "a_mac", "b_mac", "delay", "bandwidth", "mtu", "queue", "loss", "duplicate",
               "reorder", "corrupt")
 _ROUTE_KEYS = ("node", "to", "via", "dev")
@@ -247,8 +250,17 @@ class _Builder:
         if name in self.node_where:
             raise table.error("name", f"duplicate node name {name!r} (already {self.node_where[name]})")
         add = {"host": self.network.add_host, "router": self.network.add_router, "switch": self.network.add_switch}
+        tcp = {key: table.get(key, str, None) for key in ("tcp", "congestion")}
+        chosen = [key for key, value in tcp.items() if value is not None]
+        if chosen and kind != "host":
+            raise table.error(chosen[0], f"{name} is a {kind}; only hosts run TCP")
+        if tcp["tcp"] not in (None, *PROFILES):
+            raise table.error("tcp", f"unknown TCP profile {tcp['tcp']!r} (use {' or '.join(map(repr, PROFILES))})")
+        if tcp["congestion"] not in (None, *CONGESTION_CONTROLS):
+            raise table.error("congestion", f"unknown congestion control {tcp['congestion']!r} (use "
+                              f"{' or '.join(map(repr, CONGESTION_CONTROLS))})")
         try:
-            add[kind](name)
+            add[kind](name, **{key: value for key, value in tcp.items() if value is not None})
         except LayersimError as exc:
             raise table.error("name", str(exc)) from None
         self.node_where[name] = where.removeprefix(f"{self.source}: ")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-__all__ = ["LINUX", "PROFILES", "RFC", "Profile"]
+from layersim.errors import LayersimError
+
+__all__ = ["CONGESTION_CONTROLS", "LINUX", "PROFILES", "RFC", "Profile", "choose_profile"]
 
 _MS = 1_000_000
 _S = 1_000_000_000
@@ -114,3 +116,21 @@ RFC = Profile(
 )
 
 PROFILES = {"linux": LINUX, "rfc": RFC}
+CONGESTION_CONTROLS = ("newreno", "cubic")
+
+
+def choose_profile(tcp: str | Profile = "linux", congestion: str | None = None) -> Profile:
+    """The profile a host's TCP uses: `tcp` by name ("linux", "rfc") or as a Profile, with its congestion control
+    replaced by `congestion` ("newreno", "cubic") when given."""
+    if isinstance(tcp, Profile):
+        profile = tcp
+    elif tcp in PROFILES:
+        profile = PROFILES[tcp]
+    else:
+        raise LayersimError(f"unknown TCP profile {tcp!r} (use {' or '.join(map(repr, PROFILES))})")
+    if congestion is None or congestion == profile.congestion_control:
+        return profile
+    if congestion not in CONGESTION_CONTROLS:
+        raise LayersimError(f"unknown congestion control {congestion!r} (use "
+                            f"{' or '.join(map(repr, CONGESTION_CONTROLS))})")
+    return replace(profile, congestion_control=congestion)
