@@ -52,7 +52,7 @@ from layersim.wire.packet import Packet, decode
 from layersim.wire.tcp import TCP
 from layersim.wire.udp import UDP
 
-__all__ = ["RunOutcome", "UdpResult", "narrative", "narrative_json", "run_scenario"]
+__all__ = ["RunOutcome", "UdpResult", "first_packet", "narrative", "narrative_json", "run_scenario"]
 
 _LABELS = {"Ethernet.dst": "dst MAC", "Ethernet.src": "src MAC", "IPv4.ttl": "TTL",
            "IPv4.header_checksum": "checksum"}
@@ -169,7 +169,7 @@ def _finish_udp(net: Network, spec: RunSpec, result: UdpResult) -> None:
 
 
 # Following the first packet ----------------------------------------------------------------------------
-def _first_packet(net: Network, outcome: RunOutcome, claimed: set[Any]) -> tuple[bytes, bool, int] | None:
+def first_packet(net: Network, outcome: RunOutcome, claimed: set[Any]) -> tuple[bytes, bool, int] | None:
     """The run's first packet: (its frame as the host sent it, True, id), else (its IPv4 bytes, False, id)."""
     spec = outcome.spec
     events = [e for e in net.trace.events[outcome.trace_mark:] if e.node == spec.source and e.frame is not None]
@@ -303,7 +303,7 @@ def narrative_json(scenario: Scenario, outcomes: list[RunOutcome],
     runs = []
     for outcome in outcomes:
         spec = outcome.spec
-        first = _first_packet(net, outcome, claimed) if outcome.skipped is None else None
+        first = first_packet(net, outcome, claimed) if outcome.skipped is None else None
         runs.append({"index": spec.index, "kind": spec.kind, "from": spec.source, "to": _text(spec.address),
                      "target": spec.target, "at_ns": spec.at_ns, "started_ns": outcome.started_ns,
                      "skipped": outcome.skipped, "result": _result_dict(outcome.result),
@@ -339,7 +339,7 @@ def narrative(scenario: Scenario, outcomes: list[RunOutcome]) -> str:
             lines.append(f"  skipped: {outcome.skipped}")
             continue
         lines += [f"  {line}" for line in str(outcome.result).splitlines()]
-        first = _first_packet(net, outcome, claimed)
+        first = first_packet(net, outcome, claimed)
         if first is None:
             lines.append("  it sent no packet")
             continue

@@ -110,14 +110,14 @@ def demo_figures(run: Any, folder: str | Path) -> list[Path]:
 def scenario_figures(scenario: Any, outcomes: list[Any], folder: str | Path) -> list[Path]:
     """A scenario run's pictures: the path of each program's first packet, and the ladder and cwnd/RTT of
     every TCP connection opened (the first four); PNG and SVG."""
-    from layersim.app.narrative import _first_packet
+    from layersim.app.narrative import first_packet
 
     target = _folder(folder)
     net = scenario.network
     files: list[Path] = []
     claimed: set[Any] = set()
     for n, outcome in enumerate(outcomes, 1):
-        first = _first_packet(net, outcome, claimed)
+        first = first_packet(net, outcome, claimed)
         if first is None:
             continue
         hops = list(net.trace.hops(first[2]))
