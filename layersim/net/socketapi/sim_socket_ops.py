@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import operator
 import os
 import socket as _std
 from ipaddress import IPv4Address
@@ -25,6 +26,28 @@ _MSG_DONTWAIT, _MSG_PEEK = int(_std.MSG_DONTWAIT), int(_std.MSG_PEEK)  # ints: e
 def os_error(code: int, detail: str | None = None) -> OSError:
     """OSError with Linux's text for `code` (Python turns it into ConnectionRefusedError and the like)."""
     return OSError(code, detail or os.strerror(code))
+
+
+def _writable_view(buffer: Any, call: str) -> memoryview:
+    """The bytes of a writable buffer, or CPython's TypeError for a read-only one (bytes, a str)."""
+    try:
+        view = memoryview(buffer)
+    except TypeError:
+        view = None
+    if view is None or view.readonly:
+        raise TypeError(f"{call}() argument 1 must be read-write bytes-like object, not {type(buffer).__name__}")
+    return view.cast("B")
+
+
+def _nbytes(nbytes: int, size: int, call: str, too_big: str) -> int:
+    """How many bytes a recv_into/recvfrom_into call may take, checked before anything is read, as CPython's
+    sock_recv_into and sock_recvfrom_into do (0 means the whole buffer)."""
+    nbytes = operator.index(nbytes)
+    if nbytes < 0:
+        raise ValueError(f"negative buffersize in {call}")
+    if nbytes > size:
+        raise ValueError(too_big)
+    return nbytes or size
 
 
 class SocketOps:
@@ -271,8 +294,9 @@ class SocketOps:
 
     def recv_into(self: SimSocket, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         """recv() into a buffer; the count written."""
-        view = memoryview(buffer).cast("B")
-        data = self.recv(nbytes or len(view), flags)
+        view = _writable_view(buffer, "recv_into")
+        nbytes = _nbytes(nbytes, len(view), "recv_into", "buffer too small for requested bytes")
+        data = self.recv(nbytes, flags)
         view[:len(data)] = data
         return len(data)
 
@@ -323,13 +347,16 @@ class SocketOps:
 
     def recvfrom(self: SimSocket, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
         """One datagram (cut to `bufsize`) and its sender; for TCP, recv() and None."""
+        if operator.index(bufsize) < 0:
+            raise ValueError("negative buffersize in recvfrom")
         if self.type == _std.SOCK_STREAM:
             return self.recv(bufsize, flags), None
         return self._recv_datagram(bufsize)
 
     def recvfrom_into(self: SimSocket, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
         """recvfrom() into a buffer."""
-        view = memoryview(buffer).cast("B")
-        data, source = self.recvfrom(nbytes or len(view), flags)
+        view = _writable_view(buffer, "recvfrom_into")
+        nbytes = _nbytes(nbytes, len(view), "recvfrom_into", "nbytes is greater than the length of the buffer")
+        data, source = self.recvfrom(nbytes, flags)
         view[:len(data)] = data
         return len(data), source
