@@ -29,9 +29,14 @@ if TYPE_CHECKING:
     from layersim.app.traceroute import TracerouteResult
     from layersim.net.network import Network
 
-__all__ = ["Datagram", "Host", "UDPSocket"]
+__all__ = ["FIRST_SIMULATED_FD", "Datagram", "Host", "UDPSocket"]
 
 UDPSocket = DatagramSocket  # the name earlier versions used
+# Simulated descriptors are numbered far above any real one, so code that hands a simulated socket's fileno() to
+# the real kernel (ssl.SSLSocket, socket.fromfd, os.close) gets EBADF instead of acting on a real file of this
+# program. A real fd is below RLIMIT_NOFILE's hard limit, itself at most fs.nr_open (1048576 by default, Linux's
+# sysctl_nr_open); the number must stay a C int, as CPython passes a fileno to the kernel.
+FIRST_SIMULATED_FD = 1 << 30
 
 
 class Host(IPNode):
@@ -113,9 +118,9 @@ class Host(IPNode):
         return self._socket_module
 
     def new_fd(self, sock: Any) -> int:
-        """A file descriptor number for a new socket of a program on this host: the lowest free one from 3, as
-        Linux gives (0-2 are stdin, stdout and stderr)."""
-        fd = 3
+        """A file descriptor number for a new socket of a program on this host: the lowest free one from
+        FIRST_SIMULATED_FD, as Linux gives the lowest free one (the same numbers on every run)."""
+        fd = FIRST_SIMULATED_FD
         while fd in self.fd_table:
             fd += 1
         self.fd_table[fd] = sock

@@ -29,9 +29,9 @@ def _socket_of(host: Host, item: Any) -> SimSocket:
         raise ValueError(f"file descriptor cannot be a negative integer ({fd})")
     if isinstance(item, SimSocket):
         return item
-    if fd >= 1024:  # FD_SETSIZE
+    sock = host.fd_table.get(fd)  # simulated descriptors lie above FD_SETSIZE, on purpose (see new_fd)
+    if sock is None and fd >= 1024:  # FD_SETSIZE, for any other number
         raise ValueError("filedescriptor out of range in select()")
-    sock = host.fd_table.get(fd)
     if sock is None:  # no such socket on this host: select(2)'s EBADF
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))
     return sock

@@ -1,7 +1,8 @@
 """While a network runs, the stdlib's socket, select, selectors and time functions act on the calling process's host.
 
 `STDLIB_NAMES` lists what is replaced: `socket.socket`, `socket.create_connection`, `socket.getaddrinfo`, ...,
-`select.select`, `selectors.DefaultSelector`, `time.sleep`, `time.time`, `time.monotonic` and friends. Each
+`select.select`, `selectors.DefaultSelector`, `time.sleep`, `time.time`, `time.monotonic` and friends, and
+`ssl.SSLContext.wrap_socket`, which refuses a simulated socket (see tls.py). Each
 replacement asks which simulated process is running: inside one, it is that host's version (so unmodified code -
 http.client, urllib3, requests, a tutorial's script - runs on the simulated host, and cannot reach a real socket);
 outside any (layersim's own code between process steps), it is the real function. The replacements are installed
@@ -14,12 +15,14 @@ from __future__ import annotations
 import select as _select
 import selectors as _selectors
 import socket as _socket
+import ssl as _ssl
 import time as _time
 from collections.abc import Callable
 from typing import Any
 
 from layersim.net.process import current_process, sleep
 from layersim.net.socketapi.select_module import SimSelector, select_sockets
+from layersim.net.socketapi.tls import refusing_wrap_socket
 
 __all__ = ["STDLIB_NAMES", "StdlibPatch"]
 
@@ -99,6 +102,7 @@ class StdlibPatch:
             out.append((_time, name, _dispatch(getattr(_time, name),
                                                lambda proc, scale=scale, epoch=epoch: _clock(proc, scale, epoch))))
         out += [(_select, name, _MISSING) for name in _HIDDEN_SELECT if hasattr(_select, name)]
+        out.append((_ssl.SSLContext, "wrap_socket", refusing_wrap_socket(_ssl.SSLContext.wrap_socket)))
         return out
 
     def __enter__(self) -> StdlibPatch:
