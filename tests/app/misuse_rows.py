@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import decimal
+import select
+import selectors
 import socket
+import time
 from typing import Any
 
-from .misuse_table import Row, Track, loopback_pair, raised, udp_pair
+from .misuse_table import Row, Track, closed, loopback_pair, raised, udp_pair
 
 ROWS: dict[str, tuple[Row, Any]] = {}
 
@@ -88,3 +92,99 @@ def recvfrom_negative_size(track: Track) -> Any:
 @row(raised(ValueError, None, "negative buffersize in recv"))
 def recv_negative_size(track: Track) -> Any:
     return track(socket.socket()).recv(-1)
+
+
+def calls(expected: Any, **rows: Row) -> None:
+    """Register several one-line rows expecting the same outcome."""
+    for name, fn in rows.items():
+        ROWS[name] = (fn, expected)
+
+
+def fresh(track: Track, kind: int = socket.SOCK_STREAM) -> socket.socket:
+    """A new, tracked socket."""
+    return track(socket.socket(socket.AF_INET, kind))
+
+
+# Timeouts and sleep lengths: read at the call, as CPython's pytime.c reads them -----------------------------------
+NAN, INF = float("nan"), float("inf")
+NOT_A_NUMBER = raised(ValueError, None, "Invalid value NaN (not a number)")
+TIME_T = raised(OverflowError, None, "timestamp out of range for platform time_t")
+PYTIME_T = raised(OverflowError, None, "timestamp too large to convert to C _PyTime_t")
+OUT_OF_RANGE = raised(ValueError, None, "Timeout value out of range")
+calls(NOT_A_NUMBER, settimeout_nan=lambda t: fresh(t).settimeout(NAN),
+      setdefaulttimeout_nan=lambda t: socket.setdefaulttimeout(NAN), sleep_nan=lambda t: time.sleep(NAN),
+      select_timeout_nan=lambda t: select.select([], [], [], NAN))
+calls(TIME_T, settimeout_inf=lambda t: fresh(t).settimeout(INF), settimeout_1e300=lambda t: fresh(t).settimeout(1e300),
+      settimeout_minus_inf=lambda t: fresh(t).settimeout(-INF),
+      settimeout_just_past_pytime=lambda t: fresh(t).settimeout(9.3e9),
+      setdefaulttimeout_inf=lambda t: socket.setdefaulttimeout(INF), sleep_inf=lambda t: time.sleep(INF),
+      sleep_1e300=lambda t: time.sleep(1e300), select_timeout_inf=lambda t: select.select([], [], [], INF))
+calls(PYTIME_T, settimeout_huge_int=lambda t: fresh(t).settimeout(10**10),
+      sleep_huge_int=lambda t: time.sleep(2**63))
+calls(OUT_OF_RANGE, settimeout_negative=lambda t: fresh(t).settimeout(-1),
+      settimeout_minus_one_ns=lambda t: fresh(t).settimeout(-1e-10),
+      setdefaulttimeout_negative=lambda t: socket.setdefaulttimeout(-0.5))
+calls(raised(ValueError, None, "sleep length must be non-negative"), sleep_negative=lambda t: time.sleep(-1),
+      sleep_minus_one_ns=lambda t: time.sleep(-1e-10))
+calls(raised(ValueError, None, "timeout must be non-negative"),
+      select_timeout_negative=lambda t: select.select([], [], [], -1))
+calls(raised(TypeError, None, "timeout must be a float or None"),
+      select_timeout_str=lambda t: select.select([], [], [], "a"))
+calls(raised(TypeError, None, "'str' object cannot be interpreted as an integer"),
+      settimeout_str=lambda t: fresh(t).settimeout("1"), setdefaulttimeout_str=lambda t: socket.setdefaulttimeout("a"),
+      sleep_str=lambda t: time.sleep("a"), setblocking_str=lambda t: fresh(t).setblocking("x"))
+calls(raised(TypeError, None, "'decimal.Decimal' object cannot be interpreted as an integer"),
+      settimeout_decimal=lambda t: fresh(t).settimeout(decimal.Decimal("1.5")))
+calls(raised(TypeError, None, "'float' object cannot be interpreted as an integer"),
+      setblocking_float=lambda t: fresh(t).setblocking(1.5))
+calls(raised(TypeError, None, "'NoneType' object cannot be interpreted as an integer"),
+      setblocking_none=lambda t: fresh(t).setblocking(None), sleep_none=lambda t: time.sleep(None))
+
+
+def timeout_after(value: Any) -> Row:
+    """A row that sets a timeout and reads it back."""
+
+    def fn(track: Track) -> Any:
+        sock = fresh(track)
+        sock.settimeout(value)
+        return sock.gettimeout()
+
+    return fn
+
+
+calls(0.0, settimeout_minus_zero=timeout_after(-0.0))
+calls(1e-09, settimeout_rounds_up_to_a_nanosecond=timeout_after(1e-10))
+calls(0.333333334, settimeout_rounds_away_from_zero=timeout_after(1 / 3))
+calls(1.0, settimeout_true=timeout_after(True))
+calls(9.2e9, settimeout_just_below_pytime=timeout_after(9.2e9))
+calls(None, setblocking_two_blocks=lambda t: (lambda s: (s.setblocking(2), s.gettimeout())[1])(fresh(t)),
+      sleep_zero=lambda t: time.sleep(0), sleep_minus_zero=lambda t: time.sleep(-0.0))
+
+# select()'s lists: CPython's PyObject_AsFileDescriptor and seq2set ------------------------------------------------
+NO_FILENO = raised(TypeError, None, "argument must be an int, or have a fileno() method.")
+calls(NO_FILENO, select_str_item=lambda t: select.select(["x"], [], [], 0),
+      select_str_as_list=lambda t: select.select("x", [], [], 0),
+      select_float_item=lambda t: select.select([], [3.5], [], 0),
+      select_str_in_xlist=lambda t: select.select([], [], ["x"], 0))
+calls(raised(TypeError, None, "arguments 1-3 must be sequences"), select_int_as_list=lambda t: select.select(5, [], []))
+calls(raised(ValueError, None, "file descriptor cannot be a negative integer (-1)"),
+      select_negative_fd=lambda t: select.select([-1], [], [], 0),
+      select_closed_socket=lambda t: select.select([closed(t)], [], [], 0))
+calls(raised(ValueError, None, "filedescriptor out of range in select()"),
+      select_fd_past_fd_setsize=lambda t: select.select([2000], [], [], 0))
+calls(raised(OverflowError, None, "Python int too large to convert to C int"),
+      select_fd_past_c_int=lambda t: select.select([2**40], [], [], 0))
+calls(raised(ValueError, None, "Invalid file object: 'x'"),
+      selector_register_str=lambda t: selectors.DefaultSelector().register("x", selectors.EVENT_READ))
+
+
+def selector_unregister_after_close(track: Track) -> Any:
+    selector = selectors.DefaultSelector()
+    sock = socket.socket()
+    selector.register(sock, selectors.EVENT_READ)
+    sock.close()
+    key = selector.unregister(sock)
+    return key.fileobj is sock, len(selector.get_map())
+
+
+ROWS["selector_unregister_after_close"] = (selector_unregister_after_close, (True, 0))

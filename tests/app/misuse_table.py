@@ -42,7 +42,11 @@ def outcome(row: Row) -> Any:
 
 def on_cpython(row: Row) -> Any:
     """The row's outcome in this (real) process, on real sockets."""
-    return outcome(row)
+    default = socket.getdefaulttimeout()
+    try:
+        return outcome(row)
+    finally:
+        socket.setdefaulttimeout(default)  # a row must not change later tests' sockets
 
 
 def on_simulated_host(row: Row, limit_s: float = 60) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import io
+import operator
 import os
 import socket as _std
 import struct
@@ -17,6 +18,7 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
 from layersim.net.process import current_process, wait_until
+from layersim.net.socketapi.pytime import socket_timeout
 from layersim.net.socketapi.sim_socket_ops import SocketOps, os_error
 from layersim.net.sockets import address_int
 from layersim.tcp import State
@@ -86,11 +88,8 @@ class SimSocket(SocketOps):
 
     def settimeout(self, value: float | None) -> None:
         """None blocks, 0 never blocks, a positive number of seconds raises TimeoutError when it passes."""
-        if value is not None:
-            value = float(value)
-            if value < 0:
-                raise ValueError("Timeout value out of range")
-        self._timeout = value
+        self._timeout = socket_timeout(value)  # CPython's errors for NaN, inf, a str... (pytime.py)
+        self._check()  # CPython sets the value, then fcntl() on a closed socket's -1 fails: EBADF
 
     def gettimeout(self) -> float | None:
         """The timeout in seconds (None: blocking)."""
@@ -98,7 +97,11 @@ class SimSocket(SocketOps):
 
     def setblocking(self, flag: bool) -> None:
         """Blocking (True) or non-blocking (False) mode."""
-        self._timeout = None if flag else 0.0
+        block = operator.index(flag)  # CPython reads a C int: TypeError for a str, a float, None
+        if not -2**31 <= block < 2**31:
+            raise OverflowError("Python int too large to convert to C int")
+        self._timeout = None if block else 0.0
+        self._check()
 
     def getblocking(self) -> bool:
         """Whether calls block."""

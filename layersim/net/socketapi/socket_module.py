@@ -12,6 +12,7 @@ import types
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
+from layersim.net.socketapi.pytime import socket_timeout
 from layersim.net.socketapi.sim_socket import SimSocket
 from layersim.net.socketapi.sim_socket_ops import os_error
 
@@ -73,7 +74,7 @@ class SocketModule(types.ModuleType):
 
     def setdefaulttimeout(self, timeout: float | None) -> None:
         """Set the timeout new sockets start with."""
-        self._default_timeout = None if timeout is None else float(timeout)
+        self._default_timeout = socket_timeout(timeout)
 
     def gethostname(self) -> str:
         """The host's name."""

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from layersim.net.process import current_process, sleep
+from layersim.net.socketapi.pytime import sleep_ns
 from layersim.net.socketapi.select_module import SimSelector, select_sockets
 from layersim.net.socketapi.tls import refusing_wrap_socket
 
@@ -66,7 +67,12 @@ def _dispatch(real: Callable[..., Any], simulated: Callable[[Any], Callable[...,
 
 
 def _sim_sleep(proc: Any) -> Callable[[float], None]:
-    return lambda seconds: sleep(round(seconds * 1e9)) if seconds > 0 else None
+    def sim_sleep(seconds: float) -> None:
+        ns = sleep_ns(seconds)  # CPython's ValueError for a negative length or NaN, before any wait
+        if ns:
+            sleep(ns)
+
+    return sim_sleep
 
 
 def _clock(proc: Any, scale: float, epoch: bool) -> Callable[[], Any]:
