@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import decimal
+import errno
 import select
 import selectors
 import socket
@@ -188,3 +189,69 @@ def selector_unregister_after_close(track: Track) -> Any:
 
 
 ROWS["selector_unregister_after_close"] = (selector_unregister_after_close, (True, 0))
+
+# setsockopt/getsockopt: what Linux knows at each level (sockopts.py) ----------------------------------------------
+NO_OPTION = raised(OSError, errno.ENOPROTOOPT, "[Errno 92] Protocol not available")
+NOT_SUPPORTED = raised(OSError, errno.EOPNOTSUPP, "[Errno 95] Operation not supported")
+INVALID = raised(OSError, errno.EINVAL, "[Errno 22] Invalid argument")
+SOL, TCP, IP = socket.SOL_SOCKET, socket.IPPROTO_TCP, socket.IPPROTO_IP
+UDP_KIND = socket.SOCK_DGRAM
+calls(NO_OPTION, setsockopt_unknown_option=lambda t: fresh(t).setsockopt(SOL, 9999, 1),
+      setsockopt_unknown_level=lambda t: fresh(t).setsockopt(9999, 1, 1),
+      setsockopt_unknown_tcp_option=lambda t: fresh(t).setsockopt(TCP, 9999, 1),
+      setsockopt_unknown_ip_option=lambda t: fresh(t).setsockopt(IP, 9999, 1),
+      setsockopt_read_only_so_type=lambda t: fresh(t).setsockopt(SOL, socket.SO_TYPE, 1),
+      setsockopt_read_only_so_error=lambda t: fresh(t).setsockopt(SOL, socket.SO_ERROR, 0),
+      setsockopt_tcp_info=lambda t: fresh(t).setsockopt(TCP, socket.TCP_INFO, 1),
+      setsockopt_tcp_level_on_udp=lambda t: fresh(t, UDP_KIND).setsockopt(TCP, socket.TCP_NODELAY, 1),
+      getsockopt_unknown_option=lambda t: fresh(t).getsockopt(SOL, 9999),
+      getsockopt_unknown_tcp_option=lambda t: fresh(t).getsockopt(TCP, 9999))
+calls(NOT_SUPPORTED, getsockopt_unknown_level=lambda t: fresh(t).getsockopt(9999, 1),
+      getsockopt_tcp_level_on_udp=lambda t: fresh(t, UDP_KIND).getsockopt(TCP, socket.TCP_NODELAY),
+      setsockopt_so_passcred=lambda t: fresh(t).setsockopt(SOL, socket.SO_PASSCRED, 1))
+calls(INVALID, setsockopt_ttl_zero=lambda t: fresh(t).setsockopt(IP, socket.IP_TTL, 0),
+      setsockopt_ttl_256=lambda t: fresh(t, UDP_KIND).setsockopt(IP, socket.IP_TTL, 256),
+      setsockopt_keepidle_zero=lambda t: fresh(t).setsockopt(TCP, socket.TCP_KEEPIDLE, 0),
+      setsockopt_keepcnt_128=lambda t: fresh(t).setsockopt(TCP, socket.TCP_KEEPCNT, 128),
+      setsockopt_rcvtimeo_int=lambda t: fresh(t).setsockopt(SOL, socket.SO_RCVTIMEO, 1),
+      setsockopt_linger_int=lambda t: fresh(t).setsockopt(SOL, socket.SO_LINGER, 1))
+calls(raised(TypeError, None, "a bytes-like object is required, not 'str'"),
+      setsockopt_str_value=lambda t: fresh(t).setsockopt(SOL, socket.SO_REUSEADDR, "x"))
+calls(raised(TypeError, None, "a bytes-like object is required, not 'int'"),
+      setsockopt_value_past_c_int=lambda t: fresh(t).setsockopt(SOL, socket.SO_REUSEADDR, 2**40))
+calls(raised(OSError, None, "getsockopt buflen out of range"),
+      getsockopt_negative_buflen=lambda t: fresh(t).getsockopt(SOL, socket.SO_REUSEADDR, -1),
+      getsockopt_buflen_past_1024=lambda t: fresh(t).getsockopt(SOL, socket.SO_REUSEADDR, 1025))
+
+
+def option_round_trip(level: int, name: int, value: Any, kind: int = socket.SOCK_STREAM, buflen: int = 0) -> Row:
+    """A row that sets an option and reads it back."""
+
+    def fn(track: Track) -> Any:
+        sock = fresh(track, kind)
+        sock.setsockopt(level, name, value)
+        return sock.getsockopt(level, name, buflen) if buflen else sock.getsockopt(level, name)
+
+    return fn
+
+
+calls(64, setsockopt_ttl_minus_one_is_the_default=option_round_trip(IP, socket.IP_TTL, -1, UDP_KIND))
+calls(255, setsockopt_ttl_255=option_round_trip(IP, socket.IP_TTL, 255))
+calls(1, setsockopt_keepidle_one=option_round_trip(TCP, socket.TCP_KEEPIDLE, 1))
+calls(32767, setsockopt_keepintvl_max=option_round_trip(TCP, socket.TCP_KEEPINTVL, 32767))
+calls(b"\x01\x00\x00\x00", getsockopt_buflen_past_an_int=option_round_trip(SOL, socket.SO_REUSEADDR, 1, buflen=8))
+calls(b"\x01", getsockopt_buflen_one=option_round_trip(SOL, socket.SO_REUSEADDR, 1, buflen=1))
+calls((6, 17, 2), getsockopt_protocol_and_domain=lambda t: (fresh(t).getsockopt(SOL, socket.SO_PROTOCOL),
+                                                            fresh(t, UDP_KIND).getsockopt(SOL, socket.SO_PROTOCOL),
+                                                            fresh(t).getsockopt(SOL, socket.SO_DOMAIN)))
+
+
+def accept_conn(track: Track) -> Any:
+    sock = fresh(track)
+    before = sock.getsockopt(SOL, socket.SO_ACCEPTCONN)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return before, sock.getsockopt(SOL, socket.SO_ACCEPTCONN)
+
+
+ROWS["getsockopt_acceptconn"] = (accept_conn, (0, 1))

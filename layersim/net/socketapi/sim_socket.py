@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from layersim.net.process import current_process, wait_until
 from layersim.net.socketapi.pytime import socket_timeout
 from layersim.net.socketapi.sim_socket_ops import SocketOps, os_error
+from layersim.net.socketapi.sockopts import check_getsockopt, check_setsockopt, int_value
 from layersim.net.sockets import address_int
 from layersim.tcp import State
 
@@ -207,11 +208,18 @@ class SimSocket(SocketOps):
 
     # Options ----------------------------------------------------------------------------------------------
     def setsockopt(self, level: int, optname: int, value: int | bytes, optlen: int | None = None) -> None:
-        """SO_REUSEADDR, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, IP_TTL, IP_TOS (others are kept)."""
+        """SO_REUSEADDR, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, IP_TTL, IP_TOS (other options Linux
+        knows are kept; one it does not know is ENOPROTOOPT, see sockopts.py)."""
+        value = int_value(value)
         self._check()
+        check_setsockopt(self.type, level, optname, value)
+        if (level, optname) == (_std.IPPROTO_IP, _std.IP_TTL) and value == -1:
+            self._options.pop((level, optname), None)  # Linux: -1 is the default TTL again
+            if self._udp is not None:
+                self._apply_udp_options()
+            return
         if (level, optname) == (_std.SOL_SOCKET, _std.SO_LINGER):
-            if not isinstance(value, bytes) or len(value) < 8:
-                raise os_error(errno.EINVAL)  # Linux: SO_LINGER takes a struct linger (8 bytes)
+            assert isinstance(value, bytes)  # Linux: SO_LINGER takes a struct linger (checked: 8 bytes)
             onoff, seconds = struct.unpack("ii", value[:8])
             self._options[(level, optname)] = seconds if onoff else -1  # -1: off (close() as usual)
             return
@@ -226,12 +234,19 @@ class SimSocket(SocketOps):
 
     def getsockopt(self, level: int, optname: int, buflen: int | None = None) -> int | bytes:
         """What setsockopt set, SO_ERROR (and clears it), SO_TYPE, or Linux's defaults."""
+        if buflen is not None and not 0 <= buflen <= 1024:  # CPython's own limit (sock_getsockopt)
+            raise OSError("getsockopt buflen out of range")
         self._check()
+        check_getsockopt(self.type, level, optname)
         if (level, optname) == (_std.SOL_SOCKET, _std.SO_ERROR):
             code = self._pending_error(consume=True)
             return code or 0
-        if (level, optname) == (_std.SOL_SOCKET, _std.SO_TYPE):
-            return int(self.type)
+        read_only = {_std.SO_TYPE: int(self.type), _std.SO_DOMAIN: int(self.family),
+                     _std.SO_PROTOCOL: 6 if self.type == _std.SOCK_STREAM else 17,
+                     _std.SO_ACCEPTCONN: int(self._listening is not None)}  # sk_getsockopt's answers
+        if level == _std.SOL_SOCKET and optname in read_only:
+            value = read_only[optname]
+            return value.to_bytes(4, "little")[:buflen] if buflen else value
         if (level, optname) == (_std.SOL_SOCKET, _std.SO_LINGER):
             seconds = self._options.get((level, optname), -1)
             packed = struct.pack("ii", int(seconds >= 0), max(seconds, 0))
@@ -241,7 +256,7 @@ class SimSocket(SocketOps):
         value = self._options.get((level, optname), defaults.get((level, optname), 0))
         if (level, optname) in _BUFFER_MINIMUM and (level, optname) in self._options:
             value = max(2 * value, _BUFFER_MINIMUM[(level, optname)])  # Linux doubles it (bookkeeping room)
-        return value.to_bytes(buflen, "little") if buflen else value
+        return value.to_bytes(4, "little", signed=True)[:buflen] if buflen else value  # an int: 4 bytes at most
 
     def _apply_udp_options(self) -> None:
         udp = self._udp
