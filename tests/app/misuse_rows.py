@@ -255,3 +255,130 @@ def accept_conn(track: Track) -> Any:
 
 
 ROWS["getsockopt_acceptconn"] = (accept_conn, (0, 1))
+
+# Calls on a closed socket: EBADF from the kernel, except where CPython answers without a system call -------------
+BAD_FD = raised(OSError, errno.EBADF, "[Errno 9] Bad file descriptor")
+calls(BAD_FD, closed_getsockname=lambda t: closed(t).getsockname(),
+      closed_getpeername=lambda t: closed(t).getpeername(),
+      closed_settimeout=lambda t: closed(t).settimeout(1), closed_setblocking=lambda t: closed(t).setblocking(False),
+      closed_shutdown_bad_how=lambda t: closed(t).shutdown(9), closed_listen=lambda t: closed(t).listen(),
+      closed_sendto=lambda t: closed(t, UDP_KIND).sendto(b"x", ("127.0.0.1", 9)),
+      closed_setsockopt_unknown=lambda t: closed(t).setsockopt(SOL, 9999, 1))
+calls(errno.EBADF, closed_connect_ex=lambda t: closed(t).connect_ex(("127.0.0.1", 9)))
+calls(b"", closed_recv_nothing=lambda t: closed(t).recv(0), unconnected_recv_nothing=lambda t: fresh(t).recv(0))
+calls(-1, closed_detach=lambda t: closed(t).detach())
+
+# socket()'s arguments (socket.py, __sock_create, inet_create) -----------------------------------------------------
+calls(raised(OSError, errno.EINVAL, "[Errno 22] Invalid argument"),
+      socket_type_999=lambda t: socket.socket(socket.AF_INET, 999),
+      socket_type_past_sock_max=lambda t: socket.socket(socket.AF_INET, 11),
+      socket_unknown_type_flag=lambda t: socket.socket(socket.AF_INET, socket.SOCK_STREAM | 0x100),
+      socket_protocol_999=lambda t: socket.socket(socket.AF_INET, socket.SOCK_STREAM, 999))
+calls(raised(OSError, errno.ESOCKTNOSUPPORT, "[Errno 94] Socket type not supported"),
+      socket_type_zero=lambda t: socket.socket(socket.AF_INET, 0),
+      socket_seqpacket=lambda t: socket.socket(socket.AF_INET, socket.SOCK_SEQPACKET))
+calls(raised(OSError, errno.EPROTONOSUPPORT, "[Errno 93] Protocol not supported"),
+      socket_raw=lambda t: socket.socket(socket.AF_INET, socket.SOCK_RAW),
+      socket_stream_udp=lambda t: socket.socket(socket.AF_INET, socket.SOCK_STREAM, 17),
+      socket_dgram_tcp=lambda t: socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 6),
+      socket_stream_protocol_256=lambda t: socket.socket(socket.AF_INET, socket.SOCK_STREAM, 256))
+calls(raised(OSError, errno.EAFNOSUPPORT, "[Errno 97] Address family not supported by protocol"),
+      socket_family_999=lambda t: socket.socket(999))
+calls(raised(TypeError, None, "'str' object cannot be interpreted as an integer"),
+      socket_family_str=lambda t: socket.socket("x"), socket_type_str=lambda t: socket.socket(socket.AF_INET, "x"),
+      listen_str=lambda t: fresh(t).listen("x"), shutdown_str=lambda t: fresh(t).shutdown("x"),
+      recv_str=lambda t: fresh(t).recv("x"))
+calls(raised(OverflowError, None, "Python int too large to convert to C int"),
+      socket_family_past_c_int=lambda t: socket.socket(2**40))
+calls(raised(OverflowError, None, "signed integer is greater than maximum"),
+      listen_huge=lambda t: fresh(t).listen(2**40))
+calls(raised(OverflowError, None, "Python int too large to convert to C ssize_t"),
+      recv_huge=lambda t: fresh(t).recv(2**70))
+calls((socket.SOCK_STREAM, 0, socket.SOCK_STREAM), socket_minus_one_is_the_default=lambda t: (
+    lambda s: (s.type, s.proto, s.getsockopt(SOL, socket.SO_TYPE)))(track_new(t, socket.AF_INET, -1, -1)))
+calls(True, socket_nonblock_flag=lambda t: track_new(t, socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+      .gettimeout() == 0.0)
+
+
+def track_new(track: Track, *args: Any) -> socket.socket:
+    """socket.socket(*args), tracked."""
+    return track(socket.socket(*args))
+
+
+# Addresses, data and states ------------------------------------------------------------------------------------
+calls(raised(OSError, errno.EISCONN, "[Errno 106] Transport endpoint is already connected"),
+      connect_on_a_listener=lambda t: (lambda s: s.connect(s.getsockname()))(listening(t)))
+calls(errno.EISCONN, connect_ex_on_a_listener=lambda t: (lambda s: s.connect_ex(s.getsockname()))(listening(t)))
+calls(raised(OSError, errno.EINVAL, "[Errno 22] Invalid argument"),
+      bind_a_listener_again=lambda t: listening(t).bind(("127.0.0.1", 0)),
+      shutdown_bad_how=lambda t: fresh(t).shutdown(5))
+calls(raised(OSError, errno.ENOTCONN, "[Errno 107] Transport endpoint is not connected"),
+      shutdown_unconnected=lambda t: fresh(t).shutdown(socket.SHUT_RDWR))
+calls(raised(OSError, errno.EDESTADDRREQ, "[Errno 89] Destination address required"),
+      send_unconnected_udp=lambda t: fresh(t, UDP_KIND).send(b"x"))
+calls(raised(TypeError, None, "connect(): AF_INET address must be tuple, not str"),
+      connect_str_address=lambda t: fresh(t).connect("x"))
+calls(raised(TypeError, None, "connect_ex(): AF_INET address must be tuple, not str"),
+      connect_ex_str_address=lambda t: fresh(t).connect_ex("x"))
+calls(raised(TypeError, None, "sendto(): AF_INET address must be tuple, not NoneType"),
+      sendto_none_address=lambda t: fresh(t, UDP_KIND).sendto(b"x", None))
+calls(raised(TypeError, None, "AF_INET address must be a pair (host, port)"),
+      bind_three_tuple=lambda t: fresh(t).bind(("127.0.0.1", 80, 1)))
+calls(raised(TypeError, None, "str, bytes or bytearray expected, not int"),
+      bind_int_host=lambda t: fresh(t).bind((1, 80)))
+calls(raised(TypeError, None, "'str' object cannot be interpreted as an integer"),
+      connect_str_port=lambda t: fresh(t).connect(("127.0.0.1", "80")))
+calls(raised(OverflowError, None, "connect(): port must be 0-65535."),
+      connect_port_65536=lambda t: fresh(t).connect(("127.0.0.1", 65536)),
+      connect_port_minus_one=lambda t: fresh(t).connect(("127.0.0.1", -1)))
+calls(raised(OverflowError, None, "bind(): port must be 0-65535."),
+      bind_port_70000=lambda t: fresh(t).bind(("", 70000)))
+calls(raised(OverflowError, None, "connect_ex(): port must be 0-65535."),
+      connect_ex_port_70000=lambda t: fresh(t).connect_ex(("127.0.0.1", 70000)))
+calls(raised(OverflowError, None, "sendto(): port must be 0-65535."),
+      sendto_port_70000=lambda t: fresh(t, UDP_KIND).sendto(b"x", ("127.0.0.1", 70000)))
+calls(raised(TypeError, None, "a bytes-like object is required, not 'str'"),
+      send_str=lambda t: fresh(t).send("x"), sendall_str=lambda t: fresh(t).sendall("x"),
+      sendto_str=lambda t: fresh(t, UDP_KIND).sendto("x", ("127.0.0.1", 9)))
+calls(raised(TypeError, None, "a bytes-like object is required, not 'NoneType'"),
+      send_none=lambda t: fresh(t).send(None))
+calls(raised(BrokenPipeError, errno.EPIPE, "[Errno 32] Broken pipe"), send_unconnected=lambda t: fresh(t).send(b""))
+calls(("0.0.0.0", 0), bind_port_zero_boundary=lambda t: (lambda s: (s.bind(("", 0)), s.getsockname()[0], 0)[1:])(
+    fresh(t)))
+calls(True, bind_port_65535_boundary=lambda t: (lambda s: s.bind(("", 65535)) is None)(fresh(t)))
+
+
+def listening(track: Track) -> socket.socket:
+    """A tracked socket listening on 127.0.0.1."""
+    sock = track(socket.socket())
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock
+
+
+# Names --------------------------------------------------------------------------------------------------------
+NO_NAME = raised(socket.gaierror, socket.EAI_NONAME, "[Errno -2] Name or service not known")
+calls(NO_NAME, getaddrinfo_no_host_no_port=lambda t: socket.getaddrinfo(None, None),
+      getaddrinfo_empty_host=lambda t: socket.getaddrinfo("", 80),
+      getaddrinfo_passive_no_port=lambda t: socket.getaddrinfo(None, None, socket.AF_INET, socket.SOCK_STREAM, 0,
+                                                               socket.AI_PASSIVE))
+calls(raised(socket.gaierror, socket.EAI_SERVICE, "[Errno -8] Servname not supported for ai_socktype"),
+      getaddrinfo_negative_port=lambda t: socket.getaddrinfo("127.0.0.1", -1))
+calls(raised(TypeError, None, "getaddrinfo() argument 1 must be string or None"),
+      getaddrinfo_int_host=lambda t: socket.getaddrinfo(1, 80))
+calls(raised(OSError, None, "Int or String expected"), getaddrinfo_float_port=lambda t: socket.getaddrinfo("x", 1.5))
+STREAM_ARGS = (socket.AF_INET, socket.SOCK_STREAM)
+calls([(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 4464))],
+      getaddrinfo_port_wraps=lambda t: socket.getaddrinfo("127.0.0.1", 70000, *STREAM_ARGS))
+calls([(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 80))],
+      getaddrinfo_bytes_port=lambda t: socket.getaddrinfo(b"127.0.0.1", b"80", *STREAM_ARGS),
+      getaddrinfo_no_host_named_port=lambda t: socket.getaddrinfo(None, "http", *STREAM_ARGS))
+calls("0.0.0.0", gethostbyname_empty=lambda t: socket.gethostbyname(""),
+      gethostbyname_empty_bytes=lambda t: socket.gethostbyname(b""))
+calls("127.0.0.1", gethostbyname_bytes=lambda t: socket.gethostbyname(b"127.0.0.1"))
+calls(raised(TypeError, None, "gethostbyname() argument 1 must be str, bytes or bytearray, not int"),
+      gethostbyname_int=lambda t: socket.gethostbyname(1))
+calls(raised(TypeError, None, "gethostbyname() argument 1 must be str, bytes or bytearray, not None"),
+      gethostbyname_none=lambda t: socket.gethostbyname(None))
+calls(raised(socket.herror, 3, "[Errno 3] Unknown server error"),
+      gethostbyname_ex_empty=lambda t: socket.gethostbyname_ex(""))

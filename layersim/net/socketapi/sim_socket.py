@@ -32,8 +32,44 @@ if TYPE_CHECKING:
 __all__ = ["SimSocket", "os_error"]
 
 _DEFAULT = object()
+# Linux's AF_MAX, SOCK_TYPE_MASK, SOCK_MAX, SOCK_PACKET and IPPROTO_MAX (include/linux/socket.h, net.h, in.h).
+_AF_MAX, _SOCK_TYPE_MASK, _SOCK_MAX, _SOCK_PACKET, _IPPROTO_MAX = 46, 0xF, 11, 10, 263
 # What getsockopt reports for a SO_RCVBUF/SO_SNDBUF set tiny: Linux's SOCK_MIN_RCVBUF and SOCK_MIN_SNDBUF.
 _BUFFER_MINIMUM = {(_std.SOL_SOCKET, _std.SO_RCVBUF): 2304, (_std.SOL_SOCKET, _std.SO_SNDBUF): 4608}
+
+
+def _c_int(value: Any) -> int:
+    """An argument CPython reads as a C int."""
+    number = operator.index(value)
+    if not -2**31 <= number < 2**31:
+        raise OverflowError("Python int too large to convert to C int")
+    return number
+
+
+def _socket_arguments(family: Any, type: Any, proto: Any, fileno: int | None) -> tuple[int, int, int]:
+    """socket()'s family, type and protocol, refused with CPython's and Linux's errors (socket.py turns -1 into
+    the default; net/socket.c __sock_create and net/ipv4/af_inet.c inet_create check the rest)."""
+    family, type, proto = _c_int(family), _c_int(type), _c_int(proto)
+    if fileno is None:
+        family = _std.AF_INET if family == -1 else family
+        type = _std.SOCK_STREAM if type == -1 else type
+        proto = 0 if proto == -1 else proto
+    if family != _std.AF_INET:
+        if 0 <= family < _AF_MAX:
+            raise os_error(errno.EAFNOSUPPORT, f"layersim's hosts speak IPv4 only (AF_INET), not family {family}")
+        raise os_error(errno.EAFNOSUPPORT)
+    if type & ~(_SOCK_TYPE_MASK | _std.SOCK_NONBLOCK | _std.SOCK_CLOEXEC) or type & _SOCK_TYPE_MASK >= _SOCK_MAX:
+        raise os_error(errno.EINVAL)
+    base = type & _SOCK_TYPE_MASK
+    if base in (_std.SOCK_RAW, _SOCK_PACKET):
+        raise os_error(errno.EPROTONOSUPPORT)  # layersim has no raw sockets; Linux's answer to SOCK_RAW, proto 0
+    if base not in (_std.SOCK_STREAM, _std.SOCK_DGRAM):
+        raise os_error(errno.ESOCKTNOSUPPORT)  # inet_create: no AF_INET protocol of that type
+    if not 0 <= proto < _IPPROTO_MAX:
+        raise os_error(errno.EINVAL)
+    if proto not in (0, 6 if base == _std.SOCK_STREAM else 17):
+        raise os_error(errno.EPROTONOSUPPORT)
+    return family, type, proto
 
 
 class SimSocket(SocketOps):
@@ -41,11 +77,8 @@ class SimSocket(SocketOps):
 
     def __init__(self, host: Host, family: int = _std.AF_INET, type: int = _std.SOCK_STREAM, proto: int = 0,
                  fileno: int | None = None, *, timeout: float | object | None = _DEFAULT) -> None:
-        if family != _std.AF_INET:
-            raise os_error(errno.EAFNOSUPPORT, "layersim's hosts speak IPv4 only (AF_INET)")
+        family, type, proto = _socket_arguments(family, type, proto, fileno)
         base_type = type & ~(_std.SOCK_NONBLOCK | _std.SOCK_CLOEXEC)
-        if base_type not in (_std.SOCK_STREAM, _std.SOCK_DGRAM):
-            raise os_error(errno.EPROTONOSUPPORT, f"socket type {type} is not SOCK_STREAM or SOCK_DGRAM")
         self.host = host
         self.family = _std.AddressFamily.AF_INET
         self.type = _std.SocketKind(base_type)
@@ -174,6 +207,7 @@ class SimSocket(SocketOps):
     # Names ------------------------------------------------------------------------------------------------
     def getsockname(self) -> tuple[str, int]:
         """(address, port) of this end ("0.0.0.0", 0 before bind or connect)."""
+        self._check()
         if self._endpoint is not None:
             local = self._endpoint.conn.local
         elif self._udp is not None:
@@ -184,6 +218,7 @@ class SimSocket(SocketOps):
 
     def getpeername(self) -> tuple[str, int]:
         """(address, port) of the other end; OSError ENOTCONN when not connected."""
+        self._check()
         if self._endpoint is not None:
             remote = self._endpoint.conn.remote
         elif self._udp is not None and self._udp.remote is not None:
@@ -192,19 +227,29 @@ class SimSocket(SocketOps):
             raise os_error(errno.ENOTCONN)
         return str(IPv4Address(remote[0])), remote[1]
 
-    def _address(self, address: Any) -> tuple[int, int]:
-        """(ip as int, port) from ("10.0.0.1" | "" | name, port): names resolve as getaddrinfo does."""
-        if not isinstance(address, tuple) or len(address) != 2:
+    def _address(self, address: Any, call: str) -> tuple[int, int]:
+        """(ip as int, port) from ("10.0.0.1" | "" | name, port): names resolve as getaddrinfo does. Checked in
+        CPython's order and words (socketmodule.c getsockaddrarg: a tuple, a pair, the host, the port)."""
+        if not isinstance(address, tuple):
+            raise TypeError(f"{call}(): AF_INET address must be tuple, not {type(address).__name__}")
+        if len(address) != 2:
             raise TypeError("AF_INET address must be a pair (host, port)")
         name, port = address
-        if not isinstance(port, int) or not 0 <= port <= 0xFFFF:
-            raise OverflowError("bind(): port must be 0-65535.")
-        if name in ("", "0.0.0.0"):
-            return 0, port
-        try:
-            return address_int(name), port
-        except Exception:
-            return int(self.host.resolve(name)), port
+        if isinstance(name, (bytes, bytearray)):
+            name = bytes(name).decode("idna")
+        elif not isinstance(name, str):
+            raise TypeError(f"str, bytes or bytearray expected, not {type(name).__name__}")
+        port = operator.index(port)
+        if not -2**31 <= port < 2**31 or name in ("", "0.0.0.0"):
+            ip = 0
+        else:
+            try:
+                ip = address_int(name)
+            except Exception:
+                ip = int(self.host.resolve(name))
+        if not 0 <= port <= 0xFFFF:
+            raise OverflowError(f"{call}(): port must be 0-65535.")
+        return ip, port
 
     # Options ----------------------------------------------------------------------------------------------
     def setsockopt(self, level: int, optname: int, value: int | bytes, optlen: int | None = None) -> None:
@@ -325,9 +370,10 @@ class SimSocket(SocketOps):
             self.close()
 
     def detach(self) -> int:
-        """Forget the socket without closing the connection (returns the fd)."""
+        """Forget the socket without closing the connection (returns the fd, -1 if it was closed)."""
+        fd = self.fileno()
         self._closed = self._released = True
-        return self._fd
+        return fd
 
     def makefile(self, mode: str = "r", buffering: int | None = None, *, encoding: str | None = None,
                  errors: str | None = None, newline: str | None = None) -> Any:
