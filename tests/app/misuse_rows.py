@@ -348,11 +348,11 @@ calls(("0.0.0.0", 0), bind_port_zero_boundary=lambda t: (lambda s: (s.bind(("", 
 calls(True, bind_port_65535_boundary=lambda t: (lambda s: s.bind(("", 65535)) is None)(fresh(t)))
 
 
-def listening(track: Track) -> socket.socket:
+def listening(track: Track, backlog: int = 128) -> socket.socket:
     """A tracked socket listening on 127.0.0.1."""
     sock = track(socket.socket())
     sock.bind(("127.0.0.1", 0))
-    sock.listen()
+    sock.listen(backlog)
     return sock
 
 
@@ -382,3 +382,17 @@ calls(raised(TypeError, None, "gethostbyname() argument 1 must be str, bytes or 
       gethostbyname_none=lambda t: socket.gethostbyname(None))
 calls(raised(socket.herror, 3, "[Errno 3] Unknown server error"),
       gethostbyname_ex_empty=lambda t: socket.gethostbyname_ex(""))
+
+
+def connect_ex_timeout(track: Track) -> Any:
+    """connect_ex() to a listener whose backlog is full (its SYNs are dropped) until the timeout passes."""
+    server = listening(track, backlog=0)
+    codes = []
+    for _ in range(3):
+        client = track(socket.socket())
+        client.settimeout(0.2)
+        codes.append(client.connect_ex(server.getsockname()))
+    return codes[0], codes[-1]
+
+
+ROWS["connect_ex_timeout"] = (connect_ex_timeout, (0, errno.EAGAIN))

@@ -169,8 +169,8 @@ class SocketOps:
         target = self._address(address, "connect_ex")
         try:
             return self._connect(target)
-        except TimeoutError:
-            raise  # CPython's connect_ex raises the timeout too (sock_connect: a timeout is not an errno)
+        except TimeoutError:  # socketmodule.c sock_call_ex: a timeout is SOCK_TIMEOUT_ERR when asked for an errno
+            return errno.EAGAIN
         except OSError as exc:  # what connect(2) says, as an errno (EBADF, ENETUNREACH, EINPROGRESS...)
             return exc.errno or errno.EINVAL
 
