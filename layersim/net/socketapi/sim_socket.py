@@ -18,6 +18,7 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
 from layersim.net.process import current_process, wait_until
+from layersim.net.socketapi.arguments import c_int, socket_arguments
 from layersim.net.socketapi.pytime import socket_timeout
 from layersim.net.socketapi.sim_socket_ops import SocketOps, os_error
 from layersim.net.socketapi.sockopts import check_getsockopt, check_setsockopt, int_value
@@ -32,44 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["SimSocket", "os_error"]
 
 _DEFAULT = object()
-# Linux's AF_MAX, SOCK_TYPE_MASK, SOCK_MAX, SOCK_PACKET and IPPROTO_MAX (include/linux/socket.h, net.h, in.h).
-_AF_MAX, _SOCK_TYPE_MASK, _SOCK_MAX, _SOCK_PACKET, _IPPROTO_MAX = 46, 0xF, 11, 10, 263
 # What getsockopt reports for a SO_RCVBUF/SO_SNDBUF set tiny: Linux's SOCK_MIN_RCVBUF and SOCK_MIN_SNDBUF.
 _BUFFER_MINIMUM = {(_std.SOL_SOCKET, _std.SO_RCVBUF): 2304, (_std.SOL_SOCKET, _std.SO_SNDBUF): 4608}
-
-
-def _c_int(value: Any) -> int:
-    """An argument CPython reads as a C int."""
-    number = operator.index(value)
-    if not -2**31 <= number < 2**31:
-        raise OverflowError("Python int too large to convert to C int")
-    return number
-
-
-def _socket_arguments(family: Any, type: Any, proto: Any, fileno: int | None) -> tuple[int, int, int]:
-    """socket()'s family, type and protocol, refused with CPython's and Linux's errors (socket.py turns -1 into
-    the default; net/socket.c __sock_create and net/ipv4/af_inet.c inet_create check the rest)."""
-    family, type, proto = _c_int(family), _c_int(type), _c_int(proto)
-    if fileno is None:
-        family = _std.AF_INET if family == -1 else family
-        type = _std.SOCK_STREAM if type == -1 else type
-        proto = 0 if proto == -1 else proto
-    if family != _std.AF_INET:
-        if 0 <= family < _AF_MAX:
-            raise os_error(errno.EAFNOSUPPORT, f"layersim's hosts speak IPv4 only (AF_INET), not family {family}")
-        raise os_error(errno.EAFNOSUPPORT)
-    if type & ~(_SOCK_TYPE_MASK | _std.SOCK_NONBLOCK | _std.SOCK_CLOEXEC) or type & _SOCK_TYPE_MASK >= _SOCK_MAX:
-        raise os_error(errno.EINVAL)
-    base = type & _SOCK_TYPE_MASK
-    if base in (_std.SOCK_RAW, _SOCK_PACKET):
-        raise os_error(errno.EPROTONOSUPPORT)  # layersim has no raw sockets; Linux's answer to SOCK_RAW, proto 0
-    if base not in (_std.SOCK_STREAM, _std.SOCK_DGRAM):
-        raise os_error(errno.ESOCKTNOSUPPORT)  # inet_create: no AF_INET protocol of that type
-    if not 0 <= proto < _IPPROTO_MAX:
-        raise os_error(errno.EINVAL)
-    if proto not in (0, 6 if base == _std.SOCK_STREAM else 17):
-        raise os_error(errno.EPROTONOSUPPORT)
-    return family, type, proto
 
 
 class SimSocket(SocketOps):
@@ -77,7 +42,7 @@ class SimSocket(SocketOps):
 
     def __init__(self, host: Host, family: int = _std.AF_INET, type: int = _std.SOCK_STREAM, proto: int = 0,
                  fileno: int | None = None, *, timeout: float | object | None = _DEFAULT) -> None:
-        family, type, proto = _socket_arguments(family, type, proto, fileno)
+        family, type, proto = socket_arguments(family, type, proto, fileno)
         base_type = type & ~(_std.SOCK_NONBLOCK | _std.SOCK_CLOEXEC)
         self.host = host
         self.family = _std.AddressFamily.AF_INET
@@ -131,9 +96,7 @@ class SimSocket(SocketOps):
 
     def setblocking(self, flag: bool) -> None:
         """Blocking (True) or non-blocking (False) mode."""
-        block = operator.index(flag)  # CPython reads a C int: TypeError for a str, a float, None
-        if not -2**31 <= block < 2**31:
-            raise OverflowError("Python int too large to convert to C int")
+        block = c_int(flag)  # TypeError for a str, a float, None
         self._timeout = None if block else 0.0
         self._check()
 

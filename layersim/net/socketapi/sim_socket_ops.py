@@ -6,11 +6,18 @@ import errno
 import operator
 import os
 import socket as _std
-import sys
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
 from layersim.errors import LayersimError
+from layersim.net.socketapi.arguments import (
+    bytes_view,
+    int_argument,
+    into_size,
+    os_error,
+    size_argument,
+    writable_view,
+)
 from layersim.tcp import State
 
 if TYPE_CHECKING:
@@ -22,59 +29,6 @@ LOOPBACK = 0x7F000001
 _CONNECTING = frozenset({State.SYN_SENT, State.SYN_RECEIVED})
 _SENDABLE = frozenset({State.ESTABLISHED, State.CLOSE_WAIT})
 _MSG_DONTWAIT, _MSG_PEEK = int(_std.MSG_DONTWAIT), int(_std.MSG_PEEK)  # ints: enum.Flag's `&` runs in Python
-
-
-def os_error(code: int, detail: str | None = None) -> OSError:
-    """OSError with Linux's text for `code` (Python turns it into ConnectionRefusedError and the like)."""
-    return OSError(code, detail or os.strerror(code))
-
-
-def _bytes_view(data: Any) -> memoryview:
-    """The bytes to send, or CPython's TypeError for what is not bytes-like (a str, None)."""
-    try:
-        return memoryview(data).cast("B")
-    except TypeError:
-        raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'") from None
-
-
-def _size_argument(value: Any) -> int:
-    """A buffer size as CPython reads it (a Py_ssize_t)."""
-    number = operator.index(value)
-    if not -sys.maxsize - 1 <= number <= sys.maxsize:
-        raise OverflowError("Python int too large to convert to C ssize_t")
-    return number
-
-
-def _c_int_argument(value: Any) -> int:
-    """An argument CPython parses with the "i" format (listen's backlog, shutdown's how)."""
-    number = operator.index(value)
-    if number > 2**31 - 1:
-        raise OverflowError("signed integer is greater than maximum")
-    if number < -2**31:
-        raise OverflowError("signed integer is less than minimum")
-    return number
-
-
-def _writable_view(buffer: Any, call: str) -> memoryview:
-    """The bytes of a writable buffer, or CPython's TypeError for a read-only one (bytes, a str)."""
-    try:
-        view = memoryview(buffer)
-    except TypeError:
-        view = None
-    if view is None or view.readonly:
-        raise TypeError(f"{call}() argument 1 must be read-write bytes-like object, not {type(buffer).__name__}")
-    return view.cast("B")
-
-
-def _nbytes(nbytes: int, size: int, call: str, too_big: str) -> int:
-    """How many bytes a recv_into/recvfrom_into call may take, checked before anything is read, as CPython's
-    sock_recv_into and sock_recvfrom_into do (0 means the whole buffer)."""
-    nbytes = operator.index(nbytes)
-    if nbytes < 0:
-        raise ValueError(f"negative buffersize in {call}")
-    if nbytes > size:
-        raise ValueError(too_big)
-    return nbytes or size
 
 
 class SocketOps:
@@ -122,7 +76,7 @@ class SocketOps:
 
     def listen(self: SimSocket, backlog: int = 128) -> None:
         """Accept connections on the bound port (a free one if unbound), at most `backlog` waiting."""
-        backlog = _c_int_argument(backlog)
+        backlog = int_argument(backlog)
         self._check()
         if self.type != _std.SOCK_STREAM:
             raise os_error(errno.EOPNOTSUPP)
@@ -250,7 +204,7 @@ class SocketOps:
 
     def send(self: SimSocket, data: bytes, flags: int = 0) -> int:
         """Queue as much of `data` as the send buffer takes (blocking until some fits); the count queued."""
-        view = _bytes_view(data)
+        view = bytes_view(data)
         if self.type == _std.SOCK_DGRAM:
             return self._send_datagram(view, None)
         self._check()
@@ -281,14 +235,14 @@ class SocketOps:
 
     def sendall(self: SimSocket, data: bytes, flags: int = 0) -> None:
         """Send every byte (blocking as needed)."""
-        view = _bytes_view(data)
+        view = bytes_view(data)
         while view:
             sent = self.send(view, flags)
             view = view[sent:]
 
     def recv(self: SimSocket, bufsize: int, flags: int = 0) -> bytes:
         """Up to `bufsize` bytes as soon as any are there; b"" once the peer has closed and all is read."""
-        bufsize = _size_argument(bufsize)
+        bufsize = size_argument(bufsize)
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
         if bufsize == 0:  # CPython's sock_recv returns at once, without a recv(2): nothing asked, nothing to wait for
@@ -327,15 +281,15 @@ class SocketOps:
 
     def recv_into(self: SimSocket, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         """recv() into a buffer; the count written."""
-        view = _writable_view(buffer, "recv_into")
-        nbytes = _nbytes(nbytes, len(view), "recv_into", "buffer too small for requested bytes")
+        view = writable_view(buffer, "recv_into")
+        nbytes = into_size(nbytes, len(view), "recv_into", "buffer too small for requested bytes")
         data = self.recv(nbytes, flags)
         view[:len(data)] = data
         return len(data)
 
     def shutdown(self: SimSocket, how: int) -> None:
         """SHUT_WR sends FIN after what is queued; SHUT_RD stops reading; SHUT_RDWR both."""
-        how = _c_int_argument(how)
+        how = int_argument(how)
         self._check()  # Linux looks the descriptor up first (EBADF), then checks `how` (inet_shutdown: EINVAL)
         if how not in (_std.SHUT_RD, _std.SHUT_WR, _std.SHUT_RDWR):
             raise os_error(errno.EINVAL)
@@ -349,7 +303,7 @@ class SocketOps:
     # Datagrams --------------------------------------------------------------------------------------------
     def sendto(self: SimSocket, data: bytes, flags_or_address: Any, address: Any = None) -> int:
         """Send one datagram to `address` (or the connected peer when it is None)."""
-        view = _bytes_view(data)
+        view = bytes_view(data)
         target = self._address(flags_or_address if address is None else address, "sendto")
         if self.type == _std.SOCK_STREAM:  # Linux ignores the address of a stream socket
             return self.send(view)
@@ -399,8 +353,8 @@ class SocketOps:
 
     def recvfrom_into(self: SimSocket, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
         """recvfrom() into a buffer."""
-        view = _writable_view(buffer, "recvfrom_into")
-        nbytes = _nbytes(nbytes, len(view), "recvfrom_into", "nbytes is greater than the length of the buffer")
+        view = writable_view(buffer, "recvfrom_into")
+        nbytes = into_size(nbytes, len(view), "recvfrom_into", "nbytes is greater than the length of the buffer")
         data, source = self.recvfrom(nbytes, flags)
         view[:len(data)] = data
         return len(data), source

@@ -14,7 +14,7 @@ import errno
 import socket as _std
 from typing import Any
 
-from layersim.net.socketapi.sim_socket_ops import os_error
+from layersim.net.socketapi.arguments import os_error
 
 __all__ = ["check_getsockopt", "check_setsockopt", "int_value"]
 
