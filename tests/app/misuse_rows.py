@@ -396,3 +396,26 @@ def connect_ex_timeout(track: Track) -> Any:
 
 
 ROWS["connect_ex_timeout"] = (connect_ex_timeout, (0, errno.EAGAIN))
+
+
+# socket(fileno=...): a descriptor taken over (ssl's and asyncio's detach idiom), or none ------------------------
+def take_over_a_connection(track: Track) -> Any:
+    client, server = loopback_pair(track)
+    number = client.detach()
+    again = track(socket.socket(fileno=number))
+    again.sendall(b"hi")
+    return (server.recv(2), again.fileno() == number, again.type, again.proto,
+            again.getpeername() == server.getsockname(), client.fileno())
+
+
+def take_over_a_datagram_socket(track: Track) -> Any:
+    sender, receiver = udp_pair(track)
+    again = track(socket.socket(fileno=sender.detach()))
+    again.send(b"datagram")
+    return receiver.recv(16), again.type, again.proto
+
+
+ROWS["take_over_a_connection"] = (take_over_a_connection, (b"hi", True, socket.SOCK_STREAM, 6, True, -1))
+ROWS["take_over_a_datagram_socket"] = (take_over_a_datagram_socket, (b"datagram", socket.SOCK_DGRAM, 17))
+calls(BAD_FD, socket_fileno_of_nothing=lambda t: socket.socket(fileno=900_000))
+calls(raised(ValueError, None, "negative file descriptor"), socket_negative_fileno=lambda t: socket.socket(fileno=-1))

@@ -37,11 +37,27 @@ _DEFAULT = object()
 _BUFFER_MINIMUM = {(_std.SOL_SOCKET, _std.SO_RCVBUF): 2304, (_std.SOL_SOCKET, _std.SO_SNDBUF): 4608}
 
 
+def _open_socket(host: Host, fileno: Any) -> SimSocket:
+    """The socket behind descriptor `fileno` of this host: EBADF if there is none, as the kernel says."""
+    number = operator.index(fileno)
+    if number < 0:
+        raise ValueError("negative file descriptor")
+    source = host.fd_table.get(number)
+    if source is None:
+        raise os_error(errno.EBADF)
+    return source
+
+
 class SimSocket(SocketOps):
     """A socket of a simulated host (AF_INET; SOCK_STREAM is TCP, SOCK_DGRAM is UDP)."""
 
     def __init__(self, host: Host, family: int = _std.AF_INET, type: int = _std.SOCK_STREAM, proto: int = 0,
                  fileno: int | None = None, *, timeout: float | object | None = _DEFAULT) -> None:
+        source = None if fileno is None else _open_socket(host, fileno)
+        if source is not None:  # socket(fileno=n): what the descriptor is, for what the caller left at -1
+            family = int(source.family) if family == -1 else family
+            type = int(source.type) if type == -1 else type
+            proto = (6 if source.type == _std.SOCK_STREAM else 17) if proto == -1 else proto
         family, type, proto = socket_arguments(family, type, proto, fileno)
         base_type = type & ~(_std.SOCK_NONBLOCK | _std.SOCK_CLOEXEC)
         self.host = host
@@ -66,6 +82,20 @@ class SimSocket(SocketOps):
         self._owner = current_process()
         if self._owner is not None:  # when the process ends its sockets close, as the kernel closes an exiting
             self._owner.on_exit.append(self._release)  # process's files
+        if source is not None:
+            self._take_over(source)
+
+    def _take_over(self, source: SimSocket) -> None:
+        """Become the socket object of `source`'s descriptor (socket(fileno=old.detach()), as ssl and asyncio
+        do): its connection, listener or datagram socket, bound address and options."""
+        for name in ("_local", "_endpoint", "_listening", "_udp", "_shut_write", "_connect_started",
+                     "_connect_in_progress"):
+            setattr(self, name, getattr(source, name))
+        self._options = dict(source._options)
+        if source._local is not None:
+            bound = self.host.tcp.bound.get(source._local, [])
+            bound[:] = [self if sock is source else sock for sock in bound]
+        self.host.fd_table[self._fd] = self
 
     def _new_stream_socket(self) -> SimSocket:
         """A new TCP socket of the same host and class (what accept() returns)."""

@@ -38,8 +38,8 @@ def bound_socket_class(host: Host, module: SocketModule | None = None) -> type[S
     class socket(SimSocket):
         """A socket of this host."""
 
-        def __init__(self, family: int = _std.AF_INET, type: int = _std.SOCK_STREAM, proto: int = 0,
-                     fileno: int | None = None, **kwargs: Any) -> None:
+        def __init__(self, family: int = -1, type: int = -1, proto: int = -1, fileno: int | None = None,
+                     **kwargs: Any) -> None:  # -1: the default, or what the descriptor `fileno` is (socket.py)
             if module is not None:
                 kwargs.setdefault("timeout", module.getdefaulttimeout())
             super().__init__(host, family, type, proto, fileno, **kwargs)
