@@ -4,7 +4,8 @@
 `select.select`, `selectors.DefaultSelector`, `time.sleep`, `time.time`, `time.monotonic` and friends, and
 `ssl.SSLContext.wrap_socket`, which refuses a simulated socket (see tls.py). Each
 replacement asks which simulated process is running: inside one, it is that host's version (so unmodified code -
-http.client, urllib3, requests, a tutorial's script - runs on the simulated host, and cannot reach a real socket);
+http.client, urllib3, requests, a tutorial's script - runs on the simulated host, and through these names cannot
+reach a real socket; a process is no sandbox: `_socket` or `os` reach the real machine);
 outside any (layersim's own code between process steps), it is the real function. The replacements are installed
 when a network that has processes starts running and removed when `run` returns, also when it raises, so nothing
 outside a run ever sees them. `select.poll`/`epoll` are hidden meanwhile, so libraries fall back to select.
