@@ -31,9 +31,14 @@ if TYPE_CHECKING:
     from layersim.app.traceroute import TracerouteResult
     from layersim.net.network import Network
 
-__all__ = ["Datagram", "Host", "UDPSocket"]
+__all__ = ["FIRST_SIMULATED_FD", "Datagram", "Host", "UDPSocket"]
 
 UDPSocket = DatagramSocket  # the name earlier versions used
+# Simulated descriptors are numbered far above any real one, so code that hands a simulated socket's fileno() to
+# the real kernel (ssl.SSLSocket, socket.fromfd, os.close) gets EBADF instead of acting on a real file of this
+# program. A real fd is below RLIMIT_NOFILE's hard limit, itself at most fs.nr_open (1048576 by default, Linux's
+# sysctl_nr_open); the number must stay a C int, as CPython passes a fileno to the kernel.
+FIRST_SIMULATED_FD = 1 << 30
 
 
 class Host(IPNode):
@@ -53,7 +58,7 @@ class Host(IPNode):
         self._next_pid = 1000
         self.tcp = TcpStack(self, tcp)
         self.fd_table: dict[int, Any] = {}  # file descriptor -> socket object of a program on this host
-        self._fd_top = 3  # every fd from here up is free
+        self._fd_top = FIRST_SIMULATED_FD  # every fd from here up is free
         self._fd_freed: list[int] = []  # a heap of the fds below _fd_top given back since
         self.hosts: dict[str, IPv4Address] = {}  # /etc/hosts: name -> address (the host's own name is implied)
         self.resolver: Any = None  # a stub resolver (layersim.app.resolver) for names not in `hosts`
@@ -118,8 +123,8 @@ class Host(IPNode):
         return self._socket_module
 
     def new_fd(self, sock: Any) -> int:
-        """A file descriptor number for a new socket of a program on this host: the lowest free one from 3, as
-        Linux gives (0-2 are stdin, stdout and stderr)."""
+        """A file descriptor number for a new socket of a program on this host: the lowest free one from
+        FIRST_SIMULATED_FD, as Linux gives the lowest free one (the same numbers on every run)."""
         table, freed = self.fd_table, self._fd_freed
         while freed:  # Linux's __alloc_fd finds it from files->next_fd in a bitmap; a heap is the same in O(log n)
             fd = heapq.heappop(freed)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from layersim.net.process import wait_until
+from layersim.net.socketapi.pytime import select_timeout_ns
 
 if TYPE_CHECKING:
     from layersim.net.host import Host
@@ -20,36 +21,59 @@ __all__ = ["SelectModule", "SimSelector", "select_sockets"]
 EVENT_READ, EVENT_WRITE = _std_selectors.EVENT_READ, _std_selectors.EVENT_WRITE
 
 
+def _fd_of(item: Any) -> int:
+    """The descriptor number of an int or an object with fileno(), with CPython's errors (fileutils.c:
+    PyObject_AsFileDescriptor)."""
+    if isinstance(item, int):
+        fd = item
+    else:
+        method = getattr(item, "fileno", None)
+        if method is None:
+            raise TypeError("argument must be an int, or have a fileno() method.")
+        fd = method()
+        if not isinstance(fd, int):
+            raise TypeError("fileno() returned a non-integer")
+    if not -2**31 <= fd < 2**31:
+        raise OverflowError("Python int too large to convert to C int")
+    if fd < 0:  # a closed socket: CPython's words
+        raise ValueError(f"file descriptor cannot be a negative integer ({fd})")
+    return fd
+
+
 def _socket_of(host: Host, item: Any) -> SimSocket:
     """The SimSocket behind a socket object or a file descriptor number of this host."""
     from layersim.net.socketapi.sim_socket import SimSocket
 
-    fd = item if isinstance(item, int) else item.fileno()
-    if fd < 0:  # a closed socket: CPython's words
-        raise ValueError(f"file descriptor cannot be a negative integer ({fd})")
+    fd = _fd_of(item)
     if isinstance(item, SimSocket):
         return item
-    if fd >= 1024:  # FD_SETSIZE
+    sock = host.fd_table.get(fd)  # simulated descriptors lie above FD_SETSIZE, on purpose (see new_fd)
+    if sock is None and fd >= 1024:  # FD_SETSIZE, for any other number
         raise ValueError("filedescriptor out of range in select()")
-    sock = host.fd_table.get(fd)
     if sock is None:  # no such socket on this host: select(2)'s EBADF
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))
     return sock
 
 
+def _sequence(items: Any) -> list[Any]:
+    """One of select()'s three lists (any iterable, as PySequence_Fast takes)."""
+    try:
+        return list(items)
+    except TypeError:
+        raise TypeError("arguments 1-3 must be sequences") from None
+
+
 def select_sockets(host: Host, rlist: list[Any], wlist: list[Any], xlist: list[Any],
                    timeout: float | None = None) -> tuple[list[Any], list[Any], list[Any]]:
     """select(2) over simulated sockets: those ready to read and to write, blocking up to `timeout` seconds."""
-    if timeout is not None and timeout < 0:
-        raise ValueError("timeout must be non-negative")
-    readers = [(item, _socket_of(host, item)) for item in rlist]
-    writers = [(item, _socket_of(host, item)) for item in wlist]
+    timeout_ns = select_timeout_ns(timeout)  # the timeout is read first, then the lists (selectmodule.c)
+    readers, writers, _ = ([(item, _socket_of(host, item)) for item in _sequence(items)]
+                           for items in (rlist, wlist, xlist))  # no simulated socket has exceptional data
 
     def ready() -> tuple[list[Any], list[Any]]:
         return ([i for i, s in readers if s._readable()], [i for i, s in writers if s._writable()])
 
     queues = [q for _, sock in readers + writers for q in sock._queues()]
-    timeout_ns = None if timeout is None else round(timeout * 1e9)
     wait_until(host.network.clock, queues, lambda: any(ready()), timeout_ns)
     readable, writable = ready()
     return readable, writable, []
@@ -63,7 +87,13 @@ class SimSelector(_std_selectors.BaseSelector):
         self._keys: dict[int, _std_selectors.SelectorKey] = {}
 
     def _fd(self, fileobj: Any) -> int:
-        return fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        """The descriptor of `fileobj`, with the stdlib selectors' errors (selectors._fileobj_to_fd)."""
+        if isinstance(fileobj, int):
+            return fileobj
+        try:
+            return int(fileobj.fileno())
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"Invalid file object: {fileobj!r}") from None
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> _std_selectors.SelectorKey:
         """Watch `fileobj` for EVENT_READ and/or EVENT_WRITE."""
@@ -81,8 +111,11 @@ class SimSelector(_std_selectors.BaseSelector):
 
     def unregister(self, fileobj: Any) -> _std_selectors.SelectorKey:
         """Stop watching `fileobj`."""
+        fd = self._fd(fileobj)
+        if fd not in self._keys:  # a socket closed since it was registered: found by object, as the stdlib does
+            fd = next((key.fd for key in self._keys.values() if key.fileobj is fileobj), fd)
         try:
-            return self._keys.pop(self._fd(fileobj))
+            return self._keys.pop(fd)
         except KeyError:
             raise KeyError(f"{fileobj!r} is not registered") from None
 
@@ -100,7 +133,7 @@ class SimSelector(_std_selectors.BaseSelector):
                     out.append((key, mask))
             return out
 
-        timeout_ns = None if timeout is None else max(0, round(timeout * 1e9))
+        timeout_ns = select_timeout_ns(None if timeout is None else max(timeout, 0))  # as SelectSelector.select
         wait_until(self.host.network.clock, [q for _, s in socks for q in s._queues()], lambda: bool(ready()),
                    timeout_ns)
         return ready()

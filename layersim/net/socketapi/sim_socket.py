@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import io
+import operator
 import os
 import socket as _std
 import struct
@@ -17,7 +18,10 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
 from layersim.net.process import current_process, wait_until
+from layersim.net.socketapi.arguments import c_int, socket_arguments
+from layersim.net.socketapi.pytime import socket_timeout
 from layersim.net.socketapi.sim_socket_ops import SocketOps, os_error
+from layersim.net.socketapi.sockopts import check_getsockopt, check_setsockopt, int_value
 from layersim.net.sockets import address_int
 from layersim.tcp import State
 
@@ -33,16 +37,29 @@ _DEFAULT = object()
 _BUFFER_MINIMUM = {(_std.SOL_SOCKET, _std.SO_RCVBUF): 2304, (_std.SOL_SOCKET, _std.SO_SNDBUF): 4608}
 
 
+def _open_socket(host: Host, fileno: Any) -> SimSocket:
+    """The socket behind descriptor `fileno` of this host: EBADF if there is none, as the kernel says."""
+    number = operator.index(fileno)
+    if number < 0:
+        raise ValueError("negative file descriptor")
+    source = host.fd_table.get(number)
+    if source is None:
+        raise os_error(errno.EBADF)
+    return source
+
+
 class SimSocket(SocketOps):
     """A socket of a simulated host (AF_INET; SOCK_STREAM is TCP, SOCK_DGRAM is UDP)."""
 
     def __init__(self, host: Host, family: int = _std.AF_INET, type: int = _std.SOCK_STREAM, proto: int = 0,
                  fileno: int | None = None, *, timeout: float | object | None = _DEFAULT) -> None:
-        if family != _std.AF_INET:
-            raise os_error(errno.EAFNOSUPPORT, "layersim's hosts speak IPv4 only (AF_INET)")
+        source = None if fileno is None else _open_socket(host, fileno)
+        if source is not None:  # socket(fileno=n): what the descriptor is, for what the caller left at -1
+            family = int(source.family) if family == -1 else family
+            type = int(source.type) if type == -1 else type
+            proto = (6 if source.type == _std.SOCK_STREAM else 17) if proto == -1 else proto
+        family, type, proto = socket_arguments(family, type, proto, fileno)
         base_type = type & ~(_std.SOCK_NONBLOCK | _std.SOCK_CLOEXEC)
-        if base_type not in (_std.SOCK_STREAM, _std.SOCK_DGRAM):
-            raise os_error(errno.EPROTONOSUPPORT, f"socket type {type} is not SOCK_STREAM or SOCK_DGRAM")
         self.host = host
         self.family = _std.AddressFamily.AF_INET
         self.type = _std.SocketKind(base_type)
@@ -65,6 +82,20 @@ class SimSocket(SocketOps):
         self._owner = current_process()
         if self._owner is not None:  # when the process ends its sockets close, as the kernel closes an exiting
             self._owner.on_exit.append(self._release)  # process's files
+        if source is not None:
+            self._take_over(source)
+
+    def _take_over(self, source: SimSocket) -> None:
+        """Become the socket object of `source`'s descriptor (socket(fileno=old.detach()), as ssl and asyncio
+        do): its connection, listener or datagram socket, bound address and options."""
+        for name in ("_local", "_endpoint", "_listening", "_udp", "_shut_write", "_connect_started",
+                     "_connect_in_progress"):
+            setattr(self, name, getattr(source, name))
+        self._options = dict(source._options)
+        if source._local is not None:
+            bound = self.host.tcp.bound.get(source._local, [])
+            bound[:] = [self if sock is source else sock for sock in bound]
+        self.host.fd_table[self._fd] = self
 
     def _new_stream_socket(self) -> SimSocket:
         """A new TCP socket of the same host and class (what accept() returns)."""
@@ -86,11 +117,8 @@ class SimSocket(SocketOps):
 
     def settimeout(self, value: float | None) -> None:
         """None blocks, 0 never blocks, a positive number of seconds raises TimeoutError when it passes."""
-        if value is not None:
-            value = float(value)
-            if value < 0:
-                raise ValueError("Timeout value out of range")
-        self._timeout = value
+        self._timeout = socket_timeout(value)  # CPython's errors for NaN, inf, a str... (pytime.py)
+        self._check()  # CPython sets the value, then fcntl() on a closed socket's -1 fails: EBADF
 
     def gettimeout(self) -> float | None:
         """The timeout in seconds (None: blocking)."""
@@ -98,7 +126,9 @@ class SimSocket(SocketOps):
 
     def setblocking(self, flag: bool) -> None:
         """Blocking (True) or non-blocking (False) mode."""
-        self._timeout = None if flag else 0.0
+        block = c_int(flag)  # TypeError for a str, a float, None
+        self._timeout = None if block else 0.0
+        self._check()
 
     def getblocking(self) -> bool:
         """Whether calls block."""
@@ -170,6 +200,7 @@ class SimSocket(SocketOps):
     # Names ------------------------------------------------------------------------------------------------
     def getsockname(self) -> tuple[str, int]:
         """(address, port) of this end ("0.0.0.0", 0 before bind or connect)."""
+        self._check()
         if self._endpoint is not None:
             local = self._endpoint.conn.local
         elif self._udp is not None:
@@ -180,6 +211,7 @@ class SimSocket(SocketOps):
 
     def getpeername(self) -> tuple[str, int]:
         """(address, port) of the other end; OSError ENOTCONN when not connected."""
+        self._check()
         if self._endpoint is not None:
             remote = self._endpoint.conn.remote
         elif self._udp is not None and self._udp.remote is not None:
@@ -188,27 +220,44 @@ class SimSocket(SocketOps):
             raise os_error(errno.ENOTCONN)
         return str(IPv4Address(remote[0])), remote[1]
 
-    def _address(self, address: Any) -> tuple[int, int]:
-        """(ip as int, port) from ("10.0.0.1" | "" | name, port): names resolve as getaddrinfo does."""
-        if not isinstance(address, tuple) or len(address) != 2:
+    def _address(self, address: Any, call: str) -> tuple[int, int]:
+        """(ip as int, port) from ("10.0.0.1" | "" | name, port): names resolve as getaddrinfo does. Checked in
+        CPython's order and words (socketmodule.c getsockaddrarg: a tuple, a pair, the host, the port)."""
+        if not isinstance(address, tuple):
+            raise TypeError(f"{call}(): AF_INET address must be tuple, not {type(address).__name__}")
+        if len(address) != 2:
             raise TypeError("AF_INET address must be a pair (host, port)")
         name, port = address
-        if not isinstance(port, int) or not 0 <= port <= 0xFFFF:
-            raise OverflowError("bind(): port must be 0-65535.")
-        if name in ("", "0.0.0.0"):
-            return 0, port
-        try:
-            return address_int(name), port
-        except Exception:
-            return int(self.host.resolve(name)), port
+        if isinstance(name, (bytes, bytearray)):
+            name = bytes(name).decode("idna")
+        elif not isinstance(name, str):
+            raise TypeError(f"str, bytes or bytearray expected, not {type(name).__name__}")
+        port = operator.index(port)
+        if not -2**31 <= port < 2**31 or name in ("", "0.0.0.0"):
+            ip = 0
+        else:
+            try:
+                ip = address_int(name)
+            except Exception:
+                ip = int(self.host.resolve(name))
+        if not 0 <= port <= 0xFFFF:
+            raise OverflowError(f"{call}(): port must be 0-65535.")
+        return ip, port
 
     # Options ----------------------------------------------------------------------------------------------
     def setsockopt(self, level: int, optname: int, value: int | bytes, optlen: int | None = None) -> None:
-        """SO_REUSEADDR, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, IP_TTL, IP_TOS (others are kept)."""
+        """SO_REUSEADDR, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, IP_TTL, IP_TOS (other options Linux
+        knows are kept; one it does not know is ENOPROTOOPT, see sockopts.py)."""
+        value = int_value(value)
         self._check()
+        check_setsockopt(self.type, level, optname, value)
+        if (level, optname) == (_std.IPPROTO_IP, _std.IP_TTL) and value == -1:
+            self._options.pop((level, optname), None)  # Linux: -1 is the default TTL again
+            if self._udp is not None:
+                self._apply_udp_options()
+            return
         if (level, optname) == (_std.SOL_SOCKET, _std.SO_LINGER):
-            if not isinstance(value, bytes) or len(value) < 8:
-                raise os_error(errno.EINVAL)  # Linux: SO_LINGER takes a struct linger (8 bytes)
+            assert isinstance(value, bytes)  # Linux: SO_LINGER takes a struct linger (checked: 8 bytes)
             onoff, seconds = struct.unpack("ii", value[:8])
             self._options[(level, optname)] = seconds if onoff else -1  # -1: off (close() as usual)
             return
@@ -223,12 +272,19 @@ class SimSocket(SocketOps):
 
     def getsockopt(self, level: int, optname: int, buflen: int | None = None) -> int | bytes:
         """What setsockopt set, SO_ERROR (and clears it), SO_TYPE, or Linux's defaults."""
+        if buflen is not None and not 0 <= buflen <= 1024:  # CPython's own limit (sock_getsockopt)
+            raise OSError("getsockopt buflen out of range")
         self._check()
+        check_getsockopt(self.type, level, optname)
         if (level, optname) == (_std.SOL_SOCKET, _std.SO_ERROR):
             code = self._pending_error(consume=True)
             return code or 0
-        if (level, optname) == (_std.SOL_SOCKET, _std.SO_TYPE):
-            return int(self.type)
+        read_only = {_std.SO_TYPE: int(self.type), _std.SO_DOMAIN: int(self.family),
+                     _std.SO_PROTOCOL: 6 if self.type == _std.SOCK_STREAM else 17,
+                     _std.SO_ACCEPTCONN: int(self._listening is not None)}  # sk_getsockopt's answers
+        if level == _std.SOL_SOCKET and optname in read_only:
+            value = read_only[optname]
+            return value.to_bytes(4, "little")[:buflen] if buflen else value
         if (level, optname) == (_std.SOL_SOCKET, _std.SO_LINGER):
             seconds = self._options.get((level, optname), -1)
             packed = struct.pack("ii", int(seconds >= 0), max(seconds, 0))
@@ -238,7 +294,7 @@ class SimSocket(SocketOps):
         value = self._options.get((level, optname), defaults.get((level, optname), 0))
         if (level, optname) in _BUFFER_MINIMUM and (level, optname) in self._options:
             value = max(2 * value, _BUFFER_MINIMUM[(level, optname)])  # Linux doubles it (bookkeeping room)
-        return value.to_bytes(buflen, "little") if buflen else value
+        return value.to_bytes(4, "little", signed=True)[:buflen] if buflen else value  # an int: 4 bytes at most
 
     def _apply_udp_options(self) -> None:
         udp = self._udp
@@ -306,9 +362,10 @@ class SimSocket(SocketOps):
             self.close()
 
     def detach(self) -> int:
-        """Forget the socket without closing the connection (returns the fd)."""
+        """Forget the socket without closing the connection (returns the fd, -1 if it was closed)."""
+        fd = self.fileno()
         self._closed = self._released = True
-        return self._fd
+        return fd
 
     def makefile(self, mode: str = "r", buffering: int | None = None, *, encoding: str | None = None,
                  errors: str | None = None, newline: str | None = None) -> Any:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import errno
+import operator
 import os
 import socket as _std
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
 from layersim.errors import LayersimError
+from layersim.net.socketapi.arguments import (
+    bytes_view,
+    int_argument,
+    into_size,
+    os_error,
+    size_argument,
+    writable_view,
+)
 from layersim.tcp import State
 
 if TYPE_CHECKING:
@@ -22,21 +31,17 @@ _SENDABLE = frozenset({State.ESTABLISHED, State.CLOSE_WAIT})
 _MSG_DONTWAIT, _MSG_PEEK = int(_std.MSG_DONTWAIT), int(_std.MSG_PEEK)  # ints: enum.Flag's `&` runs in Python
 
 
-def os_error(code: int, detail: str | None = None) -> OSError:
-    """OSError with Linux's text for `code` (Python turns it into ConnectionRefusedError and the like)."""
-    return OSError(code, detail or os.strerror(code))
-
-
 class SocketOps:
     """bind/listen/accept/connect/send/recv of SimSocket (kept apart to keep each module small)."""
 
     # Addresses --------------------------------------------------------------------------------------------
     def bind(self: SimSocket, address: Any) -> None:
         """Bind to (address, port): "" or "0.0.0.0" is every address, port 0 a free ephemeral one."""
+        ip, port = self._address(address, "bind")
         self._check()
-        if self._local is not None or self._udp is not None or self._endpoint is not None:
+        if self._local is not None or self._udp is not None or self._endpoint is not None or \
+                self._listening is not None:
             raise os_error(errno.EINVAL)
-        ip, port = self._address(address)
         if ip and ip not in self.host.own_ints and ip >> 24 != 127:
             raise os_error(errno.EADDRNOTAVAIL, "Cannot assign requested address")
         if self.type == _std.SOCK_DGRAM:
@@ -70,6 +75,7 @@ class SocketOps:
 
     def listen(self: SimSocket, backlog: int = 128) -> None:
         """Accept connections on the bound port (a free one if unbound), at most `backlog` waiting."""
+        backlog = int_argument(backlog)
         self._check()
         if self.type != _std.SOCK_STREAM:
             raise os_error(errno.EOPNOTSUPP)
@@ -107,20 +113,23 @@ class SocketOps:
 
     def connect(self: SimSocket, address: Any) -> None:
         """Connect to (address, port); ("", port) is this host, as on Linux."""
-        code = self._connect(address, raising=True)
+        code = self._connect(self._address(address, "connect"))
         if code:
             raise os_error(code)
 
     def connect_ex(self: SimSocket, address: Any) -> int:
-        """connect() returning the errno instead of raising (0 on success)."""
+        """connect() returning the errno instead of raising (0 on success); a bad address still raises."""
+        target = self._address(address, "connect_ex")
         try:
-            return self._connect(address, raising=False)
-        except BlockingIOError as exc:
-            return exc.errno or errno.EINPROGRESS
+            return self._connect(target)
+        except TimeoutError:  # socketmodule.c sock_call_ex: a timeout is SOCK_TIMEOUT_ERR when asked for an errno
+            return errno.EAGAIN
+        except OSError as exc:  # what connect(2) says, as an errno (EBADF, ENETUNREACH, EINPROGRESS...)
+            return exc.errno or errno.EINVAL
 
-    def _connect(self: SimSocket, address: Any, *, raising: bool) -> int:
+    def _connect(self: SimSocket, target: tuple[int, int]) -> int:
         self._check()
-        ip, port = self._address(address)
+        ip, port = target
         if not ip:
             ip = LOOPBACK
         if self.type == _std.SOCK_DGRAM:
@@ -129,7 +138,7 @@ class SocketOps:
             self._udp.connect((IPv4Address(ip), port))
             return 0
         if self._listening is not None:
-            raise os_error(errno.EINVAL)
+            raise os_error(errno.EISCONN)  # inet_stream_connect: a listener is not TCP_CLOSE
         endpoint = self._endpoint
         if endpoint is None:
             if self._connect_started:
@@ -196,14 +205,14 @@ class SocketOps:
 
     def send(self: SimSocket, data: bytes, flags: int = 0) -> int:
         """Queue as much of `data` as the send buffer takes (blocking until some fits); the count queued."""
+        view = bytes_view(data)
         if self.type == _std.SOCK_DGRAM:
-            return self.sendto(data, None)
+            return self._send_datagram(view, None)
         self._check()
         endpoint = self._endpoint
         if endpoint is None:  # Linux: sending on a stream socket that is not connected (or listens) is EPIPE
             raise os_error(errno.EPIPE)
         conn = endpoint.conn
-        view = memoryview(data).cast("B")
         if not view:
             return 0
 
@@ -227,20 +236,21 @@ class SocketOps:
 
     def sendall(self: SimSocket, data: bytes, flags: int = 0) -> None:
         """Send every byte (blocking as needed)."""
-        view = memoryview(data).cast("B")
+        view = bytes_view(data)
         while view:
             sent = self.send(view, flags)
             view = view[sent:]
 
     def recv(self: SimSocket, bufsize: int, flags: int = 0) -> bytes:
         """Up to `bufsize` bytes as soon as any are there; b"" once the peer has closed and all is read."""
+        bufsize = size_argument(bufsize)
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
+        if bufsize == 0:  # CPython's sock_recv returns at once, without a recv(2): nothing asked, nothing to wait for
+            return b""
         if self.type == _std.SOCK_DGRAM:
             return self._recv_datagram(bufsize)[0]
         endpoint = self._connected()
-        if bufsize == 0:  # Linux returns at once: nothing asked, nothing to wait for
-            return b""
         conn = endpoint.conn
         if conn.readable and not flags:  # the common case: bytes are waiting
             data, segments = conn.recv(bufsize, self.host.network.clock.now)
@@ -272,13 +282,16 @@ class SocketOps:
 
     def recv_into(self: SimSocket, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         """recv() into a buffer; the count written."""
-        view = memoryview(buffer).cast("B")
-        data = self.recv(nbytes or len(view), flags)
+        view = writable_view(buffer, "recv_into")
+        nbytes = into_size(nbytes, len(view), "recv_into", "buffer too small for requested bytes")
+        data = self.recv(nbytes, flags)
         view[:len(data)] = data
         return len(data)
 
     def shutdown(self: SimSocket, how: int) -> None:
         """SHUT_WR sends FIN after what is queued; SHUT_RD stops reading; SHUT_RDWR both."""
+        how = int_argument(how)
+        self._check()  # Linux looks the descriptor up first (EBADF), then checks `how` (inet_shutdown: EINVAL)
         if how not in (_std.SHUT_RD, _std.SHUT_WR, _std.SHUT_RDWR):
             raise os_error(errno.EINVAL)
         if self.type == _std.SOCK_DGRAM:
@@ -291,22 +304,31 @@ class SocketOps:
     # Datagrams --------------------------------------------------------------------------------------------
     def sendto(self: SimSocket, data: bytes, flags_or_address: Any, address: Any = None) -> int:
         """Send one datagram to `address` (or the connected peer when it is None)."""
-        self._check()
-        target = flags_or_address if address is None else address
+        view = bytes_view(data)
+        target = self._address(flags_or_address if address is None else address, "sendto")
         if self.type == _std.SOCK_STREAM:  # Linux ignores the address of a stream socket
-            return self.send(data)
-        if len(data) > 65507:  # 65535 less the IPv4 and UDP headers
+            return self.send(view)
+        return self._send_datagram(view, target)
+
+    def _send_datagram(self: SimSocket, view: memoryview, target: tuple[int, int] | None) -> int:
+        """Send `view` as one datagram to (ip, port), or to the connected peer when `target` is None."""
+        self._check()
+        if target is None and (self._udp is None or self._udp.remote is None):
+            raise os_error(errno.EDESTADDRREQ)  # udp_sendmsg: no address and not connected (before any autobind)
+        if len(view) > 65507:  # 65535 less the IPv4 and UDP headers
             raise os_error(errno.EMSGSIZE)
         if self._udp is None:
             self._autobind_udp()
         try:
-            ok = self._udp.sendto(bytes(data), None if target is None else
-                                  (IPv4Address(self._address(target)[0] or LOOPBACK), target[1]))
+            ok = self._udp.sendto(bytes(view), None if target is None else
+                                  (IPv4Address(target[0] or LOOPBACK), target[1]))
         except LayersimError as exc:
             raise os_error(errno.EINVAL, str(exc)) from None
+        except OSError as exc:  # an error an earlier datagram brought back (ICMP): Linux's text, not the table's
+            raise os_error(exc.errno or errno.EIO) from None
         if not ok:
             raise os_error(errno.ENETUNREACH)
-        return len(data)
+        return len(view)
 
     def _autobind_udp(self: SimSocket) -> None:
         """Bind an unbound UDP socket to a free port before connect() or sendto(); none free is EAGAIN, as Linux's
@@ -332,13 +354,16 @@ class SocketOps:
 
     def recvfrom(self: SimSocket, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
         """One datagram (cut to `bufsize`) and its sender; for TCP, recv() and None."""
+        if operator.index(bufsize) < 0:
+            raise ValueError("negative buffersize in recvfrom")
         if self.type == _std.SOCK_STREAM:
             return self.recv(bufsize, flags), None
         return self._recv_datagram(bufsize)
 
     def recvfrom_into(self: SimSocket, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
         """recvfrom() into a buffer."""
-        view = memoryview(buffer).cast("B")
-        data, source = self.recvfrom(nbytes or len(view), flags)
+        view = writable_view(buffer, "recvfrom_into")
+        nbytes = into_size(nbytes, len(view), "recvfrom_into", "nbytes is greater than the length of the buffer")
+        data, source = self.recvfrom(nbytes, flags)
         view[:len(data)] = data
         return len(data), source

@@ -12,6 +12,7 @@ import types
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
+from layersim.net.socketapi.pytime import socket_timeout
 from layersim.net.socketapi.sim_socket import SimSocket
 from layersim.net.socketapi.sim_socket_ops import os_error
 
@@ -37,8 +38,8 @@ def bound_socket_class(host: Host, module: SocketModule | None = None) -> type[S
     class socket(SimSocket):
         """A socket of this host."""
 
-        def __init__(self, family: int = _std.AF_INET, type: int = _std.SOCK_STREAM, proto: int = 0,
-                     fileno: int | None = None, **kwargs: Any) -> None:
+        def __init__(self, family: int = -1, type: int = -1, proto: int = -1, fileno: int | None = None,
+                     **kwargs: Any) -> None:  # -1: the default, or what the descriptor `fileno` is (socket.py)
             if module is not None:
                 kwargs.setdefault("timeout", module.getdefaulttimeout())
             super().__init__(host, family, type, proto, fileno, **kwargs)
@@ -73,7 +74,7 @@ class SocketModule(types.ModuleType):
 
     def setdefaulttimeout(self, timeout: float | None) -> None:
         """Set the timeout new sockets start with."""
-        self._default_timeout = None if timeout is None else float(timeout)
+        self._default_timeout = socket_timeout(timeout)
 
     def gethostname(self) -> str:
         """The host's name."""
@@ -85,11 +86,20 @@ class SocketModule(types.ModuleType):
 
     def gethostbyname(self, name: str) -> str:
         """The first IPv4 address of `name` (a hosts entry, or a DNS answer); socket.gaierror when unknown."""
+        if isinstance(name, (bytes, bytearray)):
+            name = bytes(name).decode("idna")
+        elif not isinstance(name, str):
+            raise TypeError(f"gethostbyname() argument 1 must be str, bytes or bytearray, not "
+                            f"{'None' if name is None else type(name).__name__}")
+        if not name:  # CPython's setipaddr: the empty name is INADDR_ANY
+            return "0.0.0.0"
         return str(self.host.resolve(name))
 
     def gethostbyname_ex(self, name: str) -> tuple[str, list[str], list[str]]:
         """(canonical name, aliases, addresses) of `name`: from DNS the CNAME chain's end and its aliases."""
         resolver = self.host.resolver
+        if name == "":  # glibc's gethostbyname_r("") fails with NO_RECOVERY, which CPython reports as herror 3
+            raise _std.herror(3, "Unknown server error")
         try:
             IPv4Address(name)
         except ValueError:
@@ -104,14 +114,22 @@ class SocketModule(types.ModuleType):
 
         Without a type or protocol each address comes as SOCK_STREAM/6, SOCK_DGRAM/17 and SOCK_RAW/0; a named
         service only for the protocols /etc/services lists it under; a service with SOCK_RAW is EAI_SERVICE."""
+        if isinstance(host, bytes):
+            host = host.decode("idna")
+        elif host is not None and not isinstance(host, str):
+            raise TypeError("getaddrinfo() argument 1 must be string or None")
+        if isinstance(port, bytes):
+            port = port.decode()
+        elif port.__class__ is int:  # `type` is the argument here
+            port = str(port)  # CPython hands glibc the number as text (an exact int only)
+        elif port is not None and not isinstance(port, str):
+            raise OSError("Int or String expected")
+        if (host is None and port is None) or host == "":  # glibc: no name and no service, or the empty name
+            raise _std.gaierror(_std.EAI_NONAME, "Name or service not known")
         if family == _std.AF_INET6:
             raise _std.gaierror(_std.EAI_ADDRFAMILY, "Address family for hostname not supported")
         if family not in (_std.AF_INET, _std.AF_UNSPEC):
             raise _std.gaierror(_std.EAI_FAMILY, "ai_family not supported")
-        if isinstance(host, bytes):
-            host = host.decode("idna")
-        if isinstance(port, bytes):
-            port = port.decode()
         kinds = [k for k in _KINDS if (not type or k[0] == type) and (not proto or k[1] == proto)]
         if not kinds:
             raise _std.gaierror(_std.EAI_SOCKTYPE, "ai_socktype not supported")
@@ -123,10 +141,10 @@ class SocketModule(types.ModuleType):
                 raise _std.gaierror(_std.EAI_SERVICE, "Servname not supported for ai_socktype")
             number = by_protocol[kinds[0][1]]
         elif port is not None:
-            number = int(port)
+            number = int(port) % 0x10000  # glibc keeps the low 16 bits of a numeric service (htons)
         if port is not None and type == _std.SOCK_RAW:
             raise _std.gaierror(_std.EAI_SERVICE, "Servname not supported for ai_socktype")
-        if host is None or host == "":
+        if host is None:
             addresses = [IPv4Address("0.0.0.0" if flags & _std.AI_PASSIVE else "127.0.0.1")]
         else:
             addresses = self.host.resolve_all(host)

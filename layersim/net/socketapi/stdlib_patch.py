@@ -1,9 +1,11 @@
 """While a network runs, the stdlib's socket, select, selectors and time functions act on the calling process's host.
 
 `STDLIB_NAMES` lists what is replaced: `socket.socket`, `socket.create_connection`, `socket.getaddrinfo`, ...,
-`select.select`, `selectors.DefaultSelector`, `time.sleep`, `time.time`, `time.monotonic` and friends. Each
+`select.select`, `selectors.DefaultSelector`, `time.sleep`, `time.time`, `time.monotonic` and friends, and
+`ssl.SSLContext.wrap_socket`, which refuses a simulated socket (see tls.py). Each
 replacement asks which simulated process is running: inside one, it is that host's version (so unmodified code -
-http.client, urllib3, requests, a tutorial's script - runs on the simulated host, and cannot reach a real socket);
+http.client, urllib3, requests, a tutorial's script - runs on the simulated host, and through these names cannot
+reach a real socket; a process is no sandbox: `_socket` or `os` reach the real machine);
 outside any (layersim's own code between process steps), it is the real function. The replacements are installed
 when a network that has processes starts running and removed when `run` returns, also when it raises, so nothing
 outside a run ever sees them. `select.poll`/`epoll` are hidden meanwhile, so libraries fall back to select.
@@ -14,12 +16,15 @@ from __future__ import annotations
 import select as _select
 import selectors as _selectors
 import socket as _socket
+import ssl as _ssl
 import time as _time
 from collections.abc import Callable
 from typing import Any
 
 from layersim.net.process import current_process, sleep
+from layersim.net.socketapi.pytime import sleep_ns
 from layersim.net.socketapi.select_module import SimSelector, select_sockets
+from layersim.net.socketapi.tls import refusing_wrap_socket
 
 __all__ = ["STDLIB_NAMES", "StdlibPatch"]
 
@@ -63,7 +68,12 @@ def _dispatch(real: Callable[..., Any], simulated: Callable[[Any], Callable[...,
 
 
 def _sim_sleep(proc: Any) -> Callable[[float], None]:
-    return lambda seconds: sleep(round(seconds * 1e9)) if seconds > 0 else None
+    def sim_sleep(seconds: float) -> None:
+        ns = sleep_ns(seconds)  # CPython's ValueError for a negative length or NaN, before any wait
+        if ns:
+            sleep(ns)
+
+    return sim_sleep
 
 
 def _clock(proc: Any, scale: float, epoch: bool) -> Callable[[], Any]:
@@ -99,6 +109,7 @@ class StdlibPatch:
             out.append((_time, name, _dispatch(getattr(_time, name),
                                                lambda proc, scale=scale, epoch=epoch: _clock(proc, scale, epoch))))
         out += [(_select, name, _MISSING) for name in _HIDDEN_SELECT if hasattr(_select, name)]
+        out.append((_ssl.SSLContext, "wrap_socket", refusing_wrap_socket(_ssl.SSLContext.wrap_socket)))
         return out
 
     def __enter__(self) -> StdlibPatch:
