@@ -215,10 +215,18 @@ class Connection(FastPath):
             state, profile.data_retries)
         if self.snd_una == self.snd_max and state not in (State.SYN_SENT, State.SYN_RECEIVED):
             return
-        self._retries += 1
-        if self._retries > limit:
-            self._fail(errno.ETIMEDOUT, Event.TIMEOUT)
-            return
+        if self.snd_wnd == 0 and state in SENDING:
+            # Linux tcp_retransmit_timer: facing a zero window the retransmissions are window probes, and the
+            # connection lives while the receiver answers (RFC 1122 §4.2.2.17); it gives up only after twice the
+            # maximum RTO without an ACK (tcp_rtx_probe0_timed_out)
+            if self._now - self._ack_at > 2 * profile.max_rto_ns:
+                self._fail(errno.ETIMEDOUT, Event.TIMEOUT)
+                return
+        else:
+            self._retries += 1
+            if self._retries > limit:
+                self._fail(errno.ETIMEDOUT, Event.TIMEOUT)
+                return
         self.rtt.backoff()
         self._events.append(TCPEvent("rto", self._now, {"rto_ns": self.rtt.rto_ns, "backoff": self.rtt.backoffs}))
         self._timed_seq = None

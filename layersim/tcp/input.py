@@ -335,6 +335,10 @@ class Input(Output):
         """An ACK at or above SND.UNA: window update, SACK scoreboard, RTT, congestion control, timers."""
         acked = seq_sub(ack, self.snd_una)
         window = tcp[7] << self.snd_scale
+        # RFC 1122 §4.2.2.17: keep probing a zero window as long as the receiver answers; Linux (tcp_ack) sets
+        # icsk_probes_out = 0 on every acceptable ACK, so only unanswered probes count towards giving up
+        self._persist_probes = 0
+        self._ack_at = self._now
         old_wnd = self.snd_wnd
         wl1 = self.snd_wl1
         if seq_lt(wl1, seq) or (wl1 == seq and seq_le(self.snd_wl2, ack)):  # RFC 9293 §3.10.7.4 window update
@@ -344,7 +348,6 @@ class Input(Output):
                 self.max_snd_wnd = window
             if window and self._persist_at is not None:
                 self._persist_at = None
-                self._persist_probes = 0
         board = self.scoreboard
         if sack and self.sack_ok:
             limit = seq_sub(self.snd_max, self.snd_una)
@@ -388,8 +391,11 @@ class Input(Output):
                 if cc.on_ack(acked, mss, self._now, rtt.srtt_ns):
                     self._cwnd_event("congestion avoidance")
             self._rto_at = None if ack == self.snd_max else self._now + rtt.rto_ns
-        elif (not plen and not f & (SYN | FIN) and window == old_wnd and ack != self.snd_max):
-            cc.dupacks += 1  # RFC 5681 §2 duplicate ACK
+        elif (not plen and not f & (SYN | FIN) and window == old_wnd and ack != self.snd_max
+              and self._persist_at is None):
+            # RFC 5681 §2 duplicate ACK; not the answer to a zero-window probe (its byte is not lost data: FreeBSD's
+            # tcp_input counts duplicate ACKs only while the retransmission timer, not the persist timer, runs)
+            cc.dupacks += 1
             mss = self._payload_room()
             if cc.in_recovery:  # one segment out per duplicate ACK: a SACK hole if there is one, else new data
                 if not (self.sack_ok and self._retransmit_hole(out)):

@@ -16,8 +16,8 @@ class TCB:
     """Connection variables; Output, Input and Connection add the behaviour on top of it."""
 
     __slots__ = (
-        "_ack_now", "_close_at", "_delack_at", "_events", "_ka_at", "_ka_probes", "_min_rtt_ns", "_now", "_orphan",
-        "_passive",
+        "_ack_at", "_ack_now", "_close_at", "_delack_at", "_events", "_ka_at", "_ka_probes", "_min_rtt_ns", "_now",
+        "_orphan", "_passive",
         "_peer_fin", "_persist_at", "_persist_backoff", "_persist_probes", "_quickacks", "_rcv_clamp", "_rcv_mss",
         "_retries", "_rexmit_next", "_rto_at", "_snd_sml", "_timed_at", "_timed_seq", "_unacked_bytes", "cc",
         "error", "fin_queued", "fin_received", "irs", "iss", "keepalive", "last_ack_sent", "local", "max_snd_wnd",
@@ -74,6 +74,7 @@ class TCB:
         self.cc = controller(profile, mss)
         self.scoreboard = Scoreboard(iss)
         self._retries = 0
+        self._ack_at = now                  # when the last acceptable ACK arrived (Linux tp->rcv_tstamp)
         self._snd_sml = iss                 # end of the last small segment sent (Minshall's Nagle)
         self._rexmit_next = iss             # in recovery: next SACK hole to retransmit starts here or later
         self._timed_seq: int | None = None  # Karn: one segment timed at a time, never a retransmitted one
