@@ -67,6 +67,8 @@ class Profile:
     delay_ack_of_fin: bool           # Linux: a FIN in ESTABLISHED is ACKed with a delay (pingpong), RFC: at once
     ack_unsent_data_reply: bool      # ACK of data not yet sent: True = send an ACK (RFC 9293), False = drop (Linux)
     challenge_acks: bool             # RFC 5961: in-window RST or SYN gets a challenge ACK
+    invalid_ratelimit_ns: int        # at most one ACK per this interval answers out-of-window or invalid segments
+                                     # (Linux tcp_invalid_ratelimit 500 ms, tcp_oow_rate_limited; RFC 5961 §7)
     # Buffers, persist, keepalive, TIME-WAIT ------------------------------------------------------------------
     rcvbuf: int                      # receive buffer bytes (data) by default
     sndbuf: int                      # send buffer bytes by default
@@ -91,6 +93,7 @@ LINUX = Profile(
     pacing_ss_ratio=200, pacing_ca_ratio=120,
     delayed_ack_ns=40 * _MS, quickack_segments=16, ack_every_segments=2, rcv_window_growth=True,
     delay_ack_of_fin=True, ack_unsent_data_reply=False, challenge_acks=True,
+    invalid_ratelimit_ns=500 * _MS,
     rcvbuf=131072, sndbuf=262144, zero_window_probe="old_seq", max_persist_ns=120 * _S,
     keepalive_idle_ns=7200 * _S, keepalive_interval_ns=75 * _S, keepalive_probes=9, time_wait_ns=60 * _S,
     fin_wait_2_timeout_ns=60 * _S,
@@ -108,6 +111,7 @@ RFC = Profile(
     pacing_ss_ratio=200, pacing_ca_ratio=120,
     delayed_ack_ns=200 * _MS, quickack_segments=0, ack_every_segments=2, rcv_window_growth=False,
     delay_ack_of_fin=False, ack_unsent_data_reply=True, challenge_acks=True,
+    invalid_ratelimit_ns=500 * _MS,
     rcvbuf=65535 * 2, sndbuf=65535 * 4, zero_window_probe="one_byte", max_persist_ns=60 * _S,
     keepalive_idle_ns=7200 * _S, keepalive_interval_ns=75 * _S, keepalive_probes=9, time_wait_ns=240 * _S,
     fin_wait_2_timeout_ns=None,

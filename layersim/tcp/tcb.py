@@ -17,7 +17,7 @@ class TCB:
 
     __slots__ = (
         "_ack_at", "_ack_now", "_close_at", "_delack_at", "_events", "_ka_at", "_ka_probes", "_min_rtt_ns", "_now",
-        "_orphan", "_passive",
+        "_oow_ack_at", "_orphan", "_passive",
         "_peer_fin", "_persist_at", "_persist_backoff", "_persist_probes", "_quickacks", "_rcv_clamp", "_rcv_mss",
         "_retries", "_rexmit_next", "_rto_at", "_snd_sml", "_timed_at", "_timed_seq", "_unacked_bytes", "cc",
         "error", "fin_queued", "fin_received", "irs", "iss", "keepalive", "last_ack_sent", "local", "max_snd_wnd",
@@ -92,6 +92,7 @@ class TCB:
         self._quickacks = profile.quickack_segments
         self._unacked_bytes = 0             # in-order bytes received since our last ACK
         self._ack_now = False
+        self._oow_ack_at: int | None = None  # when an ACK last answered an invalid segment (Linux last_oow_ack_time)
         self._passive = False
         self._orphan = False                # close() was called: no application will read any more
         self._now = now
