@@ -27,20 +27,22 @@ class Connection(FastPath):
     @classmethod
     def connect(cls, local: tuple[int, int], remote: tuple[int, int], *, iss: int, mss: int, now: int,
                 profile: Profile = LINUX, ts_offset: int = 0, rcvbuf: int | None = None,
-                sndbuf: int | None = None, nodelay: bool = False) -> tuple[Connection, list[Segment]]:
-        """Active open: a connection in SYN_SENT and its SYN."""
+                sndbuf: int | None = None, nodelay: bool = False,
+                path_mss: int | None = None) -> tuple[Connection, list[Segment]]:
+        """Active open: a connection in SYN_SENT and its SYN. `mss` is advertised; `path_mss` (default: `mss`)
+        is the largest segment the first link carries (its MTU less 40); each is raised to profile.min_snd_mss."""
         conn = cls(local, remote, iss=iss, mss=mss, now=now, profile=profile, ts_offset=ts_offset, rcvbuf=rcvbuf,
-                   sndbuf=sndbuf, nodelay=nodelay)
+                   sndbuf=sndbuf, nodelay=nodelay, path_mss=path_mss)
         conn._transition(Event.ACTIVE_OPEN)
         return conn, [conn._first_syn(now)]
 
     @classmethod
     def _accept(cls, local: tuple[int, int], remote: tuple[int, int], syn: TCP, *, iss: int, mss: int, now: int,
                 profile: Profile, ts_offset: int, rcvbuf: int | None, sndbuf: int | None,
-                nodelay: bool) -> tuple[Connection, list[Segment]]:
+                nodelay: bool, path_mss: int | None = None) -> tuple[Connection, list[Segment]]:
         """Passive open (called by Listener): a connection in SYN_RECEIVED and its SYN-ACK."""
         conn = cls(local, remote, iss=iss, mss=mss, now=now, profile=profile, ts_offset=ts_offset, rcvbuf=rcvbuf,
-                   sndbuf=sndbuf, nodelay=nodelay)
+                   sndbuf=sndbuf, nodelay=nodelay, path_mss=path_mss)
         conn._passive = True
         conn.state = State.LISTEN
         conn._negotiate(syn)
@@ -159,7 +161,7 @@ class Connection(FastPath):
         now on, and what is in flight goes again at the new size, without a congestion response (Linux
         tcp_simple_retransmit)."""
         self._now = now
-        mss = max(mtu, self.profile.min_path_mtu) - 40
+        mss = max(max(mtu, self.profile.min_path_mtu) - 40, self.profile.min_snd_mss)  # Linux tcp_sync_mss
         if mss >= self.path_mss or self.state is State.CLOSED:
             return []
         self.path_mss = mss
@@ -315,6 +317,12 @@ class Connection(FastPath):
     def finished(self) -> bool:
         """CLOSED with nothing more to do: the socket layer may forget the connection."""
         return self.state is State.CLOSED
+
+    @property
+    def send_mss(self) -> int:
+        """Data bytes per full segment now: the smaller MSS, at least profile.min_snd_mss, less the options every
+        segment carries (Linux's mss_cache, what TCP_MAXSEG reads on a connection)."""
+        return self._payload_room()
 
     @property
     def cwnd(self) -> int:

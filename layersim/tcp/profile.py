@@ -27,6 +27,8 @@ class Profile:
     default_peer_mss: int            # RFC 9293 §3.7.1: MSS when the peer sends none
     min_peer_mss: int                # a smaller peer MSS is raised to this (Linux: 88)
     min_path_mtu: int                # ICMP "fragmentation needed" never lowers the path MTU below this (Linux 552)
+    min_snd_mss: int                 # the send MSS never goes below this: 40 option bytes + 8 of data (Linux
+                                     # tcp_min_snd_mss 48, TCP_MIN_SND_MSS, in __tcp_mtu_to_mss)
     # Segments --------------------------------------------------------------------------------------------
     df: bool                         # DF bit on every segment (Linux: path MTU discovery)
     synack_ip_id_zero: bool          # IP identification 0 on a SYN-ACK (Linux)
@@ -84,7 +86,7 @@ class Profile:
 LINUX = Profile(
     name="linux", syn_window=None, synack_window=None, window_scale=10, max_window_scale=14, option_layout="linux",
     timestamps=True, sack=True, ts_hz=1000, default_peer_mss=536, min_peer_mss=88,
-    min_path_mtu=552,
+    min_path_mtu=552, min_snd_mss=48,
     df=True, synack_ip_id_zero=True, rst_ip_id_zero=True, abort_rst_from_segment=True,
     initial_rto_ns=1 * _S, min_rto_ns=200 * _MS, max_rto_ns=120 * _S, rto_formula="linux",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=False, syn_retries=6, synack_retries=5, data_retries=15,
@@ -102,7 +104,7 @@ LINUX = Profile(
 RFC = Profile(
     name="rfc", syn_window=65535, synack_window=65535, window_scale=7, max_window_scale=14, option_layout="rfc",
     timestamps=True, sack=True, ts_hz=1000, default_peer_mss=536, min_peer_mss=64,
-    min_path_mtu=576,
+    min_path_mtu=576, min_snd_mss=48,
     df=False, synack_ip_id_zero=False, rst_ip_id_zero=False, abort_rst_from_segment=False,
     initial_rto_ns=1 * _S, min_rto_ns=1 * _S, max_rto_ns=60 * _S, rto_formula="rfc",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=True, syn_retries=5, synack_retries=5, data_retries=12,
