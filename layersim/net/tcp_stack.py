@@ -36,6 +36,7 @@ __all__ = ["Endpoint", "ListenEndpoint", "TcpStack"]
 _NETSTAT_STATE = {"SYN_RECEIVED": "SYN_RECV", "FIN_WAIT_1": "FIN_WAIT1", "FIN_WAIT_2": "FIN_WAIT2", "CLOSED": "CLOSE"}
 _FIN_UNACKED = frozenset({State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK})
 _BIND, _CONN = 0, 1  # what holds a port in the stack's PortTable: a bound socket, or a connection
+MIN_ADV_MSS = 256  # Linux net.ipv4.route.min_adv_mss: a route never advertises less (ipv4_default_advmss)
 
 
 class Endpoint:
@@ -66,8 +67,10 @@ class Endpoint:
 class ListenEndpoint:
     """A listening socket: its Listener, the connections being set up, and those ready for accept()."""
 
-    def __init__(self, stack: TcpStack, local: tuple[int, int], backlog: int, listener: Listener) -> None:
+    def __init__(self, stack: TcpStack, local: tuple[int, int], backlog: int, listener: Listener,
+                 user_mss: int | None = None) -> None:
         self.stack = stack
+        self.user_mss = user_mss  # TCP_MAXSEG set before listen(): caps each connection's MSS
         self.local = local
         self.backlog = backlog
         self.listener = listener
@@ -162,10 +165,15 @@ class TcpStack:
         self.connections[endpoint.key] = endpoint
         self.ports.hold(endpoint.key[1], (_CONN, endpoint.key[0]))
 
-    def mss_for(self, remote: int) -> int:
-        """The MSS to advertise: the outgoing interface's MTU (or the path MTU learned) less 40."""
-        mtu = self.host.path_mtu(IPv4Address(remote)) or 1500
-        return mtu - 40
+    def mss_for(self, remote: int, user_mss: int | None = None) -> tuple[int, int]:
+        """(MSS to advertise, largest segment the path takes): the outgoing interface's MTU (or the path MTU
+        learned) less 40, advertised as at least MIN_ADV_MSS (Linux ipv4_default_advmss), both capped by
+        TCP_MAXSEG (Linux tcp_mss_clamp). The connection raises a tiny path MSS to 48 and then sends without DF."""
+        path = (self.host.path_mtu(IPv4Address(remote)) or 1500) - 40
+        advertised = max(path, MIN_ADV_MSS)
+        if user_mss:
+            return min(advertised, user_mss), min(path, user_mss)
+        return advertised, path
 
     def new_iss(self) -> int:
         """A seeded initial sequence number."""
@@ -176,17 +184,20 @@ class TcpStack:
         return self.host.rng.getrandbits(32)
 
     # Opening ------------------------------------------------------------------------------------------------
-    def listen(self, local: tuple[int, int], backlog: int, **options: Any) -> ListenEndpoint:
-        """Start listening on `local`."""
+    def listen(self, local: tuple[int, int], backlog: int, *, user_mss: int | None = None,
+               **options: Any) -> ListenEndpoint:
+        """Start listening on `local` (`user_mss`: TCP_MAXSEG)."""
         listener = Listener(local, profile=self.profile, mss=1460, **options)
-        endpoint = ListenEndpoint(self, local, max(1, backlog), listener)
+        endpoint = ListenEndpoint(self, local, max(1, backlog), listener, user_mss)
         self.listeners[local] = endpoint
         return endpoint
 
-    def connect(self, local: tuple[int, int], remote: tuple[int, int], **options: Any) -> Endpoint:
-        """Active open: the connection in SYN_SENT, its SYN on the way."""
+    def connect(self, local: tuple[int, int], remote: tuple[int, int], *, user_mss: int | None = None,
+                **options: Any) -> Endpoint:
+        """Active open: the connection in SYN_SENT, its SYN on the way (`user_mss`: TCP_MAXSEG)."""
         now = self.host.network.clock.now
-        conn, segments = Connection.connect(local, remote, iss=self.new_iss(), mss=self.mss_for(remote[0]), now=now,
+        mss, path_mss = self.mss_for(remote[0], user_mss)
+        conn, segments = Connection.connect(local, remote, iss=self.new_iss(), mss=mss, path_mss=path_mss, now=now,
                                             profile=self.profile, ts_offset=self.new_ts_offset(), **options)
         endpoint = Endpoint(self, conn)
         self._add_connection(endpoint)
@@ -223,8 +234,9 @@ class TcpStack:
         if int(tcp.flags) & 0x02 and len(listening.pending) + len(listening.ready) >= listening.backlog:
             return [(EVENT, EventKind.DROP, None, None, None,
                      (DropReason.QUEUE_FULL.value, (("reason", "listen backlog full"), ("port", tcp.dport))))]
+        mss, path_mss = self.mss_for(remote[0], listening.user_mss)
         conn, segments = listening.listener.receive(tcp, payload, remote, now, iss=self.new_iss(),
-                                                    ts_offset=self.new_ts_offset(), mss=self.mss_for(remote[0]))
+                                                    ts_offset=self.new_ts_offset(), mss=mss, path_mss=path_mss)
         if conn is None:
             for segment in segments:
                 self.send_segment(segment, local_ip, remote[0], None)

@@ -27,20 +27,22 @@ class Connection(FastPath):
     @classmethod
     def connect(cls, local: tuple[int, int], remote: tuple[int, int], *, iss: int, mss: int, now: int,
                 profile: Profile = LINUX, ts_offset: int = 0, rcvbuf: int | None = None,
-                sndbuf: int | None = None, nodelay: bool = False) -> tuple[Connection, list[Segment]]:
-        """Active open: a connection in SYN_SENT and its SYN."""
+                sndbuf: int | None = None, nodelay: bool = False,
+                path_mss: int | None = None) -> tuple[Connection, list[Segment]]:
+        """Active open: a connection in SYN_SENT and its SYN. `mss` is advertised; `path_mss` (default: `mss`)
+        is the largest segment the first link carries (its MTU less 40); each is raised to profile.min_snd_mss."""
         conn = cls(local, remote, iss=iss, mss=mss, now=now, profile=profile, ts_offset=ts_offset, rcvbuf=rcvbuf,
-                   sndbuf=sndbuf, nodelay=nodelay)
+                   sndbuf=sndbuf, nodelay=nodelay, path_mss=path_mss)
         conn._transition(Event.ACTIVE_OPEN)
         return conn, [conn._first_syn(now)]
 
     @classmethod
     def _accept(cls, local: tuple[int, int], remote: tuple[int, int], syn: TCP, *, iss: int, mss: int, now: int,
                 profile: Profile, ts_offset: int, rcvbuf: int | None, sndbuf: int | None,
-                nodelay: bool) -> tuple[Connection, list[Segment]]:
+                nodelay: bool, path_mss: int | None = None) -> tuple[Connection, list[Segment]]:
         """Passive open (called by Listener): a connection in SYN_RECEIVED and its SYN-ACK."""
         conn = cls(local, remote, iss=iss, mss=mss, now=now, profile=profile, ts_offset=ts_offset, rcvbuf=rcvbuf,
-                   sndbuf=sndbuf, nodelay=nodelay)
+                   sndbuf=sndbuf, nodelay=nodelay, path_mss=path_mss)
         conn._passive = True
         conn.state = State.LISTEN
         conn._negotiate(syn)
@@ -159,7 +161,7 @@ class Connection(FastPath):
         now on, and what is in flight goes again at the new size, without a congestion response (Linux
         tcp_simple_retransmit)."""
         self._now = now
-        mss = max(mtu, self.profile.min_path_mtu) - 40
+        mss = max(max(mtu, self.profile.min_path_mtu) - 40, self.profile.min_snd_mss)  # Linux tcp_sync_mss
         if mss >= self.path_mss or self.state is State.CLOSED:
             return []
         self.path_mss = mss
@@ -215,10 +217,18 @@ class Connection(FastPath):
             state, profile.data_retries)
         if self.snd_una == self.snd_max and state not in (State.SYN_SENT, State.SYN_RECEIVED):
             return
-        self._retries += 1
-        if self._retries > limit:
-            self._fail(errno.ETIMEDOUT, Event.TIMEOUT)
-            return
+        if self.snd_wnd == 0 and state in SENDING:
+            # Linux tcp_retransmit_timer: facing a zero window the retransmissions are window probes, and the
+            # connection lives while the receiver answers (RFC 1122 §4.2.2.17); it gives up only after twice the
+            # maximum RTO without an ACK (tcp_rtx_probe0_timed_out)
+            if self._now - self._ack_at > 2 * profile.max_rto_ns:
+                self._fail(errno.ETIMEDOUT, Event.TIMEOUT)
+                return
+        else:
+            self._retries += 1
+            if self._retries > limit:
+                self._fail(errno.ETIMEDOUT, Event.TIMEOUT)
+                return
         self.rtt.backoff()
         self._events.append(TCPEvent("rto", self._now, {"rto_ns": self.rtt.rto_ns, "backoff": self.rtt.backoffs}))
         self._timed_seq = None
@@ -307,6 +317,12 @@ class Connection(FastPath):
     def finished(self) -> bool:
         """CLOSED with nothing more to do: the socket layer may forget the connection."""
         return self.state is State.CLOSED
+
+    @property
+    def send_mss(self) -> int:
+        """Data bytes per full segment now: the smaller MSS, at least profile.min_snd_mss, less the options every
+        segment carries (Linux's mss_cache, what TCP_MAXSEG reads on a connection)."""
+        return self._payload_room()
 
     @property
     def cwnd(self) -> int:

@@ -94,9 +94,29 @@ class Input(Output):
         self._fail(code, Event.RCV_RST)
 
     def _challenge_ack(self, out: list[Segment], reason: str) -> None:
-        """RFC 5961: answer a suspicious segment with an ACK that only the true peer can use."""
+        """RFC 5961: answer a suspicious segment with an ACK that only the true peer can use, at most one per
+        interval (RFC 5961 §7; Linux tcp_send_challenge_ack)."""
+        if self._ack_limited(reason):
+            return
         self._events.append(TCPEvent("challenge_ack", self._now, {"reason": reason}))
         out.append(self._ack())
+
+    def _ack_limited(self, reason: str) -> bool:
+        """Whether an ACK answering an invalid segment must wait: one per profile.invalid_ratelimit_ns per
+        connection, so two ends cannot keep each other answering (Linux __tcp_oow_rate_limited)."""
+        now = self._now
+        last = self._oow_ack_at
+        if last is not None and 0 <= now - last < self.profile.invalid_ratelimit_ns:
+            self._events.append(TCPEvent("ack_limited", now, {"reason": reason}))
+            return True
+        self._oow_ack_at = now
+        return False
+
+    def _dupack(self, f: int, plen: int, out: list[Segment], reason: str) -> None:
+        """The duplicate ACK that answers an out-of-window, old or invalid segment; rate-limited unless the segment
+        carried data or a FIN without SYN, which is not part of an ACK loop (Linux tcp_oow_rate_limited)."""
+        if ((plen or f & FIN) and not f & SYN) or not self._ack_limited(reason):
+            out.append(self._ack())
 
     # Arrival --------------------------------------------------------------------------------------------
     def _syn_sent(self, tcp: TCP, f: int, out: list[Segment]) -> None:
@@ -144,15 +164,16 @@ class Input(Output):
         plen = len(payload)
         ts, sack = timestamps_and_sack(tcp[10])
         if state is State.SYN_RECEIVED and f & SYN and seq == self.irs and not f & RST:
-            if not f & ACK:  # the peer's SYN again: our SYN-ACK was lost
-                out.append(self._syn_segment(True))
+            if not f & ACK:  # the peer's SYN again: our SYN-ACK was lost (Linux tcp_check_req limits the answers)
+                if not self._ack_limited("syn again"):
+                    out.append(self._syn_segment(True))
                 return
             if tcp[3] == self.snd_max:  # simultaneous open: the peer's SYN-ACK completes it (Linux does the same)
                 self._established(tcp)
                 return
         rcv_nxt = self.rcv_nxt
         if ts is not None and self.ts_ok and not f & RST and seq_lt(ts.tsval, self.ts_recent):
-            out.append(self._ack())  # PAWS (RFC 7323 §5.3): an old duplicate
+            self._dupack(f, plen, out, "paws")  # PAWS (RFC 7323 §5.3): an old duplicate
             return
         wnd = seq_sub(self.rcv_adv, rcv_nxt)
         if wnd < 0:
@@ -168,7 +189,7 @@ class Input(Output):
                 return  # never answer an RST
             if state is State.TIME_WAIT and f & FIN:
                 self._close_at = self._now + self.profile.time_wait_ns  # RFC 9293: restart the 2 MSL timeout
-            out.append(self._ack())
+            self._dupack(f, plen, out, "out of window")
             return
         if f & RST:  # RFC 5961 §3.2: only an exact match resets; in-window gets a challenge ACK
             if d == 0 or not self.profile.challenge_acks:
@@ -195,7 +216,7 @@ class Input(Output):
             self._established(tcp)
         if seq_lt(self.snd_max, ack):
             if self.profile.ack_unsent_data_reply:
-                out.append(self._ack())
+                self._dupack(f, plen, out, "ack of unsent data")
             return
         if self.profile.challenge_acks and seq_lt(ack, seq_sub(self.snd_una, self.max_snd_wnd)):
             self._challenge_ack(out, "ack too old")  # RFC 5961 §5.2: blind data injection
@@ -335,6 +356,10 @@ class Input(Output):
         """An ACK at or above SND.UNA: window update, SACK scoreboard, RTT, congestion control, timers."""
         acked = seq_sub(ack, self.snd_una)
         window = tcp[7] << self.snd_scale
+        # RFC 1122 §4.2.2.17: keep probing a zero window as long as the receiver answers; Linux (tcp_ack) sets
+        # icsk_probes_out = 0 on every acceptable ACK, so only unanswered probes count towards giving up
+        self._persist_probes = 0
+        self._ack_at = self._now
         old_wnd = self.snd_wnd
         wl1 = self.snd_wl1
         if seq_lt(wl1, seq) or (wl1 == seq and seq_le(self.snd_wl2, ack)):  # RFC 9293 §3.10.7.4 window update
@@ -344,7 +369,6 @@ class Input(Output):
                 self.max_snd_wnd = window
             if window and self._persist_at is not None:
                 self._persist_at = None
-                self._persist_probes = 0
         board = self.scoreboard
         if sack and self.sack_ok:
             limit = seq_sub(self.snd_max, self.snd_una)
@@ -388,8 +412,11 @@ class Input(Output):
                 if cc.on_ack(acked, mss, self._now, rtt.srtt_ns):
                     self._cwnd_event("congestion avoidance")
             self._rto_at = None if ack == self.snd_max else self._now + rtt.rto_ns
-        elif (not plen and not f & (SYN | FIN) and window == old_wnd and ack != self.snd_max):
-            cc.dupacks += 1  # RFC 5681 §2 duplicate ACK
+        elif (not plen and not f & (SYN | FIN) and window == old_wnd and ack != self.snd_max
+              and self._persist_at is None):
+            # RFC 5681 §2 duplicate ACK; not the answer to a zero-window probe (its byte is not lost data: FreeBSD's
+            # tcp_input counts duplicate ACKs only while the retransmission timer, not the persist timer, runs)
+            cc.dupacks += 1
             mss = self._payload_room()
             if cc.in_recovery:  # one segment out per duplicate ACK: a SACK hole if there is one, else new data
                 if not (self.sack_ok and self._retransmit_hole(out)):

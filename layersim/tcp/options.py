@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from layersim.tcp.profile import Profile
 from layersim.wire.tcp_options import MSS, NOP, SACK, SACKPermitted, TCPOption, Timestamps, WindowScale
 
-__all__ = ["Offer", "data_options", "parse_offer", "syn_options"]
+__all__ = ["MAX_TCP_WINDOW", "TCP_MIN_MSS", "Offer", "data_options", "parse_offer", "syn_options"]
 
 _NOP = NOP()
 _SACKOK = SACKPermitted()
+TCP_MIN_MSS, MAX_TCP_WINDOW = 88, 32767  # Linux: the range TCP_MAXSEG accepts (do_tcp_setsockopt), 0 unsets
 TS_LENGTH = 12  # NOP NOP TS, or TS beside SACK-permitted: what timestamps take from every segment's payload room
 
 

@@ -87,7 +87,7 @@ class Output(TCB):
             self._unacked_bytes = 0
         tcp = _tnew(TCP, (self.local[1], self.remote[1], seq, rcv_nxt if flags & ACK else 0, None, 0, _F[flags],
                           self._window_field(), None, 0, options, None))
-        return make_segment(tcp, payload, self.profile.df, False, retransmission)
+        return make_segment(tcp, payload, self._df, False, retransmission)
 
     def _syn_segment(self, retransmission: bool) -> Segment:
         """Our SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED), with the negotiated or offered options."""
@@ -111,14 +111,14 @@ class Output(TCB):
         self._rcv_clamp = window
         tcp = _tnew(TCP, (self.local[1], self.remote[1], self.iss, ack, None, 0, _F[flags], window, None, 0,
                           options, None))
-        return Segment(tcp, b"", profile.df, passive and profile.synack_ip_id_zero, retransmission)
+        return Segment(tcp, b"", self._df, passive and profile.synack_ip_id_zero, retransmission)
 
     def _rst(self, seq: int, with_ack: bool) -> Segment:
         """An RST from this connection (abort, or an unacceptable ACK in SYN_RECEIVED)."""
         self._events.append(TCPEvent("rst", self._now, {"direction": "sent", "seq": seq}))
         tcp = _tnew(TCP, (self.local[1], self.remote[1], seq, self.rcv_nxt if with_ack else 0, None, 0,
                           _F[RST | ACK if with_ack else RST], 0, None, 0, (), None))
-        return Segment(tcp, b"", self.profile.df, self.profile.rst_ip_id_zero, False)
+        return Segment(tcp, b"", self._df, self.profile.rst_ip_id_zero, False)
 
     def _ack(self) -> Segment:
         """A pure ACK, at SND.MAX: after a timeout SND.NXT moves back, but an ACK must stay acceptable to the peer."""
@@ -126,8 +126,12 @@ class Output(TCB):
 
     # Sending data --------------------------------------------------------------------------------------------
     def _payload_room(self) -> int:
-        """Payload bytes per segment: the smaller MSS minus the options every segment carries."""
-        room = min(self.peer_mss, self.path_mss) - (TS_LENGTH if self.ts_ok else 0)
+        """Payload bytes per segment: the smaller MSS minus the options every segment carries (at least 8 bytes:
+        the MSS is at least 48 and options take at most 40)."""
+        mss = self.peer_mss if self.peer_mss < self.path_mss else self.path_mss
+        if mss < self.profile.min_snd_mss:  # Linux __tcp_mtu_to_mss: the floor applies after the peer's MSS too
+            mss = self.profile.min_snd_mss
+        room = mss - (TS_LENGTH if self.ts_ok else 0)
         if self.sack_ok and self.rcvq.ooo:
             room -= options_length(data_options(0, 0, self.rcvq.sack_blocks())) - (TS_LENGTH if self.ts_ok else 0)
         return room

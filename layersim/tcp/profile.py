@@ -29,6 +29,8 @@ class Profile:
     default_peer_mss: int            # RFC 9293 §3.7.1: MSS when the peer sends none
     min_peer_mss: int                # a smaller peer MSS is raised to this (Linux: 88)
     min_path_mtu: int                # ICMP "fragmentation needed" never lowers the path MTU below this (Linux 552)
+    min_snd_mss: int                 # the send MSS never goes below this: 40 option bytes + 8 of data (Linux
+                                     # tcp_min_snd_mss 48, TCP_MIN_SND_MSS, in __tcp_mtu_to_mss)
     # Segments --------------------------------------------------------------------------------------------
     df: bool                         # DF bit on every segment (Linux: path MTU discovery)
     synack_ip_id_zero: bool          # IP identification 0 on a SYN-ACK (Linux)
@@ -69,6 +71,8 @@ class Profile:
     delay_ack_of_fin: bool           # Linux: a FIN in ESTABLISHED is ACKed with a delay (pingpong), RFC: at once
     ack_unsent_data_reply: bool      # ACK of data not yet sent: True = send an ACK (RFC 9293), False = drop (Linux)
     challenge_acks: bool             # RFC 5961: in-window RST or SYN gets a challenge ACK
+    invalid_ratelimit_ns: int        # at most one ACK per this interval answers out-of-window or invalid segments
+                                     # (Linux tcp_invalid_ratelimit 500 ms, tcp_oow_rate_limited; RFC 5961 §7)
     # Buffers, persist, keepalive, TIME-WAIT ------------------------------------------------------------------
     rcvbuf: int                      # receive buffer bytes (data) by default
     sndbuf: int                      # send buffer bytes by default
@@ -84,7 +88,7 @@ class Profile:
 LINUX = Profile(
     name="linux", syn_window=None, synack_window=None, window_scale=10, max_window_scale=14, option_layout="linux",
     timestamps=True, sack=True, ts_hz=1000, default_peer_mss=536, min_peer_mss=88,
-    min_path_mtu=552,
+    min_path_mtu=552, min_snd_mss=48,
     df=True, synack_ip_id_zero=True, rst_ip_id_zero=True, abort_rst_from_segment=True,
     initial_rto_ns=1 * _S, min_rto_ns=200 * _MS, max_rto_ns=120 * _S, rto_formula="linux",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=False, syn_retries=6, synack_retries=5, data_retries=15,
@@ -93,6 +97,7 @@ LINUX = Profile(
     pacing_ss_ratio=200, pacing_ca_ratio=120,
     delayed_ack_ns=40 * _MS, quickack_segments=16, ack_every_segments=2, rcv_window_growth=True,
     delay_ack_of_fin=True, ack_unsent_data_reply=False, challenge_acks=True,
+    invalid_ratelimit_ns=500 * _MS,
     rcvbuf=131072, sndbuf=262144, zero_window_probe="old_seq", max_persist_ns=120 * _S,
     keepalive_idle_ns=7200 * _S, keepalive_interval_ns=75 * _S, keepalive_probes=9, time_wait_ns=60 * _S,
     fin_wait_2_timeout_ns=60 * _S,
@@ -101,7 +106,7 @@ LINUX = Profile(
 RFC = Profile(
     name="rfc", syn_window=65535, synack_window=65535, window_scale=7, max_window_scale=14, option_layout="rfc",
     timestamps=True, sack=True, ts_hz=1000, default_peer_mss=536, min_peer_mss=64,
-    min_path_mtu=576,
+    min_path_mtu=576, min_snd_mss=48,
     df=False, synack_ip_id_zero=False, rst_ip_id_zero=False, abort_rst_from_segment=False,
     initial_rto_ns=1 * _S, min_rto_ns=1 * _S, max_rto_ns=60 * _S, rto_formula="rfc",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=True, syn_retries=5, synack_retries=5, data_retries=12,
@@ -110,6 +115,7 @@ RFC = Profile(
     pacing_ss_ratio=200, pacing_ca_ratio=120,
     delayed_ack_ns=200 * _MS, quickack_segments=0, ack_every_segments=2, rcv_window_growth=False,
     delay_ack_of_fin=False, ack_unsent_data_reply=True, challenge_acks=True,
+    invalid_ratelimit_ns=500 * _MS,
     rcvbuf=65535 * 2, sndbuf=65535 * 4, zero_window_probe="one_byte", max_persist_ns=60 * _S,
     keepalive_idle_ns=7200 * _S, keepalive_interval_ns=75 * _S, keepalive_probes=9, time_wait_ns=240 * _S,
     fin_wait_2_timeout_ns=None,

@@ -47,6 +47,7 @@ EVENT_KINDS = {
     "recovery": "{'phase': 'enter' | 'exit', 'recover': int}: NewReno fast recovery (RFC 6582)",
     "rst": "{'direction': 'sent' | 'received', 'reason': str}",
     "challenge_ack": "{'reason': str}: RFC 5961 challenge ACK for an in-window RST or SYN",
+    "ack_limited": "{'reason': str}: an ACK answering an invalid segment withheld (one per invalid_ratelimit_ns)",
     "persist": "{'probe': int, 'backoff_ns': int}: a zero-window probe",
     "keepalive": "{'probe': int}",
     "error": "{'errno': int}: the connection failed (ECONNREFUSED, ECONNRESET, EPIPE, ETIMEDOUT)",

@@ -9,15 +9,24 @@ from layersim.tcp.rto import RttEstimator
 from layersim.tcp.segment import TCPEvent
 from layersim.tcp.states import State
 
-__all__ = ["TCB"]
+__all__ = ["TCB", "check_mss"]
+
+
+def check_mss(name: str, value: object) -> int:
+    """A segment size given by the caller, checked: an int from 1 to 65535 (the MSS option has 16 bits)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int (bytes of data per segment), got {type(value).__name__}")
+    if not 1 <= value <= 65535:
+        raise ValueError(f"{name} must be 1-65535 (bytes of data per segment: the link MTU less 40), got {value}")
+    return value
 
 
 class TCB:
     """Connection variables; Output, Input and Connection add the behaviour on top of it."""
 
     __slots__ = (
-        "_ack_now", "_close_at", "_delack_at", "_events", "_ka_at", "_ka_probes", "_min_rtt_ns", "_now", "_orphan",
-        "_passive",
+        "_ack_at", "_ack_now", "_close_at", "_delack_at", "_df", "_events", "_ka_at", "_ka_probes", "_min_rtt_ns",
+        "_now", "_oow_ack_at", "_orphan", "_passive",
         "_peer_fin", "_persist_at", "_persist_backoff", "_persist_probes", "_quickacks", "_rcv_clamp", "_rcv_mss",
         "_retries", "_rexmit_next", "_rto_at", "_snd_sml", "_timed_at", "_timed_seq", "_unacked_bytes", "cc",
         "error", "fin_queued", "fin_received", "irs", "iss", "keepalive", "last_ack_sent", "local", "max_snd_wnd",
@@ -27,7 +36,16 @@ class TCB:
     )
 
     def __init__(self, local: tuple[int, int], remote: tuple[int, int], *, iss: int, mss: int, now: int,
-                 profile: Profile, ts_offset: int, rcvbuf: int | None, sndbuf: int | None, nodelay: bool) -> None:
+                 profile: Profile, ts_offset: int, rcvbuf: int | None, sndbuf: int | None, nodelay: bool,
+                 path_mss: int | None = None) -> None:
+        check_mss("mss", mss)
+        path_mss = mss if path_mss is None else check_mss("path_mss", path_mss)
+        # Linux __tcp_mtu_to_mss: the send MSS never goes below tcp_min_snd_mss (48: 40 option bytes and 8 of
+        # data). A path that cannot carry that gets segments without DF, which IP fragments, as Linux does once it
+        # has locked the route MTU below min_pmtu (__ip_rt_update_pmtu). Neither do we advertise less.
+        floor = profile.min_snd_mss
+        self._df = profile.df and path_mss >= floor
+        mss = max(mss, floor)
         iss &= 0xFFFFFFFF
         self.profile = profile
         self.local = local
@@ -36,9 +54,10 @@ class TCB:
         self.error: int | None = None
         self.nodelay = nodelay
         self.keepalive = False
-        self.mss = mss                      # what we advertise: interface MTU - 40
+        self.mss = mss                      # what we advertise: interface MTU - 40 (the host: at least 256)
         self.peer_mss = profile.default_peer_mss
-        self.path_mss = mss                 # lowered by ICMP fragmentation-needed (RFC 1191 path MTU discovery)
+        self.path_mss = max(path_mss, floor)  # the first link's MTU - 40; lowered by ICMP fragmentation-needed
+
         # send sequence space (RFC 9293 §3.3.1)
         self.iss = iss
         self.snd_una = iss
@@ -74,6 +93,7 @@ class TCB:
         self.cc = controller(profile, mss)
         self.scoreboard = Scoreboard(iss)
         self._retries = 0
+        self._ack_at = now                  # when the last acceptable ACK arrived (Linux tp->rcv_tstamp)
         self._snd_sml = iss                 # end of the last small segment sent (Minshall's Nagle)
         self._rexmit_next = iss             # in recovery: next SACK hole to retransmit starts here or later
         self._timed_seq: int | None = None  # Karn: one segment timed at a time, never a retransmitted one
@@ -91,6 +111,7 @@ class TCB:
         self._quickacks = profile.quickack_segments
         self._unacked_bytes = 0             # in-order bytes received since our last ACK
         self._ack_now = False
+        self._oow_ack_at: int | None = None  # when an ACK last answered an invalid segment (Linux last_oow_ack_time)
         self._passive = False
         self._orphan = False                # close() was called: no application will read any more
         self._now = now

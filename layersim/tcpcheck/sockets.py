@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
 from layersim.tcp import Connection, Listener, Profile, Segment, State, reset_for
+from layersim.tcp.options import MAX_TCP_WINDOW, TCP_MIN_MSS
 from layersim.tcpcheck.callargs import CONSTANTS, CallError, first_value, option_name, shown_value, value_of
 from layersim.tcpcheck.model import Array, Expr, Field, Syscall
 from layersim.wire.tcp import TCP
@@ -324,6 +325,8 @@ class Stack:
             if sock.conn is not None:
                 sock.conn.nodelay = sock.nodelay
         elif option == "TCP_MAXSEG":
+            if number and not TCP_MIN_MSS <= number <= MAX_TCP_WINDOW:
+                return _err(errno.EINVAL)  # Linux do_tcp_setsockopt: 0 unsets, else 88-32767
             sock.maxseg = number
         return CallResult(0)
         yield

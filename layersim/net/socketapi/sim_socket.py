@@ -24,6 +24,7 @@ from layersim.net.socketapi.sim_socket_ops import SocketOps, os_error
 from layersim.net.socketapi.sockopts import check_getsockopt, check_setsockopt, int_value
 from layersim.net.sockets import address_int
 from layersim.tcp import State
+from layersim.tcp.options import MAX_TCP_WINDOW, TCP_MIN_MSS
 
 if TYPE_CHECKING:
     from layersim.net.host import Host
@@ -34,6 +35,7 @@ __all__ = ["SimSocket", "os_error"]
 
 _DEFAULT = object()
 # What getsockopt reports for a SO_RCVBUF/SO_SNDBUF set tiny: Linux's SOCK_MIN_RCVBUF and SOCK_MIN_SNDBUF.
+TCP_MSS_DEFAULT = 536  # Linux: what TCP_MAXSEG reads before a connection has an MSS (RFC 1122 §4.2.2.6)
 _BUFFER_MINIMUM = {(_std.SOL_SOCKET, _std.SO_RCVBUF): 2304, (_std.SOL_SOCKET, _std.SO_SNDBUF): 4608}
 
 
@@ -246,8 +248,8 @@ class SimSocket(SocketOps):
 
     # Options ----------------------------------------------------------------------------------------------
     def setsockopt(self, level: int, optname: int, value: int | bytes, optlen: int | None = None) -> None:
-        """SO_REUSEADDR, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, IP_TTL, IP_TOS (other options Linux
-        knows are kept; one it does not know is ENOPROTOOPT, see sockopts.py)."""
+        """SO_REUSEADDR, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, TCP_NODELAY, TCP_MAXSEG, IP_TTL, IP_TOS (other options
+        Linux knows are kept; one it does not know is ENOPROTOOPT, see sockopts.py)."""
         value = int_value(value)
         self._check()
         check_setsockopt(self.type, level, optname, value)
@@ -261,7 +263,10 @@ class SimSocket(SocketOps):
             onoff, seconds = struct.unpack("ii", value[:8])
             self._options[(level, optname)] = seconds if onoff else -1  # -1: off (close() as usual)
             return
-        number = int.from_bytes(value[:4], "little") if isinstance(value, bytes) else int(value)
+        number = int.from_bytes(value[:4], "little", signed=True) if isinstance(value, bytes) else int(value)
+        if (level, optname) == (_std.IPPROTO_TCP, _std.TCP_MAXSEG) and number and not (
+                TCP_MIN_MSS <= number <= MAX_TCP_WINDOW):
+            raise os_error(errno.EINVAL)  # Linux do_tcp_setsockopt: 0 unsets, else 88-32767
         self._options[(level, optname)] = number
         if (level, optname) == (_std.IPPROTO_TCP, _std.TCP_NODELAY) and self._endpoint is not None:
             self._endpoint.conn.nodelay = bool(number)
@@ -289,6 +294,10 @@ class SimSocket(SocketOps):
             seconds = self._options.get((level, optname), -1)
             packed = struct.pack("ii", int(seconds >= 0), max(seconds, 0))
             return packed[:buflen] if buflen else int(seconds >= 0)
+        if (level, optname) == (_std.IPPROTO_TCP, _std.TCP_MAXSEG):  # Linux do_tcp_getsockopt: mss_cache
+            if self._endpoint is not None and self._endpoint.conn.state is not State.CLOSED:
+                return self._endpoint.conn.send_mss
+            return self._options.get((level, optname)) or TCP_MSS_DEFAULT
         defaults = {(_std.SOL_SOCKET, _std.SO_RCVBUF): 131072, (_std.SOL_SOCKET, _std.SO_SNDBUF): 16384,
                     (_std.IPPROTO_IP, _std.IP_TTL): 64}
         value = self._options.get((level, optname), defaults.get((level, optname), 0))

@@ -91,7 +91,8 @@ class SocketOps:
         if self.host.tcp.port_in_use(*self._local, reuse=reuse, me=self):  # another listens there since bind()
             raise os_error(errno.EADDRINUSE)
         nodelay = bool(self._options.get((_std.IPPROTO_TCP, _std.TCP_NODELAY)))
-        self._listening = self.host.tcp.listen(self._local, min(max(backlog, 0), 4096) + 1, nodelay=nodelay)
+        self._listening = self.host.tcp.listen(self._local, min(max(backlog, 0), 4096) + 1, nodelay=nodelay,
+                                               user_mss=self._options.get((_std.IPPROTO_TCP, _std.TCP_MAXSEG)))
 
     def accept(self: SimSocket) -> tuple[SimSocket, tuple[str, int]]:
         """The next established connection: (a new socket, the peer's address)."""
@@ -182,7 +183,8 @@ class SocketOps:
                 raise os_error(exc.errno or errno.EADDRNOTAVAIL) from None
         if (local[0], local[1], ip, port) in stack.connections:
             raise os_error(errno.EADDRNOTAVAIL)
-        options = {"nodelay": bool(self._options.get((_std.IPPROTO_TCP, _std.TCP_NODELAY)))}
+        options: dict[str, Any] = {"nodelay": bool(self._options.get((_std.IPPROTO_TCP, _std.TCP_NODELAY))),
+                                   "user_mss": self._options.get((_std.IPPROTO_TCP, _std.TCP_MAXSEG))}
         rcvbuf = self._options.get((_std.SOL_SOCKET, _std.SO_RCVBUF))
         sndbuf = self._options.get((_std.SOL_SOCKET, _std.SO_SNDBUF))
         if rcvbuf:
