@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from layersim.net.host import Host
+from layersim.net.host import FIRST_SIMULATED_FD, Host
 from layersim.net.network import Network
 from layersim.net.sockets import EPHEMERAL_PORTS
 
@@ -204,8 +204,9 @@ def test_fds_are_the_lowest_free_without_a_scan() -> None:
     h.fd_table = CountingTable()
     CountingTable.tests = 0
     socks = [h.socket.socket() for _ in range(2000)]
-    assert [s.fileno() for s in socks] == list(range(3, 2003))
-    assert CountingTable.tests <= 2 * 2000  # the lowest free fd is not found by counting up from 3 each time
+    assert [s.fileno() for s in socks] == list(range(FIRST_SIMULATED_FD, FIRST_SIMULATED_FD + 2000))
+    assert CountingTable.tests <= 2 * 2000  # the lowest free fd is not found by counting up each time
     socks[10].close()
     socks[4].close()
-    assert [h.socket.socket().fileno() for _ in range(3)] == [7, 13, 2003]  # Linux: the lowest free one
+    first = FIRST_SIMULATED_FD
+    assert [h.socket.socket().fileno() for _ in range(3)] == [first + 4, first + 10, first + 2000]  # the lowest free
