@@ -69,7 +69,7 @@ class _Datagram:
     total: int | None = None  # payload length, known once the last fragment arrives
     header: bytes = b""  # the first fragment's header (offset 0)
     first: bytes = b""  # the whole first fragment, quoted by a Time Exceeded message if reassembly fails
-    context: Any = None  # what the caller gave with the first fragment (the arrival interface)
+    context: Any = None  # what the caller gave with fragment zero (the arrival interface), else with the earliest
 
 
 class Reassembler:
@@ -90,6 +90,8 @@ class Reassembler:
         if offset == 0:
             datagram.header = packet[:ip.header_length]
             datagram.first = packet
+            datagram.context = context
+        elif datagram.context is None:  # fragment zero may never come: the timeout still needs a context
             datagram.context = context
         if not ip.flags & IPv4Flags.MF:
             datagram.total = offset + len(data)

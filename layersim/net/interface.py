@@ -7,6 +7,7 @@ from ipaddress import IPv4Interface
 from typing import TYPE_CHECKING, Any
 
 from layersim.errors import LayersimError
+from layersim.net.trace_details import DropReason
 from layersim.wire.addresses import MAC
 
 if TYPE_CHECKING:
@@ -56,6 +57,14 @@ class Interface:
         for tap in self.taps:
             tap(self.node.network.clock.now, self, frame, False, None)
         self.node.on_frame(self, frame, packet_id, checksum_unnecessary)
+
+    def discard_bad_fcs(self, frame: bytes, packet_id: int | None = None, checksum_unnecessary: bool = False) -> None:
+        """A frame the link corrupted arrives: its FCS does not match, so the NIC drops it (DropReason.BAD_FCS).
+
+        Taps do not see it: a real NIC discards a bad-FCS frame before the host's capture does (unless told to keep
+        it, e.g. Linux's ethtool rx-all), so this interface's capture shows nothing; the sender's shows the frame
+        as sent. The node records the drop, with the damaged bytes, and never decodes them."""
+        self.node.drop(self, frame, DropReason.BAD_FCS, packet_id)
 
     def __repr__(self) -> str:
         return f"Interface({self.full_name}, {self.mac}, {self.address})"

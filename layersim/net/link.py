@@ -1,4 +1,10 @@
-"""Point-to-point links: serialization at a bandwidth, propagation delay, MTU, a drop-tail queue, seeded faults."""
+"""Point-to-point links: serialization at a bandwidth, propagation delay, MTU, a drop-tail queue, seeded faults.
+
+Frames carry no FCS bytes (as in a capture), but the link keeps Ethernet's promise: a frame it corrupts is, by
+default, discarded by the receiving interface's FCS check (DropReason.BAD_FCS), as a real NIC does with a
+CRC-32 mismatch (IEEE 802.3 §3.2.9). `Faults(corrupt_fcs="pass")` delivers the damaged frame instead, as if the
+damage had happened before the FCS was computed, so the IPv4, TCP and UDP checksums are the only defence.
+"""
 
 from __future__ import annotations
 
@@ -13,23 +19,31 @@ from layersim.net.trace import DropReason, EventKind
 if TYPE_CHECKING:
     from layersim.net.interface import Interface
 
-__all__ = ["Faults", "Link"]
+__all__ = ["FCS_MODES", "Faults", "Link"]
+
+FCS_MODES = ("drop", "pass")  # what the receiver's FCS check does with a frame the corrupt fault damaged
 
 
 @dataclass(frozen=True, slots=True)
 class Faults:
-    """Per-direction fault probabilities (0 to 1): loss, duplication, reordering, one flipped bit."""
+    """Per-direction fault probabilities (0 to 1): loss, duplication, reordering, one flipped bit; and whether a
+    flipped frame is dropped by the receiver's FCS check ("drop", Ethernet's behaviour) or passes it ("pass")."""
 
     loss: float = 0.0
     duplicate: float = 0.0
     reorder: float = 0.0
     corrupt: float = 0.0
+    corrupt_fcs: str = "drop"
 
     def __post_init__(self) -> None:
         for name in ("loss", "duplicate", "reorder", "corrupt"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
                 raise LayersimError(f"link fault {name}={value!r} is not a probability between 0 and 1")
+        if self.corrupt_fcs not in FCS_MODES:
+            raise LayersimError(f"link fault corrupt_fcs={self.corrupt_fcs!r} must be \"drop\" (the receiver's FCS "
+                                "check discards a corrupted frame, as Ethernet does) or \"pass\" (the damaged frame "
+                                "is delivered and only the IP/TCP/UDP checksums can catch it)")
 
 
 class _Direction:
@@ -124,20 +138,23 @@ class Link:
             return
         arrive = depart + self.delay_ns
         receiver = direction.receiver
+        deliver = receiver.deliver
         if faults.corrupt and rng.random() < faults.corrupt:
             bit = rng.randrange(len(frame) * 8)
             damaged = bytearray(frame)
             damaged[bit // 8] ^= 0x80 >> (bit % 8)
             frame = bytes(damaged)
-            checksum_unnecessary = False  # the receiver must find the damage (or miss it, as a real one may)
+            checksum_unnecessary = False  # with "pass", the receiver must find the damage (or miss it)
             node.event(EventKind.LINK, sender, frame, packet_id, ("corrupt", bit))
+            if faults.corrupt_fcs == "drop":  # one flipped bit always changes the CRC-32 (IEEE 802.3 §3.2.9)
+                deliver = receiver.discard_bad_fcs
         if faults.reorder and rng.random() < faults.reorder:
             arrive += self.delay_ns + self.serialization_ns(len(frame)) * 2
             node.event(EventKind.LINK, sender, frame, packet_id, ("reorder", None, arrive))
-        clock.schedule(arrive, receiver.deliver, frame, packet_id, checksum_unnecessary)
+        clock.schedule(arrive, deliver, frame, packet_id, checksum_unnecessary)
         if faults.duplicate and rng.random() < faults.duplicate:
             node.event(EventKind.LINK, sender, frame, packet_id, ("duplicate",))
-            clock.schedule(arrive + self.serialization_ns(len(frame)), receiver.deliver, frame, packet_id,
+            clock.schedule(arrive + self.serialization_ns(len(frame)), deliver, frame, packet_id,
                            checksum_unnecessary)
 
     def __repr__(self) -> str:

@@ -201,10 +201,14 @@ class Network:
     def link(self, a: Node | str, b: Node | str, *, a_ip: str | None = None, b_ip: str | None = None,
              a_iface: str | None = None, b_iface: str | None = None, delay: str | int = "1ms",
              bandwidth: str | int = "100Mbit", mtu: int = 1500, queue: int = 100, loss: float = 0.0,
-             duplicate: float = 0.0, reorder: float = 0.0, corrupt: float = 0.0,
+             duplicate: float = 0.0, reorder: float = 0.0, corrupt: float = 0.0, corrupt_fcs: str = "drop",
              faults_ba: Faults | None = None, a_mac: str | MAC | None = None, b_mac: str | MAC | None = None) -> Link:
         """Join two nodes with a point-to-point link; addresses, interface names and MACs are chosen if omitted
-        (MACs as 02:00:00:00:00:01, 02:00:00:00:00:02, ... in the order interfaces are made)."""
+        (MACs as 02:00:00:00:00:01, 02:00:00:00:00:02, ... in the order interfaces are made).
+
+        `loss`, `duplicate`, `reorder`, `corrupt`: per-frame fault probabilities (0 to 1), both directions unless
+        `faults_ba` gives b -> a its own. A frame `corrupt` damages is dropped by the receiver's FCS check
+        (DropReason.BAD_FCS) unless `corrupt_fcs="pass"`, which delivers it for the checksums to catch or miss."""
         node_a = self.node(a) if isinstance(a, str) else a
         node_b = self.node(b) if isinstance(b, str) else b
         if node_a is node_b:
@@ -238,7 +242,7 @@ class Network:
                                     "subnet")
         iface_a = self._endpoint(node_a, a_iface, a_ip, node_b, subnet, 1, mac_a)
         iface_b = self._endpoint(node_b, b_iface, b_ip, node_a, subnet, 2, mac_b)
-        faults = Faults(loss, duplicate, reorder, corrupt)
+        faults = Faults(loss, duplicate, reorder, corrupt, corrupt_fcs)
         link = Link(iface_a, iface_b, delay_ns=parse_duration(delay), bandwidth_bps=parse_bandwidth(bandwidth),
                     mtu=mtu, queue_limit=queue, faults=faults, faults_ba=faults_ba,
                     rng=random.Random(self.rng.getrandbits(64)))

@@ -26,6 +26,8 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
     bandwidth = "100Mbit"     # default "100Mbit"; units bit, kbit, Mbit, Gbit (or bps...; an integer is bit/s)
     mtu = 1500                # default 1500 bytes of IP packet; queue = 100 frames (drop-tail)
     loss = 0.0                # per-frame probabilities 0..1, default 0: loss, duplicate, reorder, corrupt
+    corrupt_fcs = "drop"      # "drop" (default): the receiver's FCS check discards a corrupted frame, as Ethernet
+                              #   does; "pass": it is delivered, and only the IP/TCP/UDP checksums can catch it
 
     [[route]]                 # a static route on a host or router
     node = "r1"               # required
@@ -64,6 +66,7 @@ from typing import Any
 from layersim.errors import LayersimError
 from layersim.net.host import Host
 from layersim.net.ipnode import IPNode
+from layersim.net.link import FCS_MODES
 from layersim.net.network import Network
 from layersim.net.switch import Switch
 from layersim.net.units import parse_bandwidth, parse_duration
@@ -78,7 +81,7 @@ RUN_KINDS = ("ping", "traceroute", "udp", "script")
 _TOP_KEYS = ("seed", "start", "node", "link", "route", "run")
 _NODE_KEYS = ("name", "kind", "nat", "nat_ports", "tcp", "congestion")
 _LINK_KEYS = ("a", "b", "a_ip", "b_ip", "a_mac", "b_mac", "delay", "bandwidth", "mtu", "queue", "loss", "duplicate",
-              "reorder", "corrupt")
+              "reorder", "corrupt", "corrupt_fcs")
 _ROUTE_KEYS = ("node", "to", "via", "dev")
 _RUN_COMMON = ("kind", "from", "to", "at")
 _RUN_KEYS = {"ping": ("count", "interval", "timeout", "size", "ttl"),
@@ -164,6 +167,14 @@ class _Table:
             raise self.error(key, str(exc)) from None
         if positive and value <= 0:
             raise self.error(key, "must be more than 0")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str:
+        """One of `choices` (default the first)."""
+        value = self.get(key, str, choices[0])
+        if value not in choices:
+            wanted = " or ".join(f'"{c}"' for c in choices)
+            raise self.error(key, f"expected {wanted}, got {_describe(value)}")
         return value
 
     def probability(self, key: str) -> float:
@@ -335,7 +346,8 @@ class _Builder:
         options = dict(delay=table.units("delay", "1ms", parse_duration),
                        bandwidth=table.units("bandwidth", "100Mbit", parse_bandwidth, positive=True),
                        mtu=table.integer("mtu", 1500, 68, 65535), queue=table.integer("queue", 100, 1),
-                       **{key: table.probability(key) for key in ("loss", "duplicate", "reorder", "corrupt")})
+                       **{key: table.probability(key) for key in ("loss", "duplicate", "reorder", "corrupt")},
+                       corrupt_fcs=table.choice("corrupt_fcs", FCS_MODES))
         macs = {key: table.get(key, str, None) for key in ("a_mac", "b_mac")}
         for key, value in macs.items():
             if value is not None:

@@ -230,6 +230,8 @@ def hops(trace: Trace, packet: Any) -> list[Hop]:
             if last is not None and last.node == event.node and last.outcome == "delivered":
                 result[-1] = Hop(last.node, last.in_interface, last.out_interface, last.arrived_ns, last.left_ns,
                                  last.changes, outcome, packet_id)  # reached the transport, which had no taker
+            elif event.reason is DropReason.BAD_FCS:  # it arrived damaged, and the NIC discarded it on the way in
+                result.append(Hop(event.node, event.interface, None, event.time_ns, None, (), outcome, packet_id))
             else:  # lost after it was sent: on the link, in a queue, waiting for ARP
                 result.append(Hop(event.node, None, event.interface, None, None, (), outcome, packet_id))
     return result

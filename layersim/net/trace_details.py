@@ -67,6 +67,7 @@ class DropReason(Enum):
     NO_ROUTE = "no_route"
     ARP_FAILED = "arp_failed"
     BAD_CHECKSUM = "bad_checksum"
+    BAD_FCS = "bad_fcs"  # the Ethernet FCS (CRC-32) did not match: a link corrupted the frame
     NOT_FOR_ME = "not_for_me"
     MALFORMED = "malformed"
     QUEUE_FULL = "queue_full"

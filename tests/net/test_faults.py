@@ -178,7 +178,8 @@ def test_router_drops_a_packet_with_a_bad_header_checksum(checksum_right: bool) 
 
 
 def test_corrupted_bits_are_caught_by_the_checksum_that_covers_them() -> None:
-    chain = build_chain(link_a={"corrupt": 1.0, "faults_ba": Faults()})  # client -> r1 flips one bit per frame
+    # client -> r1 flips one bit per frame, and the frame passes the FCS: the checksums are all that is left
+    chain = build_chain(link_a={"corrupt": 1.0, "corrupt_fcs": "pass", "faults_ba": Faults()})
     chain.client.arp.learn(IPv4Address(R1_LEFT), chain.iface("r1:eth0").mac, 0)  # no ARP through the bad link
     server_socket = chain.server.udp_socket(9999)
     sender = chain.client.udp_socket(40000)
@@ -361,7 +362,7 @@ def test_a_udp_bit_flipped_past_the_first_router_is_caught_though_the_sender_vou
     # The client's fast path marks its frames "checksum unnecessary"; r1 forwards them on its fast path (the mark
     # kept), then r1 -> r2 flips one bit per frame. The flip must clear the mark: every flip in the UDP part is a
     # BAD_CHECKSUM drop at the server, and nothing damaged reaches the socket.
-    chain = build_chain(link_b={"corrupt": 1.0, "faults_ba": Faults()})
+    chain = build_chain(link_b={"corrupt": 1.0, "corrupt_fcs": "pass", "faults_ba": Faults()})
     warm_arp(chain)
     server_socket = chain.server.udp_socket(9999)
     sender = chain.client.udp_socket(40000)
@@ -380,7 +381,7 @@ def test_a_tcp_bit_flipped_past_the_first_router_is_caught_and_the_stream_surviv
     # IPv4 header is a BAD_CHECKSUM drop at the server, and retransmission delivers the stream intact.
     import socket
 
-    chain = build_chain(seed=3, link_b={"corrupt": 0.2, "faults_ba": Faults()})
+    chain = build_chain(seed=3, link_b={"corrupt": 0.2, "corrupt_fcs": "pass", "faults_ba": Faults()})
     warm_arp(chain)
     data = bytes(range(256)) * 800
 

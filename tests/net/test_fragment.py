@@ -131,6 +131,21 @@ def test_incomplete_datagram_times_out() -> None:
     assert drop.time_ns - sent_at == 3 * per_link + 30_000_000_000, "30 s after it arrived"
 
 
+def test_a_datagram_whose_first_fragment_never_came_times_out_without_an_error() -> None:
+    # Found by the fault sweep: a router's ICMP error, fragmented for a 128-byte link, lost its first fragment;
+    # the timeout then had no arrival interface to name and raised TypeError out of the simulation.
+    chain = build_chain()
+    chain.client.ping(SERVER_IP, count=1)
+    _, second, third = fragment(whole_datagram(), 576)
+    for piece in (third, second):
+        inject(chain.iface("client:eth0"), chain.iface("r1:eth0").mac, piece)
+    chain.net.run_until_idle()
+    [drop] = chain.net.trace.drops(DropReason.REASSEMBLY_TIMEOUT)
+    assert (drop.node, drop.interface, drop.frame, drop.details["identification"]) == ("server", "eth0", None, 0x4242)
+    assert [f for f in ipv4_frames(chain.net, EventKind.SEND, "server") if f[23] == 1 and f[34] == 11] == [], \
+        "RFC 1122 §3.3.2: Time Exceeded only when fragment zero had arrived"
+
+
 def test_reassembly_timeout_sends_time_exceeded_code_1() -> None:
     chain = build_chain()
     chain.client.ping(SERVER_IP, count=1)
