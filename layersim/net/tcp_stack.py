@@ -323,10 +323,13 @@ class TcpStack:
             endpoint.ip_id = (ip_id + 1) & 0xFFFF
         host = self.host
         note = ("tcp", tcp[0], NoteAddress(dst), tcp[1], NoteFlags(int(tcp[6])))
-        plan = host.plan_output(dst, df=segment.df, src=src, ip_id=ip_id)
+        # a segment that wants DF goes as Linux's IP_PMTUDISC_WANT (a TCP socket's default): DF unless the path MTU
+        # is locked at its floor (ip_dont_fragment), where the routers then fragment it
+        df = None if segment.df else False
+        plan = host.plan_output(dst, df=df, src=src, ip_id=ip_id)
         if plan is not None and tcp_send(host, plan, tcp, segment.payload, dst, note):
             return
-        host.send_ip(IPv4Address(dst), tcp / segment.payload if segment.payload else tcp, df=segment.df,
+        host.send_ip(IPv4Address(dst), tcp / segment.payload if segment.payload else tcp, df=df,
                      src=IPv4Address(src), ip_id=ip_id, note=note, plan=plan)
 
     # Looking --------------------------------------------------------------------------------------------------

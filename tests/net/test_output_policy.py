@@ -101,3 +101,38 @@ def test_tcp_transfer_is_the_same_bytes_on_both_paths() -> None:
 
     fast, general = both_ways(build, program)
     assert len(fast) > 10 and fast == general
+
+
+def test_tcp_to_a_host_behind_a_128_byte_link_goes_without_df_once_the_path_mtu_is_locked() -> None:
+    """The server on an MTU-128 link advertises MSS 256 (Linux's min_adv_mss), so the client's first full
+    segment draws a Frag Needed for MTU 128: the path MTU is clamped to 552 and locked, and from then on the
+    client's segments leave without DF (Linux ip_dont_fragment: IP_PMTUDISC_WANT and a locked MTU), so that r2
+    fragments them and the data arrives, on both paths."""
+    def server(host: Host) -> None:
+        sock = host.socket.socket()
+        sock.bind(("", 80))
+        sock.listen()
+        conn, _ = sock.accept()
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+        conn.sendall(received[-10:])
+        conn.close()
+
+    def program(host: Host) -> None:
+        sock = host.socket.socket()
+        sock.connect((SERVER_IP, 80))
+        sock.sendall(bytes(range(256)) * 8)
+        sock.shutdown(1)
+        assert sock.recv(100) == (bytes(range(256)) * 8)[-10:]
+        sock.close()
+
+    def build() -> Chain:
+        chain = build_chain(link_c={"mtu": 128})
+        chain.server.spawn(server, chain.server)
+        return chain
+
+    fast, general = both_ways(build, program)
+    assert fast == general
+    data = [f for f in fast if f[23] == 6 and len(f) > 14 + 52]  # TCP segments with data
+    assert df(data[0]) and not df(data[-1])  # DF until the Frag Needed locked the path MTU at 552
