@@ -62,10 +62,10 @@ from bulkscenario import (
     udp_scenario,
 )
 
-from layersim.net.host import Host, UDPSocket
+from layersim.net.engine.process import sleep
+from layersim.net.host.host import Host, UDPSocket
 from layersim.net.network import Network
-from layersim.net.process import sleep
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 
 PAYLOAD = bytes(range(256)) * 5 + bytes(UDP_PAYLOAD - 1280)
 TRACE_LEVELS = ("all", "events", "drops", "none")

@@ -38,10 +38,10 @@ from typing import Any
 
 from benchenv import environment
 
-from layersim.net.host import Host, UDPSocket
+from layersim.net.host.host import Host, UDPSocket
+from layersim.net.ipv4.router import Router
 from layersim.net.network import Network
-from layersim.net.router import Router
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from layersim.wire.addresses import MAC
 from layersim.wire.ipv4 import IPv4, rewrite_for_next_hop
 from layersim.wire.packet import decode
@@ -58,7 +58,7 @@ PROFILE_TOP = 15
 # is every trace event of a hop, and the ipaddress __str__ rows include the calls made inside Route.__str__.
 HOT_PATH = (("clock.py", "run", 0), ("interface.py", "deliver", 1), ("ipnode.py", "on_frame", 2),
             ("packet.py", "decode", 3), ("ipv4.py", "checksum_ok", 3), ("ipnode.py", "_is_local", 3),
-            ("ipnode.py", "_forward", 3), ("<layersim.net.routing lookup>", "lookup_int", 4),
+            ("ipnode.py", "_forward", 3), ("<layersim.net.ip.routing lookup>", "lookup_int", 4),
             ("routing.py", "__str__", 4), ("ipaddress.py", "__str__", 4),
             ("ipv4.py", "decrement_ttl", 4), ("ipnode.py", "output", 4), ("arp.py", "lookup", 5),
             ("ipnode.py", "transmit", 5), ("interface.py", "send", 6), ("link.py", "transmit", 7),

@@ -19,8 +19,8 @@ import time
 
 from benchenv import environment
 
+from layersim.net.host.datagram_sockets import EPHEMERAL_PORTS
 from layersim.net.network import Network
-from layersim.net.sockets import EPHEMERAL_PORTS
 
 LOW, HIGH = EPHEMERAL_PORTS
 SPAN = HIGH - LOW + 1

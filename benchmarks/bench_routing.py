@@ -29,7 +29,7 @@ from typing import Any
 
 import pytricia
 
-from layersim.net.routing import RoutingTable
+from layersim.net.ip.routing import RoutingTable
 
 try:
     import radix

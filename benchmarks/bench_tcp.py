@@ -70,9 +70,9 @@ def layersim_has_tcp() -> bool:
 
 def layersim_bulk_tcp(total_bytes: int, mss: int, loss: float, capture: Path | None = None) -> BulkResult:
     """The bulk TCP scenario in layersim: tcp_apps/bulk_send.py to tcp_apps/sink.py over two routers, checked."""
-    from layersim.net.link import Faults
+    from layersim.net.engine.link import Faults
     from layersim.net.network import Network
-    from layersim.net.trace import DropReason
+    from layersim.net.trace.log import DropReason
 
     net = Network(seed=1, trace="drops")  # like ns-3, keep no trace but the drops (flat memory)
     client, r1, r2, server = (net.add_host("client"), net.add_router("r1"), net.add_router("r2"),

@@ -198,8 +198,8 @@ def _inspect(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     """Build the topology, capture if asked, run its applications, and print the story or its JSON."""
     from layersim.app.narrative import narrative, narrative_json, run_scenario
+    from layersim.net.engine.units import parse_duration
     from layersim.net.topology import load_topology
-    from layersim.net.units import parse_duration
 
     until = None
     if args.until is not None:

@@ -17,10 +17,10 @@ from layersim.app.dns_zone import Zone
 from layersim.app.host_dns import use_dns
 from layersim.app.http_server import Request, serve_http
 from layersim.errors import LayersimError
-from layersim.net.capture import CaptureSession
-from layersim.net.host import Host
+from layersim.net.engine.capture import CaptureSession
+from layersim.net.engine.process import Process, sleep
+from layersim.net.host.host import Host
 from layersim.net.network import Network
-from layersim.net.process import Process, sleep
 from layersim.tcp import State
 
 __all__ = ["DNS_ADDRESS", "HELLO", "WEB_ADDRESS", "DemoRun", "build", "page", "run", "tutorial_client"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from layersim.demo import DNS_ADDRESS, HELLO, WEB_ADDRESS, DemoRun
-from layersim.net.trace import EventKind, TraceEvent
-from layersim.net.trace_details import flag_text
+from layersim.net.trace.details import flag_text
+from layersim.net.trace.log import EventKind, TraceEvent
 from layersim.wire.arp import ARP
 from layersim.wire.dns import DNS
 from layersim.wire.http import HTTPRequest, HTTPResponse

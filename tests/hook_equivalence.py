@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from layersim.net.hooks import HookPoint
-from layersim.net.ipnode import IPNode
-from layersim.net.link import Link
+from layersim.net.engine.link import Link
+from layersim.net.ip.hooks import HookPoint
+from layersim.net.ipv4.node import IPNode
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -7,7 +7,7 @@ import struct
 from pathlib import Path
 
 from layersim.net.network import Network
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from tests.tools import run_tshark, tshark_stderr
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from layersim.app.resolver import ResolveError, Resolver
 
 if TYPE_CHECKING:
-    from layersim.net.host import Host
+    from layersim.net.host.host import Host
 
 __all__ = ["HostResolver", "use_dns"]
 

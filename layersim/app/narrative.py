@@ -38,13 +38,13 @@ from layersim.app.ping import PingResult, ping
 from layersim.app.traceroute import FIRST_PORT, TracerouteResult, traceroute
 from layersim.app.udp_tool import UdpResult, udp_send
 from layersim.errors import LayersimError
-from layersim.net.capture import CaptureSession
-from layersim.net.host import Host
+from layersim.net.engine.capture import CaptureSession
+from layersim.net.engine.process import Process, current_process
+from layersim.net.host.host import Host
 from layersim.net.network import Network
-from layersim.net.process import Process, current_process
 from layersim.net.topology import RunSpec, Scenario, TopologyError
-from layersim.net.trace import DropReason, EventKind, Hop
-from layersim.net.trace_details import flag_text
+from layersim.net.trace.details import flag_text
+from layersim.net.trace.log import DropReason, EventKind, Hop
 from layersim.wire.addresses import MAC
 from layersim.wire.icmp import ICMP
 from layersim.wire.ipv4 import IPv4
@@ -136,7 +136,7 @@ def _program(net: Network, spec: RunSpec, outcome: RunOutcome) -> None:
     host: Host = net.nodes[spec.source]  # type: ignore[assignment]
     options = spec.options
     if spec.kind == "script":
-        from layersim.net.socketapi.scripts import run_file
+        from layersim.net.host.socketapi.scripts import run_file
 
         result = outcome.result = ScriptResult(spec.options["path"])
         me = current_process()

@@ -8,11 +8,11 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from layersim.errors import LayersimError
-from layersim.net.sockets import EchoReply, IcmpReport
-from layersim.net.trace_details import EventKind
+from layersim.net.host.datagram_sockets import EchoReply, IcmpReport
+from layersim.net.trace.details import EventKind
 
 if TYPE_CHECKING:
-    from layersim.net.host import Host
+    from layersim.net.host.host import Host
 
 __all__ = ["PingResult", "error_text", "ping"]
 

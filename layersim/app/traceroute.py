@@ -7,10 +7,10 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from layersim.errors import LayersimError
-from layersim.net.sockets import DatagramSocket
+from layersim.net.host.datagram_sockets import DatagramSocket
 
 if TYPE_CHECKING:
-    from layersim.net.host import Host
+    from layersim.net.host.host import Host
 
 __all__ = ["FIRST_PORT", "PROBE_SIZE", "TracerouteHop", "TracerouteResult", "probe_payload", "traceroute"]
 

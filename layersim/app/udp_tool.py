@@ -7,10 +7,10 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from layersim.app.ping import error_text
-from layersim.net.sockets import DatagramSocket
+from layersim.net.host.datagram_sockets import DatagramSocket
 
 if TYPE_CHECKING:
-    from layersim.net.host import Host
+    from layersim.net.host.host import Host
 
 __all__ = ["UdpResult", "udp_send"]
 

@@ -11,17 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from layersim.errors import LayersimError
-from layersim.net.capture import CaptureSession
-from layersim.net.clock import Clock
-from layersim.net.host import Host
-from layersim.net.interface import Interface
-from layersim.net.ipnode import IPNode
-from layersim.net.link import Faults, Link
-from layersim.net.node import Node
-from layersim.net.router import Router
-from layersim.net.switch import Switch
-from layersim.net.trace import Trace
-from layersim.net.units import DEFAULT_START, parse_bandwidth, parse_duration, parse_start
+from layersim.net.engine.capture import CaptureSession
+from layersim.net.engine.clock import Clock
+from layersim.net.engine.interface import Interface
+from layersim.net.engine.link import Faults, Link
+from layersim.net.engine.node import Node
+from layersim.net.engine.switch import Switch
+from layersim.net.engine.units import DEFAULT_START, parse_bandwidth, parse_duration, parse_start
+from layersim.net.host.host import Host
+from layersim.net.ipv4.node import IPNode
+from layersim.net.ipv4.router import Router
+from layersim.net.trace.log import Trace
 from layersim.tcp import Profile, choose_profile
 from layersim.wire.addresses import MAC
 
@@ -325,7 +325,7 @@ class Network:
 
     @staticmethod
     def _not_in_process(what: str) -> None:
-        from layersim.net.process import ProcessError, current_process
+        from layersim.net.engine.process import ProcessError, current_process
 
         if current_process() is not None:
             raise ProcessError(f"{what}() called from inside a simulated process: only the network runs the clock; "

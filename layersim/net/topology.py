@@ -64,12 +64,12 @@ from pathlib import Path
 from typing import Any
 
 from layersim.errors import LayersimError
-from layersim.net.host import Host
-from layersim.net.ipnode import IPNode
-from layersim.net.link import FCS_MODES
+from layersim.net.engine.link import FCS_MODES
+from layersim.net.engine.switch import Switch
+from layersim.net.engine.units import parse_bandwidth, parse_duration
+from layersim.net.host.host import Host
+from layersim.net.ipv4.node import IPNode
 from layersim.net.network import Network
-from layersim.net.switch import Switch
-from layersim.net.units import parse_bandwidth, parse_duration
 from layersim.tcp import CONGESTION_CONTROLS, PROFILES
 
 MAX_PING_COUNT = 100_000  # sequence numbers wrap at 65536, as iputils ping's do

@@ -4,7 +4,7 @@ Every plot function takes an optional matplotlib Axes, draws on it (or on a new 
 calls `plt.show()`. matplotlib is imported only when something is drawn, so `import layersim` stays fast.
 """
 
-from layersim.net.html_views import routes_html, trace_html
+from layersim.net.trace.html import routes_html, trace_html
 from layersim.viz.bitlayout import bit_layout
 from layersim.viz.encapsulation import encapsulation
 from layersim.viz.figures import demo_figures, scenario_figures

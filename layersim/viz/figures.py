@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from layersim.errors import LayersimError
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from layersim.tcp.profile import LINUX
 from layersim.viz.encapsulation import encapsulation
 from layersim.viz.ladder import ladder

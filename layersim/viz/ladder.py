@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from layersim.viz.style import axes_for
 from layersim.viz.tcptrace import Connection, SegmentSeen, flag_names, segments
 from layersim.wire.tcp import TCPFlags

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from layersim.errors import LayersimError
-from layersim.net.trace import DropReason, EventKind, Trace
+from layersim.net.trace.log import DropReason, EventKind, Trace
 from layersim.wire.ipv4 import IPv4
 from layersim.wire.packet import decode
 from layersim.wire.tcp import TCP, TCPFlags

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from layersim.errors import LayersimError
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from layersim.viz.style import axes_for
 from layersim.viz.tcptrace import connection_labels, segments
 

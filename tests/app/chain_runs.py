@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from layersim.wire.packet import decode
 from layersim.wire.tcp import TCP
 from tests.net.conftest import Chain

@@ -16,10 +16,10 @@ import dns.rdatatype
 from layersim.app.dns_server import serve_dns
 from layersim.app.dns_zone import Zone
 from layersim.app.host_dns import use_dns
-from layersim.net.hooks import ACCEPT, Drop, HookPacket, HookPoint
+from layersim.net.engine.process import Process
+from layersim.net.ip.hooks import ACCEPT, Drop, HookPacket, HookPoint
 from layersim.net.network import Network
-from layersim.net.process import Process
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from layersim.wire.dns import DNS
 from layersim.wire.packet import decode
 

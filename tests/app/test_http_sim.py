@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from layersim.app.http_server import Request, serve_http
+from layersim.net.engine.process import Process
 from layersim.net.network import Network
-from layersim.net.process import Process
 from tests.sim_tools import tcp_stream
 
 WEB = "10.0.2.20"

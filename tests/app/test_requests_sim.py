@@ -19,9 +19,9 @@ import requests
 
 from layersim.app.http_server import Request, serve_http
 from layersim.demo import WEB_ADDRESS, build, page
-from layersim.net.hooks import ACCEPT, Drop, HookPacket, HookPoint
+from layersim.net.ip.hooks import ACCEPT, Drop, HookPacket, HookPoint
 from layersim.net.network import Network
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from tests.sim_tools import ipv4_tcp, tcp_stream
 
 MEGABYTE = random.Random(9).randbytes(1 << 20)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from tests.net.conftest import CLIENT_IP, SERVER_IP, build_chain
 
 from .chain_runs import S, listener, run, tcp_sent

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from layersim.wire.packet import decode
 from layersim.wire.tcp import TCP
 from tests.net.conftest import SERVER_IP, build_chain
@@ -108,7 +108,7 @@ def test_shutdown_wr_sends_fin_and_the_connection_still_carries_the_reply() -> N
 # Connecting to nobody ------------------------------------------------------------------------------------------
 def test_connect_to_a_black_hole_retries_the_syn_then_times_out_after_127_s() -> None:
     """Linux: initial RTO 1 s, tcp_syn_retries 6 - SYNs at 0, 1, 3, 7, 15, 31, 63 s, ETIMEDOUT at 127 s."""
-    from layersim.net.hooks import Drop, HookPoint
+    from layersim.net.ip.hooks import Drop, HookPoint
 
     chain = build_chain()  # the server's firewall swallows TCP: nothing answers and no ICMP error comes back
     chain.server.hooks.add(HookPoint.INPUT, lambda p: Drop() if p.protocol == 6 else None, "blackhole")
@@ -149,7 +149,7 @@ def test_connect_fails_with_ehostunreach_when_the_last_router_cannot_arp() -> No
 
 def test_so_keepalive_gives_up_after_nine_unanswered_probes() -> None:
     """Linux: probes at 7200 s idle, then every 75 s; after 9 unanswered, recv() raises ETIMEDOUT (7875 s)."""
-    from layersim.net.hooks import Drop, HookPoint
+    from layersim.net.ip.hooks import Drop, HookPoint
 
     chain = build_chain()
     srv = listener(chain)

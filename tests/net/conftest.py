@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from layersim.capture import CaptureRecord, read_capture
-from layersim.net.host import Host
-from layersim.net.interface import Interface
+from layersim.net.engine.interface import Interface
+from layersim.net.engine.switch import Switch
+from layersim.net.host.host import Host
+from layersim.net.ipv4.router import Router
 from layersim.net.network import Network
-from layersim.net.router import Router
-from layersim.net.switch import Switch
-from layersim.net.trace import EventKind, TraceEvent
+from layersim.net.trace.log import EventKind, TraceEvent
 from tests.tools import rfc1071_sum
 
 CLIENT_IP, SERVER_IP = "10.0.1.10", "10.0.2.20"

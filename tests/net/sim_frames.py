@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from layersim.net.network import Network
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from layersim.wire.packet import decode
 from tests.data import linux_facts as lf
 

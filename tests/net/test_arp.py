@@ -7,8 +7,8 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from layersim.net.arp import ArpCache
-from layersim.net.trace import DropReason, EventKind
+from layersim.net.ip.neighbours import ArpCache
+from layersim.net.trace.log import DropReason, EventKind
 from layersim.wire import ARP, ARPOp, decode
 from layersim.wire.addresses import MAC
 from layersim.wire.ethernet import BROADCAST, Ethernet

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from layersim.net.network import Network
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from layersim.wire.addresses import MAC
 from tests.tools import expert_problems, run_tshark, tshark_stderr
 

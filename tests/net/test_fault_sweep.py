@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from layersim.net.host import Host
+from layersim.net.host.host import Host
 from layersim.net.network import Network
-from layersim.net.trace import DropReason, EventKind
+from layersim.net.trace.log import DropReason, EventKind
 from layersim.tcp.states import Event, State
 
 CLIENT_IP, SERVER_IP = "10.0.1.10", "10.0.2.20"

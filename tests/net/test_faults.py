@@ -8,8 +8,8 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from layersim.net.link import Faults
-from layersim.net.trace import DropReason, EventKind
+from layersim.net.engine.link import Faults
+from layersim.net.trace.log import DropReason, EventKind
 from layersim.wire import ARP, ARPOp, decode
 from layersim.wire.icmp import ICMP
 from layersim.wire.ipv4 import IPv4

@@ -13,10 +13,10 @@ import pytest
 
 from layersim.app.narrative import narrative, narrative_json, run_scenario
 from layersim.errors import LayersimError
-from layersim.net.link import Faults, Link
+from layersim.net.engine.link import Faults, Link
 from layersim.net.network import Network
 from layersim.net.topology import build_network
-from layersim.net.trace import DropReason, EventKind
+from layersim.net.trace.log import DropReason, EventKind
 from layersim.wire.packet import decode
 from layersim.wire.udp import UDP
 

@@ -10,8 +10,8 @@ from scapy.layers.inet import IP
 from scapy.layers.inet import fragment as scapy_fragment
 
 from layersim.errors import LayersimError
-from layersim.net.fragment import Reassembler, fragment
-from layersim.net.trace import DropReason, EventKind
+from layersim.net.ipv4.fragment import Reassembler, fragment
+from layersim.net.trace.log import DropReason, EventKind
 from layersim.wire.ipv4 import IPv4
 from layersim.wire.udp import UDP
 

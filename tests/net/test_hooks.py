@@ -14,10 +14,10 @@ from scapy.layers.inet import UDP as ScapyUDP
 
 from layersim.capture import read_capture
 from layersim.errors import LayersimError
-from layersim.net.hooks import ACCEPT, REWRITTEN, Drop, HookPacket, HookPoint
-from layersim.net.ipnode import IPNode
-from layersim.net.trace import DropReason, EventKind
-from layersim.net.trace_details import HookVerdict
+from layersim.net.ip.hooks import ACCEPT, REWRITTEN, Drop, HookPacket, HookPoint
+from layersim.net.ipv4.node import IPNode
+from layersim.net.trace.details import HookVerdict
+from layersim.net.trace.log import DropReason, EventKind
 from layersim.wire.tcp import TCP
 from tests.net.conftest import (
     CLIENT_IP,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from layersim.errors import LayersimError
-from layersim.net.link import Faults
+from layersim.net.engine.link import Faults
 from layersim.net.network import Network
-from layersim.net.trace import DropReason, EventKind
+from layersim.net.trace.log import DropReason, EventKind
 
 from .conftest import SERVER_IP, build_chain, events
 

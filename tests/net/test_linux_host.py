@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from layersim import ICMP, UDP, Ethernet, IPv4
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from tests.data import linux_facts as lf
 from tests.data.linux_facts import CLIENT_IF, SERVER_IF
 from tests.net.conftest import CLIENT_IP, R1_LEFT, R2_LEFT, SERVER_IP, Chain, build_chain

@@ -16,8 +16,8 @@ from scapy.layers.inet import TCP as ScapyTCP
 from scapy.layers.inet import UDP as ScapyUDP
 
 from layersim.errors import LayersimError
-from layersim.net.nat import Nat, NatReason, NatVerdict
-from layersim.net.nat_rewrite import adjust_checksum
+from layersim.net.nat.napt import Nat, NatReason, NatVerdict
+from layersim.net.nat.rewrite import adjust_checksum
 from layersim.wire import ICMP, TCP, UDP, IPv4, Raw
 from layersim.wire.checksum import update_checksum
 from tests.tools import rfc1071_sum

@@ -11,7 +11,7 @@ from scapy.layers.inet import IP, defragment, fragment
 from scapy.layers.inet import UDP as ScapyUDP
 from scapy.packet import Raw as ScapyRaw
 
-from layersim.net.nat import NatReason, NatVerdict
+from layersim.net.nat.napt import NatReason, NatVerdict
 from tests.net.test_nat import DNS, HOP, OUT, WEB, A, B, S, dst_of, echo, icmp_error, make_nat, tcp, udp
 from tests.tools import rfc1071_sum
 

@@ -21,7 +21,7 @@ from scapy.layers.inet import ICMP as ScapyICMP
 from scapy.layers.inet import IP, TCP, UDP
 
 from layersim.capture import read_capture, write_pcap
-from layersim.net.nat import Nat, NatVerdict
+from layersim.net.nat.napt import Nat, NatVerdict
 from layersim.wire.ipv4 import decrement_ttl
 from tests.tools import rfc1071_sum, run_tshark
 

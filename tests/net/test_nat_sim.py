@@ -23,8 +23,8 @@ import pytest
 from layersim.app.traceroute import traceroute
 from layersim.capture import read_capture
 from layersim.net.network import Network
-from layersim.net.trace import EventKind
-from layersim.net.trace_details import DropReason
+from layersim.net.trace.details import DropReason
+from layersim.net.trace.log import EventKind
 from tests.sim_tools import tshark_rows
 
 DATA = Path(__file__).resolve().parent.parent / "data"

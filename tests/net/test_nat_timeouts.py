@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from layersim.net.nat import LINUX_TIMEOUTS, Nat, NatTimeouts, NatVerdict
+from layersim.net.nat.napt import LINUX_TIMEOUTS, Nat, NatTimeouts, NatVerdict
 from tests.net.test_nat import OUT, WEB, A, S, echo, tcp, udp
 
 # (state reached, segments as (direction, flags), timeout in seconds, ASSURED)

@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import pytest
 
-from layersim.net.hooks import HookPoint
-from layersim.net.host import Host
-from layersim.net.process import sleep
-from layersim.net.trace import EventKind
+from layersim.net.engine.process import sleep
+from layersim.net.host.host import Host
+from layersim.net.ip.hooks import HookPoint
+from layersim.net.trace.log import EventKind
 from tests.net.conftest import SERVER_IP, Chain, build_chain
 
 MS = 1_000_000

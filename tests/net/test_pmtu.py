@@ -9,9 +9,9 @@ from ipaddress import IPv4Address
 import pytest
 
 from layersim import ICMP, IPv4
-from layersim.net.process import sleep
-from layersim.net.trace import EventKind
-from layersim.net.trace_details import PathMtu
+from layersim.net.engine.process import sleep
+from layersim.net.trace.details import PathMtu
+from layersim.net.trace.log import EventKind
 from tests.data import linux_facts as lf
 from tests.data.linux_facts import CLIENT_IF, MIDDLE_IF
 from tests.net.conftest import CLIENT_IP, R1_LEFT, SERVER_IP, Chain, build_chain

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from layersim.net.host import FIRST_SIMULATED_FD, Host
+from layersim.net.host.datagram_sockets import EPHEMERAL_PORTS
+from layersim.net.host.host import FIRST_SIMULATED_FD, Host
 from layersim.net.network import Network
-from layersim.net.sockets import EPHEMERAL_PORTS
 
 LOW, HIGH = EPHEMERAL_PORTS
 SPAN = HIGH - LOW + 1  # 28,232 ports

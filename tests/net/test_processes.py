@@ -13,11 +13,11 @@ from layersim.app.ping import ping
 from layersim.app.traceroute import traceroute
 from layersim.capture import read_capture
 from layersim.errors import LayersimError
-from layersim.net.host import Host
+from layersim.net.engine.process import ProcessError, current_process, sleep
+from layersim.net.host.host import Host
 from layersim.net.network import Network
-from layersim.net.process import ProcessError, current_process, sleep
-from layersim.net.trace import EventKind
-from layersim.net.trace_details import ProcessNote
+from layersim.net.trace.details import ProcessNote
+from layersim.net.trace.log import EventKind
 from layersim.wire.packet import decode
 from tests.net.conftest import SERVER_IP, build_chain
 

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layersim.errors import LayersimError
-from layersim.net import routing
-from layersim.net.routing import Route, RouteKind, RoutingError, RoutingTable
+from layersim.net.ip import routing
+from layersim.net.ip.routing import Route, RouteKind, RoutingError, RoutingTable
 
 MAX = 0xFFFFFFFF
 

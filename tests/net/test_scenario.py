@@ -9,7 +9,7 @@ import pytest
 
 from layersim.capture import CaptureRecord
 from layersim.net.network import Network
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from layersim.wire.addresses import MAC
 
 from .conftest import (

@@ -11,7 +11,7 @@ from typing import Any
 
 from layersim import Network
 from layersim.errors import LayersimError
-from layersim.net.host import FIRST_SIMULATED_FD
+from layersim.net.host.host import FIRST_SIMULATED_FD
 
 
 def _two_hosts() -> tuple[Network, Any, Any]:

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from layersim.errors import LayersimError
-from layersim.net.host import Host
+from layersim.net.engine.process import sleep
+from layersim.net.host.datagram_sockets import DatagramSocket, IcmpReport, hard_error
+from layersim.net.host.host import Host
 from layersim.net.network import Network
-from layersim.net.process import sleep
-from layersim.net.sockets import DatagramSocket, IcmpReport, hard_error
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from tests.net.conftest import R1_LEFT, R2_LEFT, SERVER_IP, Chain, build_chain
 
 MS = 1_000_000

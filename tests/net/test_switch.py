@@ -3,7 +3,7 @@ destinations are flooded, entries age out."""
 
 from __future__ import annotations
 
-from layersim.net.trace import DropReason, EventKind
+from layersim.net.trace.log import DropReason, EventKind
 from layersim.wire import ARP, ARPOp, decode
 from layersim.wire.ethernet import BROADCAST, Ethernet
 from layersim.wire.ipv4 import IPv4

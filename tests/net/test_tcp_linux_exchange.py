@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from layersim.wire.packet import decode
 from layersim.wire.tcp import TCP
 from tests.data import linux_facts as lf

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from layersim.wire.packet import decode
 from layersim.wire.tcp import TCP
 from tests.net.conftest import SERVER_IP, Chain, build_chain

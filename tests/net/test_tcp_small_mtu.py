@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from layersim.net.network import Network
-from layersim.net.trace import EventKind
-from layersim.net.trace_details import DropReason
+from layersim.net.trace.details import DropReason
+from layersim.net.trace.log import EventKind
 from layersim.wire import IPv4, decode
 from layersim.wire.tcp import TCP
 from layersim.wire.tcp_options import MSS

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from layersim.net.network import Network
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from tests.net.conftest import CLIENT_IP, R1_LEFT, R1_RIGHT, R2_LEFT, R2_RIGHT, SERVER_IP, Chain
 
 SIZE = 1_000_000

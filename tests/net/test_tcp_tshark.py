@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from layersim.wire.packet import decode
 from layersim.wire.tcp import TCP
 from tests.net.conftest import SERVER_IP, Chain, build_chain

@@ -11,7 +11,7 @@ from layersim.app.narrative import narrative, narrative_json, run_scenario
 from layersim.capture import read_capture
 from layersim.cli import main
 from layersim.net.topology import TopologyError, build_network, load_topology
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from layersim.wire.fielddiff import diff
 from layersim.wire.packet import decode
 from tests.tools import expert_problems, run_tshark, tshark_path, tshark_stderr

@@ -19,7 +19,7 @@ from layersim.capture import read_capture
 from layersim.errors import LayersimError
 from layersim.net.network import Network
 from layersim.net.topology import RUN_KINDS, Scenario, TopologyError, build_network
-from layersim.net.trace import EventKind
+from layersim.net.trace.log import EventKind
 from tests.tools import run_tshark, tshark_stderr
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,7 @@ from scapy.layers.inet import IP
 
 from layersim.errors import LayersimError
 from layersim.net.network import Network
-from layersim.net.trace import EventKind, Trace
-from layersim.net.trace_details import (
+from layersim.net.trace.details import (
     DETAILS,
     AppNote,
     Deliver,
@@ -23,6 +22,7 @@ from layersim.net.trace_details import (
     Receive,
     Send,
 )
+from layersim.net.trace.log import EventKind, Trace
 from tests.net.conftest import CLIENT_IP, R2_LEFT, SERVER_IP, Chain, build_chain
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from layersim import TCP, IPv4, LayersimError, decode
 from layersim.demo import run
-from layersim.net.trace import DropReason, EventKind
+from layersim.net.trace.log import DropReason, EventKind
 from layersim.viz import ladder, segments
 from tests.viz.conftest import by_gid, one
 

@@ -6,7 +6,7 @@ import pytest
 
 from layersim import LayersimError
 from layersim.demo import run
-from layersim.net.trace import DropReason, EventKind
+from layersim.net.trace.log import DropReason, EventKind
 from layersim.viz import cwnd_plot, link_activity, link_plot
 from tests.viz.conftest import one
 

@@ -1,0 +1,1 @@
+"""The simulation engine: clock, nodes, interfaces, links, switches, processes and capture taps."""

@@ -1,0 +1,177 @@
+"""`select.select` and `selectors.DefaultSelector` over a simulated host's sockets, waiting on the simulated clock."""
+
+from __future__ import annotations
+
+import errno
+import os
+import selectors as _std_selectors
+import types
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from layersim.net.engine.process import wait_until
+from layersim.net.host.socketapi.pytime import select_timeout_ns
+
+if TYPE_CHECKING:
+    from layersim.net.host.host import Host
+    from layersim.net.host.socketapi.sim_socket import SimSocket
+
+__all__ = ["SelectModule", "SimSelector", "select_sockets"]
+
+EVENT_READ, EVENT_WRITE = _std_selectors.EVENT_READ, _std_selectors.EVENT_WRITE
+
+
+def _fd_of(item: Any) -> int:
+    """The descriptor number of an int or an object with fileno(), with CPython's errors (fileutils.c:
+    PyObject_AsFileDescriptor)."""
+    if isinstance(item, int):
+        fd = item
+    else:
+        method = getattr(item, "fileno", None)
+        if method is None:
+            raise TypeError("argument must be an int, or have a fileno() method.")
+        fd = method()
+        if not isinstance(fd, int):
+            raise TypeError("fileno() returned a non-integer")
+    if not -2**31 <= fd < 2**31:
+        raise OverflowError("Python int too large to convert to C int")
+    if fd < 0:  # a closed socket: CPython's words
+        raise ValueError(f"file descriptor cannot be a negative integer ({fd})")
+    return fd
+
+
+def _socket_of(host: Host, item: Any) -> SimSocket:
+    """The SimSocket behind a socket object or a file descriptor number of this host."""
+    from layersim.net.host.socketapi.sim_socket import SimSocket
+
+    fd = _fd_of(item)
+    if isinstance(item, SimSocket):
+        return item
+    sock = host.fd_table.get(fd)  # simulated descriptors lie above FD_SETSIZE, on purpose (see new_fd)
+    if sock is None and fd >= 1024:  # FD_SETSIZE, for any other number
+        raise ValueError("filedescriptor out of range in select()")
+    if sock is None:  # no such socket on this host: select(2)'s EBADF
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+    return sock
+
+
+def _sequence(items: Any) -> list[Any]:
+    """One of select()'s three lists (any iterable, as PySequence_Fast takes)."""
+    try:
+        return list(items)
+    except TypeError:
+        raise TypeError("arguments 1-3 must be sequences") from None
+
+
+def select_sockets(host: Host, rlist: list[Any], wlist: list[Any], xlist: list[Any],
+                   timeout: float | None = None) -> tuple[list[Any], list[Any], list[Any]]:
+    """select(2) over simulated sockets: those ready to read and to write, blocking up to `timeout` seconds."""
+    timeout_ns = select_timeout_ns(timeout)  # the timeout is read first, then the lists (selectmodule.c)
+    readers, writers, _ = ([(item, _socket_of(host, item)) for item in _sequence(items)]
+                           for items in (rlist, wlist, xlist))  # no simulated socket has exceptional data
+
+    def ready() -> tuple[list[Any], list[Any]]:
+        return ([i for i, s in readers if s._readable()], [i for i, s in writers if s._writable()])
+
+    queues = [q for _, sock in readers + writers for q in sock._queues()]
+    wait_until(host.network.clock, queues, lambda: any(ready()), timeout_ns)
+    readable, writable = ready()
+    return readable, writable, []
+
+
+class SimSelector(_std_selectors.BaseSelector):
+    """selectors.DefaultSelector for a simulated host."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._keys: dict[int, _std_selectors.SelectorKey] = {}
+
+    def _fd(self, fileobj: Any) -> int:
+        """The descriptor of `fileobj`, with the stdlib selectors' errors (selectors._fileobj_to_fd)."""
+        if isinstance(fileobj, int):
+            return fileobj
+        try:
+            return int(fileobj.fileno())
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"Invalid file object: {fileobj!r}") from None
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> _std_selectors.SelectorKey:
+        """Watch `fileobj` for EVENT_READ and/or EVENT_WRITE."""
+        if not events or events & ~(EVENT_READ | EVENT_WRITE):
+            raise ValueError(f"Invalid events: {events!r}")
+        fd = self._fd(fileobj)
+        if fd < 0:
+            raise ValueError(f"Invalid file descriptor: {fd}")
+        if fd in self._keys:
+            raise KeyError(f"{fileobj!r} (FD {fd}) is already registered")
+        _socket_of(self.host, fileobj)
+        key = _std_selectors.SelectorKey(fileobj, fd, events, data)
+        self._keys[fd] = key
+        return key
+
+    def unregister(self, fileobj: Any) -> _std_selectors.SelectorKey:
+        """Stop watching `fileobj`."""
+        fd = self._fd(fileobj)
+        if fd not in self._keys:  # a socket closed since it was registered: found by object, as the stdlib does
+            fd = next((key.fd for key in self._keys.values() if key.fileobj is fileobj), fd)
+        try:
+            return self._keys.pop(fd)
+        except KeyError:
+            raise KeyError(f"{fileobj!r} is not registered") from None
+
+    def select(self, timeout: float | None = None) -> list[tuple[_std_selectors.SelectorKey, int]]:
+        """The registered objects that are ready, blocking up to `timeout` seconds (None: until one is)."""
+        keys = list(self._keys.values())
+        socks = [(key, _socket_of(self.host, key.fileobj)) for key in keys]
+
+        def ready() -> list[tuple[_std_selectors.SelectorKey, int]]:
+            out = []
+            for key, sock in socks:
+                mask = (EVENT_READ if key.events & EVENT_READ and sock._readable() else 0) | \
+                       (EVENT_WRITE if key.events & EVENT_WRITE and sock._writable() else 0)
+                if mask:
+                    out.append((key, mask))
+            return out
+
+        timeout_ns = select_timeout_ns(None if timeout is None else max(timeout, 0))  # as SelectSelector.select
+        wait_until(self.host.network.clock, [q for _, s in socks for q in s._queues()], lambda: bool(ready()),
+                   timeout_ns)
+        return ready()
+
+    def close(self) -> None:
+        """Forget every registration."""
+        self._keys.clear()
+
+    def get_map(self) -> Mapping[Any, _std_selectors.SelectorKey]:
+        """The registrations by file descriptor."""
+        return types.MappingProxyType(self._keys)
+
+
+class SelectModule(types.ModuleType):
+    """The `select` module as a program on a simulated host sees it (select only: no poll or epoll)."""
+
+    def __init__(self, host: Host) -> None:
+        super().__init__("select", f"the select module of simulated host {host.name}")
+        self.host = host
+        self.error = OSError
+
+    def select(self, rlist: list[Any], wlist: list[Any], xlist: list[Any],
+               timeout: float | None = None) -> tuple[list[Any], list[Any], list[Any]]:
+        """select(2) over this host's sockets."""
+        return select_sockets(self.host, rlist, wlist, xlist, timeout)
+
+
+class SelectorsModule(types.ModuleType):
+    """The `selectors` module as a program on a simulated host sees it."""
+
+    def __init__(self, host: Host) -> None:
+        super().__init__("selectors", f"the selectors module of simulated host {host.name}")
+        for name in ("EVENT_READ", "EVENT_WRITE", "SelectorKey", "BaseSelector"):
+            setattr(self, name, getattr(_std_selectors, name))
+        self.host = host
+
+    def DefaultSelector(self) -> SimSelector:
+        """A selector over this host's sockets."""
+        return SimSelector(self.host)
+
+    SelectSelector = DefaultSelector

@@ -1,0 +1,1 @@
+"""IPv4 on a node: input, forwarding, output, ARP, ICMP, path MTU and fragmentation."""

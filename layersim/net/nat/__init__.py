@@ -1,0 +1,1 @@
+"""NAT as netfilter hooks: connection tracking, the mapping table and MASQUERADE."""
