@@ -146,7 +146,7 @@ def _decode_record(record: Any) -> Any:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from layersim.capture import read_capture
+    from layersim.capture import format_time, read_capture
     from layersim.wire.packet import Packet
     from layersim.wire.payload import Raw
     from layersim.wire.show import packet_to_dict
@@ -165,7 +165,8 @@ def _inspect(args: argparse.Namespace) -> int:
                 error = str(exc)
                 packet = Packet([Raw(record.data)])
             if args.json:
-                item = {"index": record.index, "time_ns": record.time_ns, "interface": record.interface,
+                item = {"index": record.index, "time_ns": record.time_ns, "time": format_time(record.time_ns),
+                        "interface": record.interface,
                         "layers": packet_to_dict(packet)["layers"]}
                 if record.comment is not None:
                     item["comment"] = record.comment
@@ -175,7 +176,7 @@ def _inspect(args: argparse.Namespace) -> int:
                 continue
             where = f" on {record.interface}" if record.interface else ""
             print(f"Frame {record.index + 1}: {len(record.data)} bytes captured ({record.orig_len} on the wire)"
-                  f"{where}, time {record.time_ns / 1e9:.9f}")
+                  f"{where}, time {format_time(record.time_ns)}")
             if record.comment:
                 print(f"  comment: {record.comment}")
             if error is not None:
