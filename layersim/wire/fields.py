@@ -49,7 +49,7 @@ def Bits(name: str, bits: int, default: Any = 0, *, kind: Any = int, hex: bool =
 
 def UInt(name: str, bits: int, default: Any = 0, *, kind: Any = int, hex: bool = False,
          coerce: Callable[[Any], Any] | None = None) -> Field:
-    """A byte-aligned unsigned integer field of 8, 16 or 32 bits."""
+    """A byte-aligned unsigned integer field of 8, 16, 32 or 64 bits."""
     return Field(name, bits, default, kind, hex, coerce, computed=default is None)
 
 
@@ -66,13 +66,13 @@ def Var(name: str, default: Any = b"", *, kind: Any = bytes, coerce: Callable[[A
     return Field(name, None, default, kind, False, coerce, computed=False)
 
 
-_WIDTH_CODES = {8: "B", 16: "H", 32: "I"}
+_WIDTH_CODES = {8: "B", 16: "H", 32: "I", 64: "Q"}
 
 
 class HeaderSpec:
     """An ordered table of fields for one header, with the struct layout of its fixed part derived once."""
 
-    def __init__(self, name: str, fields: list[Field]) -> None:
+    def __init__(self, name: str, fields: list[Field], *, byte_order: str = "!") -> None:
         self.name = name
         self.fields = tuple(fields)
         self.names = tuple(f.name for f in fields)
@@ -90,7 +90,11 @@ class HeaderSpec:
             raise TypeError(f"{name}: fixed part is {offset} bits, not whole bytes")
         self.fixed_length = offset // 8
         self.groups = _group_fields(name, fixed)
-        self.struct = struct.Struct("!" + "".join(code for code, _ in self.groups))
+        if byte_order not in ("!", "<"):
+            raise TypeError(f"{name}: byte_order must be '!' (network order) or '<' (little-endian)")
+        if byte_order == "<" and any(len(group) > 1 for _, group in self.groups):
+            raise TypeError(f"{name}: little-endian headers cannot pack bit fields")  # bit order would be ambiguous
+        self.struct = struct.Struct(byte_order + "".join(code for code, _ in self.groups))
 
     def byte_span(self, field_name: str) -> tuple[int, int]:
         """First and last+1 byte a fixed field touches, relative to the header start."""
