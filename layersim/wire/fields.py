@@ -8,19 +8,20 @@ reads the same table.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import struct
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from operator import itemgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from layersim.errors import FieldValueError
+from layersim.errors import FieldValueError, UnknownFieldError
 from layersim.wire.addresses import MAC, to_ipv4
 
-__all__ = ["Addr", "Bits", "Field", "HeaderSpec", "Layer", "UInt", "Var"]
+__all__ = ["Addr", "Bits", "Field", "HeaderSpec", "Layer", "UInt", "Var", "unknown_field"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,14 @@ def _coerce_value(spec: HeaderSpec, f: Field, value: Any) -> Any:
         raise FieldValueError(f"{spec.name}.{f.name}: {exc}") from None
 
 
+def unknown_field(spec: HeaderSpec, names: Iterable[str]) -> UnknownFieldError:
+    """The error for keywords that are not fields: names the first, suggests a close match, lists the fields."""
+    name = next(iter(names))
+    close = difflib.get_close_matches(name, spec.names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return UnknownFieldError(f"{spec.name} has no field {name!r}{hint} (fields: {', '.join(spec.names)})")
+
+
 def _convert(f: Field, value: Any) -> Any:
     """The value converted to the field's kind; errors say what is wrong, the caller adds where."""
     if value is None:
@@ -183,6 +192,7 @@ def _compile(cls: type[Layer], spec: HeaderSpec) -> None:
     """Generate the value class's properties, constructor and struct pack/unpack from its spec."""
     n = len(spec.fields)
     ns: dict[str, Any] = {"_tnew": tuple.__new__, "_S": spec.struct, "_coerce": _coerce_value, "_type": type,
+                          "_unknown_field": unknown_field,
                           "_spec": spec, "_bnew": bytes.__new__, "MAC": MAC, "IPv4Address": IPv4Address}
     # Constructor: fast path for values already of the right type, full coercion otherwise.
     params, items = [], []
@@ -205,7 +215,9 @@ def _compile(cls: type[Layer], spec: HeaderSpec) -> None:
         else:
             ok = "False"
         items.append(f"({f.name} if {ok} else _coerce(_spec, _f{i}, {f.name}))")
-    src = (f"def _new(cls, {', '.join(params)}, _src=None):\n"
+    src = (f"def _new(cls, {', '.join(params)}, _src=None, **_unknown):\n"
+           f"    if _unknown:\n"
+           f"        raise _unknown_field(_spec, _unknown)\n"
            f"    return _tnew(cls, ({', '.join(items)}, _src))\n")
     # Unpack: struct items -> field values (bit groups split with shifts and masks, kinds converted).
     names = [f"_g{i}" for i in range(len(spec.groups))]
@@ -304,10 +316,27 @@ class Layer(tuple):
 
     def replace(self, **changes: Any) -> Self:
         """A copy with some fields changed (validated like the constructor)."""
-        unknown = set(changes) - set(self.spec.names)
+        unknown = [name for name in changes if name not in self.spec.by_name]
         if unknown:
-            raise FieldValueError(f"{self.spec.name} has no field {', '.join(sorted(unknown))}")
+            raise unknown_field(self.spec, unknown)
         return type(self)(**{**self.fields(), **changes})
+
+    def __len__(self) -> int:
+        """The layer's own bytes as encoded (header with options; all of a payload layer), not what it carries.
+
+        A computed field left None is counted at its width, so `len(TCP())` is 20 without an IPv4 layer below.
+        """
+        filled = tuple.__new__(type(self), (*(0 if v is None else v for v in self[:-1]), None))
+        return len(filled.encode_layer(b"", None, None))
+
+    def __bool__(self) -> bool:
+        return True  # a layer is a value, never "empty" (tuple truth would count its fields, __len__ encodes)
+
+    def summary(self) -> str:
+        """One line in scapy's style: "TCP 50512 > 80 PA", "IPv4 10.0.1.10 > 93.184.216.34"."""
+        from layersim.wire.summary import layer_summary
+
+        return layer_summary(self)
 
     @property
     def checksum_ok(self) -> bool | None:
