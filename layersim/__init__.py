@@ -6,7 +6,7 @@ so `import layersim.wire` or `layersim.capture` needs neither greenlet nor matpl
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from layersim.errors import CaptureError, DecodeError, FieldValueError, LayersimError
+from layersim.errors import CaptureError, DecodeError, FieldValueError, LayersimError, UnknownFieldError
 from layersim.wire import (
     ARP,
     BROADCAST,
@@ -97,6 +97,7 @@ __all__ = [
     "Process",
     "Raw",
     "TCPFlags",
+    "UnknownFieldError",
     "UnreachableCode",
     "__version__",
     "decode",

@@ -14,10 +14,6 @@ from layersim.errors import CaptureError, LayersimError
 
 __all__ = ["main"]
 
-# Link types whose frames start with an IPv4 header instead of Ethernet (LINKTYPE_RAW, LINKTYPE_IPV4).
-_RAW_IP_LINKTYPES = frozenset({101, 228})
-_ETHERNET_LINKTYPE = 1
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="layersim", description="See what really happens on the wire, "
@@ -131,41 +127,33 @@ def _write_one(path: Path, data: bytes) -> None:
         raise LayersimError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
-def _decode_record(record: Any) -> Any:
-    """Decode one capture record according to its link type."""
-    from layersim.wire.ipv4 import IPv4
-    from layersim.wire.packet import Packet, decode
-    from layersim.wire.payload import Raw
-
-    truncated = len(record.data) < record.orig_len
-    if record.linktype == _ETHERNET_LINKTYPE:
-        return decode(record.data, truncated=truncated)
-    if record.linktype in _RAW_IP_LINKTYPES:
-        return decode(record.data, IPv4, truncated=truncated)
-    return Packet([Raw(record.data)])
-
-
 def _inspect(args: argparse.Namespace) -> int:
-    from layersim.capture import read_capture
+    from layersim.capture import decode_record, format_time, read_capture, undecoded_reason
     from layersim.wire.packet import Packet
     from layersim.wire.payload import Raw
     from layersim.wire.show import packet_to_dict
 
     out: list[dict[str, Any]] = []
     errors = 0
+    reasons: set[str] = set()  # why frames are shown as Raw (a link type not decoded), each said once
     capture_error: CaptureError | None = None
     try:
         records = read_capture(args.file)
         for record in records:
             error = None
+            reason = undecoded_reason(record)
+            if reason is not None and reason not in reasons:
+                reasons.add(reason)
+                print(f"{args.file}: {reason}", file=sys.stderr)
             try:
-                packet = _decode_record(record)
+                packet = decode_record(record)
             except LayersimError as exc:
                 errors += 1
                 error = str(exc)
                 packet = Packet([Raw(record.data)])
             if args.json:
-                item = {"index": record.index, "time_ns": record.time_ns, "interface": record.interface,
+                item = {"index": record.index, "time_ns": record.time_ns, "time": format_time(record.time_ns),
+                        "interface": record.interface,
                         "layers": packet_to_dict(packet)["layers"]}
                 if record.comment is not None:
                     item["comment"] = record.comment
@@ -175,7 +163,7 @@ def _inspect(args: argparse.Namespace) -> int:
                 continue
             where = f" on {record.interface}" if record.interface else ""
             print(f"Frame {record.index + 1}: {len(record.data)} bytes captured ({record.orig_len} on the wire)"
-                  f"{where}, time {record.time_ns / 1e9:.9f}")
+                  f"{where}, time {format_time(record.time_ns)}")
             if record.comment:
                 print(f"  comment: {record.comment}")
             if error is not None:

@@ -21,5 +21,9 @@ class FieldValueError(LayersimError, ValueError):
     """A value given for a header field that it cannot hold (wrong type, out of range)."""
 
 
+class UnknownFieldError(FieldValueError, TypeError):
+    """A keyword that names no field of the layer: a TypeError, as Python's own for an unexpected keyword."""
+
+
 class CaptureError(LayersimError):
     """A pcap or pcapng file that cannot be read or written: the message names the file and byte offset."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -94,3 +95,17 @@ def test_notebook_uses_only_the_public_api(path):
 
 def test_there_is_a_notebook():
     assert NOTEBOOKS
+
+
+def test_readme_lists_every_notebook_and_how_to_open_them():
+    """A new user finds all of them, and the extra that opening them needs (not installed by CI)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Notebooks", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^- `(\d\d_\w+\.ipynb)`: \S", section, flags=re.M)
+    assert listed == [path.name for path in NOTEBOOKS]
+    assert "pip install -e '.[notebooks]'" in section and "jupyter lab notebooks/" in section
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"]["notebooks"]
+    names = {re.split(r"[<>=!~ \[]", requirement, maxsplit=1)[0] for requirement in extra}
+    assert names & {"jupyterlab", "notebook"} and "ipykernel" in names
+    assert "notebooks" not in (ROOT / ".ci" / "run").read_text(encoding="utf-8")

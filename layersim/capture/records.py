@@ -36,6 +36,13 @@ class CaptureRecord:
     comment: str | None
 
 
+def format_time(time_ns: int) -> str:
+    """A capture timestamp as "seconds.nanoseconds" from its integer nanoseconds, exactly (no float rounding)."""
+    sign = "-" if time_ns < 0 else ""
+    seconds, nanoseconds = divmod(abs(time_ns), 1_000_000_000)
+    return f"{sign}{seconds}.{nanoseconds:09d}"
+
+
 @dataclass(frozen=True, slots=True)
 class Interface:
     """An interface a pcapng file records frames for (written as an Interface Description Block)."""

@@ -24,14 +24,14 @@ class EtherType(IntEnum):
     LLDP = 0x88CC
 
 
-def _ethertype_for(header: str, upper: Layer | None) -> int:
+def _ethertype_for(header: str, upper: Layer | None, field: str = "type") -> int:
     """The EtherType of the layer above, for a type field left as None."""
     value = getattr(type(upper), "ethertype", None)
     if value is None:
         from layersim.errors import LayersimError
 
         above = type(upper).__name__ if upper is not None else "nothing"
-        raise LayersimError(f"{header}.type is None and cannot be derived from the layer above ({above})")
+        raise LayersimError(f"{header}.{field} is None and cannot be derived from the layer above ({above})")
     return value
 
 

@@ -8,19 +8,20 @@ reads the same table.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import struct
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from operator import itemgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from layersim.errors import FieldValueError
+from layersim.errors import FieldValueError, UnknownFieldError
 from layersim.wire.addresses import MAC, to_ipv4
 
-__all__ = ["Addr", "Bits", "Field", "HeaderSpec", "Layer", "UInt", "Var"]
+__all__ = ["Addr", "Bits", "Field", "HeaderSpec", "Layer", "UInt", "Var", "unknown_field"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ def Bits(name: str, bits: int, default: Any = 0, *, kind: Any = int, hex: bool =
 
 def UInt(name: str, bits: int, default: Any = 0, *, kind: Any = int, hex: bool = False,
          coerce: Callable[[Any], Any] | None = None) -> Field:
-    """A byte-aligned unsigned integer field of 8, 16 or 32 bits."""
+    """A byte-aligned unsigned integer field of 8, 16, 32 or 64 bits."""
     return Field(name, bits, default, kind, hex, coerce, computed=default is None)
 
 
@@ -66,13 +67,13 @@ def Var(name: str, default: Any = b"", *, kind: Any = bytes, coerce: Callable[[A
     return Field(name, None, default, kind, False, coerce, computed=False)
 
 
-_WIDTH_CODES = {8: "B", 16: "H", 32: "I"}
+_WIDTH_CODES = {8: "B", 16: "H", 32: "I", 64: "Q"}
 
 
 class HeaderSpec:
     """An ordered table of fields for one header, with the struct layout of its fixed part derived once."""
 
-    def __init__(self, name: str, fields: list[Field]) -> None:
+    def __init__(self, name: str, fields: list[Field], *, byte_order: str = "!") -> None:
         self.name = name
         self.fields = tuple(fields)
         self.names = tuple(f.name for f in fields)
@@ -90,7 +91,11 @@ class HeaderSpec:
             raise TypeError(f"{name}: fixed part is {offset} bits, not whole bytes")
         self.fixed_length = offset // 8
         self.groups = _group_fields(name, fixed)
-        self.struct = struct.Struct("!" + "".join(code for code, _ in self.groups))
+        if byte_order not in ("!", "<"):
+            raise TypeError(f"{name}: byte_order must be '!' (network order) or '<' (little-endian)")
+        if byte_order == "<" and any(len(group) > 1 for _, group in self.groups):
+            raise TypeError(f"{name}: little-endian headers cannot pack bit fields")  # bit order would be ambiguous
+        self.struct = struct.Struct(byte_order + "".join(code for code, _ in self.groups))
 
     def byte_span(self, field_name: str) -> tuple[int, int]:
         """First and last+1 byte a fixed field touches, relative to the header start."""
@@ -138,6 +143,14 @@ def _coerce_value(spec: HeaderSpec, f: Field, value: Any) -> Any:
         raise FieldValueError(f"{spec.name}.{f.name}: {exc}") from None
 
 
+def unknown_field(spec: HeaderSpec, names: Iterable[str]) -> UnknownFieldError:
+    """The error for keywords that are not fields: names the first, suggests a close match, lists the fields."""
+    name = next(iter(names))
+    close = difflib.get_close_matches(name, spec.names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return UnknownFieldError(f"{spec.name} has no field {name!r}{hint} (fields: {', '.join(spec.names)})")
+
+
 def _convert(f: Field, value: Any) -> Any:
     """The value converted to the field's kind; errors say what is wrong, the caller adds where."""
     if value is None:
@@ -179,6 +192,7 @@ def _compile(cls: type[Layer], spec: HeaderSpec) -> None:
     """Generate the value class's properties, constructor and struct pack/unpack from its spec."""
     n = len(spec.fields)
     ns: dict[str, Any] = {"_tnew": tuple.__new__, "_S": spec.struct, "_coerce": _coerce_value, "_type": type,
+                          "_unknown_field": unknown_field,
                           "_spec": spec, "_bnew": bytes.__new__, "MAC": MAC, "IPv4Address": IPv4Address}
     # Constructor: fast path for values already of the right type, full coercion otherwise.
     params, items = [], []
@@ -201,7 +215,9 @@ def _compile(cls: type[Layer], spec: HeaderSpec) -> None:
         else:
             ok = "False"
         items.append(f"({f.name} if {ok} else _coerce(_spec, _f{i}, {f.name}))")
-    src = (f"def _new(cls, {', '.join(params)}, _src=None):\n"
+    src = (f"def _new(cls, {', '.join(params)}, _src=None, **_unknown):\n"
+           f"    if _unknown:\n"
+           f"        raise _unknown_field(_spec, _unknown)\n"
            f"    return _tnew(cls, ({', '.join(items)}, _src))\n")
     # Unpack: struct items -> field values (bit groups split with shifts and masks, kinds converted).
     names = [f"_g{i}" for i in range(len(spec.groups))]
@@ -300,10 +316,27 @@ class Layer(tuple):
 
     def replace(self, **changes: Any) -> Self:
         """A copy with some fields changed (validated like the constructor)."""
-        unknown = set(changes) - set(self.spec.names)
+        unknown = [name for name in changes if name not in self.spec.by_name]
         if unknown:
-            raise FieldValueError(f"{self.spec.name} has no field {', '.join(sorted(unknown))}")
+            raise unknown_field(self.spec, unknown)
         return type(self)(**{**self.fields(), **changes})
+
+    def __len__(self) -> int:
+        """The layer's own bytes as encoded (header with options; all of a payload layer), not what it carries.
+
+        A computed field left None is counted at its width, so `len(TCP())` is 20 without an IPv4 layer below.
+        """
+        filled = tuple.__new__(type(self), (*(0 if v is None else v for v in self[:-1]), None))
+        return len(filled.encode_layer(b"", None, None))
+
+    def __bool__(self) -> bool:
+        return True  # a layer is a value, never "empty" (tuple truth would count its fields, __len__ encodes)
+
+    def summary(self) -> str:
+        """One line in scapy's style: "TCP 50512 > 80 PA", "IPv4 10.0.1.10 > 93.184.216.34"."""
+        from layersim.wire.summary import layer_summary
+
+        return layer_summary(self)
 
     @property
     def checksum_ok(self) -> bool | None:

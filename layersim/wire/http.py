@@ -12,7 +12,7 @@ from http import HTTPStatus
 from typing import Any
 
 from layersim.errors import FieldValueError
-from layersim.wire.fields import HeaderSpec, Layer, Var
+from layersim.wire.fields import HeaderSpec, Layer, Var, unknown_field
 
 __all__ = ["HTTPMessage", "HTTPRequest", "HTTPResponse"]
 
@@ -175,8 +175,10 @@ class HTTPRequest(HTTPMessage):
     target: str
 
     def __new__(cls, method: str = "GET", target: str = "/", headers: Any = (), body: bytes = b"",
-                version: str = "HTTP/1.1", _src: Any = None) -> HTTPRequest:
+                version: str = "HTTP/1.1", _src: Any = None, **unknown: Any) -> HTTPRequest:
         """Like the generated constructor; a request line of plain text is checked in one match."""
+        if unknown:
+            raise unknown_field(cls.spec, unknown)
         if (_src is None and type(method) is str and type(target) is str and type(version) is str
                 and type(body) is bytes and _REQUEST_LINE.fullmatch(f"{method} {target} {version}")):
             try:
@@ -213,8 +215,10 @@ class HTTPResponse(HTTPMessage):
     reason: str
 
     def __new__(cls, status: int = 200, reason: str | None = None, headers: Any = (), body: bytes = b"",
-                version: str = "HTTP/1.1", _src: Any = None) -> HTTPResponse:
+                version: str = "HTTP/1.1", _src: Any = None, **unknown: Any) -> HTTPResponse:
         """Like the generated constructor, but reason=None gives the standard phrase ("Not Found" for 404)."""
+        if unknown:
+            raise unknown_field(cls.spec, unknown)
         if reason is None:
             try:
                 reason = HTTPStatus(status).phrase

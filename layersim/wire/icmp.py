@@ -8,7 +8,7 @@ from typing import Any
 
 from layersim.errors import DecodeError, FieldValueError
 from layersim.wire.checksum import internet_checksum
-from layersim.wire.fields import HeaderSpec, Layer, UInt
+from layersim.wire.fields import HeaderSpec, Layer, UInt, unknown_field
 from layersim.wire.ipv4 import IPv4
 
 __all__ = ["ICMP", "ICMPType", "UnreachableCode"]
@@ -77,7 +77,9 @@ class ICMP(Layer):
     def __new__(cls, type: Any = ICMPType.ECHO_REQUEST, code: Any = 0, checksum: int | None = None,
                 rest_of_header: int | None = None, *, identifier: int | None = None,
                 sequence: int | None = None, next_hop_mtu: int | None = None, pointer: int | None = None,
-                gateway: Any = None, _src: Any = None) -> ICMP:
+                gateway: Any = None, _src: Any = None, **unknown: Any) -> ICMP:
+        if unknown:
+            raise unknown_field(cls.spec, unknown)
         parts = {"identifier": identifier, "sequence": sequence, "next_hop_mtu": next_hop_mtu,
                  "pointer": pointer, "gateway": gateway}
         given = {k: v for k, v in parts.items() if v is not None}

@@ -114,6 +114,36 @@ class Packet:
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
 
+    def __len__(self) -> int:
+        """The packet's length in bytes: as decoded, or as it encodes (lengths and checksums computed)."""
+        return len(self.data)
+
+    def __bool__(self) -> bool:
+        return True  # a packet is never "empty"; truth must not encode it (as __len__ would)
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        """The layers' names, outermost first: ('Ethernet', 'IPv4', 'TCP', 'HTTPRequest')."""
+        return tuple(layer.name for layer in self.layers)
+
+    def summary(self) -> str:
+        """One line in scapy's style: "Ethernet / IPv4 10.0.1.10 > 93.184.216.34 / TCP 50512 > 80 PA / ..."."""
+        from layersim.wire.summary import packet_summary
+
+        return packet_summary(self.layers)
+
+    def replace(self, key: type[Layer] | int, **changes: Any) -> Packet:
+        """A new packet with one layer's fields changed: the first layer of type `key`, or the layer at that index.
+
+        Fields are validated as by the constructor. The new packet encodes afresh: lengths and checksums that are
+        None are computed, explicit values (all of them, in a decoded packet) are kept; give `checksum=None`
+        (`header_checksum=None` for IPv4) to have one computed again.
+        """
+        layers = list(self.layers)
+        index = key if isinstance(key, int) else layers.index(self[key])
+        layers[index] = layers[index].replace(**changes)
+        return Packet._stack(layers)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Packet) and self.layers == other.layers
 

@@ -46,6 +46,10 @@ _TITLES: MappingProxyType[str, Callable[[Any, Any], str]] = MappingProxyType({
     "Ethernet": lambda h, n: f"Ethernet II, Src: {h.src}, Dst: {h.dst}",
     "802.1Q": lambda h, n: f"802.1Q Virtual LAN, PRI: {h.pcp}, DEI: {h.dei}, ID: {h.vid}",
     "ARP": _arp_title,
+    "SLL": lambda h, n: f"Linux cooked capture v1, {describe(h.spec.by_name['packet_type'], h.packet_type)}",
+    "SLL2": lambda h, n: (f"Linux cooked capture v2, {describe(h.spec.by_name['packet_type'], h.packet_type)}, "
+                          f"interface {h.interface_index}"),
+    "Loopback": lambda h, n: f"Null/Loopback, Family: {describe(h.spec.by_name['family'], h.family)}",
     "IPv4": lambda h, n: f"Internet Protocol Version 4, Src: {h.src}, Dst: {h.dst}",
     "ICMP": _icmp_title,
     "UDP": lambda h, n: f"User Datagram Protocol, Src Port: {h.sport}, Dst Port: {h.dport}, Len: {n}",

@@ -43,7 +43,7 @@ class Pipe(io.RawIOBase):
 
 
 def test_golden_files_are_present() -> None:
-    assert len(GOLDEN) == 13
+    assert len(GOLDEN) == 20  # 13 for the readers, 7 for the link types (test_linktypes.py)
     assert all((DATA / name).stat().st_size < 4096 for name in GOLDEN)
 
 
