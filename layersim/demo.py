@@ -115,7 +115,7 @@ def _watch_netstat(run: DemoRun, laptop: Host) -> None:
         for endpoint in laptop.tcp.connections.values():
             conn = endpoint.conn
             if endpoint.key[3] == 80 and conn.state is State.ESTABLISHED and (conn.readable or conn.unacked):
-                run.netstat, run.netstat_ns = laptop.netstat(), laptop.network.now
+                run.netstat, run.netstat_ns = laptop.netstat(), laptop.clock.now
                 return
         sleep(250_000)
 

@@ -19,7 +19,7 @@ class HostResolver:
     """A host's resolver: queries its nameservers from inside the calling process, as glibc does."""
 
     def __init__(self, host: Host, nameservers: list[str], *, timeout: float = 5.0, attempts: int = 2) -> None:
-        clock = host.network.clock
+        clock = host.clock
         self.nameservers = [IPv4Address(n) for n in nameservers]
         self.resolver = Resolver(host.socket, [str(n) for n in self.nameservers],
                                  rng=random.Random(host.rng.getrandbits(64)), clock=lambda: clock.now / 1e9,

@@ -104,7 +104,7 @@ def ping(host: Host, dst: IPv4Address, *, count: int = 3, interval_ns: int = 1_0
     if not 1 <= count <= MAX_COUNT or not 16 <= size <= 65507:
         raise LayersimError(f"ping: count {count} must be 1 to {MAX_COUNT} and size {size} 16 to 65507 "
                             "(the timestamp needs 16 bytes; an IPv4 datagram holds 65507)")
-    clock = host.network.clock
+    clock = host.clock
     sock = host.ping_socket()
     sock.ttl = ttl
     sock.set_pmtu(pmtu)

@@ -78,7 +78,7 @@ def traceroute(host: Host, dst: IPv4Address, *, max_hops: int = 30, probes: int 
     if not 1 <= max_hops <= 255 or not 1 <= probes <= 10 or not sim_queries >= 1:
         raise LayersimError(f"traceroute: max_hops {max_hops} must be 1 to 255, probes {probes} 1 to 10, "
                             f"sim_queries {sim_queries} at least 1")
-    clock = host.network.clock
+    clock = host.clock
     result = TracerouteResult(dst, max_hops=max_hops, size=size)
     data = probe_payload(size)
     plan = [(ttl, n) for ttl in range(1, max_hops + 1) for n in range(probes)]

@@ -55,6 +55,6 @@ def udp_send(host: Host, dst: IPv4Address, port: int, data: bytes, *, sport: int
     sock = host.udp_socket(sport)
     sock.ttl = ttl
     sock.recverr = True
-    result = UdpResult(dst, port, len(data), sock.port, sent_ns=host.network.clock.now, socket=sock)
+    result = UdpResult(dst, port, len(data), sock.port, sent_ns=host.clock.now, socket=sock)
     result.sent = sock.sendto(data, (dst, port))
     return result

@@ -16,6 +16,7 @@ from layersim.net.engine.clock import Clock
 from layersim.net.engine.interface import Interface
 from layersim.net.engine.link import Faults, Link
 from layersim.net.engine.node import Node
+from layersim.net.engine.runtime import Runtime
 from layersim.net.engine.switch import Switch
 from layersim.net.engine.units import DEFAULT_START, parse_bandwidth, parse_duration, parse_start
 from layersim.net.host.host import Host
@@ -47,11 +48,11 @@ class Network:
         self.seed = seed
         self.tcp = choose_profile(tcp, congestion)
         self.congestion = congestion  # asked for network-wide: also for hosts that choose their own profile
-        self.clock = Clock()
         self.rng = random.Random(seed)
-        self.trace = Trace(trace, trace_limit)
         self.start_ns = parse_start(DEFAULT_START if start is None else start)
         self.strict = bool(os.environ.get("LAYERSIM_STRICT")) if strict is None else strict
+        self.runtime = Runtime(Clock(), Trace(trace, trace_limit), strict=self.strict, start_ns=self.start_ns,
+                               run_until=self.run_until, add_run_guard=self.add_run_guard)
         self._run_guards: list[Any] = []  # context managers entered for the length of every run (the stdlib patch)
         self.nodes: dict[str, Node] = {}
         self.links: list[Link] = []
@@ -60,13 +61,23 @@ class Network:
         self._lan: dict[str, tuple[IPv4Network, list[IPv4Address]]] = {}  # switch -> (subnet, free addresses)
         self._mac_counter = 0
 
+    @property
+    def clock(self) -> Clock:
+        """The simulated clock (given to every node and link when made, so it is never replaced)."""
+        return self.runtime.clock
+
+    @property
+    def trace(self) -> Trace:
+        """What happened (choose its level with `Network(trace=..., trace_limit=...)`)."""
+        return self.runtime.trace
+
     # Building ------------------------------------------------------------------------------------------
     def _add(self, cls: type[Node], name: str, **options: Any) -> Any:
         if not name or not all(c.isalnum() or c in "-_." for c in name):
             raise LayersimError(f"node name {name!r} must be letters, digits, '-', '_' or '.'")
         if name in self.nodes:
             raise LayersimError(f"a node called {name!r} already exists")
-        node = cls(self, name, random.Random(self.rng.getrandbits(64)), **options)
+        node = cls(self.runtime, name, random.Random(self.rng.getrandbits(64)), **options)
         self.nodes[name] = node
         return node
 
@@ -245,7 +256,7 @@ class Network:
         faults = Faults(loss, duplicate, reorder, corrupt, corrupt_fcs)
         link = Link(iface_a, iface_b, delay_ns=parse_duration(delay), bandwidth_bps=parse_bandwidth(bandwidth),
                     mtu=mtu, queue_limit=queue, faults=faults, faults_ba=faults_ba,
-                    rng=random.Random(self.rng.getrandbits(64)))
+                    rng=random.Random(self.rng.getrandbits(64)), clock=self.clock)
         self.links.append(link)
         self._auto_gateways()
         return link

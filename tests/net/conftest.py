@@ -51,9 +51,9 @@ class Chain:
 
 
 def build_chain(seed: int = 7, *, link_a: dict[str, Any] | None = None, link_b: dict[str, Any] | None = None,
-                link_c: dict[str, Any] | None = None) -> Chain:
+                link_c: dict[str, Any] | None = None, trace: str = "all", trace_limit: int | None = None) -> Chain:
     """The chain with each link's options (delay, bandwidth, mtu, queue, faults...) given per link."""
-    net = Network(seed=seed)
+    net = Network(seed=seed, trace=trace, trace_limit=trace_limit)
     client, r1 = net.add_host("client"), net.add_router("r1")
     r2, server = net.add_router("r2"), net.add_host("server")
     net.link(client, r1, a_ip=f"{CLIENT_IP}/24", b_ip=f"{R1_LEFT}/24", **(link_a or {}))

@@ -49,13 +49,13 @@ class Interface:
         if link is None:
             raise LayersimError(f"interface {self.full_name} is not linked to anything")
         for tap in self.taps:
-            tap(self.node.network.clock.now, self, frame, True, note)
+            tap(self.node.clock.now, self, frame, True, note)
         link.transmit(self, frame, packet_id, checksum_unnecessary)
 
     def deliver(self, frame: bytes, packet_id: int | None = None, checksum_unnecessary: bool = False) -> None:
         """A frame arrives from the link: taps see it, then the node handles it."""
         for tap in self.taps:
-            tap(self.node.network.clock.now, self, frame, False, None)
+            tap(self.node.clock.now, self, frame, False, None)
         self.node.on_frame(self, frame, packet_id, checksum_unnecessary)
 
     def discard_bad_fcs(self, frame: bytes, packet_id: int | None = None, checksum_unnecessary: bool = False) -> None:

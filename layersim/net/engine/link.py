@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from layersim.errors import LayersimError
+from layersim.net.engine.clock import Clock
 from layersim.net.trace.log import DropReason, EventKind
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class Link:
 
     def __init__(self, a: Interface, b: Interface, *, delay_ns: int, bandwidth_bps: int, mtu: int = 1500,
                  queue_limit: int = 100, faults: Faults | None = None, faults_ba: Faults | None = None,
-                 rng: random.Random) -> None:
+                 rng: random.Random, clock: Clock) -> None:
         if a.link is not None or b.link is not None:
             used = a if a.link is not None else b
             raise LayersimError(f"interface {used.full_name} is already linked")
@@ -81,7 +82,7 @@ class Link:
         self.mtu = mtu
         self.queue_limit = queue_limit
         forward = faults or Faults()
-        self.clock = a.node.network.clock
+        self.clock = clock
         self._ab = _Direction(forward, random.Random(rng.getrandbits(64)), b)
         self._ba = _Direction(faults_ba or forward, random.Random(rng.getrandbits(64)), a)
         a.link = self

@@ -12,7 +12,7 @@ from layersim.net.trace.details import DropReason, EventKind
 from layersim.wire.addresses import MAC
 
 if TYPE_CHECKING:
-    from layersim.net.network import Network
+    from layersim.net.engine.runtime import Runtime
 
 __all__ = ["Node"]
 
@@ -22,8 +22,11 @@ class Node:
 
     kind = "node"
 
-    def __init__(self, network: Network, name: str, rng: random.Random) -> None:
-        self.network = network
+    def __init__(self, runtime: Runtime, name: str, rng: random.Random) -> None:
+        """`runtime`: the network's clock, trace and run loop, which the node is given rather than reaches for."""
+        self.runtime = runtime
+        self.clock = runtime.clock
+        self.trace = runtime.trace
         self.name = name
         self.rng = rng
         self.interfaces: dict[str, Interface] = {}
@@ -54,13 +57,13 @@ class Node:
     def event(self, kind: EventKind, iface: Interface | None, frame: bytes | None = None,
               packet_id: int | None = None, values: tuple[Any, ...] = ()) -> None:
         """Record a trace event at the current simulated time (`values`: the kind's details, in field order)."""
-        self.network.trace.add(self.network.clock.now, self.name, iface.name if iface else None, kind, frame,
+        self.trace.add(self.clock.now, self.name, iface.name if iface else None, kind, frame,
                                packet_id, values)
 
     def drop(self, iface: Interface | None, frame: bytes | None, reason: DropReason, packet_id: int | None = None,
              **facts: Any) -> None:
         """Record that a frame or packet was discarded, and why (facts: plain values the node saw)."""
-        self.network.trace.add(self.network.clock.now, self.name, iface.name if iface else None, EventKind.DROP,
+        self.trace.add(self.clock.now, self.name, iface.name if iface else None, EventKind.DROP,
                                frame, packet_id, (reason.value, tuple(facts.items())))
 
     def __repr__(self) -> str:

@@ -76,7 +76,7 @@ class Process:
         self.result: Any = None
         self.exception: BaseException | None = None
         self.traceback: str | None = None
-        self.clock = host.network.clock
+        self.clock = host.clock
         self.started_ns = self.clock.now
         self.ended_ns: int | None = None
         self._out = io.StringIO()
@@ -115,7 +115,7 @@ class Process:
                 close()
             self.on_exit.clear()
             self.done = True
-            self.ended_ns = self.host.network.clock.now
+            self.ended_ns = self.host.clock.now
             for wait in self._waiting:
                 wait.wake()
             self._waiting.clear()
@@ -142,12 +142,12 @@ class Process:
                 for switch in reversed(environment):
                     switch(False)
             sys.stdout = saved
-        if self.done and self.exception is not None and self.host.network.strict and _internal(self.exception):
+        if self.done and self.exception is not None and self.host.runtime.strict and _internal(self.exception):
             raise self.exception
 
     def start(self, at_ns: int | None = None) -> None:
         """Schedule the first step (now, or at `at_ns`)."""
-        clock = self.host.network.clock
+        clock = self.host.clock
         self.started_ns = clock.now if at_ns is None else max(at_ns, clock.now)  # when it runs, not when made
         clock.at(self.started_ns, self._step)
 
@@ -156,7 +156,7 @@ class Process:
         """Prepare a Wait for this process (call `block(wait)` next); `timeout_ns` wakes it with False."""
         wait = Wait(self)
         if timeout_ns is not None:
-            clock = self.host.network.clock
+            clock = self.host.clock
             wait.timer = clock.at(clock.now + max(0, timeout_ns), _timeout, wait)
         return wait
 

@@ -11,7 +11,7 @@ from layersim.net.trace.log import DropReason, EventKind
 from layersim.wire.addresses import MAC
 
 if TYPE_CHECKING:
-    from layersim.net.network import Network
+    from layersim.net.engine.runtime import Runtime
 
 __all__ = ["Switch"]
 
@@ -21,15 +21,15 @@ class Switch(Node):
 
     kind = "switch"
 
-    def __init__(self, network: Network, name: str, rng: random.Random, *, ageing_ns: int = 300_000_000_000) -> None:
-        super().__init__(network, name, rng)
+    def __init__(self, runtime: Runtime, name: str, rng: random.Random, *, ageing_ns: int = 300_000_000_000) -> None:
+        super().__init__(runtime, name, rng)
         self.ageing_ns = ageing_ns
         self.table: dict[bytes, tuple[Interface, int]] = {}
 
     def on_frame(self, iface: Interface, frame: bytes, packet_id: int | None = None,
                  checksum_unnecessary: bool = False) -> None:
         """Learn the source, then forward to the known port or flood to all others."""
-        now = self.network.clock.now
+        now = self.clock.now
         self.event(EventKind.RECEIVE, iface, frame, packet_id)
         if len(frame) < 14:
             self.drop(iface, frame, DropReason.MALFORMED, packet_id, error="shorter than an Ethernet header")
@@ -60,5 +60,5 @@ class Switch(Node):
 
     def mac_table(self) -> dict[str, str]:
         """Learned MAC -> port name, for display and tests."""
-        now = self.network.clock.now
+        now = self.clock.now
         return {str(MAC(mac)): port.name for mac, (port, expires) in self.table.items() if expires > now}

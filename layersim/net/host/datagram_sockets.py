@@ -133,7 +133,7 @@ class _Endpoint:
 
     def _wait_for(self, ready: Any, timeout_ns: int | None) -> bool:
         """Park the calling process until `ready()` or the timeout; False on timeout (or outside a process)."""
-        return wait_until(self.host.network.clock, self._wait_queues, ready, timeout_ns)
+        return wait_until(self.host.clock, self._wait_queues, ready, timeout_ns)
 
     def set_pmtu(self, mode: str) -> None:
         """Path MTU discovery mode: "want" (DF when it fits, else fragment), "do" (always DF), "dont"."""

@@ -29,7 +29,7 @@ from layersim.wire.udp import UDP
 if TYPE_CHECKING:
     from layersim.app.ping import PingResult
     from layersim.app.traceroute import TracerouteResult
-    from layersim.net.network import Network
+    from layersim.net.engine.runtime import Runtime
 
 __all__ = ["FIRST_SIMULATED_FD", "Datagram", "Host", "UDPSocket"]
 
@@ -47,9 +47,9 @@ class Host(IPNode):
     kind = "host"
     forwarding = False
 
-    def __init__(self, network: Network, name: str, rng: random.Random, tcp: Profile = LINUX) -> None:
+    def __init__(self, runtime: Runtime, name: str, rng: random.Random, tcp: Profile = LINUX) -> None:
         """`tcp`: the profile of the host's TCP (see layersim.tcp.choose_profile)."""
-        super().__init__(network, name, rng)
+        super().__init__(runtime, name, rng)
         self.sockets = SocketTable(self)
         self.pmtu = PathMtuCache()
         self.output.pmtu = self.pmtu
@@ -88,14 +88,14 @@ class Host(IPNode):
         from layersim.net.engine.units import parse_duration
 
         start = None if at is None else parse_duration(at)
-        now = self.network.clock.now
+        now = self.clock.now
         if start is not None and start < now:
             what = name or getattr(fn, "__name__", "process")
             raise LayersimError(f"{self.name}: cannot start {what} at {start} ns, the clock is already at {now} ns")
         from layersim.net.host.socketapi.stdlib_patch import StdlibPatch
 
         proc = Process(self, fn, args, kwargs, name)
-        self.network.add_run_guard(StdlibPatch())
+        self.runtime.add_run_guard(StdlibPatch())
         proc.start(start)
         self.processes.append(proc)
         return proc
@@ -177,7 +177,7 @@ class Host(IPNode):
         if current_process() is not None:
             return fn(*args, **kwargs)
         proc = self.spawn(fn, *args, **kwargs)
-        self.network.run_until(lambda: proc.done)
+        self.runtime.run_until(lambda: proc.done)
         if proc.exception is not None:
             raise proc.exception
         if not proc.done:
@@ -200,7 +200,7 @@ class Host(IPNode):
         """The MTU packets to `dst` are sized by (the first link's, or a smaller learned one); None without a route."""
         dst = IPv4Address(dst)
         found = self.output.route(dst)
-        return None if found is None else self.output.path_mtu(dst, found[0], self.network.clock.now)
+        return None if found is None else self.output.path_mtu(dst, found[0], self.clock.now)
 
     def _socket_ip_id(self, sock: DatagramSocket | PingSocket, dst: IPv4Address, ip_size: int) -> int | None:
         """Linux's IP id for a socket's datagram, after refusing one that path MTU discovery "do" cannot send.

@@ -48,7 +48,7 @@ def udp_send(host: Host, plan: Plan, sock: DatagramSocket, dst: int, port: int, 
     total = 28 + len(data)
     if plan.hooked or total > plan.path_mtu or not port:
         return False  # hooks to run, fragments to cut, or port 0 (the general path explains it)
-    now = host.network.clock.now
+    now = host.clock.now
     mac = host.arp.lookup_int(plan.next_hop, now)
     if mac is None:
         return False
@@ -77,7 +77,7 @@ def _ip_header(tos: int, total: int, ident: int, fragment: int, ttl: int, protoc
 def _emit(host: Host, out: Interface, frame: bytes, note: tuple[Any, ...], now: int) -> None:
     """Record the SEND (when events are kept) and put the frame on the interface, under a new packet id, its
     transport checksum known good (this module computed it from the bytes it sends)."""
-    trace = host.network.trace
+    trace = host.trace
     packet_id = trace.new_packet_id()
     if trace.keep_events:
         trace.add(now, host.name, out.name, _SEND, frame, packet_id, (note,))
@@ -107,7 +107,7 @@ def udp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | Non
         pseudo = (src >> 16) + (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF) + 17 + length
         if ones_complement_sum(memoryview(frame)[34:end], pseudo) != 0xFFFF:
             return False
-    trace = host.network.trace
+    trace = host.trace
     if trace.keep_events:
         trace.add(now, host.name, iface.name, _DELIVER, frame[14:end] if trace.keep_frames else None, packet_id,
                   ("UDP",))
@@ -133,7 +133,7 @@ def tcp_send(host: Host, plan: Plan, tcp: TCP, payload: bytes, dst: int, note: t
     total = 20 + tcp_length
     if plan.hooked or total > plan.path_mtu or len(options) > 40:
         return False
-    now = host.network.clock.now
+    now = host.clock.now
     mac = host.arp.lookup_int(plan.next_hop, now)
     if mac is None:
         return False
@@ -173,7 +173,7 @@ def tcp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | Non
         tcp, payload_start = TCP.decode_layer(frame, 34, end, _NO_STATE)[:2]
     except DecodeError:
         return False
-    trace = host.network.trace
+    trace = host.trace
     if trace.keep_events:
         trace.add(now, host.name, iface.name, _DELIVER, frame[14:end] if trace.keep_frames else None, packet_id,
                   ("TCP",))

@@ -195,7 +195,7 @@ class TcpStack:
     def connect(self, local: tuple[int, int], remote: tuple[int, int], *, user_mss: int | None = None,
                 **options: Any) -> Endpoint:
         """Active open: the connection in SYN_SENT, its SYN on the way (`user_mss`: TCP_MAXSEG)."""
-        now = self.host.network.clock.now
+        now = self.host.clock.now
         mss, path_mss = self.mss_for(remote[0], user_mss)
         conn, segments = Connection.connect(local, remote, iss=self.new_iss(), mss=mss, path_mss=path_mss, now=now,
                                             profile=self.profile, ts_offset=self.new_ts_offset(), **options)
@@ -252,7 +252,7 @@ class TcpStack:
         """An ICMP error about a segment we sent: Frag Needed resizes the connection's segments; a destination
         unreachable ends a connection that is still opening (Linux tcp_v4_err), other errors are noted only."""
         remote = (int(report.destination[0]), report.destination[1])
-        now = self.host.network.clock.now
+        now = self.host.clock.now
         for key, endpoint in list(self.connections.items()):
             if (key[1], key[2], key[3]) != (report.source_port, *remote):
                 continue
@@ -272,8 +272,8 @@ class TcpStack:
         for segment in segments:
             self.send_segment(segment, key[0], key[2], endpoint)
         host = self.host
-        now = host.network.clock.now
-        trace = host.network.trace
+        now = host.clock.now
+        trace = host.trace
         for event in conn.drain_events() if conn._events else ():
             if trace.keep_events:
                 trace.add(now, host.name, None, EventKind.TCP, None, None,
@@ -285,7 +285,7 @@ class TcpStack:
         if deadline is not None and (scheduled is None or deadline < scheduled):
             if endpoint.timer is not None:
                 endpoint.timer.cancel()
-            endpoint.timer = host.network.clock.at(max(deadline, now), self._fire, endpoint)
+            endpoint.timer = host.clock.at(max(deadline, now), self._fire, endpoint)
             endpoint.timer_at = deadline
         # A later deadline (the RTO pushed back by every ACK) keeps the event already scheduled: it fires early,
         # finds nothing due and schedules the next one, instead of a cancelled event and a new one per ACK.
@@ -308,7 +308,7 @@ class TcpStack:
     def _fire(self, endpoint: Endpoint) -> None:
         endpoint.timer = None
         endpoint.timer_at = None
-        now = self.host.network.clock.now
+        now = self.host.clock.now
         deadline = endpoint.conn.next_deadline()
         due = deadline is not None and deadline <= now
         self.settle(endpoint, endpoint.conn.on_timer(now) if due else [])

@@ -60,7 +60,7 @@ class IcmpProtocol:
                      (int(icmp_type), int(code), str(src), about, "rate limit"))]
         source = arrived_on.address.ip if arrived_on.address is not None else None
         message = ICMP(type=icmp_type, code=code, **extra) / offending[:ICMP_QUOTE_LIMIT - 28]
-        packet_id = node.network.trace.new_packet_id()
+        packet_id = node.trace.new_packet_id()
         return [(EVENT, EventKind.ICMP_ERROR, arrived_on, None, packet_id, (int(icmp_type), int(code), str(src),
                                                                             about, None)),
                 *node.output.send(src, message, packet_id, now, src=source, dscp=_DSCP_CS6, df=False,
@@ -90,7 +90,7 @@ class IcmpProtocol:
                          (DropReason.NOT_FOR_ME.value, (("detail", "echo request to a broadcast address"),)))]
             reply = ICMP(type=ICMPType.ECHO_REPLY, code=0, rest_of_header=icmp.rest_of_header) / packet.payload_of(ICMP)
             # Linux answers with DF clear (the reply must reach the source whatever the path MTU).
-            return node.output.send(ip.src, reply, node.network.trace.new_packet_id(), now, src=ip.dst, df=False,
+            return node.output.send(ip.src, reply, node.trace.new_packet_id(), now, src=ip.dst, df=False,
                                     note=("echo_reply", ip.src))
         sockets = getattr(node, "sockets", None)
         if sockets is None:

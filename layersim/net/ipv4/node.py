@@ -37,7 +37,7 @@ from layersim.wire.ipv4 import IPv4, IPv4Flags, forward_frame
 from layersim.wire.packet import DecodeState, Packet, decode
 
 if TYPE_CHECKING:
-    from layersim.net.network import Network
+    from layersim.net.engine.runtime import Runtime
 
 __all__ = ["IPNode", "ProtocolHandler"]
 
@@ -53,8 +53,8 @@ class IPNode(Node):
 
     forwarding = False
 
-    def __init__(self, network: Network, name: str, rng: random.Random) -> None:
-        super().__init__(network, name, rng)
+    def __init__(self, runtime: Runtime, name: str, rng: random.Random) -> None:
+        super().__init__(runtime, name, rng)
         self.routes = NodeRoutes(self)
         self.arp = ArpCache()
         self.arp_protocol = ArpProtocol(self.arp)
@@ -116,9 +116,8 @@ class IPNode(Node):
     def on_frame(self, iface: Interface, frame: bytes, packet_id: int | None = None,
                  checksum_unnecessary: bool = False) -> None:
         """Ethernet in: check the destination MAC, then ARP or IPv4."""
-        network = self.network
-        trace = network.trace
-        now = network.clock.now
+        trace = self.trace
+        now = self.clock.now
         if trace.keep_events:
             trace.add(now, self.name, iface.name, _RECEIVE, frame, packet_id)
         dst = frame[0:6]
@@ -169,7 +168,7 @@ class IPNode(Node):
             return False
         ttl = frame[22]
         note = ("forward", out.name, ttl, ttl - 1)
-        trace = self.network.trace
+        trace = self.trace
         if trace.keep_events:
             next_hop = dst if via is None else via  # an int: made text only when read (trace_details)
             trace.add(now, self.name, out.name, _FORWARD, None, packet_id, (ttl, ttl - 1, next_hop, iface.name, None))
@@ -209,7 +208,7 @@ class IPNode(Node):
         if ip.is_fragment:
             whole = self.reassembler.add(ip_bytes, now, (iface, packet_id))
             if whole is None:
-                self.network.clock.after(self.reassembler.timeout_ns, self._expire_fragments)
+                self.clock.after(self.reassembler.timeout_ns, self._expire_fragments)
                 return
             ip_bytes = whole
         if self.hooks:
@@ -238,7 +237,7 @@ class IPNode(Node):
 
     def _expire_fragments(self) -> None:
         actions: list[Action] = []
-        for key, first, (arrived_on, packet_id) in self.reassembler.expire(self.network.clock.now):
+        for key, first, (arrived_on, packet_id) in self.reassembler.expire(self.clock.now):
             self.drop(arrived_on, first or None, DropReason.REASSEMBLY_TIMEOUT, packet_id, src=key[0],
                       identification=key[3])
             if first:  # RFC 1122 §3.3.2: Time Exceeded, code 1, when fragment zero had arrived
@@ -249,7 +248,7 @@ class IPNode(Node):
     # Carrying out actions ------------------------------------------------------------------------------
     def perform(self, actions: list[Action]) -> None:
         """Carry out what the protocol objects decided, in order."""
-        now = self.network.clock.now
+        now = self.clock.now
         for action in actions:
             op = action[0]
             if op == TRANSMIT:
@@ -258,13 +257,13 @@ class IPNode(Node):
                 self._output(*action[1:], now)
             elif op == EVENT:
                 _, kind, iface, data, packet_id, values = action
-                self.network.trace.add(now, self.name, iface.name if iface else None, kind, data, packet_id, values)
+                self.trace.add(now, self.name, iface.name if iface else None, kind, data, packet_id, values)
             elif op == ICMP_ERROR:
                 _, arrived_on, offending, icmp_type, code, extra, about = action
                 self.perform(self.icmp.error(arrived_on, offending, icmp_type, code, extra, about, now))
             elif op == TIMER:
                 _, delay, callback, args = action
-                self.network.clock.after(delay, self._timer, callback, args)
+                self.clock.after(delay, self._timer, callback, args)
             elif op == DELIVER:
                 action[1].deliver(action[2])
             elif op == DELIVER_ERROR:
@@ -288,7 +287,7 @@ class IPNode(Node):
                 where = in_iface if point in (HookPoint.PREROUTING, HookPoint.INPUT) else out_iface
                 facts = (("hook", name), ("point", point.value)) + ((("detail", verdict.detail),)
                                                                      if verdict.detail else ())
-                self.network.trace.add(now, self.name, where.name if where else None, _DROP, bytes(packet.data),
+                self.trace.add(now, self.name, where.name if where else None, _DROP, bytes(packet.data),
                                        packet_id, (verdict.reason.value, facts))
                 return None
             if isinstance(verdict, bytes | bytearray):
@@ -328,7 +327,7 @@ class IPNode(Node):
     def transmit(self, out: Interface, frame: bytes, packet_id: int | None = None, note: Any = None) -> None:
         """Put a finished frame on an interface, recording it in the trace (a new packet id when it has none)."""
         if packet_id is None:
-            packet_id = self.network.trace.new_packet_id()
+            packet_id = self.trace.new_packet_id()
         self.event(_SEND, out, frame, packet_id, (note,))
         out.send(frame, packet_id, note)
 
@@ -346,15 +345,15 @@ class IPNode(Node):
         `df`: True sets Don't Fragment, False never, None when the packet fits the path MTU (else fragments).
         `plan`: the decisions `plan_output` already made for it (then `df`, `src` and `ip_id` are in it)."""
         dst = IPv4Address(dst)
-        packet_id = packet_id or self.network.trace.new_packet_id()
+        packet_id = packet_id or self.trace.new_packet_id()
         value = int(dst)
         if value >> 24 == 127 or value in self.own_ints:  # to itself: the loopback, never the wire
             header = IPv4(src=src or (dst if value >> 24 != 127 else IPv4Address("127.0.0.1")), dst=dst, ttl=ttl,
                           dscp=dscp, identification=self.output.take_ip_id() if ip_id is None else ip_id,
                           protocol=protocol, flags=IPv4Flags.DF if df is not False else IPv4Flags(0))
-            self.network.clock.at(self.network.clock.now, self._loopback_in, (header / upper).encode(), packet_id)
+            self.clock.at(self.clock.now, self._loopback_in, (header / upper).encode(), packet_id)
             return True
-        actions = self.output.send(dst, upper, packet_id, self.network.clock.now, ttl=ttl, df=df, dscp=dscp, src=src,
+        actions = self.output.send(dst, upper, packet_id, self.clock.now, ttl=ttl, df=df, dscp=dscp, src=src,
                                    note=note, protocol=protocol, ip_id=ip_id, plan=plan)
         self.perform(actions)
         return actions[0][0] == OUTPUT
@@ -366,16 +365,16 @@ class IPNode(Node):
         `send_ip` when they cannot."""
         if dst >> 24 == 127 or dst in self.own_ints:
             return None
-        return self.output.plan(dst, self.network.clock.now, df=df, src=src, ip_id=ip_id)
+        return self.output.plan(dst, self.clock.now, df=df, src=src, ip_id=ip_id)
 
     def _loopback_in(self, ip_bytes: bytes, packet_id: int | None) -> None:
         """A packet this node sent to itself arrives on `lo`."""
         ip = IPv4.decode_layer(ip_bytes, 0, len(ip_bytes), DecodeState())[0]
-        self._local_in(self.loopback, ip, ip_bytes, packet_id, self.network.clock.now)  # type: ignore[arg-type]
+        self._local_in(self.loopback, ip, ip_bytes, packet_id, self.clock.now)  # type: ignore[arg-type]
 
     def icmp_error(self, arrived_on: Interface, offending: bytes, icmp_type: int, code: int,
                    packet_id: int | None = None, **extra: Any) -> None:
         """Send an ICMP error about `offending` to its source, unless RFC 1812 §4.3.2.7 forbids it."""
         self.perform(self.icmp.error(arrived_on, offending, icmp_type, code, extra, packet_id,
-                                     self.network.clock.now))
+                                     self.clock.now))
 

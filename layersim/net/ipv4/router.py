@@ -15,7 +15,7 @@ from layersim.wire.icmp import ICMPType, UnreachableCode
 from layersim.wire.packet import Packet
 
 if TYPE_CHECKING:
-    from layersim.net.network import Network
+    from layersim.net.engine.runtime import Runtime
 
 __all__ = ["Router"]
 
@@ -26,8 +26,8 @@ class Router(IPNode):
     kind = "router"
     forwarding = True
 
-    def __init__(self, network: Network, name: str, rng: random.Random) -> None:
-        super().__init__(network, name, rng)
+    def __init__(self, runtime: Runtime, name: str, rng: random.Random) -> None:
+        super().__init__(runtime, name, rng)
         self.protocols[17] = self._udp_in
         self.nat: NatBinding | None = None
 

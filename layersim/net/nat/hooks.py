@@ -63,7 +63,7 @@ class NatBinding:
     def _after(self) -> None:
         """Record mapping events and keep the expiry timer at the next deadline."""
         router = self.router
-        network = router.network
+        clock = router.clock
         for event in self.nat.drain_events():
             m = event.mapping
             router.event(EventKind.NAT, self.outside, None, None,
@@ -73,18 +73,18 @@ class NatBinding:
         if deadline is not None and deadline != self._timer_at:
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = network.clock.at(max(deadline, network.clock.now), self._expire)
+            self._timer = clock.at(max(deadline, clock.now), self._expire)
             self._timer_at = deadline
 
     def _expire(self) -> None:
         self._timer = None
         self._timer_at = None
-        self.nat.expire(self.router.network.clock.now)
+        self.nat.expire(self.router.clock.now)
         self._after()
 
     def table(self) -> str:
         """The mappings now, like `conntrack -L`."""
-        return self.nat.table(self.router.network.clock.now)
+        return self.nat.table(self.router.clock.now)
 
     def mappings(self) -> list[Any]:
         """The mappings now."""

@@ -74,7 +74,7 @@ def select_sockets(host: Host, rlist: list[Any], wlist: list[Any], xlist: list[A
         return ([i for i, s in readers if s._readable()], [i for i, s in writers if s._writable()])
 
     queues = [q for _, sock in readers + writers for q in sock._queues()]
-    wait_until(host.network.clock, queues, lambda: any(ready()), timeout_ns)
+    wait_until(host.clock, queues, lambda: any(ready()), timeout_ns)
     readable, writable = ready()
     return readable, writable, []
 
@@ -134,7 +134,7 @@ class SimSelector(_std_selectors.BaseSelector):
             return out
 
         timeout_ns = select_timeout_ns(None if timeout is None else max(timeout, 0))  # as SelectSelector.select
-        wait_until(self.host.network.clock, [q for _, s in socks for q in s._queues()], lambda: bool(ready()),
+        wait_until(self.host.clock, [q for _, s in socks for q in s._queues()], lambda: bool(ready()),
                    timeout_ns)
         return ready()
 

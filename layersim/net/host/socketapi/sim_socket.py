@@ -152,7 +152,7 @@ class SimSocket(SocketOps):
         if self._timeout == 0.0:
             raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
         timeout_ns = None if self._timeout is None else round(self._timeout * 1e9)
-        if not wait_until(self.host.network.clock, queues, ready, timeout_ns):
+        if not wait_until(self.host.clock, queues, ready, timeout_ns):
             if self._timeout is None:  # outside a process nothing can ever change: say so instead of hanging
                 from layersim.net.engine.process import ProcessError
 
@@ -271,7 +271,7 @@ class SimSocket(SocketOps):
         if (level, optname) == (_std.IPPROTO_TCP, _std.TCP_NODELAY) and self._endpoint is not None:
             self._endpoint.conn.nodelay = bool(number)
         if (level, optname) == (_std.SOL_SOCKET, _std.SO_KEEPALIVE) and self._endpoint is not None:
-            self._endpoint.conn.set_keepalive(bool(number), self.host.network.clock.now)
+            self._endpoint.conn.set_keepalive(bool(number), self.host.clock.now)
         if self._udp is not None:
             self._apply_udp_options()
 
@@ -349,7 +349,7 @@ class SimSocket(SocketOps):
             endpoint = self._endpoint
             if endpoint.conn.state not in (State.CLOSED, State.TIME_WAIT):
                 linger = self._options.get((_std.SOL_SOCKET, _std.SO_LINGER))
-                now = self.host.network.clock.now
+                now = self.host.clock.now
                 segments = endpoint.conn.abort(now) if linger == 0 else endpoint.conn.close(now)
                 stack.settle(endpoint, segments)
         if self._listening is not None:
@@ -357,7 +357,7 @@ class SimSocket(SocketOps):
             listening.closed = True
             stack.listeners.pop(listening.local, None)
             for child in listening.pending + listening.ready:  # connections nobody accepted are reset
-                stack.settle(child, child.conn.abort(self.host.network.clock.now))
+                stack.settle(child, child.conn.abort(self.host.clock.now))
             listening.wake()
         self._unbind()
         if self._udp is not None:

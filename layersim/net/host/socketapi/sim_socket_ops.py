@@ -194,7 +194,7 @@ class SocketOps:
         self._connect_started = True
         self._endpoint = stack.connect(local, (ip, port), **options)
         if self._options.get((_std.SOL_SOCKET, _std.SO_KEEPALIVE)):
-            self._endpoint.conn.set_keepalive(True, host.network.clock.now)
+            self._endpoint.conn.set_keepalive(True, host.clock.now)
         return self._endpoint
 
     # Stream data ------------------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ class SocketOps:
             raise os_error(error)
         if self._shut_write or conn.state not in _SENDABLE:
             raise os_error(errno.EPIPE)
-        count, segments = conn.send(bytes(view[:conn.send_space]), self.host.network.clock.now)
+        count, segments = conn.send(bytes(view[:conn.send_space]), self.host.clock.now)
         self.host.tcp.settle(endpoint, segments)
         return count
 
@@ -255,7 +255,7 @@ class SocketOps:
         endpoint = self._connected()
         conn = endpoint.conn
         if conn.readable and not flags:  # the common case: bytes are waiting
-            data, segments = conn.recv(bufsize, self.host.network.clock.now)
+            data, segments = conn.recv(bufsize, self.host.clock.now)
             if segments or conn._events:
                 self.host.tcp.settle(endpoint, segments)
             return data
@@ -271,7 +271,7 @@ class SocketOps:
         if conn.readable and flags & _MSG_PEEK:  # look without taking
             return bytes(conn.rcvq.data[:bufsize])
         if conn.readable:
-            data, segments = conn.recv(bufsize, self.host.network.clock.now)
+            data, segments = conn.recv(bufsize, self.host.clock.now)
             self.host.tcp.settle(endpoint, segments)
             return data
         if conn.fin_received:  # Linux: after the peer's FIN, EOF comes first (SOCK_DONE); a later RST's error
@@ -301,7 +301,7 @@ class SocketOps:
         endpoint = self._connected()
         if how in (_std.SHUT_WR, _std.SHUT_RDWR) and not self._shut_write:
             self._shut_write = True
-            self.host.tcp.settle(endpoint, endpoint.conn.shutdown(self.host.network.clock.now))
+            self.host.tcp.settle(endpoint, endpoint.conn.shutdown(self.host.clock.now))
 
     # Datagrams --------------------------------------------------------------------------------------------
     def sendto(self: SimSocket, data: bytes, flags_or_address: Any, address: Any = None) -> int:

@@ -77,11 +77,12 @@ def _sim_sleep(proc: Any) -> Callable[[float], None]:
 
 
 def _clock(proc: Any, scale: float, epoch: bool) -> Callable[[], Any]:
-    network = proc.host.network
-    start = network.start_ns if epoch else 0
+    runtime = proc.host.runtime
+    clock = runtime.clock
+    start = runtime.start_ns if epoch else 0
     if scale == 1:
-        return lambda: start + network.clock.now
-    return lambda: (start + network.clock.now) / scale
+        return lambda: start + clock.now
+    return lambda: (start + clock.now) / scale
 
 
 class StdlibPatch:
