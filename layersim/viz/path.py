@@ -8,6 +8,7 @@ from itertools import pairwise
 from typing import Any, NamedTuple
 
 from layersim.errors import LayersimError
+from layersim.viz.style import axes_for, axes_inches
 
 __all__ = ["figure_size", "layout", "path"]
 
@@ -126,12 +127,8 @@ def _link_room(network: Any) -> float:
 
 def _inches_per_unit(ax: Any, width: float, height: float) -> float:
     """How many inches one data unit takes on `ax` once its limits span `width` x `height` (equal aspect)."""
-    fig = ax.figure
-    engine = fig.get_layout_engine()
-    if engine is not None:  # constrained layout: lay the figure out now, so the Axes has its final size
-        engine.execute(fig)
-    box = ax.get_position(original=True)
-    return min(box.width * fig.get_figwidth() / width, box.height * fig.get_figheight() / height)
+    inches_wide, inches_high = axes_inches(ax)
+    return min(inches_wide / width, inches_high / height)
 
 
 class _Plan(NamedTuple):
@@ -305,6 +302,4 @@ def _interface_label(ax: Any, iface: Any, start: tuple[float, float], end: tuple
 
 
 def _axes(ax: Any, width: float, height: float) -> Any:
-    from layersim.viz.style import axes_for
-
     return axes_for(ax, max(width, 5.0), max(height, 2.5))
