@@ -20,6 +20,7 @@ _STATE_CHAR = 0.7 * _STATE_SIZE / 72
 _TAG_CHAR = 0.62 * _TAG_SIZE / 72
 _LABEL_GAP_INCHES = 0.12  # between a time axis and its labels, and between labels and states
 _MIN_LADDER_INCHES = 2.5
+_MIN_SHRINK = 0.6  # type is made no smaller than this share of its size to fit a narrow Axes
 _BURST_INCHES = 3 / 72  # arrows closer than 3 points at both ends are drawn as one line
 _COLOURS = {"client": "#1f77b4", "server": "#2ca02c", "retransmission": "#ff7f0e", "lost": "#d62728"}
 _LABEL_INCHES = 0.17  # vertical room one label needs
@@ -189,7 +190,11 @@ def ladder(trace_or_network: Any, connection: str | None = None, ax: Any = None,
     label_in = {c: 1.1 * _LABEL_CHAR * max((len(t) for t, s in zip(texts, segs, strict=True) if s.from_client == c),
                                            default=0) for c in (True, False)}
     state_in = {c: 1.1 * _STATE_CHAR * max((len(state) for _, state in joined[c]), default=0) for c in (True, False)}
-    side = {c: _LABEL_GAP_INCHES * 2 + label_in[c] + state_in[c] for c in (True, False)}
+    # On an Axes too narrow for both columns beside a readable ladder, the labels and states get smaller type.
+    shrink = min(1.0, max(_MIN_SHRINK, (inches_wide - _MIN_LADDER_INCHES - 4 * _LABEL_GAP_INCHES)
+                          / max(sum(label_in.values()) + sum(state_in.values()), 1e-9)))
+    label_size, state_size = _LABEL_SIZE * shrink, _STATE_SIZE * shrink
+    side = {c: _LABEL_GAP_INCHES * 2 + (label_in[c] + state_in[c]) * shrink for c in (True, False)}
     unit = max(inches_wide - side[True] - side[False], _MIN_LADDER_INCHES)  # inches between the two time axes
     label_gap = _LABEL_GAP_INCHES / unit
     for x, client in ((_CLIENT_X, True), (_SERVER_X, False)):
@@ -222,7 +227,7 @@ def ladder(trace_or_network: Any, connection: str | None = None, ax: Any = None,
         y = label_y[seg.from_client][taken[seg.from_client]]
         taken[seg.from_client] += 1
         lx = sx - label_gap if seg.from_client else sx + label_gap
-        ax.text(lx, y, text, ha="right" if seg.from_client else "left", va="center", fontsize=_LABEL_SIZE,
+        ax.text(lx, y, text, ha="right" if seg.from_client else "left", va="center", fontsize=label_size,
                 family="monospace", color=colour, zorder=5, gid=f"segment-label:{seg.packet_id}")
         if not math.isclose(y, start[1], abs_tol=gap * 0.25):  # the label was pushed down: a leader to its arrow
             ax.plot([lx, sx], [y, start[1]], color="#bbbbbb", linewidth=0.6, zorder=2,
@@ -245,7 +250,7 @@ def ladder(trace_or_network: Any, connection: str | None = None, ax: Any = None,
         edge = (side[client] - _LABEL_GAP_INCHES / 2) / unit
         for (_, state), y in zip(shown, _spread([t / _MS for t, _ in shown], gap), strict=True):
             ax.text(_CLIENT_X - edge if client else _SERVER_X + edge, y, state, ha="left" if client else "right",
-                    va="center", fontsize=_STATE_SIZE, style="italic", color="#7f7f7f", zorder=4,
+                    va="center", fontsize=state_size, style="italic", color="#7f7f7f", zorder=4,
                     gid=f"state:{'client' if client else 'server'}:{state}")
     ax.set_ylim(bottom, start_ms - pad * 3.2)  # time runs down
     ax.set_xlim(_CLIENT_X - side[True] / unit, _SERVER_X + side[False] / unit)

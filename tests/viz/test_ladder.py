@@ -236,3 +236,13 @@ def test_segments_drawn_as_one_line_are_tagged_with_their_count(which, request):
         (sx, sy), (ex, ey) = drawn_ends(ax, arrows[first])
         assert min(sx, ex) <= x <= max(sx, ex)
         assert abs(sy + (ey - sy) * (x - sx) / (ex - sx) - y) < 3
+
+
+@pytest.mark.parametrize("size", [(8, 5), (16, 8)])
+def test_on_a_narrow_or_wide_axes_texts_still_keep_apart(lossy, size):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    ax = ladder(lossy, ax=fig.subplots())
+    arrows, leaders, states = arrows_and_states(ax)
+    assert text_overlaps(fig) == [] and texts_crossing(fig, states, arrows + leaders) == []
