@@ -129,12 +129,19 @@ def _bursts(segs: list[SegmentSeen], ends: list[int], close_ms: float) -> list[l
 
 
 def _crosses(box: tuple[float, float, float, float], start: tuple[float, float], end: tuple[float, float]) -> bool:
-    """Whether the straight line start-end passes through the box (x0, x1, y0, y1), in data coordinates."""
+    """Whether the straight line start-end passes through the box (x0, x1, y0, y1): Liang-Barsky clipping."""
     x0, x1, y0, y1 = box
     (sx, sy), (ex, ey) = start, end
-    steps = 64  # a sampled test is exact enough at label scale and keeps this free of matplotlib
-    return any(x0 <= sx + (ex - sx) * k / steps <= x1 and y0 <= sy + (ey - sy) * k / steps <= y1
-               for k in range(steps + 1))
+    low, high = 0.0, 1.0
+    for step, room in ((sx - ex, sx - x0), (ex - sx, x1 - sx), (sy - ey, sy - y0), (ey - sy, y1 - sy)):
+        if step == 0:
+            if room < 0:  # parallel to this edge and outside it
+                return False
+        elif step < 0:
+            low = max(low, room / step)
+        else:
+            high = min(high, room / step)
+    return low <= high
 
 
 def _tag_spot(line: tuple[tuple[float, float], tuple[float, float]], half: tuple[float, float],

@@ -246,3 +246,17 @@ def test_on_a_narrow_or_wide_axes_texts_still_keep_apart(lossy, size):
     ax = ladder(lossy, ax=fig.subplots())
     arrows, leaders, states = arrows_and_states(ax)
     assert text_overlaps(fig) == [] and texts_crossing(fig, states, arrows + leaders) == []
+
+
+@pytest.mark.parametrize(("start", "end", "crosses"), [
+    ((-1, 0.5), (2, 0.5), True),  # straight through
+    ((0.4, 0.4), (0.6, 0.6), True),  # inside
+    ((-1, 2), (2, 2), False),  # above, parallel
+    ((-1, -1), (-0.5, 3), False),  # beside, steep
+    ((-1, 0.5), (-0.01, 0.5), False),  # stops short
+    ((-1, 0), (1, 2), True),  # through a corner
+])
+def test_a_line_crosses_a_box_exactly_when_it_passes_through_it(start, end, crosses):
+    from layersim.viz.ladder import _crosses
+
+    assert _crosses((0, 1, 0, 1), start, end) is crosses
