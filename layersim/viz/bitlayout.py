@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from layersim.errors import LayersimError
 from layersim.viz.keyfields import key_fields
+from layersim.viz.optionparts import OptionPart, is_option, option_parts
 from layersim.viz.style import axes_for, layer_colour
 from layersim.wire.fields import Field, HeaderSpec, Layer
 from layersim.wire.packet import Packet
@@ -15,6 +17,7 @@ __all__ = ["ROW_BITS", "bit_layout", "row_pieces"]
 
 ROW_BITS = 32
 _SIZE = 8.0
+_INDEXED = re.compile(r"^(\w+)\[(\d+)\]$")  # "options[2]": one element of a variable field
 _MAX_VARIABLE_ROWS = 3  # a long variable part (an HTTP message) is drawn this tall and labelled with its size
 
 
@@ -48,13 +51,14 @@ def _clip(text: str, bits: float, inches_per_bit: float, size: float) -> str:
 
 
 def _box_label(ax: Any, field_name: str, title: str, value: str | None, piece: tuple[int, int, int],
-               inches_per_bit: float, height: int = 1) -> None:
+               inches_per_bit: float, height: int = 1, short: str | None = None) -> None:
     """The field's name (and value) centred in its box, shortened or turned upright when the box is narrow."""
     row, column, width = piece
     x, y = column + width / 2, row + height / 2
     size, rotation = _SIZE, 0
     if not _fits(title, width, inches_per_bit, size):
-        title = field_name.upper() if len(field_name) <= 4 else field_name  # IHL, DSCP, ECN as RFC 791 says
+        # IHL, DSCP, ECN as RFC 791 says
+        title = short if short is not None else field_name.upper() if len(field_name) <= 4 else field_name
     if not _fits(title, width, inches_per_bit, size):
         size = 6.5
         if not _fits(title, width, inches_per_bit, size):
@@ -84,14 +88,14 @@ def bit_layout(layer_or_class: Layer | type[Layer], ax: Any = None) -> Any:
     var_bytes = len(data) - spec.fixed_length if data is not None else None
     parts = _variable_parts(layer, data) if layer is not None and data is not None and spec.fixed_fields else []
     if parts:  # options one by one, at their byte offsets
-        var_rows = row_pieces(fixed_bits, (parts[-1][2] - spec.fixed_length) * 8)
+        var_rows = row_pieces(fixed_bits, (parts[-1].end - spec.fixed_length) * 8)
     elif var_bytes is not None and var_bytes > 0:
         var_rows = row_pieces(fixed_bits, var_bytes * 8)
         if len(var_rows) > _MAX_VARIABLE_ROWS:
             var_rows = row_pieces(fixed_bits, _MAX_VARIABLE_ROWS * ROW_BITS - fixed_bits % ROW_BITS)
-    elif variable:
+    elif variable and var_bytes is None:  # a class, or a value that will not encode alone: its size is unknown
         var_rows = row_pieces(fixed_bits, ROW_BITS - fixed_bits % ROW_BITS)
-    else:
+    else:  # no variable part, or an empty one (IHL 5, a TCP header without options): no row for it
         var_rows = []
     carries_payload = bool(cls.next_layers) or hasattr(cls, "ip_protocol")
     rows = max([r for r, _, _ in var_rows] + [(fixed_bits - 1) // ROW_BITS if fixed_bits else -1]) + 1
@@ -113,17 +117,18 @@ def bit_layout(layer_or_class: Layer | type[Layer], ax: Any = None) -> Any:
             if piece is not main and _fits(field.name, piece[2], inches_per_bit, 6.5):
                 ax.text(piece[1] + piece[2] / 2, piece[0] + 0.5, f"({field.name})", ha="center", va="center",
                         fontsize=6.5, color="#555555", style="italic")
-    if parts:
-        assert layer is not None and data is not None
-        for name, start, end in parts:
-            boxes = _merge_full_rows(row_pieces(start * 8, (end - start) * 8))
-            for row, column, width, height in boxes:
-                ax.add_patch(Rectangle((column, row), width, height, facecolor=colour, edgecolor="#222222",
-                                       linewidth=1.0, linestyle="--", alpha=0.6, gid="field:" + variable[0].name))
-            row, column, width, height = max(boxes, key=lambda b: b[2] * b[3])
-            _box_label(ax, name, name, span_value(layer, name, data, start, end), (row, column, width),
-                       inches_per_bit, height)
-    elif variable:
+    for part in parts:  # each option field (kind, length, value) in its own box, labelled at its own bytes
+        boxes = _merge_full_rows(row_pieces(part.start * 8, (part.end - part.start) * 8))
+        for row, column, width, height in boxes:
+            ax.add_patch(Rectangle((column, row), width, height, facecolor=colour, edgecolor="#222222",
+                                   linewidth=1.0, linestyle="--", alpha=0.6, gid="field:" + variable[0].name))
+        main = max(boxes, key=lambda b: b[2] * b[3])
+        _box_label(ax, part.name, part.title, part.value, main[:3], inches_per_bit, main[3], short=part.title)
+        for row, column, width, _ in boxes:
+            if (row, column, width) != main[:3] and _fits(f"({part.title})", width, inches_per_bit, 6.5):
+                ax.text(column + width / 2, row + 0.5, f"({part.title})", ha="center", va="center", fontsize=6.5,
+                        color="#555555", style="italic", gid=f"label-more:{part.name}")
+    if var_rows and not parts:
         names = ", ".join(f.name for f in variable)
         if var_bytes is None:
             text = f"{names} (variable length)"
@@ -138,24 +143,39 @@ def bit_layout(layer_or_class: Layer | type[Layer], ax: Any = None) -> Any:
         _dashed(ax, [(rows, 0, ROW_BITS)], "payload", "payload: the next layer's bytes", "#f4f4f4")
     for bit in range(ROW_BITS):
         ax.text(bit + 0.5, -0.25, str(bit), ha="center", va="center", fontsize=6.5, color="#444444")
+    open_size = variable and var_bytes is None and spec.fixed_fields  # where the payload starts is not known
     for row in range(total_rows):
-        ax.text(-0.3, row + 0.5, f"byte {row * 4}", ha="right", va="center", fontsize=7, color="#444444")
+        where = f"byte {spec.fixed_length} +\n{variable[0].name}" if open_size and row == rows else f"byte {row * 4}"
+        ax.text(-0.3, row + 0.5, where, ha="right", va="center", fontsize=7, color="#444444", gid=f"row:{row}")
     ax.set_xlim(-2.2, ROW_BITS + 0.1)
     ax.set_ylim(total_rows + 0.05, -0.55)
     ax.set_axis_off()
     if spec.fixed_fields:
-        more = " + variable part" if variable else ""
+        more = "" if not variable else f", no {variable[0].name}" if var_bytes == 0 and not parts else \
+            " + variable part"
         ax.set_title(f"{spec.name} header: {spec.fixed_length}-byte fixed part{more}, 32 bits a row", fontsize=10)
     else:
         ax.set_title(f"{spec.name}: variable length, no fixed fields", fontsize=10)
     return ax
 
 
-def _variable_parts(layer: Layer, data: bytes) -> list[tuple[str, int, int]]:
-    """(name, first byte, end byte) of each element of the variable part (each TCP option, the padding)."""
+def _variable_parts(layer: Layer, data: bytes) -> list[OptionPart]:
+    """Each element of the variable part at its bytes: every field of each TCP option (kind, length, values),
+    the padding, or an element as the layer's `field_spans` gives it."""
     fixed = layer.spec.fixed_length
-    return [(name, start, end) for name, start, end in layer.field_spans(0, len(data)) if start >= fixed
-            and end > start]
+    parts: list[OptionPart] = []
+    for name, start, end in layer.field_spans(0, len(data)):
+        if start < fixed or end <= start:
+            continue
+        match = _INDEXED.match(name)
+        values = layer.fields().get(match.group(1)) if match else None
+        element = values[int(match.group(2))] if match and isinstance(values, tuple) else None
+        if is_option(element):
+            parts += option_parts(element, int(match.group(2)), start, end)  # type: ignore[union-attr]
+        else:
+            title = "padding" if name.endswith("padding") else name
+            parts.append(OptionPart(name, title, span_value(layer, name, data, start, end), start, end))
+    return parts
 
 
 def _value_text(field: Field, value: Any) -> str:

@@ -15,7 +15,7 @@ from layersim.net.trace.log import EventKind
 from layersim.tcp.profile import LINUX
 from layersim.viz.encapsulation import encapsulation
 from layersim.viz.ladder import ladder
-from layersim.viz.path import path
+from layersim.viz.path import figure_size, path
 from layersim.viz.statemachine import state_machine
 from layersim.viz.tcptrace import connection_labels, find_connection, segments
 from layersim.viz.timeplots import cwnd_plot, link_plot
@@ -99,7 +99,7 @@ def demo_figures(run: Any, folder: str | Path) -> list[Path]:
     frame: bytes = event.frame  # type: ignore[assignment]
     files = _draw(target, "encapsulation_get", (12, 2.7), lambda ax: encapsulation(packet, ax))
     hops = list(net.trace.hops(frame))
-    files += _draw(target, "path_get", (15, 5.5), lambda ax: path(net, hops, ax))
+    files += _draw(target, "path_get", figure_size(net, hops), lambda ax: path(net, hops, ax))
     label = f"{packet[IPv4].src}:{packet[TCP].sport}-{packet[IPv4].dst}:{packet[TCP].dport}"
     files += connection_figures(net, label, target, "get")
     files += _draw(target, "link_home-isp1", (9, 4), lambda ax: link_plot(net, "home-isp1", ax))
@@ -122,7 +122,8 @@ def scenario_figures(scenario: Any, outcomes: list[Any], folder: str | Path) -> 
             continue
         hops = list(net.trace.hops(first[2]))
         if hops:
-            files += _draw(target, f"path_{n}_{outcome.spec.source}", (14, 6), lambda ax, h=hops: path(net, h, ax))
+            files += _draw(target, f"path_{n}_{outcome.spec.source}", figure_size(net, hops),
+                           lambda ax, h=hops: path(net, h, ax))
     opened = [label for node, label in connection_labels(net.trace)
               if any(e.info.connection == label and e.info.what == "state"
                      and dict(e.info.facts).get("event") == "ACTIVE_OPEN" for e in net.trace.select(EventKind.TCP,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["LAYER_COLOURS", "axes_for", "layer_colour"]
+__all__ = ["LAYER_COLOURS", "axes_for", "axes_inches", "layer_colour"]
 
 # One colour per protocol, the same in every picture; pastel so black text stays readable on them.
 LAYER_COLOURS = MappingProxyType({
@@ -29,3 +29,13 @@ def axes_for(ax: Any, width: float, height: float) -> Any:
 
     _, new = plt.subplots(figsize=(width, height), layout="constrained")
     return new
+
+
+def axes_inches(ax: Any) -> tuple[float, float]:
+    """Width and height in inches that `ax` will have when drawn (a layout engine, if any, is run first)."""
+    fig = ax.figure
+    engine = fig.get_layout_engine()
+    if engine is not None:  # constrained layout: lay the figure out now, so the Axes has its final size
+        engine.execute(fig)
+    box = ax.get_position(original=True)
+    return box.width * fig.get_figwidth(), box.height * fig.get_figheight()

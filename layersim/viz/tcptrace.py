@@ -45,7 +45,8 @@ class SegmentSeen:
     receive_ns: int | None
     drop_ns: int | None
     drop_reason: DropReason | None
-    drop_node: str | None
+    drop_node: str | None  # where the trace recorded the drop: a link loss is recorded at the sending interface
+    drop_interface: str | None
     flags: int
     seq: int  # absolute sequence and acknowledgment numbers, as in the frame
     ack: int
@@ -167,6 +168,7 @@ def segments(trace_or_network: Any, connection: str | Connection | None = None) 
         sent.add(key)
         out.append(SegmentSeen(event.packet_id, from_client, event.time_ns, received[0] if received else None,
                                drop.time_ns if drop else None, drop.reason if drop else None,
-                               drop.node if drop else None, int(tcp.flags), tcp.seq, tcp.ack, length,
+                               drop.node if drop else None, drop.interface if drop else None, int(tcp.flags),
+                               tcp.seq, tcp.ack, length,
                                again or (event.node, event.time_ns, tcp.seq) in retransmits))
     return conn, out

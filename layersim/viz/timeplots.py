@@ -146,6 +146,9 @@ def link_plot(network: Any, link: Any, ax: Any = None, *, bins: int = 80) -> Any
     ax.set_ylabel(f"utilisation (%) of {link.bandwidth_bps / 1e6:g} Mbit/s")
     right.set_ylabel("frames queued or sending")
     right.set_ylim(bottom=0)
+    from matplotlib.ticker import MaxNLocator
+
+    right.yaxis.set_major_locator(MaxNLocator(integer=True))  # frames come whole: no tick at 0.5 frame
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(handles=handles, loc="upper right", fontsize=7)
     ax.set_title(f"link {link.a.full_name} \u2194 {link.b.full_name}", fontsize=10)

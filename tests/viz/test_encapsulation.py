@@ -15,6 +15,7 @@ from layersim import ARP, ICMP, TCP, Ethernet, HTTPRequest, IPv4, LayersimError,
 from layersim.viz import encapsulation
 from layersim.viz.encapsulation import display_widths
 from tests.viz.conftest import by_gid, one
+from tests.viz.overlap import text_overlaps
 
 README_FRAME = (Ethernet(src="02:00:00:00:01:10", dst="02:00:00:00:01:01")
                 / IPv4(src="10.0.1.10", dst="93.184.216.34", ttl=64)
@@ -137,3 +138,26 @@ def test_display_widths_threshold_is_inclusive():
     drawn, scaled = display_widths([9, 91], [0.1, 0.1])
     assert not scaled and drawn[1] == 91 and drawn[0] == pytest.approx(0.1 * sum(drawn))
     assert display_widths([9, 91], [0.1, 0.1], force_scale=True) == ([9.0, 91.0], True)
+
+
+def demo_get():
+    from layersim import EventKind
+    from layersim.demo import run
+
+    net = run(seed=1).network
+    return next(decode(e.frame) for e in net.trace.select(EventKind.SEND, node="laptop")
+                if e.frame is not None and HTTPRequest in decode(e.frame))
+
+
+PING = (Ethernet(src="02:00:00:00:01:10", dst="02:00:00:00:01:01") / IPv4(src="10.0.1.10", dst="10.0.2.20")
+        / ICMP(identifier=7, sequence=1) / bytes(56))
+
+
+@pytest.mark.parametrize("make", [demo_get, lambda: README_FRAME, lambda: PING], ids=["demo-get", "readme", "ping"])
+@pytest.mark.parametrize("size", [None, (12, 2.7)], ids=["own-figure", "demo-size"])
+def test_no_two_texts_of_an_encapsulation_overlap(make, size):
+    from matplotlib.figure import Figure
+
+    ax = None if size is None else Figure(figsize=size, layout="constrained").subplots()
+    ax = encapsulation(make(), ax)
+    assert text_overlaps(ax.figure) == []

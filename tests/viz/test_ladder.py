@@ -6,13 +6,17 @@ server carrying the connection's ports, their RECEIVE and DROP events by packet 
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from layersim import TCP, IPv4, LayersimError, decode
 from layersim.demo import run
 from layersim.net.trace.log import DropReason, EventKind
 from layersim.viz import ladder, segments
+from layersim.viz.tcptrace import SegmentSeen
 from tests.viz.conftest import by_gid, one
+from tests.viz.overlap import renderer_of, text_overlaps, texts_crossing
 
 MS = 1e6
 FLAG_BITS = (("SYN", 0x02), ("FIN", 0x01), ("RST", 0x04), ("PSH", 0x08), ("ACK", 0x10))  # Wireshark's order
@@ -105,7 +109,12 @@ def test_lost_segments_end_where_the_trace_dropped_them(lossy):
         (mark,) = marks[f"lost:{event.packet_id}"]
         assert mark.get_ydata()[0] == pytest.approx(event.time_ns / MS)
         label = one(ax, f"segment-label:{event.packet_id}").get_text()
-        assert f"LOST at {event.node} (link_loss)" in label
+        link = next(link for link in lossy.links for end in (link.a, link.b)
+                    if (end.node.name, end.name) == (event.node, event.interface))
+        peer = link.b.node.name if (link.a.node.name, link.a.name) == (event.node, event.interface) else \
+            link.a.node.name
+        assert label.endswith(f" lost on link {event.node}:{event.interface} \u2192 {peer}"), label
+        assert "LOST at" not in label
     delivered = [pid for pid, _, _, received, *_ in rows if received is not None]
     assert not any(f"lost:{pid}" in marks for pid in delivered)
 
@@ -142,3 +151,112 @@ def test_state_changes_are_written_on_each_axis(clean):
 def test_unknown_connection_names_the_ones_there(clean):
     with pytest.raises(LayersimError, match=r"no TCP connection '1\.2\.3\.4:5-6\.7\.8\.9:10'.*10\.0\.0\.2:"):
         ladder(clean, "1.2.3.4:5-6.7.8.9:10")
+
+
+def test_a_loss_named_from_the_trace_alone_says_which_interface_sent_it(lossy):
+    losses = [e for e in lossy.trace.drops(DropReason.LINK_LOSS) if e.packet_id in {pid for pid, *_ in expected(lossy)}]
+    ax = ladder(lossy.trace)  # no network at hand: the link's far end is not known
+    for event in losses:
+        label = one(ax, f"segment-label:{event.packet_id}").get_text()
+        assert label.endswith(f" lost on the link out of {event.node}:{event.interface}"), label
+
+
+def seen(**changes):
+    """A SegmentSeen lost somewhere, built by hand."""
+    base = {"packet_id": 1, "from_client": True, "send_ns": 0, "receive_ns": None, "drop_ns": 5, "drop_reason": None,
+            "drop_node": None, "drop_interface": None, "flags": 0x10, "seq": 0, "ack": 0, "length": 0,
+            "retransmission": False}
+    return SegmentSeen(**{**base, **changes})
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    ({"drop_reason": DropReason.QUEUE_FULL, "drop_node": "isp1", "drop_interface": "eth1"},
+     "dropped at isp1:eth1 (queue_full)"),
+    ({"drop_reason": DropReason.TTL_EXCEEDED, "drop_node": "isp2"}, "dropped by isp2 (ttl_exceeded)"),
+    ({"drop_reason": DropReason.LINK_LOSS, "drop_node": "web", "drop_interface": "eth0"},
+     "lost on the link out of web:eth0"),
+    ({}, "lost"),
+])
+def test_other_drops_name_the_node_that_dropped_and_why(changes, words):
+    from layersim.viz.ladder import _lost_words
+
+    assert _lost_words(seen(**changes), None) == words
+
+
+def arrows_and_states(ax):
+    arrows = [t for t in ax.texts if (t.get_gid() or "").startswith("segment:")]
+    leaders = [line for line in ax.lines if (line.get_gid() or "").startswith("segment-leader:")]
+    states = [t for t in ax.texts if (t.get_gid() or "").startswith("state:")]
+    return arrows, leaders, states
+
+
+@pytest.mark.parametrize("which", ["clean", "lossy"])
+def test_state_labels_cross_no_arrow_and_no_text_overlaps_another(which, request):
+    net = request.getfixturevalue(which)
+    ax = ladder(net)
+    arrows, leaders, states = arrows_and_states(ax)
+    assert len(states) >= 6 and len(arrows) == len(expected(net))
+    assert texts_crossing(ax.figure, states, arrows + leaders) == []
+    assert text_overlaps(ax.figure) == []
+
+
+def drawn_ends(ax, arrow):
+    """Where an arrow starts and ends on the canvas, in pixels."""
+    return ax.transData.transform([arrow.xyann, arrow.xy])
+
+
+@pytest.mark.parametrize("which", ["clean", "lossy"])
+def test_segments_drawn_as_one_line_are_tagged_with_their_count(which, request):
+    net = request.getfixturevalue(which)
+    rows = expected(net)
+    ax = ladder(net)
+    renderer_of(ax.figure)
+    arrows = {int(gid.removeprefix("segment:")): arrow for gid, (arrow,) in by_gid(ax, "segment:").items()}
+    tags = {int(gid.removeprefix("burst:")): tag for gid, (tag,) in by_gid(ax, "burst:").items()}
+    bundles = []  # consecutive segments from one side whose arrows start and end within 2 pixels
+    for client in (True, False):
+        side = [pid for pid, c, *_ in rows if c == client]
+        for previous, pid in pairwise(side):
+            gap = abs(drawn_ends(ax, arrows[previous]) - drawn_ends(ax, arrows[pid]))
+            if (gap < 2).all():
+                if bundles and bundles[-1][-1] == previous:
+                    bundles[-1].append(pid)
+                else:
+                    bundles.append([previous, pid])
+    assert bundles, "the demo's connection sends back to back"
+    for bundle in bundles:
+        tag = tags.get(bundle[0])
+        assert tag is not None, f"segments {bundle} drawn as one line without a tag"
+        count = int(tag.get_text().split()[0])
+        assert count >= len(bundle) and tag.get_text() == f"{count} segments"
+    others = {pid: arrow for pid, arrow in arrows.items() if not any(pid in b for b in bundles)}
+    assert texts_crossing(ax.figure, list(tags.values()), list(others.values())) == []
+    for first, tag in tags.items():  # each tag sits on its bundle's line
+        x, y = ax.transData.transform(tag.get_position())
+        (sx, sy), (ex, ey) = drawn_ends(ax, arrows[first])
+        assert min(sx, ex) <= x <= max(sx, ex)
+        assert abs(sy + (ey - sy) * (x - sx) / (ex - sx) - y) < 3
+
+
+@pytest.mark.parametrize("size", [(8, 5), (16, 8)])
+def test_on_a_narrow_or_wide_axes_texts_still_keep_apart(lossy, size):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    ax = ladder(lossy, ax=fig.subplots())
+    arrows, leaders, states = arrows_and_states(ax)
+    assert text_overlaps(fig) == [] and texts_crossing(fig, states, arrows + leaders) == []
+
+
+@pytest.mark.parametrize(("start", "end", "crosses"), [
+    ((-1, 0.5), (2, 0.5), True),  # straight through
+    ((0.4, 0.4), (0.6, 0.6), True),  # inside
+    ((-1, 2), (2, 2), False),  # above, parallel
+    ((-1, -1), (-0.5, 3), False),  # beside, steep
+    ((-1, 0.5), (-0.01, 0.5), False),  # stops short
+    ((-1, 0), (1, 2), True),  # through a corner
+])
+def test_a_line_crosses_a_box_exactly_when_it_passes_through_it(start, end, crosses):
+    from layersim.viz.ladder import _crosses
+
+    assert _crosses((0, 1, 0, 1), start, end) is crosses

@@ -3,16 +3,20 @@ order the trace saw them, and under each hop exactly the fields that node change
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from matplotlib.figure import Figure
 
-from layersim import LayersimError, Network
+from layersim import EventKind, HTTPRequest, LayersimError, Network, decode
 from layersim.app.narrative import run_scenario
+from layersim.demo import run
 from layersim.net.topology import load_topology
 from layersim.viz import path
 from layersim.viz.path import layout
 from tests.viz.conftest import by_gid, one
+from tests.viz.overlap import boxes_overlap, extent, renderer_of, text_overlaps
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "client_r1_r2_server.toml"
 
@@ -147,3 +151,75 @@ def test_without_a_packet_the_topology_alone_is_drawn():
     assert one(ax, "iface:h1:eth0").get_text() == f"eth0\n{net.interface('h1:eth0').address}"
     assert one(ax, "mac:h1:eth0").get_text() == str(net.interface("h1:eth0").mac)
     assert one(ax, "iface:sw:eth1").get_text() == "eth1" and not by_gid(ax, "mac:sw:")  # ports: no address, no MAC
+
+
+def chain(n: int):
+    """client - r1 - ... - server, n nodes in a row, and the hops of one ping across them."""
+    net = Network(seed=1)
+    nodes = [net.add_host("client"), *(net.add_router(f"r{i}") for i in range(1, n - 1)), net.add_host("server")]
+    for i, (a, b) in enumerate(pairwise(nodes)):
+        net.link(a, b, a_ip=f"10.0.{i}.1/24", b_ip=f"10.0.{i}.2/24")
+    for i, router in enumerate(nodes[1:-2], 1):
+        router.routes.add(f"10.0.{n - 2}.0/24", via=f"10.0.{i}.2")
+    nodes[0].ping(f"10.0.{n - 2}.2", count=1)
+    hops = net.trace.hops(first_ip_frame(net, "client"))
+    assert [h.node for h in hops] == [node.name for node in nodes]
+    return net, hops
+
+
+@pytest.fixture(scope="module")
+def demo_get():
+    """The demo's GET: laptop, home (NAT), isp1, isp2, web in a row, dns above isp1."""
+    net = run(seed=1).network
+    frame = next(e.frame for e in net.trace.select(EventKind.SEND, node="laptop")
+                 if e.frame is not None and HTTPRequest in decode(e.frame))
+    return net, list(net.trace.hops(frame))
+
+
+CLEARANCE = -2.0  # pixels (at 100 dpi): texts must stay this far apart, not merely not overlap
+
+
+def draw(net, hops, size):
+    if size is None:
+        return path(net, hops)
+    fig = Figure(figsize=size, layout="constrained")
+    return path(net, hops, fig.subplots())
+
+
+@pytest.mark.parametrize("size", [None, (15, 5.5), (12, 5)], ids=["own-figure", "15x5.5", "12x5"])
+@pytest.mark.parametrize("nodes", [2, 5, 6])
+def test_no_two_texts_of_a_path_in_a_row_touch(nodes, size):
+    net, hops = chain(nodes)
+    ax = draw(net, hops, size)
+    assert text_overlaps(ax.figure, CLEARANCE) == []
+
+
+@pytest.mark.parametrize("size", [None, (15, 5.5)], ids=["own-figure", "15x5.5"])
+def test_no_two_texts_of_the_demo_path_touch(demo_get, size):
+    net, hops = demo_get
+    ax = draw(net, hops, size)
+    assert text_overlaps(ax.figure, CLEARANCE) == []
+
+
+def test_interface_labels_stay_clear_of_the_hop_badges(demo_get):
+    net, hops = demo_get
+    ax = draw(net, hops, (15, 5.5))  # the size the demo used to draw its path at
+    renderer = renderer_of(ax.figure)
+    badges = [extent(t, renderer) for t in ax.texts if (t.get_gid() or "").startswith("hop:")]
+    labels = {t.get_gid(): extent(t, renderer) for t in ax.texts if (t.get_gid() or "").startswith(("iface:", "mac:"))}
+    assert len(badges) == 5 and len(labels) == 20
+    close = [gid for gid, box in labels.items() if any(boxes_overlap(box, badge, CLEARANCE) for badge in badges)]
+    assert close == []
+
+
+def test_the_demo_draws_its_path_at_a_size_where_neighbours_fit(demo_get):
+    from layersim.viz.path import figure_size
+
+    net, hops = demo_get
+    width, height = figure_size(net, hops)
+    assert width >= 5 * 2.9  # five columns of "Ethernet.dst: 02:00:00:00:00:02 -> 02:00:00:00:00:04" (2.9 inches)
+    ax = draw(net, hops, (width, height))
+    columns = sorted((t for t in ax.texts if (t.get_gid() or "").startswith("hop-text:")),
+                     key=lambda t: t.get_position()[0])
+    assert len({t.get_position()[1] for t in columns}) == 1  # room enough: one row, nothing staggered
+    assert text_overlaps(ax.figure, CLEARANCE) == []

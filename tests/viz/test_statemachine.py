@@ -48,3 +48,10 @@ def test_profile_adds_the_timers_that_differ():
     assert "TIME-WAIT lasts 60 s" in linux and "times out after 60 s" in linux
     assert "TIME-WAIT lasts 240 s" in rfc and "never times out" in rfc
     assert not by_gid(state_machine(), "profile-note")
+
+
+def test_no_two_texts_of_the_state_machine_overlap():
+    from tests.viz.overlap import text_overlaps
+
+    ax = state_machine()
+    assert text_overlaps(ax.figure) == []

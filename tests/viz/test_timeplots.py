@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from layersim import LayersimError
+from layersim import LayersimError, Network
 from layersim.demo import run
 from layersim.net.trace.log import DropReason, EventKind
 from layersim.viz import cwnd_plot, link_activity, link_plot
 from tests.viz.conftest import one
+from tests.viz.overlap import renderer_of, text_overlaps
 
 MS = 1e6
 
@@ -100,3 +101,31 @@ def test_link_plot_utilisation_adds_up_to_the_bytes_sent(lossy):
     assert min(queue) == 0 and max(queue) >= 2  # the page's segments queue at the 50 Mbit/s uplink's far end
     with pytest.raises(LayersimError, match=r"no link 'x-y'.*home-isp1"):
         link_plot(lossy, "x-y")
+
+
+def one_ping_network():
+    """Two hosts and one ping: the link never holds more than one frame, the smallest queue axis there is."""
+    net = Network(seed=1)
+    a, b = net.add_host("a"), net.add_host("b")
+    net.link(a, b, a_ip="10.0.0.1/24", b_ip="10.0.0.2/24")
+    a.ping("10.0.0.2", count=1)
+    return net
+
+
+@pytest.mark.parametrize("which", ["demo", "one-ping"])
+def test_the_queue_axis_counts_whole_frames(which, lossy):
+    net, link = (lossy, "home-isp1") if which == "demo" else (one_ping_network(), "a-b")
+    ax = link_plot(net, link)
+    queue = one(ax.figure.axes[1], "queue:a->b")
+    assert max(queue.get_ydata()) >= 1
+    right = ax.figure.axes[1]
+    renderer_of(ax.figure)
+    low, high = right.get_ylim()
+    shown = [tick for tick in right.get_yticks() if low <= tick <= high]
+    assert len(shown) >= 2 and all(float(tick).is_integer() for tick in shown), shown
+    assert text_overlaps(ax.figure) == []
+
+
+def test_no_two_texts_of_the_cwnd_plot_overlap(lossy):
+    ax = cwnd_plot(lossy)
+    assert text_overlaps(ax.figure) == []
