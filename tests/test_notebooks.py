@@ -81,7 +81,7 @@ def test_notebook_runs(path):
         assert mimes.count("image/png") == 4  # two ladders, the cwnd plot, the state machine
 
 
-PUBLIC = {"layersim", "layersim.viz", "layersim.capture", "layersim.demo"}
+PUBLIC = {"layersim", "layersim.viz", "layersim.capture", "layersim.demo", "layersim.app"}
 
 
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name != "00_encapsulation.ipynb"], ids=lambda p: p.name)

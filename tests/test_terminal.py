@@ -6,6 +6,7 @@ import io
 import re
 from pathlib import Path
 
+from layersim.app import ping
 from layersim.app.narrative import narrative, run_scenario
 from layersim.cli import main
 from layersim.net.topology import load_topology
@@ -46,7 +47,7 @@ def test_a_long_run_shows_its_progress_on_a_terminal_only() -> None:
         chain = build_chain()
         out = io.StringIO()
         with progress(chain.net, out, after_seconds=0.0, force_terminal=terminal):
-            chain.client.ping(SERVER_IP, count=6_000, interval_ns=1_000_000, timeout_ns=1_000_000)
+            ping(chain.client, SERVER_IP, count=6_000, interval_ns=1_000_000, timeout_ns=1_000_000)
         shown = ANSI.sub("", out.getvalue())
         if terminal:
             assert re.search(r"simulated +\d+\.\d{3} s, [\d,]+ events", shown), shown[:200]
@@ -59,7 +60,7 @@ def test_progress_waits_before_it_shows() -> None:
     chain = build_chain()
     out = io.StringIO()
     with progress(chain.net, out, after_seconds=3600.0, force_terminal=True):
-        chain.client.ping(SERVER_IP, count=6_000, interval_ns=1_000_000, timeout_ns=1_000_000)
+        ping(chain.client, SERVER_IP, count=6_000, interval_ns=1_000_000, timeout_ns=1_000_000)
     assert out.getvalue() == ""
 
 

@@ -95,12 +95,18 @@ def error_text(icmp_type: int, code: int, mtu: int | None = None) -> str:
 MAX_COUNT = 10_000_000  # what a run can hold; sequence numbers wrap at 65536 as iputils' do
 
 
-def ping(host: Host, dst: IPv4Address, *, count: int = 3, interval_ns: int = 1_000_000_000,
+def ping(host: Host, dst: IPv4Address | str, count: int = 3, *, interval_ns: int = 1_000_000_000,
          timeout_ns: int = 1_000_000_000, size: int = 56, ttl: int = 64, pmtu: str = "want") -> PingResult:
-    """Send `count` echo requests `interval_ns` apart and collect replies until the last one's timeout.
+    """Ping `dst` from `host` like iputils ping: `count` echo requests `interval_ns` apart, replies collected until
+    the last one's timeout. In a process it blocks; from outside one it runs the network until ping is done.
+    `pmtu` is ping's -M: "want", "do" or "dont"."""
+    return host.run_program(_ping, host, IPv4Address(dst), count=count, interval_ns=interval_ns,
+                            timeout_ns=timeout_ns, size=size, ttl=ttl, pmtu=pmtu)
 
-    Runs inside a simulated process (host.ping starts one). `pmtu` is ping's -M: "want", "do" or "dont".
-    """
+
+def _ping(host: Host, dst: IPv4Address, *, count: int, interval_ns: int, timeout_ns: int, size: int, ttl: int,
+          pmtu: str) -> PingResult:
+    """ping's process."""
     if not 1 <= count <= MAX_COUNT or not 16 <= size <= 65507:
         raise LayersimError(f"ping: count {count} must be 1 to {MAX_COUNT} and size {size} 16 to 65507 "
                             "(the timestamp needs 16 bytes; an IPv4 datagram holds 65507)")

@@ -66,15 +66,23 @@ class TracerouteResult:
         return "\n".join([header, *map(str, self.hops)])
 
 
-def traceroute(host: Host, dst: IPv4Address, *, max_hops: int = 30, probes: int = 3,
+def traceroute(host: Host, dst: IPv4Address | str, *, max_hops: int = 30, probes: int = 3,
                timeout_ns: int = 5_000_000_000, first_port: int = FIRST_PORT, size: int = PROBE_SIZE,
                sim_queries: int = SIM_QUERIES) -> TracerouteResult:
-    """Probe with UDP datagrams of rising TTL (`probes` per hop, ports from 33434 up) and read the ICMP answers.
+    """Trace the path from `host` to `dst` like Linux traceroute. In a process it blocks; from outside one it runs
+    the network until traceroute is done.
 
     As Linux traceroute: `sim_queries` probes go out at once, in TTL order; each from a socket of its own (its own
     source port), DF clear, IP_RECVERR to read the Time Exceeded and Port Unreachable answers; the destination is
     reached when its port unreachable comes, and no hop past it is shown.
     """
+    return host.run_program(_traceroute, host, IPv4Address(dst), max_hops=max_hops, probes=probes,
+                            timeout_ns=timeout_ns, first_port=first_port, size=size, sim_queries=sim_queries)
+
+
+def _traceroute(host: Host, dst: IPv4Address, *, max_hops: int, probes: int, timeout_ns: int, first_port: int,
+                size: int, sim_queries: int) -> TracerouteResult:
+    """traceroute's process."""
     if not 1 <= max_hops <= 255 or not 1 <= probes <= 10 or not sim_queries >= 1:
         raise LayersimError(f"traceroute: max_hops {max_hops} must be 1 to 255, probes {probes} 1 to 10, "
                             f"sim_queries {sim_queries} at least 1")

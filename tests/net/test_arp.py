@@ -7,6 +7,7 @@ from ipaddress import IPv4Address
 
 import pytest
 
+from layersim.app import ping
 from layersim.net.ip.neighbours import ArpCache
 from layersim.net.trace.log import DropReason, EventKind
 from layersim.wire import ARP, ARPOp, decode
@@ -35,7 +36,7 @@ def arp_frame(sender_mac: MAC, sender_ip: str, target_ip: str, *, opcode: ARPOp 
 
 
 def test_request_and_reply_on_the_wire(chain: Chain) -> None:
-    chain.client.ping(R1_LEFT, count=1)
+    ping(chain.client, R1_LEFT, count=1)
     client, r1 = chain.iface("client:eth0"), chain.iface("r1:eth0")
     [request] = arp_frames(chain.net, EventKind.SEND, "client")
     [reply] = arp_frames(chain.net, EventKind.SEND, "r1")
@@ -47,7 +48,7 @@ def test_request_and_reply_on_the_wire(chain: Chain) -> None:
 
 
 def test_packet_waits_for_the_reply_then_goes_once(chain: Chain) -> None:
-    chain.client.ping(SERVER_IP, count=1)
+    ping(chain.client, SERVER_IP, count=1)
     [miss] = events(chain.net, EventKind.ARP_MISS, "client")
     [resolved] = events(chain.net, EventKind.ARP_RESOLVED, "client")
     [echo] = [e for e in events(chain.net, EventKind.SEND, "client") if e.frame[12:14] == b"\x08\x00"]
@@ -57,7 +58,7 @@ def test_packet_waits_for_the_reply_then_goes_once(chain: Chain) -> None:
 
 
 def test_answering_a_request_teaches_the_requester(chain: Chain) -> None:
-    chain.client.ping(R1_LEFT, count=1)
+    ping(chain.client, R1_LEFT, count=1)
     now = chain.net.now
     assert chain.r1.arp.lookup(IPv4Address(CLIENT_IP), now) == chain.iface("client:eth0").mac
     assert len(arp_frames(chain.net, EventKind.SEND, "r1")) == 1, "r1 needed no request of its own"
@@ -89,11 +90,11 @@ def test_gratuitous_arp_claiming_the_routers_own_address_changes_nothing(chain: 
     chain.net.run_until_idle()
     assert chain.r1.arp.entries == {}
     assert events(chain.net, EventKind.SEND, "r1") == []
-    assert chain.client.ping(SERVER_IP, count=1).received == 1
+    assert ping(chain.client, SERVER_IP, count=1).received == 1
 
 
 def test_gratuitous_arp_updates_an_entry_that_exists(chain: Chain) -> None:
-    chain.client.ping(R1_LEFT, count=1)  # r1 now knows the client
+    ping(chain.client, R1_LEFT, count=1)  # r1 now knows the client
     chain.client.transmit(chain.iface("client:eth0"), arp_frame(STRANGER_MAC, CLIENT_IP, CLIENT_IP))
     chain.net.run_until_idle()
     assert chain.r1.arp.lookup(IPv4Address(CLIENT_IP), chain.net.now) == STRANGER_MAC
@@ -104,7 +105,7 @@ def test_gratuitous_arp_for_an_address_being_resolved_loses_no_packet() -> None:
     chain.r1.routes.add("10.0.77.0/24", via="10.0.12.99", interface="eth1")
     announce = arp_frame(STRANGER_MAC, "10.0.12.99", "10.0.12.99")
     chain.net.clock.at(500_000_000, chain.r2.transmit, chain.iface("r2:eth0"), announce)  # while r1 waits
-    chain.client.ping("10.0.77.5", count=1, timeout_ns=5_000_000_000)
+    ping(chain.client, "10.0.77.5", count=1, timeout_ns=5_000_000_000)
     chain.net.run_until_idle()
     to_stranger = [f for f in ipv4_frames(chain.net, EventKind.SEND, "r1:eth1") if f[0:6] == STRANGER_MAC]
     dropped = [d for d in chain.net.trace.drops() if d.node == "r1" and d.frame and d.frame[:1] == b"\x45"]
@@ -112,7 +113,7 @@ def test_gratuitous_arp_for_an_address_being_resolved_loses_no_packet() -> None:
 
 
 def test_three_unanswered_requests_fail_a_locally_sent_packet_without_icmp(chain: Chain) -> None:
-    result = chain.client.ping("10.0.1.99", count=1, timeout_ns=5_000_000_000)
+    result = ping(chain.client, "10.0.1.99", count=1, timeout_ns=5_000_000_000)
     requests = [e for e in events(chain.net, EventKind.SEND, "client") if e.frame[12:14] == b"\x08\x06"]
     assert [e.time_ns for e in requests] == [0, 1_000_000_000, 2_000_000_000]
     assert all(decode(e.frame)[ARP].target_ip == IPv4Address("10.0.1.99") for e in requests)
@@ -123,9 +124,9 @@ def test_three_unanswered_requests_fail_a_locally_sent_packet_without_icmp(chain
 
 
 def test_an_entry_expires_and_is_asked_for_again(chain: Chain) -> None:
-    chain.client.ping(R1_LEFT, count=1)
+    ping(chain.client, R1_LEFT, count=1)
     chain.net.run(until=31_000_000_000)  # entries are reachable for 30 s
-    chain.client.ping(R1_LEFT, count=1)
+    ping(chain.client, R1_LEFT, count=1)
     assert len(arp_frames(chain.net, EventKind.SEND, "client")) == 2
 
 

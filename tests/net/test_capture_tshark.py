@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from layersim.app import ping
 from layersim.net.network import Network
 from layersim.net.trace.log import EventKind
 from layersim.wire.addresses import MAC
@@ -31,7 +32,7 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Network, Path]:
     for interface, name in LINK_FILES.items():
         chain.net.capture(directory / name, interfaces=[interface])
     chain.net.capture(directory / "all.pcapng")
-    assert chain.client.ping(SERVER_IP, count=2).received == 2
+    assert ping(chain.client, SERVER_IP, count=2).received == 2
     chain.server.udp_socket(9999)
     chain.client.udp_socket(40000).sendto(b"hello over three links", (SERVER_IP, 9999))
     chain.net.run_until_idle()

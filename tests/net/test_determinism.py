@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from layersim.app import ping, traceroute
 from layersim.capture import read_capture
 from layersim.net.network import Network
 from layersim.wire import decode, diff
@@ -34,11 +35,11 @@ def scenario(seed: int, directory: Path) -> Network:
     net = chain.net
     net.capture(directory / "all.pcapng")
     net.capture(directory / "r1.pcap", interfaces=["r1:eth1"])
-    chain.client.ping(SERVER_IP, count=2)
+    ping(chain.client, SERVER_IP, count=2)
     chain.server.udp_socket(9999)
     chain.client.udp_socket().sendto(b"hello", (SERVER_IP, 9999))
-    chain.client.traceroute(SERVER_IP, probes=1)
-    chain.client.ping("10.0.99.1", count=1)
+    traceroute(chain.client, SERVER_IP, probes=1)
+    ping(chain.client, "10.0.99.1", count=1)
     net.run_until_idle()
     net.close()
     return net

@@ -8,6 +8,7 @@ from ipaddress import IPv4Address
 
 import pytest
 
+from layersim.app import ping
 from layersim.net.engine.link import Faults
 from layersim.net.trace.log import DropReason, EventKind
 from layersim.wire import ARP, ARPOp, decode
@@ -71,7 +72,7 @@ def check_error(chain: Chain, router: str, arrived_on: str, icmp_type: int, code
 @pytest.mark.parametrize(("ttl", "router", "arrived_on"), [(1, "r1", "r1:eth0"), (2, "r2", "r2:eth0")])
 def test_ttl_expiry_sends_time_exceeded_from_the_arrival_interface(ttl: int, router: str, arrived_on: str) -> None:
     chain = build_chain()
-    result = chain.client.ping(SERVER_IP, count=1, ttl=ttl)
+    result = ping(chain.client, SERVER_IP, count=1, ttl=ttl)
     key = ip_key(echo_request(chain))
     drops = chain.net.trace.drops(DropReason.TTL_EXCEEDED)
     assert [(d.node, d.interface, d.details["ttl"]) for d in drops] == [(router, "eth0", 1)]
@@ -87,7 +88,7 @@ def test_no_route_sends_net_unreachable(router: str, arrived_on: str, quoted_ttl
     chain = build_chain()
     if router == "r2":
         chain.r1.routes.add("0.0.0.0/0", via=R2_LEFT, interface="eth1")  # r1 passes it on; r2 has no route
-    result = chain.client.ping("10.0.99.1", count=1)
+    result = ping(chain.client, "10.0.99.1", count=1)
     key = ip_key(echo_request(chain))
     drops = chain.net.trace.drops(DropReason.NO_ROUTE)
     assert [(d.node, d.interface, d.details["dst"]) for d in drops] == [(router, "eth0", "10.0.99.1")]
@@ -101,7 +102,7 @@ def arp_failure_chain() -> tuple[Chain, bytes]:
     """r1 routes 10.0.77.0/24 via 10.0.12.99, which nobody answers; the client pings 10.0.77.5."""
     chain = build_chain()
     chain.r1.routes.add("10.0.77.0/24", via="10.0.12.99", interface="eth1")
-    chain.client.ping("10.0.77.5", count=1, timeout_ns=FIVE_SECONDS)
+    ping(chain.client, "10.0.77.5", count=1, timeout_ns=FIVE_SECONDS)
     return chain, echo_request(chain)
 
 
@@ -141,7 +142,7 @@ def test_arp_failure_quotes_the_packet_as_received() -> None:
 # Fragmentation needed ------------------------------------------------------------------------------------------
 def test_df_packet_too_big_for_the_next_link_gets_fragmentation_needed() -> None:
     chain = build_chain(link_b={"mtu": 576})
-    result = chain.client.ping(SERVER_IP, count=1, size=1400)
+    result = ping(chain.client, SERVER_IP, count=1, size=1400)
     echo = echo_request(chain)
     assert len(ip_packet(echo)) == 1428 and echo[20] & 0x40, "1428-byte packet with DF"
     [drop] = chain.net.trace.drops(DropReason.FRAGMENTATION_NEEDED)
@@ -159,7 +160,7 @@ def test_df_packet_too_big_for_the_next_link_gets_fragmentation_needed() -> None
 @pytest.mark.parametrize("checksum_right", [True, False])
 def test_router_drops_a_packet_with_a_bad_header_checksum(checksum_right: bool) -> None:
     chain = build_chain()
-    chain.client.ping(R1_LEFT, count=1)  # resolves r1's MAC
+    ping(chain.client, R1_LEFT, count=1)  # resolves r1's MAC
     good = (IPv4(src=CLIENT_IP, dst=SERVER_IP, identification=0x1234) / UDP(sport=5000, dport=9) / b"data").encode()
     packet = good if checksum_right else good[:10] + bytes([good[10] ^ 0x01]) + good[11:]
     before = len(ipv4_frames(chain.net, EventKind.SEND, "r1"))
@@ -211,7 +212,7 @@ def test_corrupted_bits_are_caught_by_the_checksum_that_covers_them() -> None:
 # Queue overflow ------------------------------------------------------------------------------------------------
 def test_burst_into_a_slow_link_overflows_its_queue(tmp_path) -> None:
     chain = build_chain(link_b={"bandwidth": "64kbit", "queue": 5})
-    chain.client.ping(SERVER_IP, count=1)  # ARP everywhere first
+    ping(chain.client, SERVER_IP, count=1)  # ARP everywhere first
     chain.net.capture(tmp_path / "r2.pcapng", interfaces=["r2:eth0"])
     server_socket = chain.server.udp_socket(9999)
     sender = chain.client.udp_socket(40000)
@@ -233,7 +234,7 @@ def test_lossy_link_drops_every_frame_it_is_given(tmp_path) -> None:
     chain = build_chain(link_a={"loss": 1.0})
     chain.net.capture(tmp_path / "client.pcapng", interfaces=["client:eth0"])
     chain.net.capture(tmp_path / "r1.pcapng", interfaces=["r1:eth0"])
-    result = chain.client.ping(SERVER_IP, count=1, timeout_ns=FIVE_SECONDS)
+    result = ping(chain.client, SERVER_IP, count=1, timeout_ns=FIVE_SECONDS)
     chain.net.close()
     assert result.received == 0 and result.errors == {}
     lost = chain.net.trace.drops(DropReason.LINK_LOSS)
@@ -292,7 +293,7 @@ def test_no_icmp_error_about_the_first_fragment_of_an_icmp_error() -> None:
 # Rate limit ----------------------------------------------------------------------------------------------------
 def test_icmp_errors_are_rate_limited_per_destination() -> None:
     chain = build_chain()
-    chain.client.ping(R1_LEFT, count=1)  # resolves ARP, so the burst reaches r1 back to back
+    ping(chain.client, R1_LEFT, count=1)  # resolves ARP, so the burst reaches r1 back to back
     sender = chain.client.udp_socket(40000)
     sender.ttl = 1
     for _ in range(20):
@@ -312,7 +313,7 @@ def test_icmp_errors_are_rate_limited_per_destination() -> None:
 @pytest.mark.parametrize("source", ["10.0.1.255", "255.255.255.255", "240.0.0.1"])
 def test_no_icmp_error_to_a_source_that_is_not_one_host(source: str) -> None:
     chain = build_chain()
-    chain.client.ping(R1_LEFT, count=1)
+    ping(chain.client, R1_LEFT, count=1)
     packet = (IPv4(src=source, dst=SERVER_IP, ttl=1) / UDP(sport=1, dport=2) / b"x").encode()
     inject(chain.iface("client:eth0"), chain.iface("r1:eth0").mac, packet)
     sent_before = len(events(chain.net, EventKind.SEND, "r1"))
@@ -324,7 +325,7 @@ def test_no_icmp_error_to_a_source_that_is_not_one_host(source: str) -> None:
 
 def test_echo_to_a_directed_broadcast_is_not_answered_from_the_broadcast_address() -> None:
     chain = build_chain()
-    chain.client.ping("10.0.12.255", count=1)
+    ping(chain.client, "10.0.12.255", count=1)
     replies = [f for f in ipv4_frames(chain.net, EventKind.SEND, "r1") if f[23] == 1 and f[34] == 0]
     assert all(IPv4Address(ip_packet(f)[12:16]) != IPv4Address("10.0.12.255") for f in replies)
 
@@ -332,7 +333,7 @@ def test_echo_to_a_directed_broadcast_is_not_answered_from_the_broadcast_address
 def test_a_unicast_packet_in_a_link_layer_broadcast_is_not_forwarded(chain: Chain) -> None:
     # RFC 1812 §5.3.4: a router does not forward a packet that arrived as a link-layer broadcast.
     packet = (IPv4(src=CLIENT_IP, dst=SERVER_IP, identification=0x4242) / UDP(sport=1, dport=2) / b"x").encode()
-    chain.client.ping(R1_LEFT, count=1)  # resolve ARP first, so nothing else is in flight
+    ping(chain.client, R1_LEFT, count=1)  # resolve ARP first, so nothing else is in flight
     inject(chain.iface("client:eth0"), b"\xff" * 6, packet)
     chain.net.run_until_idle()
     [drop] = [d for d in chain.net.trace.drops(DropReason.NOT_FOR_ME) if d.node == "r1" and d.frame

@@ -9,6 +9,7 @@ import pytest
 from scapy.layers.inet import IP
 from scapy.layers.inet import fragment as scapy_fragment
 
+from layersim.app import ping
 from layersim.errors import LayersimError
 from layersim.net.ipv4.fragment import Reassembler, fragment
 from layersim.net.trace.log import DropReason, EventKind
@@ -120,7 +121,7 @@ def test_host_fragments_what_does_not_fit_its_own_link() -> None:
 
 def test_incomplete_datagram_times_out() -> None:
     chain = build_chain()
-    chain.client.ping(SERVER_IP, count=1)  # resolves ARP on the whole path
+    ping(chain.client, SERVER_IP, count=1)  # resolves ARP on the whole path
     first, *_ = fragment(whole_datagram(), 576)
     inject(chain.iface("client:eth0"), chain.iface("r1:eth0").mac, first)
     sent_at = chain.net.now
@@ -135,7 +136,7 @@ def test_a_datagram_whose_first_fragment_never_came_times_out_without_an_error()
     # Found by the fault sweep: a router's ICMP error, fragmented for a 128-byte link, lost its first fragment;
     # the timeout then had no arrival interface to name and raised TypeError out of the simulation.
     chain = build_chain()
-    chain.client.ping(SERVER_IP, count=1)
+    ping(chain.client, SERVER_IP, count=1)
     _, second, third = fragment(whole_datagram(), 576)
     for piece in (third, second):
         inject(chain.iface("client:eth0"), chain.iface("r1:eth0").mac, piece)
@@ -148,7 +149,7 @@ def test_a_datagram_whose_first_fragment_never_came_times_out_without_an_error()
 
 def test_reassembly_timeout_sends_time_exceeded_code_1() -> None:
     chain = build_chain()
-    chain.client.ping(SERVER_IP, count=1)
+    ping(chain.client, SERVER_IP, count=1)
     first, *_ = fragment(whole_datagram(), 576)
     inject(chain.iface("client:eth0"), chain.iface("r1:eth0").mac, first)
     chain.net.run_until_idle()

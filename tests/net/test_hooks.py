@@ -12,6 +12,7 @@ import pytest
 from scapy.layers.inet import IP
 from scapy.layers.inet import UDP as ScapyUDP
 
+from layersim.app import ping
 from layersim.capture import read_capture
 from layersim.errors import LayersimError
 from layersim.net.ip.hooks import ACCEPT, REWRITTEN, Drop, HookPacket, HookPoint
@@ -129,9 +130,9 @@ def record_all(node: IPNode) -> dict[HookPoint, list[Seen]]:
 def test_each_point_sees_what_it_should_on_a_router() -> None:
     chain = build_chain()
     log = record_all(chain.r1)
-    chain.client.ping(R1_LEFT, count=1)  # local to r1
-    chain.client.ping(SERVER_IP, count=1)  # forwarded by r1
-    chain.client.ping(SERVER_IP, count=1, ttl=1)  # expires at r1: r1 makes a Time Exceeded
+    ping(chain.client, R1_LEFT, count=1)  # local to r1
+    ping(chain.client, SERVER_IP, count=1)  # forwarded by r1
+    ping(chain.client, SERVER_IP, count=1, ttl=1)  # expires at r1: r1 makes a Time Exceeded
     request_to_r1 = (CLIENT_IP, R1_LEFT, "request", 64, "eth0", None)
     reply_from_r1 = (R1_LEFT, CLIENT_IP, "reply", 64, None, "eth0")
     assert log[HookPoint.PREROUTING] == [request_to_r1,
@@ -149,7 +150,7 @@ def test_each_point_sees_what_it_should_on_a_router() -> None:
 def test_each_point_sees_what_it_should_on_a_host() -> None:
     chain = build_chain()
     log = record_all(chain.client)
-    chain.client.ping(SERVER_IP, count=1)
+    ping(chain.client, SERVER_IP, count=1)
     assert log[HookPoint.OUTPUT] == log[HookPoint.POSTROUTING] == [
         (CLIENT_IP, SERVER_IP, "request", 64, None, "eth0")]
     assert log[HookPoint.PREROUTING] == log[HookPoint.INPUT] == [(SERVER_IP, CLIENT_IP, "reply", 62, "eth0", None)]
@@ -281,7 +282,7 @@ def traffic(tmp: Path, hooked: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[P
     sock = chain.client.udp_socket(41000)
     for n in range(5):
         sock.sendto(bytes([n]) * (100 + n), (SERVER_IP, 9000))
-    chain.client.ping(SERVER_IP, count=3, size=200)
+    ping(chain.client, SERVER_IP, count=3, size=200)
     chain.net.close()
     return path, fast[0]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from layersim.app import ping
 from layersim.errors import LayersimError
 from layersim.net.engine.link import Faults
 from layersim.net.network import Network
@@ -62,7 +63,7 @@ def test_serialization_time_is_rounded_up_to_a_nanosecond() -> None:
 def test_ping_rtt_is_the_sum_of_the_link_times() -> None:
     chain = build_chain(link_a={"delay": "1ms", "bandwidth": "100Mbit"}, link_b={"delay": "5ms", "bandwidth": "10Mbit"},
                         link_c={"delay": "250us", "bandwidth": "1Gbit"})
-    result = chain.client.ping(SERVER_IP, count=2)
+    result = ping(chain.client, SERVER_IP, count=2)
     echo = 98 * 8  # bits in a 56-byte ping's frame
     one_way = (1_000_000 + echo * 10) + (5_000_000 + echo * 100) + (250_000 + echo * 1)
     assert result.rtts_ns[2] == 2 * one_way, "the second ping needs no ARP"

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from layersim import ICMP, UDP, Ethernet, IPv4
+from layersim.app import ping, traceroute
 from layersim.net.trace.log import EventKind
 from tests.data import linux_facts as lf
 from tests.data.linux_facts import CLIENT_IF, SERVER_IF
@@ -19,15 +20,15 @@ from tests.net.sim_frames import wire
 @pytest.fixture(scope="module")
 def pinged() -> Chain:
     chain = build_chain()
-    chain.client.ping(SERVER_IP, count=1)
+    ping(chain.client, SERVER_IP, count=1)
     return chain
 
 
 @pytest.fixture(scope="module")
 def traced() -> tuple[Chain, Any]:
     chain = build_chain()
-    chain.client.ping(SERVER_IP, count=1)  # ARP settled first, as in the recording (it pinged before tracing)
-    result = chain.client.traceroute(SERVER_IP)
+    ping(chain.client, SERVER_IP, count=1)  # ARP settled first, as in the recording (it pinged before tracing)
+    result = traceroute(chain.client, SERVER_IP)
     chain.net.run()  # the answers still in flight when traceroute printed its last hop (a capture shows them too)
     return chain, result
 
@@ -147,5 +148,5 @@ def test_traceroute_prints_as_linux(traced) -> None:
 
 def test_ping_prints_as_iputils() -> None:
     chain = build_chain()
-    result = chain.client.ping(SERVER_IP, count=1)
+    result = ping(chain.client, SERVER_IP, count=1)
     assert masked(str(result)) == printed("ping -n -c 1 -W 1 10.0.2.20")

@@ -9,6 +9,7 @@ from ipaddress import IPv4Address
 import pytest
 
 from layersim import ICMP, IPv4
+from layersim.app import ping
 from layersim.net.engine.process import sleep
 from layersim.net.trace.details import PathMtu
 from layersim.net.trace.log import EventKind
@@ -52,7 +53,7 @@ def check_frag_needed(frame: lf.Frame, router: str) -> None:
 @pytest.fixture(scope="module")
 def want() -> tuple[Chain, object]:
     chain = narrow_chain()
-    return chain, chain.client.ping(SERVER_IP, count=3, size=1000)
+    return chain, ping(chain.client, SERVER_IP, count=3, size=1000)
 
 
 def test_ping_want_first_request_draws_frag_needed_then_replies(want) -> None:
@@ -117,7 +118,7 @@ def test_ping_want_reply_has_no_df_and_r2_fragments_it_as_linux(want) -> None:
 
 def test_ping_do_one_request_then_local_errors_as_linux() -> None:
     chain = narrow_chain()
-    result = chain.client.ping(SERVER_IP, count=3, size=1000, pmtu="do")
+    result = ping(chain.client, SERVER_IP, count=3, size=1000, pmtu="do")
     assert result.received == 0 and result.sent == 3
     assert result.errors == {1: f"From {R1_LEFT} Frag needed and DF set (mtu = 576)",
                              2: "local error: message too long, mtu=576",
@@ -186,7 +187,7 @@ def test_udp_want_third_send_fragmented_by_the_client_as_linux() -> None:
 
 def test_learned_path_mtu_never_below_linux_min_pmtu() -> None:
     chain = build_chain(link_b={"mtu": 400})
-    result = chain.client.ping(SERVER_IP, count=2, size=1000)
+    result = ping(chain.client, SERVER_IP, count=2, size=1000)
     assert result.received == 1 and "(mtu = 400)" in result.errors[1]
     assert chain.client.path_mtu(SERVER_IP) == 552
     second = [f for f in wire(chain.net, CLIENT_IF) if str(f.ip.src) == CLIENT_IP][1:]
@@ -195,7 +196,7 @@ def test_learned_path_mtu_never_below_linux_min_pmtu() -> None:
 
 def test_path_mtu_expires_after_ten_minutes_and_is_never_raised() -> None:
     chain = narrow_chain()
-    chain.client.ping(SERVER_IP, count=1, size=1000)
+    ping(chain.client, SERVER_IP, count=1, size=1000)
     learned_at = chain.net.trace.select(EventKind.PMTU, node="client")[0].time_ns
     assert not chain.client.pmtu.learn(int(IPv4Address(SERVER_IP)), 1000, chain.net.now)  # RFC 1191: not raised
     seen: list[int | None] = []
@@ -209,19 +210,19 @@ def test_path_mtu_expires_after_ten_minutes_and_is_never_raised() -> None:
     chain.client.spawn(watch)
     chain.net.run()
     assert seen == [576, 1500]  # net.ipv4.route.mtu_expires = 600 s
-    again = chain.client.ping(SERVER_IP, count=1, size=1000)
+    again = ping(chain.client, SERVER_IP, count=1, size=1000)
     assert again.errors == {1: f"From {R1_LEFT} Frag needed and DF set (mtu = 576)"}  # DF again, so it learns again
 
 
 # --- what ping prints ---------------------------------------------------------------------------------------------
 
 def test_ping_want_prints_as_iputils() -> None:
-    result = narrow_chain().client.ping(SERVER_IP, count=3, size=1000, interval_ns=300 * MS)
+    result = ping(narrow_chain().client, SERVER_IP, count=3, size=1000, interval_ns=300 * MS)
     assert masked(str(result)) == printed("ping -n -c 3 -i 0.3 -W 1 -s 1000 -M want")
 
 
 def test_ping_do_prints_as_iputils() -> None:
-    result = narrow_chain().client.ping(SERVER_IP, count=3, size=1000, interval_ns=300 * MS, pmtu="do")
+    result = ping(narrow_chain().client, SERVER_IP, count=3, size=1000, interval_ns=300 * MS, pmtu="do")
     assert masked(str(result)) == printed("ping -n -c 3 -i 0.3 -W 1 -s 1000 -M do")
 
 

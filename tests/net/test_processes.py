@@ -196,9 +196,9 @@ def test_socket_read_outside_a_process_does_not_block() -> None:
 
 def test_ping_outside_a_process_runs_the_network_inside_one_does_not() -> None:
     net, a, _ = two_hosts()
-    result = a.ping("10.9.0.2", count=2)  # spawns and runs to completion
+    result = ping(a, "10.9.0.2", count=2)  # spawns and runs to completion
     assert result.received == 2 and net.now >= 1_000 * MS
-    proc = a.spawn(lambda: a.ping("10.9.0.2", count=1).received)
+    proc = a.spawn(lambda: ping(a, "10.9.0.2", count=1).received)
     start = net.now
     net.run()
     # blocked inside the process until its reply came; like iputils it ends then, without waiting out the timeout
@@ -358,7 +358,7 @@ def test_chain_processes_share_the_clock() -> None:
     times: list[int] = []
 
     def pinger() -> int:
-        result = chain.client.ping(SERVER_IP, count=2, interval_ns=100 * MS)
+        result = ping(chain.client, SERVER_IP, count=2, interval_ns=100 * MS)
         times.append(chain.net.now)
         return result.received
 

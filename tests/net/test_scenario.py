@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from layersim.app import ping
 from layersim.capture import CaptureRecord
 from layersim.net.network import Network
 from layersim.net.trace.log import EventKind
@@ -32,7 +33,7 @@ PAYLOAD = b"layersim says hello over three links"
 
 def run_traffic(chain: Chain) -> None:
     """One ping and one UDP datagram from client to server."""
-    result = chain.client.ping(SERVER_IP, count=1)
+    result = ping(chain.client, SERVER_IP, count=1)
     assert result.received == 1
     server_socket = chain.server.udp_socket(9999)
     chain.client.udp_socket(40000).sendto(PAYLOAD, (SERVER_IP, 9999))

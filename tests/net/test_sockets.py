@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from layersim.app import ping, traceroute
 from layersim.errors import LayersimError
 from layersim.net.engine.process import sleep
 from layersim.net.host.datagram_sockets import DatagramSocket, IcmpReport, hard_error
@@ -225,7 +226,7 @@ def test_traceroute_errors_go_to_the_right_probe_socket() -> None:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(DatagramSocket, "deliver_error", spy)
-        result = chain.client.traceroute(SERVER_IP)
+        result = traceroute(chain.client, SERVER_IP)
     assert result.reached and result.path == [IPv4Address(R1_LEFT), IPv4Address(R2_LEFT), IPv4Address(SERVER_IP)]
     assert deliveries and all(sock == sport for sock, sport, _ in deliveries)
     assert len({sport for sport, _, _ in deliveries}) == len(deliveries)  # one socket per probe
@@ -240,8 +241,8 @@ def test_traceroute_errors_go_to_the_right_probe_socket() -> None:
 
 def test_two_pings_at_once_each_get_their_own_replies_and_errors() -> None:
     chain = build_chain()
-    near = chain.client.spawn(lambda: chain.client.ping(SERVER_IP, count=3, ttl=1))
-    far = chain.client.spawn(lambda: chain.client.ping(SERVER_IP, count=3))
+    near = chain.client.spawn(lambda: ping(chain.client, SERVER_IP, count=3, ttl=1))
+    far = chain.client.spawn(lambda: ping(chain.client, SERVER_IP, count=3))
     chain.net.run()
     assert near.result.identifier != far.result.identifier
     assert near.result.received == 0 and near.result.errors == {n: f"From {R1_LEFT} Time to live exceeded"

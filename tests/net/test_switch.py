@@ -3,6 +3,7 @@ destinations are flooded, entries age out."""
 
 from __future__ import annotations
 
+from layersim.app import ping
 from layersim.net.trace.log import DropReason, EventKind
 from layersim.wire import ARP, ARPOp, decode
 from layersim.wire.ethernet import BROADCAST, Ethernet
@@ -24,8 +25,8 @@ def switch_sends(lan: Lan, frame: bytes) -> list[str]:
 
 
 def test_switch_forwards_every_frame_unchanged(lan: Lan) -> None:
-    assert lan.h1.ping("10.0.1.12", count=2).received == 2
-    assert lan.h1.ping("10.0.9.9", count=1).received == 1
+    assert ping(lan.h1, "10.0.1.12", count=2).received == 2
+    assert ping(lan.h1, "10.0.9.9", count=1).received == 1
     received = {e.frame for e in events(lan.net, EventKind.RECEIVE, "sw")}
     sent = events(lan.net, EventKind.SEND, "sw")
     assert sent
@@ -36,7 +37,7 @@ def test_switch_forwards_every_frame_unchanged(lan: Lan) -> None:
 
 
 def test_arp_request_is_flooded_and_the_reply_switched_to_one_port(lan: Lan) -> None:
-    lan.h1.ping("10.0.1.12", count=1)
+    ping(lan.h1, "10.0.1.12", count=1)
     [request], [reply] = arp_frames(lan.net, EventKind.SEND, "h1:eth0"), arp_frames(lan.net, EventKind.SEND, "h2")
     assert request[0:6] == BROADCAST and decode(request)[ARP].opcode == ARPOp.REQUEST
     assert sorted(switch_sends(lan, request)) == sorted([port_of(lan, "h2:eth0"), port_of(lan, "gw:eth0")])
@@ -48,7 +49,7 @@ def test_arp_request_is_flooded_and_the_reply_switched_to_one_port(lan: Lan) -> 
 
 def test_switch_learns_the_source_mac_of_each_port(lan: Lan) -> None:
     assert lan.sw.mac_table() == {}
-    lan.h1.ping("10.0.1.12", count=1)
+    ping(lan.h1, "10.0.1.12", count=1)
     h1, h2 = lan.h1.interfaces["eth0"].mac, lan.h2.interfaces["eth0"].mac
     assert lan.sw.mac_table() == {str(h1): port_of(lan, "h1:eth0"), str(h2): port_of(lan, "h2:eth0")}
     echo = first_ipv4_sent(lan.net, "h1", 1)
@@ -79,7 +80,7 @@ def test_frame_for_the_port_it_came_from_is_dropped(lan: Lan) -> None:
 
 def test_entries_age_out_and_the_destination_is_flooded_again(lan: Lan) -> None:
     lan.sw.ageing_ns = 500_000_000  # 0.5 s instead of 300 s
-    lan.h1.ping("10.0.1.12", count=2)  # the second echo is sent at 1 s, after both entries expired
+    ping(lan.h1, "10.0.1.12", count=2)  # the second echo is sent at 1 s, after both entries expired
     echoes = [f for f in (e.frame for e in events(lan.net, EventKind.SEND, "h1:eth0")) if f[12:14] == b"\x08\x00"]
     assert len(echoes) == 2
     assert switch_sends(lan, echoes[0]) == [port_of(lan, "h2:eth0")]
@@ -96,7 +97,7 @@ def test_no_learning_from_a_broadcast_source(lan: Lan) -> None:
 
 
 def test_hops_through_the_switch_and_the_router(lan: Lan) -> None:
-    assert lan.h1.ping("10.0.9.9", count=2).received == 2
+    assert ping(lan.h1, "10.0.9.9", count=2).received == 2
     echo = [f for f in (e.frame for e in events(lan.net, EventKind.SEND, "h1:eth0")) if f[12:14] == b"\x08\x00"][1]
     hops = lan.net.trace.hops(echo)
     assert [(h.node, h.outcome) for h in hops] == [("h1", "sent"), ("sw", "switched"), ("gw", "forwarded"),
@@ -108,7 +109,7 @@ def test_hops_through_the_switch_and_the_router(lan: Lan) -> None:
 
 def test_hops_of_a_flooded_frame_name_the_switch_as_switching(lan: Lan) -> None:
     lan.sw.ageing_ns = 500_000_000
-    lan.h1.ping("10.0.1.12", count=2)
+    ping(lan.h1, "10.0.1.12", count=2)
     echo = [f for f in (e.frame for e in events(lan.net, EventKind.SEND, "h1:eth0")) if f[12:14] == b"\x08\x00"][1]
     assert len(switch_sends(lan, echo)) == 2, "the second echo is flooded"
     hops = lan.net.trace.hops(echo)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from scapy.layers.inet import IP
 
+from layersim.app import ping
 from layersim.errors import LayersimError
 from layersim.net.network import Network
 from layersim.net.trace.details import (
@@ -30,8 +31,8 @@ def scenario(trace: str = "all", limit: int | None = None) -> Chain:
     """Two pings to the server (the second takes the routers' fast path), one that expires at r2, and a
     datagram to a closed port: forwards, deliveries, ICMP errors and drops."""
     chain = build_chain(seed=21, trace=trace, trace_limit=limit)
-    chain.client.ping(SERVER_IP, count=2)
-    chain.client.ping(SERVER_IP, count=1, ttl=2)
+    ping(chain.client, SERVER_IP, count=2)
+    ping(chain.client, SERVER_IP, count=1, ttl=2)
     chain.client.udp_socket(40000).sendto(b"x", (SERVER_IP, 9))
     chain.net.run()
     return chain
@@ -164,7 +165,7 @@ def test_level_drops_keeps_only_drops_with_bytes(full: Chain) -> None:
 
 def test_level_none_keeps_nothing_but_the_network_still_works() -> None:
     chain = build_chain(trace="none")
-    assert chain.client.ping(SERVER_IP, count=2).received == 2
+    assert ping(chain.client, SERVER_IP, count=2).received == 2
     assert len(chain.net.trace) == 0 and list(chain.net.trace) == [] and chain.net.trace.recorded == 0
 
 
@@ -191,8 +192,8 @@ def test_trace_level_does_not_change_what_happens(tmp_path) -> None:
     for level in ("all", "events", "drops", "none"):
         chain = build_chain(seed=21, trace=level, trace_limit=10 if level == "events" else None)
         chain.net.capture(tmp_path / f"{level}.pcapng")
-        chain.client.ping(SERVER_IP, count=2)
-        chain.client.ping(SERVER_IP, count=1, ttl=2)
+        ping(chain.client, SERVER_IP, count=2)
+        ping(chain.client, SERVER_IP, count=1, ttl=2)
         chain.client.udp_socket(40000).sendto(b"x", (SERVER_IP, 9))
         chain.net.run()
         chain.net.close()

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 from layersim import DropReason, Network
+from layersim.app import ping
 from layersim.viz import routes_html, trace_html
 
 
@@ -51,8 +52,8 @@ def chain():
     net.link(client, r1, a_ip="10.0.1.10/24", b_ip="10.0.1.1/24")
     net.link(r1, server, a_ip="10.0.2.1/24", b_ip="10.0.2.20/24")
     r1.routes.add("192.168.0.0/16", via="10.0.2.20")
-    client.ping("10.0.2.20", count=1)
-    client.ping("10.0.2.20", count=1, ttl=1)
+    ping(client, "10.0.2.20", count=1)
+    ping(client, "10.0.2.20", count=1, ttl=1)
     return net
 
 

@@ -10,6 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from layersim import EventKind, HTTPRequest, LayersimError, Network, decode
+from layersim.app import ping
 from layersim.app.narrative import run_scenario
 from layersim.demo import run
 from layersim.net.topology import load_topology
@@ -103,7 +104,7 @@ def test_a_packet_dropped_for_ttl_is_marked_where_it_died():
     net.link(r1, r2, a_ip="10.0.12.1/24", b_ip="10.0.12.2/24")
     net.link(r2, server, a_ip="10.0.2.1/24", b_ip="10.0.2.20/24")
     r1.routes.add("10.0.2.0/24", via="10.0.12.2")
-    client.ping("10.0.2.20", count=1, ttl=2)
+    ping(client, "10.0.2.20", count=1, ttl=2)
     hops = net.trace.hops(first_ip_frame(net, "client"))
     assert [h.outcome for h in hops] == ["sent", "forwarded", "dropped: ttl_exceeded"]
     ax = path(net, hops)
@@ -161,7 +162,7 @@ def chain(n: int):
         net.link(a, b, a_ip=f"10.0.{i}.1/24", b_ip=f"10.0.{i}.2/24")
     for i, router in enumerate(nodes[1:-2], 1):
         router.routes.add(f"10.0.{n - 2}.0/24", via=f"10.0.{i}.2")
-    nodes[0].ping(f"10.0.{n - 2}.2", count=1)
+    ping(nodes[0], f"10.0.{n - 2}.2", count=1)
     hops = net.trace.hops(first_ip_frame(net, "client"))
     assert [h.node for h in hops] == [node.name for node in nodes]
     return net, hops

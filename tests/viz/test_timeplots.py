@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from layersim import LayersimError, Network
+from layersim.app import ping
 from layersim.demo import run
 from layersim.net.trace.log import DropReason, EventKind
 from layersim.viz import cwnd_plot, link_activity, link_plot
@@ -108,7 +109,7 @@ def one_ping_network():
     net = Network(seed=1)
     a, b = net.add_host("a"), net.add_host("b")
     net.link(a, b, a_ip="10.0.0.1/24", b_ip="10.0.0.2/24")
-    a.ping("10.0.0.2", count=1)
+    ping(a, "10.0.0.2", count=1)
     return net
 
 

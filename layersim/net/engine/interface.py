@@ -4,17 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from ipaddress import IPv4Interface
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from layersim.errors import LayersimError
 from layersim.net.trace.details import DropReason
 from layersim.wire.addresses import MAC
 
 if TYPE_CHECKING:
-    from layersim.net.engine.link import Link
-    from layersim.net.engine.node import Node
+    from layersim.net.engine.clock import Clock
 
-__all__ = ["Interface", "Tap"]
+__all__ = ["Interface", "Owner", "Tap", "Wire"]
+
+
+class Owner(Protocol):
+    """What an interface needs of the node it belongs to (engine.node.Node is one)."""
+
+    name: str
+    kind: str
+    clock: Clock
+
+    def on_frame(self, iface: Interface, frame: bytes, packet_id: int | None = None,
+                 checksum_unnecessary: bool = False) -> None: ...
+
+    def drop(self, iface: Interface | None, frame: bytes | None, reason: DropReason, packet_id: int | None = None,
+             **facts: Any) -> None: ...
+
+
+class Wire(Protocol):
+    """What an interface needs of the link it is attached to (engine.link.Link is one)."""
+
+    mtu: int
+
+    def transmit(self, sender: Interface, frame: bytes, packet_id: int | None = None,
+                 checksum_unnecessary: bool = False) -> None: ...
+
 
 # A capture tap: (time_ns, interface, frame, outbound, note) - the note (see trace_details) becomes the comment.
 Tap = Callable[[int, "Interface", bytes, bool, "tuple[Any, ...] | None"], None]
@@ -23,13 +46,13 @@ Tap = Callable[[int, "Interface", bytes, bool, "tuple[Any, ...] | None"], None]
 class Interface:
     """One NIC of a node."""
 
-    def __init__(self, node: Node, name: str, mac: MAC, address: IPv4Interface | None = None) -> None:
+    def __init__(self, node: Owner, name: str, mac: MAC, address: IPv4Interface | None = None) -> None:
         self.node = node
         self.name = name
         self.mac = mac
         self.address = address  # set when made, never changed (nodes cache what they derive from it)
         self.address_int = int(address.ip) if address is not None else None  # the address as the fast paths use it
-        self.link: Link | None = None
+        self.link: Wire | None = None
         self.taps: list[Tap] = []
 
     @property

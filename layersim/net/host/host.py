@@ -27,8 +27,6 @@ from layersim.wire.packet import Packet
 from layersim.wire.udp import UDP
 
 if TYPE_CHECKING:
-    from layersim.app.ping import PingResult
-    from layersim.app.traceroute import TracerouteResult
     from layersim.net.engine.runtime import Runtime
 
 __all__ = ["FIRST_SIMULATED_FD", "Datagram", "Host", "UDPSocket"]
@@ -172,8 +170,9 @@ class Host(IPNode):
         """This host's TCP sockets like `netstat -tan`."""
         return self.tcp.netstat()
 
-    def _run_to_completion(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call `fn` here when inside a process, else spawn it and run the network until it is done."""
+    def run_program(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)`'s result: called here when inside a process, else run as a process of this host
+        while the network runs until it is done (how layersim.app's ping and traceroute run from outside)."""
         if current_process() is not None:
             return fn(*args, **kwargs)
         proc = self.spawn(fn, *args, **kwargs)
@@ -252,19 +251,3 @@ class Host(IPNode):
                           ("source", f"{ip.src}:{udp.sport}")))),
                 (DELIVER, sock, datagram)]
 
-    # Applications (layersim.app) ----------------------------------------------------------------------
-    def ping(self, dst: IPv4Address | str, count: int = 3, *, interval_ns: int = 1_000_000_000,
-             timeout_ns: int = 1_000_000_000, size: int = 56, ttl: int = 64, pmtu: str = "want") -> PingResult:
-        """Ping `dst` like iputils ping; outside a process, run the network until it finishes."""
-        from layersim.app.ping import ping
-
-        return self._run_to_completion(ping, self, IPv4Address(dst), count=count, interval_ns=interval_ns,
-                                       timeout_ns=timeout_ns, size=size, ttl=ttl, pmtu=pmtu)
-
-    def traceroute(self, dst: IPv4Address | str, *, max_hops: int = 30, probes: int = 3,
-                   timeout_ns: int = 5_000_000_000) -> TracerouteResult:
-        """Trace the path to `dst` with UDP probes like Linux traceroute."""
-        from layersim.app.traceroute import traceroute
-
-        return self._run_to_completion(traceroute, self, IPv4Address(dst), max_hops=max_hops, probes=probes,
-                                       timeout_ns=timeout_ns)

@@ -9,18 +9,32 @@ events) and in `router.nat.table()`, like `conntrack -L`.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from layersim.errors import LayersimError
-from layersim.net.ip.hooks import ACCEPT, REWRITTEN, Drop, HookPacket, HookPoint
+from layersim.net.ip.hooks import ACCEPT, REWRITTEN, Drop, HookPacket, HookPoint, Hooks
 from layersim.net.nat.napt import Nat, NatReason, NatVerdict
 from layersim.net.trace.details import DropReason, EventKind
 
 if TYPE_CHECKING:
-    from layersim.net.engine.clock import Timer
-    from layersim.net.ipv4.router import Router
+    from layersim.net.engine.clock import Clock, Timer
+    from layersim.net.engine.interface import Interface
 
-__all__ = ["NatBinding"]
+__all__ = ["NatBinding", "NatRouter"]
+
+
+class NatRouter(Protocol):
+    """What NAT needs of the router it runs on (ipv4.router.Router is one)."""
+
+    name: str
+    rng: random.Random
+    clock: Clock
+    hooks: Hooks
+
+    def interface(self, name: str) -> Interface: ...
+
+    def event(self, kind: EventKind, iface: Interface | None, frame: bytes | None = None,
+              packet_id: int | None = None, values: tuple[Any, ...] = ()) -> None: ...
 
 _REASONS = {NatReason.NO_MAPPING: DropReason.NAT_NO_MAPPING, NatReason.PORTS_EXHAUSTED: DropReason.NAT_EXHAUSTED}
 
@@ -28,7 +42,7 @@ _REASONS = {NatReason.NO_MAPPING: DropReason.NAT_NO_MAPPING, NatReason.PORTS_EXH
 class NatBinding:
     """A router's NAT: the translation object, its two hooks, the expiry timer and the trace events."""
 
-    def __init__(self, router: Router, outside: str, port_range: tuple[int, int] | None = None) -> None:
+    def __init__(self, router: NatRouter, outside: str, port_range: tuple[int, int] | None = None) -> None:
         iface = router.interface(outside)
         if iface.address is None:
             raise LayersimError(f"{router.name}: NAT on {outside} needs an address on that interface")
