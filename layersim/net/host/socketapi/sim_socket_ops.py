@@ -298,6 +298,10 @@ class SocketOps:
             raise os_error(errno.EINVAL)
         if self.type == _std.SOCK_DGRAM:
             return
+        if self._listening is not None:  # inet_shutdown: a listener is not ENOTCONN; SHUT_RD (and SHUT_RDWR)
+            if how != _std.SHUT_WR:  # disconnect it (tcp_disconnect -> inet_csk_listen_stop), SHUT_WR does nothing
+                self._stop_listening()
+            return
         endpoint = self._connected()
         if how in (_std.SHUT_WR, _std.SHUT_RDWR) and not self._shut_write:
             self._shut_write = True
