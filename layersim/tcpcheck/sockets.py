@@ -99,7 +99,8 @@ class ScriptHost:
         host.arp.reachable_ns = _FOREVER
         host.arp.learn(GATEWAY_IP, GATEWAY_MAC, 0)
         self.sent = self.wire.sent
-        self.active: Any = None  # the socket that connected last: inbound segments go to its port
+        self.active: Any = None  # the socket that connected last (None after a listen()): inbound segments go to
+        self.active_port: int | None = None  # its port, kept for after it is closed
         self._call: Callable[[], CallResult] | None = None
         self._waits: list[Any] = []
         self._outcome: CallResult | BaseException | None = None
@@ -126,8 +127,8 @@ class ScriptHost:
     def inbound_ports(self) -> tuple[int, int]:
         """(sport, dport) of a segment from the remote to the socket under test."""
         if self.active is not None and self.active.fileno() != -1:
-            return BIND_PORT, self.active.getsockname()[1]
-        return REMOTE_PORT, BIND_PORT
+            self.active_port = self.active.getsockname()[1]
+        return (BIND_PORT, self.active_port) if self.active_port is not None else (REMOTE_PORT, BIND_PORT)
 
     def inject(self, tcp: TCP, payload: bytes) -> None:
         """A segment from the remote arrives on the host's interface now, through its IP input and TCP demux."""
@@ -192,8 +193,9 @@ class ScriptHost:
         return CallResult(0)
 
     def _sys_listen(self, fd: Expr, backlog: Expr = 128, *args: Expr) -> CallResult:
-        """listen()."""
+        """listen(): inbound segments go to the listener's port from now on."""
         self._sock(fd).listen(value_of(backlog) if backlog is not ... else 128)
+        self.active = self.active_port = None
         return CallResult(0)
 
     def _sys_accept(self, fd: Expr, *args: Expr) -> CallResult:
@@ -204,7 +206,7 @@ class ScriptHost:
     def _sys_connect(self, fd: Expr, *args: Expr) -> CallResult:
         """connect(): to 192.0.2.1:8080."""
         sock = self._sock(fd)
-        self.active = sock
+        self.active, self.active_port = sock, None
         sock.connect((str(IPv4Address(REMOTE_IP)), BIND_PORT))
         return CallResult(0)
 

@@ -95,3 +95,13 @@ def test_a_listener_shut_down_answers_a_new_syn_with_rst():
             "+0 shutdown(3, SHUT_RD) = 0\n+0 < S 0:0(0) win 65535 <mss 1000>\n+0 > R. 0:0(0) ack 1\n")
     result = run(text)
     assert result.passed, render(result)
+
+
+def test_segments_still_reach_an_active_connection_after_close():
+    # the connection outlives its descriptor (FIN-WAIT-2, TIME-WAIT): the peer's FIN goes to its port, not to 8080
+    text = ("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0...0.01 connect(3, ..., ...) = 0\n+0 > S 0:0(0) <...>\n"
+            "+.01 < S. 0:0(0) ack 1 win 65535 <mss 1000>\n+0 > . 1:1(0) ack 1\n+0 close(3) = 0\n"
+            "+0 > F. 1:1(0) ack 1\n+.01 < . 1:1(0) ack 2 win 65535\n+.01 < F. 1:1(0) ack 2 win 65535\n"
+            "+0 > . 2:2(0) ack 2\n")
+    result = run(text)
+    assert result.passed, render(result)
