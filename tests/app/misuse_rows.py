@@ -441,3 +441,20 @@ def shutdown_a_listener(how: int) -> Row:
 ROWS["shutdown_rdwr_a_listener"] = (shutdown_a_listener(socket.SHUT_RDWR), (None, 0, errno.EINVAL))
 ROWS["shutdown_rd_a_listener"] = (shutdown_a_listener(socket.SHUT_RD), (None, 0, errno.EINVAL))
 ROWS["shutdown_wr_a_listener"] = (shutdown_a_listener(socket.SHUT_WR), (None, 1, errno.EAGAIN))
+
+
+def accepted_socket_options(track: Track) -> Any:
+    """What a connection accept() returns says of the options its listener set (it is a clone of it)."""
+    server = track(socket.socket())
+    for level, name in ((SOL, socket.SO_REUSEADDR), (TCP, socket.TCP_NODELAY), (SOL, socket.SO_KEEPALIVE)):
+        server.setsockopt(level, name, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    client = track(socket.socket())
+    client.connect(server.getsockname())
+    accepted = track(server.accept()[0])
+    return (accepted.getsockopt(SOL, socket.SO_REUSEADDR), accepted.getsockopt(TCP, socket.TCP_NODELAY),
+            accepted.getsockopt(SOL, socket.SO_KEEPALIVE), client.getsockopt(TCP, socket.TCP_NODELAY))
+
+
+ROWS["accepted_socket_options"] = (accepted_socket_options, (1, 1, 1, 0))

@@ -105,3 +105,13 @@ def test_segments_still_reach_an_active_connection_after_close():
             "+0 > . 2:2(0) ack 2\n")
     result = run(text)
     assert result.passed, render(result)
+
+
+def test_an_accepted_socket_has_its_listeners_options():
+    # Linux clones the listener for the connection (sk_clone_lock); fixed in the host's accept(), seen by scripts
+    text = ("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, IPPROTO_TCP, TCP_NODELAY, [1], 4) = 0\n"
+            "+0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0\n" + OPEN.split("\n", 1)[1] +
+            "+0 getsockopt(4, IPPROTO_TCP, TCP_NODELAY, [1], [4]) = 0\n"
+            "+0 getsockopt(4, SOL_SOCKET, SO_REUSEADDR, [1], [4]) = 0\n")
+    result = run(text)
+    assert result.passed, render(result)
