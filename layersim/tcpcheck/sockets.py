@@ -15,11 +15,11 @@ from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
-from typing import Any
 
 from layersim.net.engine.interface import Interface
-from layersim.net.engine.process import Process, notify, wait_until
+from layersim.net.engine.process import Process, Wait, notify, wait_until
 from layersim.net.host.host import FIRST_SIMULATED_FD
+from layersim.net.host.socketapi.sim_socket import SimSocket
 from layersim.net.network import Network
 from layersim.tcp import Profile
 from layersim.tcpcheck.callargs import CONSTANTS, CallError, first_value, option_name, shown_value, value_of
@@ -99,10 +99,12 @@ class ScriptHost:
         host.arp.reachable_ns = _FOREVER
         host.arp.learn(GATEWAY_IP, GATEWAY_MAC, 0)
         self.sent = self.wire.sent
-        self.active: Any = None  # the socket that connected last (None after a listen()): inbound segments go to
-        self.active_port: int | None = None  # its port, kept for after it is closed
+        # the socket that connected last (None after a listen()): inbound segments go to its port, kept once known
+        # for after the socket is closed
+        self.active: SimSocket | None = None
+        self.active_port: int | None = None
         self._call: Callable[[], CallResult] | None = None
-        self._waits: list[Any] = []
+        self._waits: list[Wait] = []
         self._outcome: CallResult | BaseException | None = None
         process = Process(host, self._program, (), {}, "script")
         host.processes.append(process)
@@ -146,8 +148,8 @@ class ScriptHost:
             assert call is not None
             try:
                 self._outcome = call()
-            except OSError as exc:
-                self._outcome = CallResult(-1, errno.errorcode.get(exc.errno or 0, str(exc.errno)))
+            except OSError as exc:  # what the kernel would return: -1 and errno
+                self._outcome = CallResult(-1, errno.errorcode[exc.errno]) if exc.errno in errno.errorcode else exc
             except Exception as exc:  # handed to the runner, which reports it on the line
                 self._outcome = exc
 
@@ -171,15 +173,17 @@ class ScriptHost:
             raise outcome
         return outcome
 
-    def _sock(self, fd: Expr) -> Any:
+    def _sock(self, fd: Expr) -> SimSocket:
         """The host's socket behind a script descriptor (EBADF when none is open)."""
-        sock = self.host.fd_table.get(value_of(fd) - FIRST_SCRIPT_FD + FIRST_SIMULATED_FD)
-        if sock is None or value_of(fd) < FIRST_SCRIPT_FD:
+        number = value_of(fd)
+        sock = self.host.fd_table.get(number - FIRST_SCRIPT_FD + FIRST_SIMULATED_FD) if number >= FIRST_SCRIPT_FD \
+            else None
+        if sock is None:
             raise OSError(errno.EBADF, "Bad file descriptor")
         return sock
 
     @staticmethod
-    def _script_fd(sock: Any) -> int:
+    def _script_fd(sock: SimSocket) -> int:
         """A host socket's descriptor as the script numbers it (the host hands out the lowest free, as Linux)."""
         return int(sock.fileno()) - FIRST_SIMULATED_FD + FIRST_SCRIPT_FD
 
