@@ -1,4 +1,4 @@
-"""`layersim tcpcheck`: run packetdrill-format scripts against layersim's sans-IO TCP."""
+"""`layersim tcpcheck`: run packetdrill-format scripts against the TCP stack and sockets of a simulated host."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
-"""Run a parsed script against layersim.tcp on a simulated clock, with packetdrill's matching rules."""
+"""Run a parsed script against a simulated host's TCP and sockets on its clock, with packetdrill's matching rules."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Generator
 from dataclasses import dataclass
 
-from layersim.tcp import PROFILES, Segment
+from layersim.errors import LayersimError
+from layersim.tcp import PROFILES
 from layersim.tcpcheck.callargs import CallError, check_call
 from layersim.tcpcheck.errors import UnsupportedScriptError
 from layersim.tcpcheck.matching import (
@@ -21,15 +21,10 @@ from layersim.tcpcheck.matching import (
 )
 from layersim.tcpcheck.model import Event, Script, SegmentSpec, Syscall, TimeKind, TimeSpec, Unsupported
 from layersim.tcpcheck.report import LineResult, RunResult, format_segment, format_time
-from layersim.tcpcheck.sockets import LOCAL_IP, REMOTE_IP, CallResult, Stack
-from layersim.wire.ipv4 import IPv4
-from layersim.wire.packet import decode
-from layersim.wire.payload import Raw
+from layersim.tcpcheck.sockets import CallResult, ScriptHost, Sent
 from layersim.wire.tcp import TCP
 
 __all__ = ["RunConfig", "run_script"]
-
-_MAX_TIMER_STEPS = 100_000  # timer firings without time moving on before the run calls it a stuck timer
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +91,7 @@ class _Run:
                 self.floor = int(float(value) * 1000)
             elif name == "tolerance_percent":
                 self.percent = float(value)
-        self.stack = Stack(PROFILES[config.profile], random.Random(config.seed), mss=config.mss)
+        self.stack = ScriptHost(PROFILES[config.profile], config.seed, mss=config.mss)
         self.map = SeqMap(remote_isn=config.remote_isn)
         self.previous = 0
         self.pending: _Pending | None = None
@@ -118,16 +113,15 @@ class _Run:
             if self.pending is not None:
                 self.fail_pending()
         stack = self.stack
-        steps = 0
         while (deadline := stack.next_deadline()) is not None and deadline <= target:
-            steps = steps + 1 if deadline <= stack.now else 0
-            if steps > _MAX_TIMER_STEPS:
+            try:
+                stack.run(deadline)
+            except LayersimError:  # the clock's guard against events at one instant that never end
                 raise _Failed(LineResult(self.pending.event if self.pending else self.script.events[0], False,
-                                         stack.now, f"TCP timer at {format_time(deadline)} fires without end"))
-            stack.now = max(stack.now, deadline)
-            stack.fire()
+                                         stack.now, f"TCP timer at {format_time(deadline)} fires without end")) \
+                    from None
             self.poll()
-        stack.now = max(stack.now, target)
+        stack.run(target)
         self.poll()
 
     # --- blocked calls ---------------------------------------------------------------------------------
@@ -194,7 +188,7 @@ class _Run:
             raise _Failed(LineResult(event, False, when, f"unexpected extra segment sent at {format_time(when)} "
                                      "(the script expects none before this line)", None, view.text()))
 
-    def view(self, segment: Segment) -> SegmentView:
+    def view(self, segment: Sent) -> SegmentView:
         """A sent segment in script numbers."""
         return self.map.view(segment.tcp, len(segment.payload))
 
@@ -210,12 +204,11 @@ class _Run:
         sport, dport = self.stack.inbound_ports()
         tcp = TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags=spec.flags,
                   window=spec.window if spec.window is not None else 65535, options=options)
-        packet = decode((IPv4(src=REMOTE_IP, dst=LOCAL_IP) / tcp / Raw(bytes(spec.length))).encode(), IPv4)
-        self.stack.receive(packet[TCP], packet.payload_of(TCP))
+        self.stack.inject(tcp, bytes(spec.length))
         self.poll()
         self.previous = at
 
-    def next_sent(self, event: Event, spec: SegmentSpec, high: int) -> tuple[int, Segment]:
+    def next_sent(self, event: Event, spec: SegmentSpec, high: int) -> tuple[int, Sent]:
         """The next segment the stack sends by `high`; failing that, report it late or missing."""
         stack = self.stack
         while not stack.sent:

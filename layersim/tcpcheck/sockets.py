@@ -1,36 +1,55 @@
-"""A small socket layer over layersim.tcp for scripts: file descriptors, listen/accept, blocking calls."""
+"""The adapter between a script and a simulated host: its socket calls go to the host's SimSocket API and TCP
+stack, its inbound segments arrive as frames on the host's interface, and what the host sends is captured.
+
+There is no TCP or socket logic here: descriptors, listen/accept, blocking and errno values are the host's. The
+script's calls run in one simulated process (packetdrill's program); a call that blocks parks that process on the
+host's clock until the stack wakes it, while the runner moves time on.
+"""
 
 from __future__ import annotations
 
 import errno
-import random
+import socket as _std
+import struct
 from collections import deque
-from collections.abc import Generator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from layersim.tcp import Connection, Listener, Profile, Segment, State, reset_for
-from layersim.tcp.options import MAX_TCP_WINDOW, TCP_MIN_MSS
+from layersim.net.engine.interface import Interface
+from layersim.net.engine.process import Process, Wait, notify, wait_until
+from layersim.net.host.host import FIRST_SIMULATED_FD
+from layersim.net.host.socketapi.sim_socket import SimSocket
+from layersim.net.network import Network
+from layersim.tcp import Profile
 from layersim.tcpcheck.callargs import CONSTANTS, CallError, first_value, option_name, shown_value, value_of
 from layersim.tcpcheck.model import Array, Expr, Field, Syscall
+from layersim.wire.addresses import MAC
+from layersim.wire.ethernet import Ethernet, EtherType
+from layersim.wire.ipv4 import IPv4
+from layersim.wire.packet import decode
+from layersim.wire.payload import Raw
 from layersim.wire.tcp import TCP
 
-__all__ = ["BIND_PORT", "EPHEMERAL_PORT", "LOCAL_IP", "REMOTE_IP", "CallError", "CallResult", "Stack"]
+__all__ = ["BIND_PORT", "LOCAL_IP", "REMOTE_IP", "CallError", "CallResult", "ScriptHost", "Sent", "Wire"]
 
 LOCAL_IP = int(IPv4Address("192.168.0.1"))  # packetdrill's default local address
 REMOTE_IP = int(IPv4Address("192.0.2.1"))  # packetdrill's default remote address
+GATEWAY_IP = IPv4Address("192.168.0.2")  # packetdrill's default gateway: the remote is reached through it
+GATEWAY_MAC = MAC("02:00:00:00:00:02")
 BIND_PORT = 8080  # packetdrill binds and connects to port 8080
-EPHEMERAL_PORT = 49152  # our port on connect(), the remote's port on a passive open
+REMOTE_PORT = 49152  # the remote's port when it opens a connection to the script's listener
+FIRST_SCRIPT_FD = 3  # a script's first socket is fd 3, after stdin, stdout and stderr
+_FOREVER = 1 << 62  # an ARP entry that never expires (`ip neigh add ... nud permanent`)
+_ETH_IPV4 = EtherType.IPv4.to_bytes(2, "big")
+_EVENTS_PER_STEP = 100_000  # clock events at one instant before the run calls it a timer that fires without end
 
 Blocking = Generator[None, None, "CallResult"]
 
-
-class _Errno(Exception):
-    """A call that fails the way the kernel would: -1 with this errno."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(errno.errorcode[code])
-        self.code = code
+# The socket options a script names: (level, option) for the host's setsockopt/getsockopt.
+_OPTIONS = {"SO_REUSEADDR": (_std.SOL_SOCKET, _std.SO_REUSEADDR), "SO_ERROR": (_std.SOL_SOCKET, _std.SO_ERROR),
+            "SO_LINGER": (_std.SOL_SOCKET, _std.SO_LINGER), "TCP_NODELAY": (_std.IPPROTO_TCP, _std.TCP_NODELAY),
+            "TCP_MAXSEG": (_std.IPPROTO_TCP, _std.TCP_MAXSEG)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,309 +61,222 @@ class CallResult:
     mismatch: str | None = None
 
 
-def _err(code: int) -> CallResult:
-    """-1 with an errno."""
-    return CallResult(-1, errno.errorcode[code])
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A TCP segment the host put on the wire: its header and payload."""
+
+    tcp: TCP
+    payload: bytes
 
 
-@dataclass(slots=True)
-class Sock:
-    """One file descriptor's socket."""
+class Wire:
+    """The link of the host under test: it keeps every TCP segment the host sends, stamped with the clock."""
 
-    fd: int
-    nonblocking: bool = False
-    reuseaddr: int = 0
-    nodelay: bool = False
-    maxseg: int | None = None
-    linger_zero: bool = False
-    listener: Listener | None = None
-    backlog: list[Connection] = field(default_factory=list)
-    conn: Connection | None = None
-    shut_wr: bool = False
-    error_taken: bool = False
+    def __init__(self, network: Network, mtu: int) -> None:
+        self.network = network
+        self.mtu = mtu
+        self.sent: deque[tuple[int, Sent]] = deque()
+
+    def transmit(self, sender: Interface, frame: bytes, packet_id: int | None = None,
+                 checksum_unnecessary: bool = False) -> None:
+        """A frame the host sends: a TCP segment is kept for the matcher; anything else (ARP, ICMP) is not."""
+        if frame[12:14] != _ETH_IPV4 or frame[23] != 6:
+            return
+        packet = decode(frame)
+        self.sent.append((self.network.clock.now, Sent(packet[TCP], packet.payload_of(TCP))))
 
 
-class Stack:
-    """The sockets of one script run and every segment they sent, stamped with the simulated time."""
+class ScriptHost:
+    """One simulated host at 192.168.0.1 whose only link is a Wire, and the process running a script's calls."""
 
-    def __init__(self, profile: Profile, rng: random.Random, *, mss: int = 1460) -> None:
-        self.profile = profile
-        self.rng = rng
-        self.mss = mss
-        self.now = 0
-        self.sent: deque[tuple[int, Segment]] = deque()
-        self.socks: dict[int, Sock] = {}
-        self.connections: list[Connection] = []
-        self.listeners: list[Sock] = []
-        self.active = False  # the socket under test connected (True) or listened (False)
+    def __init__(self, profile: Profile, seed: int, *, mss: int = 1460) -> None:
+        self.network = network = Network(seed, trace="none", tcp=profile)
+        self.host = host = network.add_host("local")
+        self.iface = iface = host.add_interface("eth0", MAC("02:00:00:00:00:01"), f"{IPv4Address(LOCAL_IP)}/24")
+        self.wire = Wire(network, mss + 40)
+        iface.link = self.wire  # type: ignore[assignment]
+        host.routes.add("0.0.0.0/0", via=GATEWAY_IP)
+        host.arp.reachable_ns = _FOREVER
+        host.arp.learn(GATEWAY_IP, GATEWAY_MAC, 0)
+        self.sent = self.wire.sent
+        # the socket that connected last (None after a listen()): inbound segments go to its port, kept once known
+        # for after the socket is closed
+        self.active: SimSocket | None = None
+        self.active_port: int | None = None
+        self._call: Callable[[], CallResult] | None = None
+        self._waits: list[Wait] = []
+        self._outcome: CallResult | BaseException | None = None
+        process = Process(host, self._program, (), {}, "script")
+        host.processes.append(process)
+        process.start()
+        self.run(0)
 
-    # --- the wire side -------------------------------------------------------------------------------
-    def inbound_ports(self) -> tuple[int, int]:
-        """(sport, dport) of a segment from the remote to the socket under test."""
-        return (BIND_PORT, EPHEMERAL_PORT) if self.active else (EPHEMERAL_PORT, BIND_PORT)
-
-    def _emit(self, segments: list[Segment]) -> None:
-        """Queue what the TCP wants sent, stamped with the current time."""
-        self.sent.extend((self.now, s) for s in segments)
-
-    def receive(self, tcp: TCP, payload: bytes) -> None:
-        """Deliver a segment from the remote: to its connection, else a listener, else answer as a closed port."""
-        local, remote = (LOCAL_IP, tcp.dport), (REMOTE_IP, tcp.sport)
-        for conn in self.connections:
-            if conn.local == local and conn.remote == remote and not conn.finished:
-                self._emit(conn.receive(tcp, payload, self.now))
-                return
-        for sock in self.listeners:
-            if sock.listener is not None and tcp.dport == BIND_PORT:
-                mss = min(self.mss, sock.maxseg) if sock.maxseg else None
-                conn, segments = sock.listener.receive(tcp, payload, remote, self.now, iss=self.rng.getrandbits(32),
-                                                       ts_offset=self.rng.getrandbits(32), mss=mss)
-                if conn is not None:
-                    conn.nodelay = sock.nodelay
-                    self.connections.append(conn)
-                    sock.backlog.append(conn)
-                self._emit(segments)
-                return
-        reply = reset_for(tcp, len(payload))
-        if reply is not None:
-            self._emit([reply])
+    # --- time ------------------------------------------------------------------------------------------
+    @property
+    def now(self) -> int:
+        """The host's simulated time."""
+        return self.network.clock.now
 
     def next_deadline(self) -> int | None:
-        """The earliest timer of any connection."""
-        deadlines = [d for c in self.connections if (d := c.next_deadline()) is not None]
-        return min(deadlines) if deadlines else None
+        """When the host's clock has something to do next (a TCP timer, a woken call)."""
+        return self.network.clock.next_time()
 
-    def fire(self) -> None:
-        """Run every timer that is due at `now`."""
-        for conn in list(self.connections):
-            deadline = conn.next_deadline()
-            if deadline is not None and deadline <= self.now:
-                self._emit(conn.on_timer(self.now))
+    def run(self, until: int) -> None:
+        """Run the host's clock up to `until` (never back)."""
+        self.network.run(max(until, self.now), max_events=_EVENTS_PER_STEP)
 
-    # --- the call side -------------------------------------------------------------------------------
+    # --- the wire side ---------------------------------------------------------------------------------
+    def inbound_ports(self) -> tuple[int, int]:
+        """(sport, dport) of a segment from the remote to the socket under test."""
+        if self.active is not None and self.active.fileno() != -1:
+            self.active_port = self.active.getsockname()[1]
+        return (BIND_PORT, self.active_port) if self.active_port is not None else (REMOTE_PORT, BIND_PORT)
+
+    def inject(self, tcp: TCP, payload: bytes) -> None:
+        """A segment from the remote arrives on the host's interface now, through its IP input and TCP demux."""
+        frame = Ethernet(src=GATEWAY_MAC, dst=self.iface.mac) / IPv4(src=REMOTE_IP, dst=LOCAL_IP) / tcp / Raw(payload)
+        self.iface.deliver(frame.encode())
+        self.run(self.now)
+
+    # --- the call side ---------------------------------------------------------------------------------
+    def _program(self) -> None:
+        """The script's process: take each call, run it (blocking as the host's sockets do), keep its outcome."""
+        clock = self.network.clock
+        while True:
+            wait_until(clock, [self._waits], lambda: self._call is not None, None)
+            call, self._call = self._call, None
+            assert call is not None
+            try:
+                self._outcome = call()
+            except OSError as exc:  # what the kernel would return: -1 and errno
+                self._outcome = CallResult(-1, errno.errorcode[exc.errno]) if exc.errno in errno.errorcode else exc
+            except Exception as exc:  # handed to the runner, which reports it on the line
+                self._outcome = exc
+
     def call(self, syscall: Syscall) -> Blocking:
-        """Run a call as a generator: it yields while blocked and returns its CallResult."""
+        """Run a call as a generator: it yields while the call blocks and returns its CallResult."""
         handler = getattr(self, f"_sys_{syscall.name}", None)
         if handler is None:
             raise CallError(f"system call {syscall.name}() is not supported")
-        return self._errors_returned(handler(*syscall.args))
+        return self._await(lambda: handler(*syscall.args))
+
+    def _await(self, call: Callable[[], CallResult]) -> Blocking:
+        """Hand `call` to the script's process now; yield until it has returned."""
+        self._outcome = None
+        self._call = call
+        notify(self._waits)
+        self.run(self.now)
+        while self._outcome is None:
+            yield
+        outcome, self._outcome = self._outcome, None
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def _sock(self, fd: Expr) -> SimSocket:
+        """The host's socket behind a script descriptor (EBADF when none is open)."""
+        number = value_of(fd)
+        sock = self.host.fd_table.get(number - FIRST_SCRIPT_FD + FIRST_SIMULATED_FD) if number >= FIRST_SCRIPT_FD \
+            else None
+        if sock is None:
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        return sock
 
     @staticmethod
-    def _errors_returned(call: Blocking) -> Blocking:
-        """The call, with a kernel-style failure (bad fd, not connected) returned as -1 and its errno."""
-        try:
-            return (yield from call)
-        except _Errno as exc:
-            return _err(exc.code)
+    def _script_fd(sock: SimSocket) -> int:
+        """A host socket's descriptor as the script numbers it (the host hands out the lowest free, as Linux)."""
+        return int(sock.fileno()) - FIRST_SIMULATED_FD + FIRST_SCRIPT_FD
 
-    def _sock(self, fd: Expr) -> Sock:
-        """The socket of a descriptor (EBADF when none is open)."""
-        number = value_of(fd)
-        if number not in self.socks:
-            raise _Errno(errno.EBADF)
-        return self.socks[number]
+    def _sys_socket(self, *args: Expr) -> CallResult:
+        """socket(): a TCP socket of the host."""
+        return CallResult(self._script_fd(self.host.socket.socket(_std.AF_INET, _std.SOCK_STREAM)))
 
-    def _conn(self, sock: Sock) -> Connection:
-        """The connection of a socket (ENOTCONN when it has none)."""
-        if sock.conn is None:
-            raise _Errno(errno.ENOTCONN)
-        return sock.conn
-
-    def _error(self, sock: Sock) -> int | None:
-        """The connection's pending error, reported once (like SO_ERROR / a failing call)."""
-        if sock.conn is None or sock.conn.error is None or sock.error_taken:
-            return None
-        sock.error_taken = True
-        return sock.conn.error
-
-    def _new_fd(self) -> int:
-        """The lowest free descriptor from 3 up, as Linux hands them out after stdin/stdout/stderr."""
-        fd = 3
-        while fd in self.socks:
-            fd += 1
-        return fd
-
-    def _sys_socket(self, *args: Expr) -> Blocking:
-        """socket(): a new descriptor."""
-        fd = self._new_fd()
-        self.socks[fd] = Sock(fd)
-        return CallResult(fd)
-        yield
-
-    def _sys_bind(self, fd: Expr, *args: Expr) -> Blocking:
-        """bind(): always to port 8080 (packetdrill's), whatever the address argument says."""
-        self._sock(fd)
+    def _sys_bind(self, fd: Expr, *args: Expr) -> CallResult:
+        """bind(): to 192.168.0.1:8080 (packetdrill's), whatever the address argument says."""
+        self._sock(fd).bind((str(IPv4Address(LOCAL_IP)), BIND_PORT))
         return CallResult(0)
-        yield
 
-    def _sys_listen(self, fd: Expr, *args: Expr) -> Blocking:
-        """listen(): a Listener on 192.168.0.1:8080 advertising the MSS (clamped by TCP_MAXSEG)."""
-        sock = self._sock(fd)
-        mss = min(self.mss, sock.maxseg) if sock.maxseg else self.mss
-        sock.listener = Listener((LOCAL_IP, BIND_PORT), profile=self.profile, mss=mss)
-        self.listeners.append(sock)
-        self.active = False
+    def _sys_listen(self, fd: Expr, backlog: Expr = 128, *args: Expr) -> CallResult:
+        """listen(): inbound segments go to the listener's port from now on."""
+        self._sock(fd).listen(value_of(backlog) if backlog is not ... else 128)
+        self.active = self.active_port = None
         return CallResult(0)
-        yield
 
-    def _sys_accept(self, fd: Expr, *args: Expr) -> Blocking:
-        """accept(): the first connection past SYN-RECEIVED; blocks (or EAGAIN) until there is one."""
-        sock = self._sock(fd)
-        if sock.listener is None:
-            return _err(errno.EINVAL)
-        while True:
-            sock.backlog = [c for c in sock.backlog if c.state not in (State.CLOSED, State.LISTEN)]
-            ready = next((c for c in sock.backlog if c.state not in (State.SYN_RECEIVED,)), None)
-            if ready is not None:
-                sock.backlog.remove(ready)
-                new_fd = self._new_fd()
-                self.socks[new_fd] = Sock(new_fd, conn=ready, nodelay=sock.nodelay, maxseg=sock.maxseg)
-                return CallResult(new_fd)
-            if sock.nonblocking:
-                return _err(errno.EAGAIN)
-            yield
+    def _sys_accept(self, fd: Expr, *args: Expr) -> CallResult:
+        """accept(): the new connection's descriptor."""
+        conn, _address = self._sock(fd).accept()
+        return CallResult(self._script_fd(conn))
 
-    def _sys_connect(self, fd: Expr, *args: Expr) -> Blocking:
-        """connect(): SYN to 192.0.2.1:8080; blocks until established or failed (EINPROGRESS if non-blocking)."""
+    def _sys_connect(self, fd: Expr, *args: Expr) -> CallResult:
+        """connect(): to 192.0.2.1:8080."""
         sock = self._sock(fd)
-        if sock.conn is not None:
-            if sock.conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
-                return _err(errno.EALREADY)
-            code = self._error(sock)
-            return _err(code) if code is not None else _err(errno.EISCONN)
-        mss = min(self.mss, sock.maxseg) if sock.maxseg else self.mss
-        conn, segments = Connection.connect((LOCAL_IP, EPHEMERAL_PORT), (REMOTE_IP, BIND_PORT),
-                                            iss=self.rng.getrandbits(32), mss=mss, now=self.now,
-                                            profile=self.profile, ts_offset=self.rng.getrandbits(32),
-                                            nodelay=sock.nodelay)
-        sock.conn = conn
-        self.connections.append(conn)
-        self.active = True
-        self._emit(segments)
-        if sock.nonblocking:
-            return _err(errno.EINPROGRESS)
-        while conn.state in (State.SYN_SENT, State.SYN_RECEIVED):
-            yield
-        code = self._error(sock)
-        return _err(code) if code is not None else CallResult(0)
+        self.active, self.active_port = sock, None
+        sock.connect((str(IPv4Address(REMOTE_IP)), BIND_PORT))
+        return CallResult(0)
 
-    def _sys_write(self, fd: Expr, buf: Expr = ..., count: Expr = 0, *flags: Expr) -> Blocking:
-        """write()/send(): `count` zero bytes into the send buffer, blocking while it is full."""
+    def _sys_write(self, fd: Expr, buf: Expr = ..., count: Expr = 0, *flags: Expr) -> CallResult:
+        """write()/send(): `count` zero bytes; a blocking socket returns once all are queued (tcp_sendmsg loops),
+        and a failure after some were queued returns how many were."""
         sock = self._sock(fd)
-        conn = self._conn(sock)
         want = value_of(count)
         done = 0
-        while True:
-            code = self._error(sock)
-            if code is not None:
-                return _err(code) if done == 0 else CallResult(done)
-            if sock.shut_wr or conn.state not in (State.ESTABLISHED, State.CLOSE_WAIT):
-                return _err(errno.EPIPE) if done == 0 else CallResult(done)
-            accepted, segments = conn.send(bytes(want - done), self.now)
-            self._emit(segments)
-            done += accepted
-            if done == want:
-                return CallResult(done)
-            if sock.nonblocking:
-                return CallResult(done) if done else _err(errno.EAGAIN)
-            yield
+        while done < want or not want:
+            try:
+                done += sock.send(bytes(want - done))
+            except OSError:
+                if done:
+                    break
+                raise
+            if not want:
+                break
+        return CallResult(done)
 
     _sys_send = _sys_write
 
-    def _sys_read(self, fd: Expr, buf: Expr = ..., count: Expr = 0, *flags: Expr) -> Blocking:
-        """read()/recv(): what is there (0 at end of file), blocking (or EAGAIN) while nothing is."""
-        sock = self._sock(fd)
-        conn = self._conn(sock)
-        want = value_of(count)
-        while True:
-            if conn.readable:
-                data, segments = conn.recv(want, self.now)
-                self._emit(segments)
-                return CallResult(len(data))
-            code = self._error(sock)
-            if code is not None:
-                return _err(code)
-            if conn.at_eof or conn.state is State.CLOSED:
-                return CallResult(0)
-            if sock.nonblocking:
-                return _err(errno.EAGAIN)
-            yield
+    def _sys_read(self, fd: Expr, buf: Expr = ..., count: Expr = 0, *flags: Expr) -> CallResult:
+        """read()/recv(): what is there, up to `count` (0 at end of file)."""
+        return CallResult(len(self._sock(fd).recv(value_of(count))))
 
     _sys_recv = _sys_read
 
-    def _sys_close(self, fd: Expr) -> Blocking:
-        """close(): FIN (or RST with unread data, or with SO_LINGER 0); unaccepted connections are reset."""
-        sock = self._sock(fd)
-        del self.socks[sock.fd]
-        if sock.listener is not None:
-            self.listeners.remove(sock)
-            for conn in sock.backlog:  # connections nobody accepted are reset
-                self._emit(conn.abort(self.now))
-        if sock.conn is not None:
-            self._emit(sock.conn.abort(self.now) if sock.linger_zero else sock.conn.close(self.now))
+    def _sys_close(self, fd: Expr) -> CallResult:
+        """close()."""
+        self._sock(fd).close()
         return CallResult(0)
-        yield
 
-    def _sys_shutdown(self, fd: Expr, how: Expr = 1) -> Blocking:
-        """shutdown(): SHUT_WR and SHUT_RDWR send FIN after queued data; SHUT_RD does nothing on the wire."""
-        sock = self._sock(fd)
-        if sock.conn is None:
-            return _err(errno.ENOTCONN)
-        if value_of(how) in (1, 2) and not sock.shut_wr:
-            sock.shut_wr = True
-            self._emit(sock.conn.shutdown(self.now))
+    def _sys_shutdown(self, fd: Expr, how: Expr = 1) -> CallResult:
+        """shutdown()."""
+        self._sock(fd).shutdown(value_of(how))
         return CallResult(0)
-        yield
 
-    def _sys_fcntl(self, fd: Expr, cmd: Expr, arg: Expr = 0) -> Blocking:
-        """fcntl(): F_SETFL sets or clears O_NONBLOCK; F_GETFL reports O_RDWR and it."""
+    def _sys_fcntl(self, fd: Expr, cmd: Expr, arg: Expr = 0) -> CallResult:
+        """fcntl(): F_SETFL sets or clears O_NONBLOCK (CPython's setblocking); F_GETFL reports O_RDWR and it."""
         sock = self._sock(fd)
         command = value_of(cmd)
         if command == CONSTANTS["F_SETFL"]:
-            sock.nonblocking = bool(value_of(arg) & CONSTANTS["O_NONBLOCK"])
+            sock.setblocking(not value_of(arg) & CONSTANTS["O_NONBLOCK"])
             return CallResult(0)
         if command == CONSTANTS["F_GETFL"]:
-            return CallResult(CONSTANTS["O_RDWR"] | (CONSTANTS["O_NONBLOCK"] if sock.nonblocking else 0))
+            return CallResult(CONSTANTS["O_RDWR"] | (0 if sock.getblocking() else CONSTANTS["O_NONBLOCK"]))
         raise CallError(f"fcntl command {cmd!r} is not supported (F_GETFL, F_SETFL)")
-        yield
 
-    def _sys_setsockopt(self, fd: Expr, level: Expr, name: Expr, value: Expr = ..., *rest: Expr) -> Blocking:
-        """setsockopt(): SO_REUSEADDR, TCP_NODELAY, TCP_MAXSEG, SO_LINGER."""
+    def _sys_setsockopt(self, fd: Expr, level: Expr, name: Expr, value: Expr = ..., *rest: Expr) -> CallResult:
+        """setsockopt(): SO_REUSEADDR, TCP_NODELAY, TCP_MAXSEG, SO_LINGER (a `{onoff=..., linger=...}` struct)."""
         sock = self._sock(fd)
         option = option_name(name)
         if option == "SO_LINGER":
             fields = {f.name: value_of(f.value) for f in value.items if isinstance(f, Field)} \
                 if isinstance(value, Array) else {}
-            sock.linger_zero = bool(fields.get("onoff")) and fields.get("linger") == 0
-            return CallResult(0)
-        number = first_value(value)
-        if option == "SO_REUSEADDR":
-            sock.reuseaddr = number
-        elif option == "TCP_NODELAY":
-            sock.nodelay = bool(number)
-            if sock.conn is not None:
-                sock.conn.nodelay = sock.nodelay
-        elif option == "TCP_MAXSEG":
-            if number and not TCP_MIN_MSS <= number <= MAX_TCP_WINDOW:
-                return _err(errno.EINVAL)  # Linux do_tcp_setsockopt: 0 unsets, else 88-32767
-            sock.maxseg = number
+            sock.setsockopt(*_OPTIONS[option], struct.pack("ii", fields.get("onoff", 0), fields.get("linger", 0)))
+        else:
+            sock.setsockopt(*_OPTIONS[option], first_value(value))
         return CallResult(0)
-        yield
 
-    def _sys_getsockopt(self, fd: Expr, level: Expr, name: Expr, value: Expr = ..., *rest: Expr) -> Blocking:
+    def _sys_getsockopt(self, fd: Expr, level: Expr, name: Expr, value: Expr = ..., *rest: Expr) -> CallResult:
         """getsockopt(): the value is compared with the script's `[N]` (SO_ERROR reports and clears the error)."""
         sock = self._sock(fd)
         option = option_name(name)
-        if option == "SO_ERROR":
-            actual = self._error(sock) or 0
-        elif option == "SO_REUSEADDR":
-            actual = sock.reuseaddr
-        elif option == "TCP_NODELAY":
-            actual = int(sock.conn.nodelay if sock.conn is not None else sock.nodelay)
-        elif option == "TCP_MAXSEG":
-            actual = _send_mss(sock.conn) if sock.conn is not None else (sock.maxseg or self.mss)
-        else:
-            actual = int(sock.linger_zero)
+        actual = sock.getsockopt(*_OPTIONS[option])
         mismatch = None
         if value is not ... and option != "SO_LINGER":
             expected = first_value(value)
@@ -352,10 +284,3 @@ class Stack:
                 shown = errno.errorcode.get(actual, str(actual)) if option == "SO_ERROR" else str(actual)
                 mismatch = f"{option} value: expected {shown_value(value)}, got {shown}"
         return CallResult(0, mismatch=mismatch)
-        yield
-
-
-def _send_mss(conn: Connection) -> int:
-    """What Linux's TCP_MAXSEG reports on a connection: the segment size it sends, less 12 with timestamps."""
-    # `ts_ok` is not in the layersim.tcp contract; without it the 12 bytes of timestamps are not subtracted.
-    return min(conn.mss, conn.peer_mss) - (12 if getattr(conn, "ts_ok", False) else 0)

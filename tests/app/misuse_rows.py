@@ -419,3 +419,42 @@ ROWS["take_over_a_connection"] = (take_over_a_connection, (b"hi", True, socket.S
 ROWS["take_over_a_datagram_socket"] = (take_over_a_datagram_socket, (b"datagram", socket.SOCK_DGRAM, 17))
 calls(BAD_FD, socket_fileno_of_nothing=lambda t: socket.socket(fileno=900_000))
 calls(raised(ValueError, None, "negative file descriptor"), socket_negative_fileno=lambda t: socket.socket(fileno=-1))
+
+
+def shutdown_a_listener(how: int) -> Row:
+    """shutdown(how) on a listener, then whether it still listens and what accept() says (inet_shutdown)."""
+
+    def row(track: Track) -> Any:
+        sock = listening(track)
+        sock.setblocking(False)
+        result = sock.shutdown(how)
+        try:
+            accepted: Any = sock.accept()
+        except OSError as exc:
+            accepted = exc.errno
+        return result, sock.getsockopt(SOL, socket.SO_ACCEPTCONN), accepted
+
+    return row
+
+
+# A listener is not ENOTCONN: SHUT_RD and SHUT_RDWR stop it listening (tcp_disconnect), SHUT_WR does nothing
+ROWS["shutdown_rdwr_a_listener"] = (shutdown_a_listener(socket.SHUT_RDWR), (None, 0, errno.EINVAL))
+ROWS["shutdown_rd_a_listener"] = (shutdown_a_listener(socket.SHUT_RD), (None, 0, errno.EINVAL))
+ROWS["shutdown_wr_a_listener"] = (shutdown_a_listener(socket.SHUT_WR), (None, 1, errno.EAGAIN))
+
+
+def accepted_socket_options(track: Track) -> Any:
+    """What a connection accept() returns says of the options its listener set (it is a clone of it)."""
+    server = track(socket.socket())
+    for level, name in ((SOL, socket.SO_REUSEADDR), (TCP, socket.TCP_NODELAY), (SOL, socket.SO_KEEPALIVE)):
+        server.setsockopt(level, name, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    client = track(socket.socket())
+    client.connect(server.getsockname())
+    accepted = track(server.accept()[0])
+    return (accepted.getsockopt(SOL, socket.SO_REUSEADDR), accepted.getsockopt(TCP, socket.TCP_NODELAY),
+            accepted.getsockopt(SOL, socket.SO_KEEPALIVE), client.getsockopt(TCP, socket.TCP_NODELAY))
+
+
+ROWS["accepted_socket_options"] = (accepted_socket_options, (1, 1, 1, 0))

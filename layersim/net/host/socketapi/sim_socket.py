@@ -353,15 +353,23 @@ class SimSocket(SocketOps):
                 segments = endpoint.conn.abort(now) if linger == 0 else endpoint.conn.close(now)
                 stack.settle(endpoint, segments)
         if self._listening is not None:
-            listening = self._listening
-            listening.closed = True
-            stack.listeners.pop(listening.local, None)
-            for child in listening.pending + listening.ready:  # connections nobody accepted are reset
-                stack.settle(child, child.conn.abort(self.host.clock.now))
-            listening.wake()
+            self._stop_listening()
         self._unbind()
         if self._udp is not None:
             self._udp.close()
+
+    def _stop_listening(self) -> None:
+        """Stop listening (at close, or shutdown(SHUT_RD)): connections nobody accepted are reset, accept() wakes
+        to EINVAL, and the socket keeps its port, as after Linux's inet_csk_listen_stop."""
+        listening = self._listening
+        assert listening is not None
+        stack = self.host.tcp
+        self._listening = None
+        listening.closed = True
+        stack.listeners.pop(listening.local, None)
+        for child in listening.pending + listening.ready:  # connections nobody accepted are reset
+            stack.settle(child, child.conn.abort(self.host.clock.now))
+        listening.wake()
 
     def _decref_socketios(self) -> None:
         """A makefile() object closed (the stdlib's SocketIO calls this)."""

@@ -107,8 +107,14 @@ class SocketOps:
         endpoint.listener = None
         sock = self._new_stream_socket()
         sock._endpoint = endpoint
+        # The connection's socket is a clone of the listener (Linux sk_clone_lock): it has the listener's options
+        # (SO_REUSEADDR, SO_KEEPALIVE, SO_LINGER, TCP_NODELAY, buffers, ...); tcp_create_openreq_child starts the
+        # keepalive timer of a child whose listener set SO_KEEPALIVE.
+        sock._options = dict(self._options)
         if self._options.get((_std.IPPROTO_TCP, _std.TCP_NODELAY)):
             endpoint.conn.nodelay = True
+        if self._options.get((_std.SOL_SOCKET, _std.SO_KEEPALIVE)):
+            endpoint.conn.set_keepalive(True, self.host.clock.now)
         remote = endpoint.conn.remote
         return sock, (str(IPv4Address(remote[0])), remote[1])
 
@@ -297,6 +303,10 @@ class SocketOps:
         if how not in (_std.SHUT_RD, _std.SHUT_WR, _std.SHUT_RDWR):
             raise os_error(errno.EINVAL)
         if self.type == _std.SOCK_DGRAM:
+            return
+        if self._listening is not None:  # inet_shutdown: a listener is not ENOTCONN; SHUT_RD (and SHUT_RDWR)
+            if how != _std.SHUT_WR:  # disconnect it (tcp_disconnect -> inet_csk_listen_stop), SHUT_WR does nothing
+                self._stop_listening()
             return
         endpoint = self._connected()
         if how in (_std.SHUT_WR, _std.SHUT_RDWR) and not self._shut_write:
