@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import layersim.app.narrative as narrative_module
+import layersim.demo_story as demo_story_module
 from layersim.app.wording import FIELD_LABELS, change_text, hop_where, link_name
 from layersim.demo import build
 
@@ -22,7 +23,7 @@ def test_a_field_without_a_label_is_kept_as_written() -> None:
 
 
 def test_neither_narrator_keeps_a_table_of_its_own() -> None:
-    for module in (narrative_module,):
+    for module in (narrative_module, demo_story_module):
         for name in ("_LABELS", "_MEANING", "_hops", "_friendly"):
             assert not hasattr(module, name), f"{module.__name__}.{name}"
 
