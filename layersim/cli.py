@@ -75,10 +75,11 @@ def _demo(args: argparse.Namespace) -> int:
     """Run the demo, write its captures, print its story (or its JSON, or nothing but the files)."""
     from layersim.demo import run
     from layersim.demo_story import render, story
+    from layersim.terminal import print_story
 
     outcome = run(seed=args.seed, loss=args.loss, out=args.out)
     data = story(outcome)
-    if args.figures is not None:
+    if args.figures is not None and data.get("get") is not None:  # no GET was sent when the lookup failed
         from layersim.viz.figures import demo_figures
 
         data["figures"] = [str(path) for path in demo_figures(outcome, args.figures)]
@@ -87,10 +88,11 @@ def _demo(args: argparse.Namespace) -> int:
     elif args.quiet:
         print("\n".join(data["files"] + data.get("figures", [])))
     else:
-        print(render(data))
+        text = render(data)
         if args.figures is not None:
-            print(f"figures: {len(data['figures'])} files (PNG and SVG) in {args.figures}")
-    return 0
+            text += f"\nfigures: {len(data.get('figures', []))} files (PNG and SVG) in {args.figures}"
+        print_story(text)
+    return 1 if data["failures"] else 0  # a request that failed under loss is a result, not bad input
 
 
 def _encap(args: argparse.Namespace) -> int:

@@ -18,6 +18,8 @@ __all__ = ["print_story", "progress"]
 _STYLES = [
     (re.compile(r"^\[\[run\]\] #\d+"), "bold cyan"),
     (re.compile(r"^\d+\. "), "bold cyan"),
+    (re.compile(r"  (LOST on|DROPPED at) |^requests\.get failed|^  no DNS answer"), "bold red"),
+    (re.compile(r"  retransmission\b"), "magenta"),
     (re.compile(r"dropped: |^\s+\S+\s+\d+\s+\(.*\) - |drops by reason"), "red"),
     (re.compile(r"^(no drops|drops: none|retransmissions: 0)"), "green"),
     (re.compile(r"^(capture|captures|figures):"), "bold"),

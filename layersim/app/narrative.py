@@ -37,6 +37,7 @@ from typing import Any
 from layersim.app.ping import PingResult, ping
 from layersim.app.traceroute import FIRST_PORT, TracerouteResult, traceroute
 from layersim.app.udp_tool import UdpResult, udp_send
+from layersim.app.wording import DROP_MEANINGS, change_text, hop_rows, hop_where
 from layersim.errors import LayersimError
 from layersim.net.engine.capture import CaptureSession
 from layersim.net.engine.process import Process, current_process
@@ -44,7 +45,7 @@ from layersim.net.host.host import Host
 from layersim.net.network import Network
 from layersim.net.topology import RunSpec, Scenario, TopologyError
 from layersim.net.trace.details import flag_text
-from layersim.net.trace.log import DropReason, EventKind, Hop
+from layersim.net.trace.log import DropReason, EventKind
 from layersim.wire.addresses import MAC
 from layersim.wire.icmp import ICMP
 from layersim.wire.ipv4 import IPv4
@@ -53,21 +54,6 @@ from layersim.wire.tcp import TCP
 from layersim.wire.udp import UDP
 
 __all__ = ["RunOutcome", "UdpResult", "first_packet", "narrative", "narrative_json", "run_scenario"]
-
-_LABELS = {"Ethernet.dst": "dst MAC", "Ethernet.src": "src MAC", "IPv4.ttl": "TTL",
-           "IPv4.header_checksum": "checksum"}
-_MEANING = {
-    DropReason.TTL_EXCEEDED: "TTL would reach 0 (traceroute's probes do this on purpose)",
-    DropReason.NO_ROUTE: "no route to the destination",
-    DropReason.ARP_FAILED: "nobody answered ARP for the next hop",
-    DropReason.BAD_CHECKSUM: "a header checksum was wrong (a corrupted frame that passed the FCS, or one built wrong)",
-    DropReason.BAD_FCS: "the Ethernet FCS (CRC-32) did not match: the NIC discarded a frame the link corrupted",
-    DropReason.NOT_FOR_ME: "not addressed to this node (e.g. an ARP request for another address)",
-    DropReason.NO_LISTENER: "no socket on the UDP port (traceroute's last hop does this on purpose)",
-    DropReason.QUEUE_FULL: "the link's queue was full",
-    DropReason.LINK_LOSS: "lost on the link (the loss fault)",
-}
-
 
 @dataclass(slots=True)
 class ScriptResult:
@@ -200,13 +186,6 @@ def _is_first(packet: Packet, spec: RunSpec, result: Any) -> bool:
             and (packet[UDP].sport, packet[UDP].dport) == (result.source_port, spec.options["port"]))
 
 
-def _hops(net: Network, packet_id: int) -> list[dict[str, Any]]:
-    """The packet's path from `trace.hops`, which also reports where it was dropped or lost."""
-    return [{"node": h.node, "in": h.in_interface, "out": h.out_interface, "next": _peer(net, h),
-             "arrived_ns": h.arrived_ns, "left_ns": h.left_ns, "changes": [str(c) for c in h.changes],
-             "outcome": h.outcome} for h in net.trace.hops(packet_id)]
-
-
 def _tcp_states(net: Network, outcome: RunOutcome) -> list[dict[str, Any]]:
     """The state changes of each TCP connection the run's host opened or accepted while the run went on."""
     proc = outcome.process
@@ -223,13 +202,6 @@ def _tcp_states(net: Network, outcome: RunOutcome) -> list[dict[str, Any]]:
         connections.setdefault(info.connection, []).append({"state": str(facts.get("new")),
                                                             "time_ns": event.time_ns})
     return [{"connection": name, "changes": changes} for name, changes in connections.items()]
-
-
-def _peer(net: Network, hop: Hop) -> str | None:
-    if hop.out_interface is None:
-        return None
-    link = net.nodes[hop.node].interfaces[hop.out_interface].link
-    return link.peer(net.nodes[hop.node].interfaces[hop.out_interface]).node.name if link else None
 
 
 def _describe_packet(data: bytes, is_frame: bool) -> str:
@@ -251,19 +223,14 @@ def _describe_packet(data: bytes, is_frame: bool) -> str:
 def _hop_text(hop: dict[str, Any], frame: bytes) -> str:
     time_ns = hop["left_ns"] if hop["arrived_ns"] is None else hop["arrived_ns"]
     when = "" if time_ns is None else f"{time_ns / 1e6:10.3f} ms"
-    where = " -> ".join(x for x in (hop["in"], hop["out"]) if x)
+    where = hop_where(hop)
     if hop["next"]:
         where += f" -> {hop['next']}"
-    changes = [_friendly(c) for c in hop["changes"]]
+    changes = [change_text(c) for c in hop["changes"]]
     if hop["outcome"] == "sent":
         changes = [f"dst MAC {MAC(frame[0:6])}"]
     detail = f", {', '.join(changes)}" if changes else ""
     return f"  {when:>13}  {hop['node']} {where}: {hop['outcome']}{detail}"
-
-
-def _friendly(change: str) -> str:
-    name, _, rest = change.partition(": ")
-    return f"{_LABELS[name]} {rest}" if name in _LABELS else change
 
 
 # Output --------------------------------------------------------------------------------------------------
@@ -308,7 +275,7 @@ def narrative_json(scenario: Scenario, outcomes: list[RunOutcome],
         runs.append({"index": spec.index, "kind": spec.kind, "from": spec.source, "to": _text(spec.address),
                      "target": spec.target, "at_ns": spec.at_ns, "started_ns": outcome.started_ns,
                      "skipped": outcome.skipped, "result": _result_dict(outcome.result),
-                     "hops": _hops(net, first[2]) if first is not None else [],
+                     "hops": hop_rows(net, first[2]) if first is not None else [],
                      "tcp": _tcp_states(net, outcome) if outcome.skipped is None else []})
     nodes = [{"name": node.name, "kind": node.kind,
               "interfaces": [{"name": i.name, "mac": str(i.mac), "address": None if i.address is None
@@ -345,7 +312,7 @@ def narrative(scenario: Scenario, outcomes: list[RunOutcome]) -> str:
             lines.append("  it sent no packet")
             continue
         lines.append(f"  first packet, hop by hop: {_describe_packet(first[0], first[1])}")
-        lines += [_hop_text(hop, first[0]) for hop in _hops(net, first[2])]
+        lines += [_hop_text(hop, first[0]) for hop in hop_rows(net, first[2])]
         for connection in _tcp_states(net, outcome):
             path = " -> ".join(f"{c['state']} ({c['time_ns'] / 1e6:.3f} ms)" for c in connection["changes"])
             lines.append(f"  TCP {connection['connection']}: {path}")
@@ -354,7 +321,7 @@ def narrative(scenario: Scenario, outcomes: list[RunOutcome]) -> str:
     for reason, count in sorted(drops.items(), key=lambda item: (-item[1], item[0].value)):
         where = Counter(e.node for e in net.trace.drops(reason))
         nodes = ", ".join(f"{node} {n}" for node, n in sorted(where.items()))
-        meaning = f" - {_MEANING[reason]}" if reason in _MEANING else ""
+        meaning = f" - {DROP_MEANINGS[reason]}" if reason in DROP_MEANINGS else ""
         lines.append(f"  {reason.value:<22} {count:>4}  ({nodes}){meaning}")
     lines.append(f"{len(net.trace)} trace events, simulated time {net.now / 1e9:.6f} s")
     return "\n".join(lines)

@@ -97,7 +97,7 @@ def test_narrative_text(example):
     text = narrative(scenario, run_scenario(scenario))
     assert "3 packets transmitted, 3 received, 0% packet loss" in text
     assert " 2  10.0.12.2 " in text
-    assert "r1 eth0 -> eth1 -> r2: forwarded" in text and "TTL 64 -> 63, checksum 0x" in text
+    assert "r1 eth0 -> eth1 -> r2: forwarded" in text and "TTL 64 -> 63, IP checksum 0x" in text
     assert "r1 eth0: dropped: ttl_exceeded" in text
     assert "UDP 13 bytes from port" in text and "10.0.2.20:9999: delivered in" in text
     assert "ttl_exceeded" in text.split("drops by reason:")[1]
