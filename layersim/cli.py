@@ -157,11 +157,19 @@ def _inspect(args: argparse.Namespace) -> int:
                         "layers": packet_to_dict(packet)["layers"]}
                 if record.comment is not None:
                     item["comment"] = record.comment
+                if record.packet_id is not None:
+                    item["packet_id"] = record.packet_id
+                if record.direction is not None:
+                    item["direction"] = record.direction.name.lower()
                 if error is not None:
                     item["error"] = error
                 out.append(item)
                 continue
             where = f" on {record.interface}" if record.interface else ""
+            if record.direction is not None:
+                where += f" ({record.direction.name.lower()})"
+            if record.packet_id is not None:
+                where += f", packet id {record.packet_id}"
             print(f"Frame {record.index + 1}: {len(record.data)} bytes captured ({record.orig_len} on the wire)"
                   f"{where}, time {format_time(record.time_ns)}")
             if record.comment:
