@@ -25,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
                           epilog="example: layersim demo --out demo-out --loss 0.02")
     demo.add_argument("--seed", type=int, default=1, help="the random seed (same seed, same bytes); default 1")
     demo.add_argument("--out", type=Path, default=Path("demo-out"),
-                      help="where demo.pcapng and the per-link pcaps go (default demo-out)")
+                      help="where demo.pcapng (the laptop's view), all-interfaces.pcapng and the per-link"
+                      " pcaps go (default demo-out)")
     demo.add_argument("--loss", type=float, default=0.0, help="loss probability on the ISP links (0 to 0.5)")
     demo.add_argument("--json", action="store_true", help="print the story as JSON data")
     demo.add_argument("--quiet", action="store_true", help="print only where the files went")

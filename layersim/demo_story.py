@@ -198,5 +198,8 @@ def render(data: dict[str, Any]) -> str:
     lines.append(f"retransmissions: {data['retransmissions']}; drops: {drops}; "
                  f"simulated time {data['simulated_ms'] / 1000:.3f} s")
     if data["files"]:
-        lines.append(f"captures: {data['files'][0]} (every interface) and {len(data['files']) - 1} per-link pcaps")
+        first, every, *links = data["files"]
+        lines += [f"captures: {first} (the laptop's eth0, each frame once: open this one first)",
+                  f"  {every} (every interface: a frame once per end of each link, copies share frame.packet_id)",
+                  f"  and {len(links)} per-link pcaps beside them (one link each, as classic pcap)"]
     return "\n".join(lines)
