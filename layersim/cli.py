@@ -25,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
                           epilog="example: layersim demo --out demo-out --loss 0.02")
     demo.add_argument("--seed", type=int, default=1, help="the random seed (same seed, same bytes); default 1")
     demo.add_argument("--out", type=Path, default=Path("demo-out"),
-                      help="where demo.pcapng and the per-link pcaps go (default demo-out)")
+                      help="where demo.pcapng (the laptop's view), all-interfaces.pcapng and the per-link"
+                      " pcaps go (default demo-out)")
     demo.add_argument("--loss", type=float, default=0.0, help="loss probability on the ISP links (0 to 0.5)")
     demo.add_argument("--json", action="store_true", help="print the story as JSON data")
     demo.add_argument("--quiet", action="store_true", help="print only where the files went")
@@ -159,11 +160,19 @@ def _inspect(args: argparse.Namespace) -> int:
                         "layers": packet_to_dict(packet)["layers"]}
                 if record.comment is not None:
                     item["comment"] = record.comment
+                if record.packet_id is not None:
+                    item["packet_id"] = record.packet_id
+                if record.direction is not None:
+                    item["direction"] = record.direction.name.lower()
                 if error is not None:
                     item["error"] = error
                 out.append(item)
                 continue
             where = f" on {record.interface}" if record.interface else ""
+            if record.direction is not None:
+                where += f" ({record.direction.name.lower()})"
+            if record.packet_id is not None:
+                where += f", packet id {record.packet_id}"
             print(f"Frame {record.index + 1}: {len(record.data)} bytes captured ({record.orig_len} on the wire)"
                   f"{where}, time {format_time(record.time_ns)}")
             if record.comment:

@@ -3,8 +3,9 @@
 `build()` makes the network: a laptop behind a home router doing NAT, two ISP routers, a DNS server for
 example.com and its web server. `run()` runs unmodified `requests.get` on the laptop, then the tutorial's
 socket-only client against hello.example.com (a one-segment page, which its short-read loop gets whole), captures
-every interface, and returns what happened for `layersim.demo_story` to tell, failures included (`DemoRun.failures`:
-under loss both DNS queries, or a connection, can be lost).
+the laptop's interface (`demo.pcapng`, the file to open first), every interface (`all-interfaces.pcapng`) and each
+link (a classic pcap per link), and returns what happened for `layersim.demo_story` to tell, failures included
+(`DemoRun.failures`: under loss both DNS queries, or a connection, can be lost).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from layersim.net.host.host import Host
 from layersim.net.network import Network
 from layersim.tcp import State
 
-__all__ = ["DNS_ADDRESS", "HELLO", "WEB_ADDRESS", "DemoRun", "build", "page", "run", "tutorial_client"]
+__all__ = ["ALL_INTERFACES", "DNS_ADDRESS", "HELLO", "LAPTOP_VIEW", "WEB_ADDRESS", "DemoRun", "build", "page", "run",
+           "tutorial_client"]
 
 WEB_ADDRESS = "93.184.216.34"
 DNS_ADDRESS = "203.0.113.53"
@@ -32,6 +34,11 @@ URL = "http://example.com/"
 ZONE = {"origin": "example.com", "ttl": 300,
         "records": ["@ NS ns1", f"ns1 A {DNS_ADDRESS}", f"@ A {WEB_ADDRESS}", "www CNAME @", "hello CNAME @"]}
 HELLO = "hello.example.com"  # the same server; its page, "Hello World", fits in one segment
+# The file a user opens first: the laptop's own view, each frame once, so Wireshark's analysis has nothing to flag.
+LAPTOP_VIEW = "demo.pcapng"
+# Every interface in one file: a frame appears once per end of each link it crosses (same epb_packetid, its own
+# interface and direction), which Wireshark 4.0's TCP analysis reads as retransmissions.
+ALL_INTERFACES = "all-interfaces.pcapng"
 _PARAGRAPH = ("This domain is for use in illustrative examples in documents. You may use this domain in literature "
               "without prior coordination or asking for permission. ")
 
@@ -106,8 +113,8 @@ class DemoRun:
     tutorial_process: Process
     netstat: str = ""
     netstat_ns: int | None = None
-    files: list[Path] = field(default_factory=list)
-    capture: CaptureSession | None = None
+    files: list[Path] = field(default_factory=list)  # the laptop's view, every interface, then one pcap per link
+    capture: CaptureSession | None = None  # the laptop's view (LAPTOP_VIEW)
 
     @property
     def failures(self) -> dict[str, str]:
@@ -138,8 +145,8 @@ def run(seed: int = 1, loss: float = 0.0, out: str | Path | None = None, *, url:
     capture = None
     if out is not None:
         folder = Path(out)
-        capture = net.capture(folder / "demo.pcapng")
-        files.append(capture.path)
+        capture = net.capture(folder / LAPTOP_VIEW, ["laptop:eth0"])
+        files += [capture.path, net.capture(folder / ALL_INTERFACES).path]
         for link in net.links:
             path = folder / f"{link.a.node.name}-{link.b.node.name}.pcap"
             net.capture(path, [link.a.full_name])

@@ -95,7 +95,10 @@ def _ending(data: dict[str, Any]) -> list[str]:
                      f"each connection's {wait['timer_s']:g} s TIME_WAIT timer could run out, the last at "
                      f"{wait['left_ms'] / 1000:.3f} s)")
     if data["files"]:
-        lines.append(f"captures: {data['files'][0]} (every interface) and {len(data['files']) - 1} per-link pcaps")
+        first, every, *links = data["files"]
+        lines += [f"captures: {first} (the laptop's eth0, each frame once: open this one first)",
+                  f"  {every} (every interface: a frame once per end of each link, copies share frame.packet_id)",
+                  f"  and {len(links)} per-link pcaps beside them (one link each, as classic pcap)"]
     return lines
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from layersim.capture import format_time, write_pcap
+from layersim.capture import Direction, Interface, PcapngWriter, format_time, write_pcap
 from layersim.cli import main
 from tests.wire import golden
 
@@ -64,3 +64,23 @@ def test_inspect_json_time_is_exact(capsys, tmp_path):
     assert code == 0
     (packet,) = json.loads(out)
     assert packet["time_ns"] == TEN_MS_PAST and packet["time"] == "1767225600.010000000"
+
+
+def test_inspect_shows_packet_id_and_direction_when_the_file_has_them(capsys, tmp_path):
+    path = tmp_path / "options.pcapng"
+    with PcapngWriter(path, [Interface("laptop:eth0")]) as writer:
+        writer.write(0, 1, golden.HTTP_GET, packet_id=7, direction=Direction.OUTBOUND)
+        writer.write(0, 2, golden.HTTP_GET, packet_id=2**64 - 1, direction=Direction.INBOUND)
+        writer.write(0, 3, golden.HTTP_GET, packet_id=0)
+        writer.write(0, 4, golden.HTTP_GET)
+    code, out, _ = run(capsys, "inspect", "--json", str(path))
+    assert code == 0
+    packets = json.loads(out)
+    assert [(p.get("packet_id"), p.get("direction")) for p in packets] == [
+        (7, "outbound"), (2**64 - 1, "inbound"), (0, None), (None, None)]
+    assert "packet_id" not in packets[3] and "direction" not in packets[2]
+    _, out, _ = run(capsys, "inspect", str(path))
+    heads = [line for line in out.splitlines() if line.startswith("Frame ")]
+    assert [head.split(" wire) on ", 1)[1].rsplit(", time", 1)[0] for head in heads] == [
+        "laptop:eth0 (outbound), packet id 7", f"laptop:eth0 (inbound), packet id {2**64 - 1}",
+        "laptop:eth0, packet id 0", "laptop:eth0"]

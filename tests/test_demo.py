@@ -1,6 +1,7 @@
-"""`layersim demo` in the suite: layersim.demo.run and the command line, the capture checked by tshark one interface
-at a time (clean, with DNS, ARP, the handshake, the GET and the 200, and the NAT rewrite on the home router's
-outside link), byte-identical for the same seed, and retransmitting but complete under loss."""
+"""`layersim demo` in the suite: layersim.demo.run and the command line, the captures checked by tshark (demo.pcapng,
+the laptop's view, and every interface one at a time: clean, with DNS, ARP, the handshake, the GET and the 200, and
+the NAT rewrite on the home router's outside link; the all-interfaces file with its packet ids and directions),
+byte-identical for the same seed, and retransmitting but complete under loss."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from layersim.app.narrative import run_scenario
-from layersim.capture import read_capture
+from layersim.capture import Direction, read_capture
 from layersim.cli import main
-from layersim.demo import DNS_ADDRESS, WEB_ADDRESS, DemoRun, page, run
+from layersim.demo import ALL_INTERFACES, DNS_ADDRESS, LAPTOP_VIEW, WEB_ADDRESS, DemoRun, page, run
 from layersim.demo_story import story
 from layersim.net.topology import load_topology
 from tests.sim_tools import expert_summary, split_interface, tshark_rows
-from tests.tools import rfc1071_sum
+from tests.tools import rfc1071_sum, run_tshark, tshark_stderr
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,11 +34,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoRun, Path]:
 
 @pytest.fixture(scope="module")
 def per_interface(demo: tuple[DemoRun, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """demo.pcapng split by tshark into one file per interface."""
+    """all-interfaces.pcapng split by tshark into one file per interface."""
     outcome, out = demo
     folder = tmp_path_factory.mktemp("split")
     names = [f"{node.name}:{i}" for node in outcome.network.nodes.values() for i in node.interfaces]
-    return {name: split_interface(out / "demo.pcapng", name, folder / f"{name.replace(':', '_')}.pcapng")
+    return {name: split_interface(out / ALL_INTERFACES, name, folder / f"{name.replace(':', '_')}.pcapng")
             for name in names}
 
 
@@ -48,14 +49,22 @@ def test_the_demo_fetches_the_page_and_writes_its_captures(demo: tuple[DemoRun, 
     assert response.headers["Content-Length"] == str(len(page()))
     assert outcome.tutorial_process.exception is None and outcome.tutorial_process.result.startswith(b"HTTP/1.1 200")
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["demo.pcapng", "home-isp1.pcap", "isp1-dns.pcap", "isp1-isp2.pcap", "isp2-web.pcap",
-                     "laptop-home.pcap"]
-    # Every interface is in the pcapng, and each per-link pcap holds what its first interface sent and received.
-    records = list(read_capture(out / "demo.pcapng"))
+    assert names == ["all-interfaces.pcapng", "demo.pcapng", "home-isp1.pcap", "isp1-dns.pcap", "isp1-isp2.pcap",
+                     "isp2-web.pcap", "laptop-home.pcap"]
+    assert outcome.files[:2] == [out / LAPTOP_VIEW, out / ALL_INTERFACES]
+    # Every interface is in the all-interfaces file; demo.pcapng is the laptop's part of it, frame for frame (with
+    # the same packet ids and directions), and each per-link pcap holds what its first interface sent and received.
+    records = list(read_capture(out / ALL_INTERFACES))
     assert {r.interface for r in records} == {f"{n}:{i}" for n, node in outcome.network.nodes.items()
                                               for i in node.interfaces}
-    link = [r.data for r in read_capture(out / "laptop-home.pcap")]
-    assert link == [r.data for r in records if r.interface == "laptop:eth0"]
+    laptop = [r for r in records if r.interface == "laptop:eth0"]
+    view = list(read_capture(out / LAPTOP_VIEW))
+    assert [(r.time_ns, r.data, r.comment, r.packet_id, r.direction) for r in view] == [
+        (r.time_ns, r.data, r.comment, r.packet_id, r.direction) for r in laptop]
+    assert {r.interface for r in view} == {"laptop:eth0"}
+    for link in outcome.network.links:
+        pcap = [r.data for r in read_capture(out / f"{link.a.node.name}-{link.b.node.name}.pcap")]
+        assert pcap == [r.data for r in records if r.interface == link.a.full_name], link
 
 
 def test_cli_demo_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -87,7 +96,7 @@ def test_cli_demo_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
 def test_cli_demo_quiet_prints_the_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["demo", "--out", str(tmp_path), "--quiet", "--seed", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == str(tmp_path / "demo.pcapng") and len(lines) == 6
+    assert lines[:2] == [str(tmp_path / LAPTOP_VIEW), str(tmp_path / ALL_INTERFACES)] and len(lines) == 7
     assert all(Path(line).is_file() for line in lines)
 
 
@@ -106,7 +115,49 @@ def test_each_interface_has_zero_expert_warnings(demo: tuple[DemoRun, Path],
                                                  per_interface: dict[str, Path]) -> None:
     assert _problems(per_interface) == {}
     frames = sum(len(tshark_rows(path, "frame.number")) for path in per_interface.values())
-    assert frames == len(list(read_capture(demo[1] / "demo.pcapng")))  # every frame was looked at
+    assert frames == len(list(read_capture(demo[1] / ALL_INTERFACES)))  # every frame was looked at
+
+
+@pytest.mark.tshark
+def test_the_file_users_open_first_has_nothing_for_wiresharks_analysis_to_flag(demo: tuple[DemoRun, Path]) -> None:
+    # demo.pcapng is what Wireshark opens first: no expert error or warning, no retransmission, out-of-order or
+    # duplicate-ACK note (before, every interface in one file gave 6 errors, 28 warnings and 72 such notes), and
+    # each GET the laptop sent is found once.
+    path = demo[1] / LAPTOP_VIEW
+    summary = expert_summary(path)
+    assert (summary.get("Errors", 0), summary.get("Warns", 0)) == (0, 0), summary
+    # The notes left are the two connections' closings, the chats their handshakes, GETs and 200s.
+    assert (summary["Notes"], summary["Chats"]) == (4, 12), summary
+    analysis = ("tcp.analysis.retransmission or tcp.analysis.out_of_order or tcp.analysis.duplicate_ack"
+                " or tcp.analysis.spurious_retransmission or tcp.analysis.fast_retransmission or dns.retransmission")
+    assert tshark_rows(path, "frame.number", display_filter=analysis) == []
+    gets = tshark_rows(path, "http.request.method", "http.host", "frame.packet_flags_direction",
+                       display_filter="http.request")
+    assert gets == [["GET", "example.com", "0x00000002"], ["GET", "hello.example.com", "0x00000002"]]
+    assert len(tshark_rows(path, "frame.number")) == len(list(read_capture(path))) > 20
+
+
+@pytest.mark.tshark
+def test_all_interfaces_file_opens_with_the_packet_ids_and_directions_we_wrote(demo: tuple[DemoRun, Path]) -> None:
+    outcome, out = demo
+    path = out / ALL_INTERFACES
+    proc = run_tshark("-r", path, "-q")
+    assert proc.returncode == 0 and tshark_stderr(proc) == "", proc.stderr
+    rows = tshark_rows(path, "frame.interface_name", "frame.packet_id", "frame.packet_flags_direction")
+    ours = [(r.interface, r.packet_id, r.direction) for r in read_capture(path)]
+    assert [(name, int(ident), Direction(int(bits, 16))) for name, ident, bits in rows] == ours
+    # The trace's own ids: every frame a node sent (out) or got (in) on an interface, in the same order.
+    events = [(f"{e.node}:{e.interface}", e.packet_id, Direction.OUTBOUND if e.kind.value == "send"
+               else Direction.INBOUND) for e in outcome.network.trace.events if e.kind.value in ("send", "receive")]
+    assert sorted(ours, key=str) == sorted(events, key=str)
+    # One packet across interfaces: the GET has one id from the laptop to the web server, NATed on the way.
+    get_id = next(ident for ident, in tshark_rows(path, "frame.packet_id", display_filter="http.request"))
+    hops = tshark_rows(path, "frame.interface_name", "frame.packet_flags_direction", "ip.src",
+                       display_filter=f"frame.packet_id == {get_id}")
+    assert hops == [["laptop:eth0", "0x00000002", LAPTOP], ["home:eth0", "0x00000001", LAPTOP],
+                    ["home:eth1", "0x00000002", OUTSIDE], ["isp1:eth0", "0x00000001", OUTSIDE],
+                    ["isp1:eth1", "0x00000002", OUTSIDE], ["isp2:eth0", "0x00000001", OUTSIDE],
+                    ["isp2:eth1", "0x00000002", OUTSIDE], ["web:eth0", "0x00000001", OUTSIDE]]
 
 
 @pytest.mark.tshark
@@ -157,9 +208,8 @@ def test_loss_still_completes_with_retransmissions(tmp_path: Path) -> None:
     assert outcome.requests_process.result.content == page()
     data = story(outcome)
     assert data["retransmissions"] > 0 and data["drops"]["link_loss"] > 0
-    laptop = split_interface(tmp_path / "demo.pcapng", "laptop:eth0", tmp_path / "laptop.pcapng")
-    web = split_interface(tmp_path / "demo.pcapng", "web:eth0", tmp_path / "web.pcapng")
-    marked = [r for path in (laptop, web) for r in
+    web = split_interface(tmp_path / ALL_INTERFACES, "web:eth0", tmp_path / "web.pcapng")
+    marked = [r for path in (tmp_path / LAPTOP_VIEW, web) for r in
               tshark_rows(path, "frame.number", display_filter="tcp.analysis.retransmission")]
     assert marked, "tshark sees the retransmissions"
 

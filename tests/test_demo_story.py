@@ -46,7 +46,7 @@ def test_a_failed_lookup_is_told_up_to_the_failure_and_exits_1(tmp_path: Path,
     assert "requests.get failed: ConnectionError" in out and "NameResolutionError" in out
     assert "no DNS answer reached the laptop: 2 queries sent" in out
     assert "3. TCP three-way handshake" not in out  # no connection was opened: nothing to tell
-    assert f"captures: {tmp_path / 'demo.pcapng'} (every interface)" in out
+    assert f"captures: {tmp_path / 'demo.pcapng'} (the laptop's eth0" in out and 'all-interfaces.pcapng' in out
     assert (tmp_path / "demo.pcapng").is_file()
 
 
@@ -138,7 +138,7 @@ def test_the_simulated_time_is_explained_by_time_wait(tmp_path: Path) -> None:
     outcome = run(seed=1, out=tmp_path)
     data = story(outcome)
     wait, last = data["time_wait"], data["last_frame_ms"]
-    records = list(read_capture(tmp_path / "demo.pcapng"))
+    records = list(read_capture(tmp_path / "all-interfaces.pcapng"))
     first_sent = min(e.time_ns for e in outcome.network.trace.events if e.frame is not None)
     assert last == round((records[-1].time_ns - records[0].time_ns + first_sent) / 1e6, 3)  # the capture's end
     entered = max(e.time_ns for e in outcome.network.trace.select(EventKind.TCP, node="laptop")

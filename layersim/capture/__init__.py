@@ -4,10 +4,11 @@ from layersim.capture.decoding import decode_record, undecoded_reason
 from layersim.capture.pcap import PcapWriter, read_pcap, write_pcap
 from layersim.capture.pcapng import PcapngWriter, read_pcapng, write_pcapng
 from layersim.capture.reader import read_capture
-from layersim.capture.records import CaptureRecord, Interface, format_time
+from layersim.capture.records import CaptureRecord, Direction, Interface, format_time
 
 __all__ = [
     "CaptureRecord",
+    "Direction",
     "Interface",
     "PcapWriter",
     "PcapngWriter",

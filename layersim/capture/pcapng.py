@@ -12,6 +12,7 @@ from layersim.capture.records import (
     ByteWriter,
     CaptureRecord,
     CaptureWriter,
+    Direction,
     Interface,
     Source,
     Target,
@@ -30,11 +31,19 @@ IF_NAME = 2
 IF_DESCRIPTION = 3
 IF_TSRESOL = 9
 IF_TSOFFSET = 14
+EPB_FLAGS = 2  # §4.3: 32-bit flags word; bits 0-1 the direction (§4.3.1)
+EPB_PACKETID = 5  # §4.3: 64-bit id, the same for one packet seen on several interfaces
 TSRESOL_NANOSECONDS = 9
 _NS_PER_S = 1_000_000_000
 _EPB_HEAD = struct.Struct("<IIIIIII")  # block type, total length, interface, timestamp high and low, lengths
 _BLOCK_END = struct.Struct("<I")  # the block's total length again
 _PADDING = (b"", b"\0", b"\0\0", b"\0\0\0")  # zero bytes after data of length 0, 3, 2, 1 (mod 4)
+_END_OF_OPTIONS = b"\0\0\0\0"  # opt_endofopt: code 0, length 0
+_PACKET_ID = struct.Struct("<HHQ")  # the epb_packetid option, whole: code, length 8, the id
+_FLAGS_AND_ID = struct.Struct("<HHIHHQ")  # epb_flags then epb_packetid, packed in one call (a capture's frames)
+_FLAGS_DIRECTION_MASK = 0b11  # §4.3.1: 00 not available, 01 inbound, 10 outbound
+# The epb_flags option for each direction, encoded once: only the direction bits are set.
+_DIRECTION_OPTIONS = {d: struct.pack("<HHI", EPB_FLAGS, 4, int(d)) for d in Direction}
 COMMENTS_KEPT = 4096  # comments a writer (or a capture) remembers encoded: captures repeat a few many times
 
 
@@ -150,8 +159,14 @@ class PcapngWriter(CaptureWriter):
         *,
         orig_len: int | None = None,
         comment: str | None = None,
+        packet_id: int | None = None,
+        direction: Direction | None = None,
     ) -> None:
-        """Append one frame as an Enhanced Packet Block; data beyond the interface snaplen is cut off."""
+        """Append one frame as an Enhanced Packet Block; data beyond the interface snaplen is cut off.
+
+        `packet_id` becomes epb_packetid and `direction` the direction bits of epb_flags (§4.3), so Wireshark's
+        `frame.packet_id` follows one packet across interfaces and `frame.packet_flags_direction` says which way
+        it went."""
         if not 0 <= interface_index < len(self.interfaces):
             raise self._out.error(
                 f"record {self.count}: interface {interface_index} does not exist"
@@ -168,7 +183,13 @@ class PcapngWriter(CaptureWriter):
                 f"record {self.count}: original length {orig_len} is not between the"
                 f" {len(captured)} captured bytes and 2**32 - 1"
             )
-        options = b"" if comment is None else self._comment_option(comment)
+        if packet_id is None and direction is None:
+            options = b"" if comment is None else self._comment_option(comment)
+        elif packet_id is not None and direction in _DIRECTION_OPTIONS and 0 <= packet_id < 1 << 64:
+            options = _FLAGS_AND_ID.pack(EPB_FLAGS, 4, direction, EPB_PACKETID, 8, packet_id) + (
+                _END_OF_OPTIONS if comment is None else self._comment_option(comment))
+        else:
+            options = self._packet_options(comment, packet_id, direction)
         size = len(captured)
         padding = _PADDING[-size & 3]
         total = 32 + size + len(padding) + len(options)  # _block's framing, written in one piece
@@ -178,8 +199,25 @@ class PcapngWriter(CaptureWriter):
             captured, padding, options, _BLOCK_END.pack(total))))
         self.count += 1
 
+    def _packet_options(self, comment: str | None, packet_id: int | None, direction: Direction | None) -> bytes:
+        """An EPB's options: epb_flags, epb_packetid, opt_comment (each only if given), then opt_endofopt."""
+        parts = []
+        if direction is not None:
+            try:
+                parts.append(_DIRECTION_OPTIONS[direction])
+            except KeyError:
+                raise self._out.error(
+                    f"record {self.count}: direction {direction!r} is not Direction.INBOUND or OUTBOUND"
+                ) from None
+        if packet_id is not None:
+            if not 0 <= packet_id < 1 << 64:
+                raise self._out.error(f"record {self.count}: packet id {packet_id} does not fit in 64 bits")
+            parts.append(_PACKET_ID.pack(EPB_PACKETID, 8, packet_id))
+        parts.append(_END_OF_OPTIONS if comment is None else self._comment_option(comment))
+        return b"".join(parts)
+
     def _comment_option(self, comment: str) -> bytes:
-        """The options of a packet with this comment (opt_comment, opt_endofopt), encoded once per comment."""
+        """opt_comment with this comment and opt_endofopt, the last options of a packet; encoded once per comment."""
         options = self._comment_options.get(comment)
         if options is None:
             options = _options([(OPT_COMMENT, self._text(comment, "packet comment"))])
@@ -200,7 +238,8 @@ class PcapngWriter(CaptureWriter):
                 f" ({interfaces[record.interface_id].name}) has {interfaces[record.interface_id].linktype}"
             )
         self.write(
-            record.interface_id, record.time_ns, record.data, orig_len=record.orig_len, comment=record.comment
+            record.interface_id, record.time_ns, record.data, orig_len=record.orig_len, comment=record.comment,
+            packet_id=record.packet_id, direction=record.direction,
         )
 
 
@@ -371,9 +410,16 @@ def iter_pcapng(reader: ByteReader) -> Iterator[CaptureRecord]:
                 f" ({len(body) - fixed} bytes of room)",
             )
         comments = []
+        packet_id = direction = None
         if block_type != BlockType.SIMPLE_PACKET:
-            options = blocks.options(body, fixed + _pad4(caplen), offset, name)
-            comments = [value.decode("utf-8", "replace") for code, value in options if code == OPT_COMMENT]
+            for code, value in blocks.options(body, fixed + _pad4(caplen), offset, name):
+                if code == OPT_COMMENT:
+                    comments.append(value.decode("utf-8", "replace"))
+                elif code == EPB_FLAGS and len(value) == 4:  # the obsolete PB's pack_flags is the same word
+                    bits = struct.unpack(blocks.order + "I", value)[0] & _FLAGS_DIRECTION_MASK
+                    direction = Direction(bits) if bits in _DIRECTION_OPTIONS else None
+                elif code == EPB_PACKETID and len(value) == 8 and block_type == BlockType.ENHANCED_PACKET:
+                    (packet_id,) = struct.unpack(blocks.order + "Q", value)
         yield CaptureRecord(
             index=index,
             time_ns=0 if block_type == BlockType.SIMPLE_PACKET else interface.time_ns((high << 32) | low),
@@ -383,5 +429,7 @@ def iter_pcapng(reader: ByteReader) -> Iterator[CaptureRecord]:
             interface_id=interface_id,
             linktype=interface.linktype,
             comment="\n".join(comments) if comments else None,
+            packet_id=packet_id,
+            direction=direction,
         )
         index += 1

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import IntEnum
 from types import TracebackType
 from typing import BinaryIO, Self, TypeAlias
 
@@ -22,6 +23,13 @@ Target: TypeAlias = str | os.PathLike[str] | BinaryIO
 """Where a capture is written to: a path, or a binary file object opened for writing."""
 
 
+class Direction(IntEnum):
+    """Which way a frame crossed its interface: pcapng epb_flags bits 0-1 (draft-ietf-opsawg-pcapng §4.3.1)."""
+
+    INBOUND = 1
+    OUTBOUND = 2
+
+
 @dataclass(frozen=True, slots=True)
 class CaptureRecord:
     """One frame read from a capture file: its bytes, timestamp and the interface it was seen on."""
@@ -34,6 +42,8 @@ class CaptureRecord:
     interface_id: int
     linktype: int
     comment: str | None
+    packet_id: int | None = None  # pcapng epb_packetid: the same packet on every interface it crossed
+    direction: Direction | None = None  # pcapng epb_flags direction, when the file says
 
 
 def format_time(time_ns: int) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from layersim.capture import Direction, PcapngWriter, PcapWriter
 from layersim.capture import Interface as CaptureInterface
-from layersim.capture import PcapngWriter, PcapWriter
 from layersim.capture.pcapng import COMMENTS_KEPT
 from layersim.errors import LayersimError
 from layersim.net.trace.details import Note, note_text
@@ -48,10 +48,12 @@ class CaptureSession:
         for iface in interfaces:
             iface.taps.append(self._tap)
 
-    def _tap(self, time_ns: int, iface: Interface, frame: bytes, outbound: bool, note: Note | None) -> None:
+    def _tap(self, time_ns: int, iface: Interface, frame: bytes, outbound: bool, note: Note | None,
+             packet_id: int | None) -> None:
         if self._pcapng is not None:
             self._pcapng.write(self._index[id(iface)], self.epoch_ns + time_ns, frame,
-                               comment=None if note is None else self._comment(iface.node.name, note))
+                               comment=None if note is None else self._comment(iface.node.name, note),
+                               packet_id=packet_id, direction=Direction.OUTBOUND if outbound else Direction.INBOUND)
         elif self._pcap is not None:
             self._pcap.write(self.epoch_ns + time_ns, frame)
         self.count += 1

@@ -39,8 +39,9 @@ class Wire(Protocol):
                  checksum_unnecessary: bool = False) -> None: ...
 
 
-# A capture tap: (time_ns, interface, frame, outbound, note) - the note (see trace_details) becomes the comment.
-Tap = Callable[[int, "Interface", bytes, bool, "tuple[Any, ...] | None"], None]
+# A capture tap: (time_ns, interface, frame, outbound, note, packet_id) - the note (see trace_details) becomes the
+# comment, the packet id (the trace's, the same at every hop; None for a frame without one) the pcapng epb_packetid.
+Tap = Callable[[int, "Interface", bytes, bool, "tuple[Any, ...] | None", "int | None"], None]
 
 
 class Interface:
@@ -72,13 +73,13 @@ class Interface:
         if link is None:
             raise LayersimError(f"interface {self.full_name} is not linked to anything")
         for tap in self.taps:
-            tap(self.node.clock.now, self, frame, True, note)
+            tap(self.node.clock.now, self, frame, True, note, packet_id)
         link.transmit(self, frame, packet_id, checksum_unnecessary)
 
     def deliver(self, frame: bytes, packet_id: int | None = None, checksum_unnecessary: bool = False) -> None:
         """A frame arrives from the link: taps see it, then the node handles it."""
         for tap in self.taps:
-            tap(self.node.clock.now, self, frame, False, None)
+            tap(self.node.clock.now, self, frame, False, None, packet_id)
         self.node.on_frame(self, frame, packet_id, checksum_unnecessary)
 
     def discard_bad_fcs(self, frame: bytes, packet_id: int | None = None, checksum_unnecessary: bool = False) -> None:
