@@ -186,13 +186,13 @@ def _inspect(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     """Build the topology, capture if asked, run its applications, and print the story or its JSON."""
     from layersim.app.narrative import narrative, narrative_json, run_scenario
-    from layersim.net.engine.units import parse_duration
     from layersim.net.topology import load_topology
+    from layersim.net.topology_table import duration_ns
 
     until = None
     if args.until is not None:
         try:
-            until = parse_duration(args.until)
+            until = duration_ns(args.until)
         except LayersimError as exc:
             raise LayersimError(f"--until: {exc}") from None
     from layersim.terminal import print_story, progress
