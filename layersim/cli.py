@@ -215,7 +215,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.figures is not None:
             data["figures"] = figures
         print(json.dumps(data, indent=2))
-        return 0
+        return _run_status(outcomes)
     lines = [] if args.quiet else [narrative(scenario, outcomes)]
     if figures:
         lines.append(f"figures: {len(figures)} files written to {args.figures}")
@@ -224,7 +224,12 @@ def _run(args: argparse.Namespace) -> int:
                      f"{args.pcap}")
     if lines:
         print_story("\n".join(lines))
-    return 0
+    return _run_status(outcomes)
+
+
+def _run_status(outcomes: list[Any]) -> int:
+    """`layersim run`'s exit status: 1 when a run's program failed (a script raised or exited non-zero), else 0."""
+    return 1 if any(outcome.failed for outcome in outcomes) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
