@@ -76,6 +76,8 @@ def _demo(args: argparse.Namespace) -> int:
     from layersim.demo import run
     from layersim.demo_story import render, story
 
+    _check_output("--out", args.out, folder=True)
+    _check_output("--figures", args.figures, folder=True)
     outcome = run(seed=args.seed, loss=args.loss, out=args.out)
     data = story(outcome)
     if args.figures is not None:
@@ -96,6 +98,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _encap(args: argparse.Namespace) -> int:
     from layersim.examples import http_get_frame
 
+    _check_output("--pcap", args.pcap)
     frame = http_get_frame(src_mac=args.src_mac, dst_mac=args.dst_mac, src_ip=args.src_ip, dst_ip=args.dst_ip,
                            sport=args.sport, dport=args.dport, ttl=args.ttl, method=args.method,
                            path=args.path, host=args.host)
@@ -111,6 +114,24 @@ def _encap(args: argparse.Namespace) -> int:
         if args.pcap is not None:
             print(f"\nwrote {len(data)}-byte frame to {args.pcap}")
     return 0
+
+
+def _check_output(option: str, path: Path | None, folder: bool = False) -> None:
+    """Refuse an output whose folder is missing, before any work: a file goes into a folder that exists; a folder
+    (`--out`, `--figures`) is made, but only inside one that exists (like `mkdir`, never `mkdir -p`)."""
+    if path is None:
+        return
+    parent = path.parent
+    if folder and path.exists() and not path.is_dir():
+        raise LayersimError(f"{option}: {path} exists and is not a folder")
+    if not folder and path.is_dir():
+        raise LayersimError(f"{option}: {path} is a folder; give a file name")
+    if not parent.is_dir():
+        missing = parent
+        while not missing.parent.is_dir() and missing.parent != missing:
+            missing = missing.parent
+        raise LayersimError(f"{option}: folder {missing} does not exist (create it first: {option} never creates "
+                            "missing folders)")
 
 
 def _write_one(path: Path, data: bytes) -> None:
@@ -197,6 +218,8 @@ def _run(args: argparse.Namespace) -> int:
             raise LayersimError(f"--until: {exc}") from None
     from layersim.terminal import print_story, progress
 
+    _check_output("--pcap", args.pcap)
+    _check_output("--figures", args.figures, folder=True)
     scenario = load_topology(args.topology, seed=args.seed)
     network = scenario.network
     capture = network.capture(args.pcap) if args.pcap is not None else None

@@ -124,3 +124,30 @@ def test_every_subcommand_help_ends_with_an_example(command, capsys):
     for word in example:  # the files an example names are in the repository
         if "/" in word:
             assert (Path(__file__).resolve().parent.parent / word).exists(), word
+
+
+TOPOLOGY = Path(__file__).resolve().parent.parent / "examples" / "client_r1_r2_server.toml"
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["run", str(TOPOLOGY), "--pcap", "{missing}/x.pcapng"], "--pcap"),
+    (["run", str(TOPOLOGY), "--figures", "{missing}/figs"], "--figures"),
+    (["encap", "--pcap", "{missing}/x.pcap"], "--pcap"),
+    (["demo", "--out", "{missing}/out"], "--out"),
+    (["demo", "--figures", "{missing}/figs"], "--figures"),
+])
+def test_a_missing_output_folder_is_refused_not_created(capsys, tmp_path, args, option):
+    missing = tmp_path / "no" / "such"
+    code, out, err = run(capsys, *(a.format(missing=missing) for a in args))
+    assert code == 2 and out == ""
+    assert err == (f"layersim: error: {option}: folder {tmp_path / 'no'} does not exist (create it first: {option} "
+                   "never creates missing folders)\n")
+    assert not (tmp_path / "no").exists()
+
+
+def test_an_output_folder_is_made_inside_one_that_exists(capsys, tmp_path):
+    pcap = tmp_path / "x.pcapng"  # the boundary: the file's folder exists
+    assert run(capsys, "run", str(TOPOLOGY), "--pcap", str(pcap), "--quiet")[0] == 0
+    assert pcap.stat().st_size > 0
+    code, _, err = run(capsys, "encap", "--pcap", str(tmp_path))
+    assert code == 2 and err == f"layersim: error: --pcap: {tmp_path} is a folder; give a file name\n"
