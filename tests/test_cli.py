@@ -151,3 +151,33 @@ def test_an_output_folder_is_made_inside_one_that_exists(capsys, tmp_path):
     assert pcap.stat().st_size > 0
     code, _, err = run(capsys, "encap", "--pcap", str(tmp_path))
     assert code == 2 and err == f"layersim: error: --pcap: {tmp_path} is a folder; give a file name\n"
+
+
+@pytest.mark.parametrize("text", ["", "\n", "// only a comment\n\n"])
+def test_tcpcheck_of_a_script_with_nothing_to_check_exits_2(capsys, tmp_path, text):
+    script = tmp_path / "empty.pkt"
+    script.write_text(text)
+    code, out, err = run(capsys, "tcpcheck", str(script))
+    assert (code, out) == (2, "")
+    assert err == f"layersim: error: {script}:1:1: nothing to check: the script has no packet or call lines\n"
+
+
+@pytest.mark.parametrize(("lines", "said"), [(1, "1 line passed"), (2, "2 lines passed")])
+def test_tcpcheck_counts_lines_in_the_singular_and_plural(capsys, tmp_path, lines, said):
+    script = tmp_path / "one.pkt"
+    script.write_text("".join(["0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", "+0 close(3) = 0\n"][:lines]))
+    code, out, _ = run(capsys, "tcpcheck", str(script))
+    assert code == 0 and out.strip().endswith(f"(profile linux): {said}")
+
+
+def test_inspect_numbers_frames_and_damaged_records_alike(capsys, tmp_path):
+    from layersim.capture import write_pcap
+
+    path = tmp_path / "three.pcap"
+    write_pcap(path, [(0, bytes(60))] * 3)  # three 60-byte frames
+    data = path.read_bytes()
+    path.write_bytes(data[:-5])  # the third record's data is cut short
+    code, out, err = run(capsys, "inspect", str(path))
+    assert code == 2
+    assert [line.split(":")[0] for line in out.splitlines() if line.startswith("Frame ")] == ["Frame 1", "Frame 2"]
+    assert ": record 3 data is truncated" in err
