@@ -8,6 +8,8 @@ text `layersim run` prints, and `narrative_json` into its `--json` form, a stabl
      "runs": [{"index", "kind", "from" (the host, `on` for a script), "to" (address; null for a script),
                "target" (`to` as written; a script's path), "at_ns",
                "started_ns" (null if skipped), "skipped" (null, or why it did not start),
+               "running" (null, or where it still waits at the end: "blocked in accept() at server.py:20"),
+               "stderr" (what its program wrote to stderr),
                "result": ping {"destination", "transmitted", "received", "loss_percent",
                                "replies": [{"seq", "rtt_ms" (null: none), "error" (null or ICMP text)}],
                                "rtt_ms": {"min", "avg", "max"} or null}
@@ -15,7 +17,13 @@ text `layersim run` prints, and `narrative_json` into its `--json` form, a stabl
                                      "hops": [{"ttl", "probes": [{"address", "rtt_ms"}]}]}
                          udp {"destination", "port", "source_port", "bytes", "sent", "delivered",
                               "latency_ms" (null if not delivered), "error" (null or ICMP text)}
-                         script {"path", "stdout", "error" (null, or the exception that ended it)},
+                         script {"path", "stdout", "error" (null, the exception that ended it, or
+                                 "exited with status N"), "traceback": ["server.py:20 in <module>: code", ...]
+                                 (its innermost frames in the script's file)}
+                         http_server {"port", "serving", "requests": [{"method", "target", "status", "bytes"}]}
+                         dns_server {"origin", "records", "port", "queries"}
+                         http_get {"url", "status", "reason", "header_bytes", "body_bytes", "seconds", "error"}
+                         bulk {"destination", "port", "bytes", "sent", "seconds", "mbit_per_s", "error"},
                "hops": [{"node", "in", "out", "next" (the node at the far end of `out`), "arrived_ns",
                          "left_ns", "changes": ["IPv4.ttl: 64 -> 63", ...],
                          "outcome": "sent" | "forwarded" | "switched" | "delivered" | "dropped: <reason>"}],
@@ -24,7 +32,9 @@ text `layersim run` prints, and `narrative_json` into its `--json` form, a stabl
      "drops": {"<DropReason value>": count}, "events": int (trace events), "end_ns": int (simulated end time),
      "capture": null, or {"path", "frames", "interfaces": ["client:eth0", ...]} when a capture was written}
 
-`hops` follows the run's first packet (the first echo request, the first traceroute probe, the datagram).
+`hops` follows the run's first packet (the first echo request, the first traceroute probe, the datagram; for a
+script or a service, the first packet from one of its own sockets' ports), and `tcp` the connections of its
+own sockets: another run on the same host is not mixed in.
 """
 
 from __future__ import annotations

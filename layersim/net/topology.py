@@ -6,6 +6,8 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
 
     seed = 1                  # optional integer, default 0 (`layersim run --seed N` overrides it)
     start = "2026-01-01T00:00:00Z"  # optional: the date simulated time 0 stands for in captures (this default)
+    hosts = true              # optional, default true: every node's name resolves on every host to the node's
+                              #   first address (an /etc/hosts for the simulated world); false: only its own name
 
     [[node]]                  # required: name (letters, digits, '-', '_', '.'), kind: "host" | "router" | "switch"
     name = "r1"
@@ -37,7 +39,8 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
     dev = "eth1"              # optional with `via` (derived from the connected subnet that holds it)
 
     [[run]]                   # an application, started at simulated time `at` (default "0s")
-    kind = "ping"             # required: "ping" | "traceroute" | "udp" | "script"
+    kind = "ping"             # required: "ping" | "traceroute" | "udp" | "http_get" | "bulk" (from/to), or
+                              #   "script" | "http_server" | "dns_server" (placed with `on`, no from/to)
     from = "client"           # required: a host
     to = "server"             # required: an IPv4 address, or a node name (meaning its first address)
     count = 3                 # ping: count 3, interval "1s", timeout "1s", size 56 (data bytes), ttl 64
@@ -48,9 +51,19 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
                               # script: `on` (the host, instead of from/to), `path` (a Python file, relative to
                               #   this file), `args` (its sys.argv[1:]); it runs as __main__ and its `import
                               #   socket`, select, selectors and time are the host's
+                              # http_server: `on`, port 80, and one of `root` (a directory, relative to this file:
+                              #   its files, index.html for a directory) or `body` (the text every path answers)
+                              # dns_server: `on`, port 53 (UDP and TCP), `zone`: a zone file (TOML, relative to
+                              #   this file) or an inline table, both as layersim.app.dns_zone reads them
+                              # http_get: port 80, path "/", timeout "30s"; prints the status, the size of the
+                              #   head (status line and headers) and of the body
+                              # bulk: `to` a host, bytes 1000000, port 5001, timeout "600s": sends that many bytes
+                              #   to a receiver started on `to` at time 0 and prints the goodput like iperf
+                              #   (bytes, seconds from connect() to the receiver's close, Mbit/s)
 
 Hosts without a default route get one via the first router on their subnet. Each run is a simulated process
 started at its `at` time; runs overlap freely (a ping due while a traceroute is still probing starts on time).
+Servers (and scripts that block in accept() or recv()) run until the simulation ends; the story says so.
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ class RunTables:
                                   "give one of root (a directory to serve) or body (the text every path answers)")
             options = dict(port=table.integer("port", 80, 1, 65535), body=body,
                            root=None if root is None else str(self._file(table, "root", root, directory=True)))
-            target = root if root is not None else f"body of {len((body or '').encode())} bytes"
+            target = root if root is not None else f"(a {len((body or '').encode())}-byte body)"
             return RunSpec(number, kind, host.name, target, None, at_ns, options)
         zone = self._zone(table)
         return RunSpec(number, kind, host.name, zone.origin, None, at_ns,

@@ -214,3 +214,12 @@ def test_node_names_resolve_on_every_host(tmp_path: Path, capsys: pytest.Capture
 def test_hosts_must_be_true_or_false(tmp_path: Path) -> None:
     with pytest.raises(TopologyError, match="hosts: expected true or false, got a string 'yes'"):
         load_topology(write(tmp_path, "", top='hosts = "yes"\n'))
+
+
+def test_the_services_example(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, EXAMPLES / "services.toml")
+    web, dns, get, bulk = (run["result"] for run in data["runs"])
+    assert web["requests"] == [{"method": "GET", "target": "/index.html", "status": 200, "bytes": 32}]
+    assert dns["origin"] == "example.com" and get["status"] == 200 and get["body_bytes"] == 32
+    assert bulk["sent"] == 1_000_000 and 0 < bulk["mbit_per_s"] < 10  # the 10 Mbit/s link is the bottleneck
+    assert data["runs"][0]["target"] == "(a 32-byte body)"
