@@ -77,7 +77,7 @@ def _demo(args: argparse.Namespace) -> int:
     from layersim.demo_story import render, story
 
     _check_output("--out", args.out, folder=True)
-    _check_output("--figures", args.figures, folder=True)
+    _check_output("--figures", args.figures, folder=True, made=args.out)  # e.g. demo-out/figures
     outcome = run(seed=args.seed, loss=args.loss, out=args.out)
     data = story(outcome)
     if args.figures is not None:
@@ -116,12 +116,15 @@ def _encap(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_output(option: str, path: Path | None, folder: bool = False) -> None:
+def _check_output(option: str, path: Path | None, folder: bool = False, made: Path | None = None) -> None:
     """Refuse an output whose folder is missing, before any work: a file goes into a folder that exists; a folder
-    (`--out`, `--figures`) is made, but only inside one that exists (like `mkdir`, never `mkdir -p`)."""
+    (`--out`, `--figures`) is made, but only inside one that exists (like `mkdir`, never `mkdir -p`) or that the
+    command makes itself (`made`: the demo's --out)."""
     if path is None:
         return
     parent = path.parent
+    if made is not None and parent.resolve() == made.resolve():
+        return
     if folder and path.exists() and not path.is_dir():
         raise LayersimError(f"{option}: {path} exists and is not a folder")
     if not folder and path.is_dir():

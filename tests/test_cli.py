@@ -181,3 +181,15 @@ def test_inspect_numbers_frames_and_damaged_records_alike(capsys, tmp_path):
     assert code == 2
     assert [line.split(":")[0] for line in out.splitlines() if line.startswith("Frame ")] == ["Frame 1", "Frame 2"]
     assert ": record 3 data is truncated" in err
+
+
+def test_demo_figures_may_go_into_the_out_folder_it_makes(tmp_path):
+    from layersim.cli import _check_output
+    from layersim.errors import LayersimError
+
+    out = tmp_path / "out"
+    _check_output("--figures", out / "figures", folder=True, made=out)  # the demo makes out/ first: accepted
+    with pytest.raises(LayersimError, match=r"--figures: folder .*other does not exist"):
+        _check_output("--figures", tmp_path / "other" / "figures", folder=True, made=out)
+    with pytest.raises(LayersimError, match=r"--figures: folder .*out does not exist"):
+        _check_output("--figures", out / "figures", folder=True)  # `run` makes no out/ folder
