@@ -78,6 +78,8 @@ def _demo(args: argparse.Namespace) -> int:
     from layersim.demo_story import render, story
     from layersim.terminal import print_story
 
+    _check_output("--out", args.out, folder=True)
+    _check_output("--figures", args.figures, folder=True, made=args.out)  # e.g. demo-out/figures
     outcome = run(seed=args.seed, loss=args.loss, out=args.out)
     data = story(outcome)
     if args.figures is not None and data.get("get") is not None:  # no GET was sent when the lookup failed
@@ -99,6 +101,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _encap(args: argparse.Namespace) -> int:
     from layersim.examples import http_get_frame
 
+    _check_output("--pcap", args.pcap)
     frame = http_get_frame(src_mac=args.src_mac, dst_mac=args.dst_mac, src_ip=args.src_ip, dst_ip=args.dst_ip,
                            sport=args.sport, dport=args.dport, ttl=args.ttl, method=args.method,
                            path=args.path, host=args.host)
@@ -114,6 +117,27 @@ def _encap(args: argparse.Namespace) -> int:
         if args.pcap is not None:
             print(f"\nwrote {len(data)}-byte frame to {args.pcap}")
     return 0
+
+
+def _check_output(option: str, path: Path | None, folder: bool = False, made: Path | None = None) -> None:
+    """Refuse an output whose folder is missing, before any work: a file goes into a folder that exists; a folder
+    (`--out`, `--figures`) is made, but only inside one that exists (like `mkdir`, never `mkdir -p`) or that the
+    command makes itself (`made`: the demo's --out)."""
+    if path is None:
+        return
+    parent = path.parent
+    if made is not None and parent.resolve() == made.resolve():
+        return
+    if folder and path.exists() and not path.is_dir():
+        raise LayersimError(f"{option}: {path} exists and is not a folder")
+    if not folder and path.is_dir():
+        raise LayersimError(f"{option}: {path} is a folder; give a file name")
+    if not parent.is_dir():
+        missing = parent
+        while not missing.parent.is_dir() and missing.parent != missing:
+            missing = missing.parent
+        raise LayersimError(f"{option}: folder {missing} does not exist (create it first: {option} never creates "
+                            "missing folders)")
 
 
 def _write_one(path: Path, data: bytes) -> None:
@@ -197,17 +221,19 @@ def _inspect(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     """Build the topology, capture if asked, run its applications, and print the story or its JSON."""
     from layersim.app.narrative import narrative, narrative_json, run_scenario
-    from layersim.net.engine.units import parse_duration
     from layersim.net.topology import load_topology
+    from layersim.net.topology_table import duration_ns
 
     until = None
     if args.until is not None:
         try:
-            until = parse_duration(args.until)
+            until = duration_ns(args.until)
         except LayersimError as exc:
             raise LayersimError(f"--until: {exc}") from None
     from layersim.terminal import print_story, progress
 
+    _check_output("--pcap", args.pcap)
+    _check_output("--figures", args.figures, folder=True)
     scenario = load_topology(args.topology, seed=args.seed)
     network = scenario.network
     capture = network.capture(args.pcap) if args.pcap is not None else None
@@ -226,7 +252,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.figures is not None:
             data["figures"] = figures
         print(json.dumps(data, indent=2))
-        return 0
+        return _run_status(outcomes)
     lines = [] if args.quiet else [narrative(scenario, outcomes)]
     if figures:
         lines.append(f"figures: {len(figures)} files written to {args.figures}")
@@ -235,7 +261,12 @@ def _run(args: argparse.Namespace) -> int:
                      f"{args.pcap}")
     if lines:
         print_story("\n".join(lines))
-    return 0
+    return _run_status(outcomes)
+
+
+def _run_status(outcomes: list[Any]) -> int:
+    """`layersim run`'s exit status: 1 when a run's program failed (a script raised or exited non-zero), else 0."""
+    return 1 if any(outcome.failed for outcome in outcomes) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

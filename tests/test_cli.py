@@ -124,3 +124,72 @@ def test_every_subcommand_help_ends_with_an_example(command, capsys):
     for word in example:  # the files an example names are in the repository
         if "/" in word:
             assert (Path(__file__).resolve().parent.parent / word).exists(), word
+
+
+TOPOLOGY = Path(__file__).resolve().parent.parent / "examples" / "client_r1_r2_server.toml"
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["run", str(TOPOLOGY), "--pcap", "{missing}/x.pcapng"], "--pcap"),
+    (["run", str(TOPOLOGY), "--figures", "{missing}/figs"], "--figures"),
+    (["encap", "--pcap", "{missing}/x.pcap"], "--pcap"),
+    (["demo", "--out", "{missing}/out"], "--out"),
+    (["demo", "--figures", "{missing}/figs"], "--figures"),
+])
+def test_a_missing_output_folder_is_refused_not_created(capsys, tmp_path, args, option):
+    missing = tmp_path / "no" / "such"
+    code, out, err = run(capsys, *(a.format(missing=missing) for a in args))
+    assert code == 2 and out == ""
+    assert err == (f"layersim: error: {option}: folder {tmp_path / 'no'} does not exist (create it first: {option} "
+                   "never creates missing folders)\n")
+    assert not (tmp_path / "no").exists()
+
+
+def test_an_output_folder_is_made_inside_one_that_exists(capsys, tmp_path):
+    pcap = tmp_path / "x.pcapng"  # the boundary: the file's folder exists
+    assert run(capsys, "run", str(TOPOLOGY), "--pcap", str(pcap), "--quiet")[0] == 0
+    assert pcap.stat().st_size > 0
+    code, _, err = run(capsys, "encap", "--pcap", str(tmp_path))
+    assert code == 2 and err == f"layersim: error: --pcap: {tmp_path} is a folder; give a file name\n"
+
+
+@pytest.mark.parametrize("text", ["", "\n", "// only a comment\n\n"])
+def test_tcpcheck_of_a_script_with_nothing_to_check_exits_2(capsys, tmp_path, text):
+    script = tmp_path / "empty.pkt"
+    script.write_text(text)
+    code, out, err = run(capsys, "tcpcheck", str(script))
+    assert (code, out) == (2, "")
+    assert err == f"layersim: error: {script}:1:1: nothing to check: the script has no packet or call lines\n"
+
+
+@pytest.mark.parametrize(("lines", "said"), [(1, "1 line passed"), (2, "2 lines passed")])
+def test_tcpcheck_counts_lines_in_the_singular_and_plural(capsys, tmp_path, lines, said):
+    script = tmp_path / "one.pkt"
+    script.write_text("".join(["0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", "+0 close(3) = 0\n"][:lines]))
+    code, out, _ = run(capsys, "tcpcheck", str(script))
+    assert code == 0 and out.strip().endswith(f"(profile linux): {said}")
+
+
+def test_inspect_numbers_frames_and_damaged_records_alike(capsys, tmp_path):
+    from layersim.capture import write_pcap
+
+    path = tmp_path / "three.pcap"
+    write_pcap(path, [(0, bytes(60))] * 3)  # three 60-byte frames
+    data = path.read_bytes()
+    path.write_bytes(data[:-5])  # the third record's data is cut short
+    code, out, err = run(capsys, "inspect", str(path))
+    assert code == 2
+    assert [line.split(":")[0] for line in out.splitlines() if line.startswith("Frame ")] == ["Frame 1", "Frame 2"]
+    assert ": record 3 data is truncated" in err
+
+
+def test_demo_figures_may_go_into_the_out_folder_it_makes(tmp_path):
+    from layersim.cli import _check_output
+    from layersim.errors import LayersimError
+
+    out = tmp_path / "out"
+    _check_output("--figures", out / "figures", folder=True, made=out)  # the demo makes out/ first: accepted
+    with pytest.raises(LayersimError, match=r"--figures: folder .*other does not exist"):
+        _check_output("--figures", tmp_path / "other" / "figures", folder=True, made=out)
+    with pytest.raises(LayersimError, match=r"--figures: folder .*out does not exist"):
+        _check_output("--figures", out / "figures", folder=True)  # `run` makes no out/ folder

@@ -28,7 +28,7 @@ DROP_MEANINGS = {
     DropReason.BAD_CHECKSUM: "a header checksum was wrong (a corrupted frame that passed the FCS, or one built wrong)",
     DropReason.BAD_FCS: "the Ethernet FCS (CRC-32) did not match: the NIC discarded a frame the link corrupted",
     DropReason.NOT_FOR_ME: "not addressed to this node (e.g. an ARP request for another address)",
-    DropReason.NO_LISTENER: "no socket on the UDP port (traceroute's last hop does this on purpose)",
+    DropReason.NO_LISTENER: "no socket on the port (the run narrator tells it per protocol)",
     DropReason.QUEUE_FULL: "the link's queue was full",
     DropReason.LINK_LOSS: "lost on the link (the loss fault)",
 }

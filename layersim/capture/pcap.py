@@ -74,7 +74,7 @@ def iter_pcap(reader: ByteReader) -> Iterator[CaptureRecord]:
     linktype = linktype_field & LINKTYPE_MASK
     record_header = struct.Struct(order + RECORD_HEADER_FIELDS)
     largest = max(snaplen, MAX_CAPTURED_LENGTH)
-    index = 0
+    index = 0  # from 0 in Record.index (and inspect --json); messages say index + 1, as inspect numbers frames
     while True:
         start = reader.offset
         head = reader.read(record_header.size)
@@ -83,17 +83,17 @@ def iter_pcap(reader: ByteReader) -> Iterator[CaptureRecord]:
         if len(head) < record_header.size:
             raise reader.error(
                 start,
-                f"record {index} header is truncated: needs {record_header.size} bytes,"
+                f"record {index + 1} header is truncated: needs {record_header.size} bytes,"
                 f" the file ends after {len(head)}",
             )
         seconds, fraction, captured_length, orig_len = record_header.unpack(head)
         if captured_length > largest:
             raise reader.error(
                 start,
-                f"record {index} captured length {captured_length} is larger than the snapshot length"
+                f"record {index + 1} captured length {captured_length} is larger than the snapshot length"
                 f" {snaplen} and the {MAX_CAPTURED_LENGTH}-byte maximum (corrupt record header?)",
             )
-        data = reader.read_exact(captured_length, f"record {index} data")
+        data = reader.read_exact(captured_length, f"record {index + 1} data")
         yield CaptureRecord(
             index=index,
             time_ns=seconds * _NS_PER_S + fraction * tick_ns,
@@ -128,7 +128,7 @@ class PcapWriter(CaptureWriter):
         """Append one frame; data beyond the snaplen is cut off, orig_len defaults to len(data)."""
         if not 0 <= time_ns < (1 << 32) * _NS_PER_S:
             raise self._out.error(
-                f"record {self.count} timestamp {time_ns} ns is outside classic pcap's range"
+                f"record {self.count + 1} timestamp {time_ns} ns is outside classic pcap's range"
                 " (0 to 2**32 seconds after 1970); use pcapng"
             )
         if orig_len is None:
@@ -136,7 +136,7 @@ class PcapWriter(CaptureWriter):
         captured = bytes(data[: self.snaplen] if self.snaplen else data)
         if not len(captured) <= orig_len <= 0xFFFFFFFF:
             raise self._out.error(
-                f"record {self.count} original length {orig_len} is not between the {len(captured)}"
+                f"record {self.count + 1} original length {orig_len} is not between the {len(captured)}"
                 " captured bytes and 2**32 - 1"
             )
         seconds, nanoseconds = divmod(time_ns, _NS_PER_S)
@@ -147,7 +147,7 @@ class PcapWriter(CaptureWriter):
         """Append a frame read from another capture; its linktype must be this file's."""
         if record.linktype != self.linktype:
             raise self._out.error(
-                f"record {record.index} has linktype {record.linktype} but the file is written"
+                f"record {record.index + 1} has linktype {record.linktype} but the file is written"
                 f" with linktype {self.linktype}; pass linktype={record.linktype}"
             )
         self.write(record.time_ns, record.data, record.orig_len)

@@ -169,18 +169,18 @@ class PcapngWriter(CaptureWriter):
         it went."""
         if not 0 <= interface_index < len(self.interfaces):
             raise self._out.error(
-                f"record {self.count}: interface {interface_index} does not exist"
+                f"record {self.count + 1}: interface {interface_index} does not exist"
                 f" (the file has {len(self.interfaces)} interfaces)"
             )
         if not 0 <= time_ns < 1 << 64:
-            raise self._out.error(f"record {self.count}: timestamp {time_ns} ns does not fit in 64 bits")
+            raise self._out.error(f"record {self.count + 1}: timestamp {time_ns} ns does not fit in 64 bits")
         snaplen = self.interfaces[interface_index].snaplen
         captured = bytes(data[:snaplen] if snaplen else data)
         if orig_len is None:
             orig_len = len(data)
         if not len(captured) <= orig_len <= 0xFFFFFFFF:
             raise self._out.error(
-                f"record {self.count}: original length {orig_len} is not between the"
+                f"record {self.count + 1}: original length {orig_len} is not between the"
                 f" {len(captured)} captured bytes and 2**32 - 1"
             )
         if packet_id is None and direction is None:
@@ -234,7 +234,7 @@ class PcapngWriter(CaptureWriter):
             and record.linktype != interfaces[record.interface_id].linktype
         ):
             raise self._out.error(
-                f"record {record.index} has linktype {record.linktype} but interface {record.interface_id}"
+                f"record {record.index + 1} has linktype {record.linktype} but interface {record.interface_id}"
                 f" ({interfaces[record.interface_id].name}) has {interfaces[record.interface_id].linktype}"
             )
         self.write(

@@ -6,6 +6,8 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
 
     seed = 1                  # optional integer, default 0 (`layersim run --seed N` overrides it)
     start = "2026-01-01T00:00:00Z"  # optional: the date simulated time 0 stands for in captures (this default)
+    hosts = true              # optional, default true: every node's name resolves on every host to the node's
+                              #   first address (an /etc/hosts for the simulated world); false: only its own name
 
     [[node]]                  # required: name (letters, digits, '-', '_', '.'), kind: "host" | "router" | "switch"
     name = "r1"
@@ -22,7 +24,8 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
     b_ip = "10.0.1.1/24"      #   host); or none (a free 10.0.N.0/24). Switch ports take no address.
     a_mac = "52:54:00:12:34:56"  # optional per end: a unicast MAC used nowhere else (default 02:00:00:00:00:NN,
                               #   numbered in the order interfaces are made)
-    delay = "2ms"             # default "1ms"; units ns, us, ms, s (a bare integer counts nanoseconds)
+    delay = "2ms"             # default "1ms"; units ns, us, ms, s. Every duration (delay, at, interval,
+                              #   timeout) is a string with its unit: a bare number or a negative one is an error
     bandwidth = "100Mbit"     # default "100Mbit"; units bit, kbit, Mbit, Gbit (or bps...; an integer is bit/s)
     mtu = 1500                # default 1500 bytes of IP packet; queue = 100 frames (drop-tail)
     loss = 0.0                # per-frame probabilities 0..1, default 0: loss, duplicate, reorder, corrupt
@@ -36,7 +39,8 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
     dev = "eth1"              # optional with `via` (derived from the connected subnet that holds it)
 
     [[run]]                   # an application, started at simulated time `at` (default "0s")
-    kind = "ping"             # required: "ping" | "traceroute" | "udp" | "script"
+    kind = "ping"             # required: "ping" | "traceroute" | "udp" | "http_get" | "bulk" (from/to), or
+                              #   "script" | "http_server" | "dns_server" (placed with `on`, no from/to)
     from = "client"           # required: a host
     to = "server"             # required: an IPv4 address, or a node name (meaning its first address)
     count = 3                 # ping: count 3, interval "1s", timeout "1s", size 56 (data bytes), ttl 64
@@ -47,17 +51,25 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
                               # script: `on` (the host, instead of from/to), `path` (a Python file, relative to
                               #   this file), `args` (its sys.argv[1:]); it runs as __main__ and its `import
                               #   socket`, select, selectors and time are the host's
+                              # http_server: `on`, port 80, and one of `root` (a directory, relative to this file:
+                              #   its files, index.html for a directory) or `body` (the text every path answers)
+                              # dns_server: `on`, port 53 (UDP and TCP), `zone`: a zone file (TOML, relative to
+                              #   this file) or an inline table, both as layersim.app.dns_zone reads them
+                              # http_get: port 80, path "/", timeout "30s"; prints the status, the size of the
+                              #   head (status line and headers) and of the body
+                              # bulk: `to` a host, bytes 1000000, port 5001, timeout "600s": sends that many bytes
+                              #   to a receiver started on `to` at time 0 and prints the goodput like iperf
+                              #   (bytes, seconds from connect() to the receiver's close, Mbit/s)
 
 Hosts without a default route get one via the first router on their subnet. Each run is a simulated process
 started at its `at` time; runs overlap freely (a ping due while a traceroute is still probing starts on time).
+Servers (and scripts that block in accept() or recv()) run until the simulation ends; the story says so.
 """
 
 from __future__ import annotations
 
-import difflib
 import tomllib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
@@ -66,48 +78,22 @@ from typing import Any
 from layersim.errors import LayersimError
 from layersim.net.engine.link import FCS_MODES
 from layersim.net.engine.switch import Switch
-from layersim.net.engine.units import parse_bandwidth, parse_duration
+from layersim.net.engine.units import parse_bandwidth
 from layersim.net.host.host import Host
 from layersim.net.ipv4.node import IPNode
 from layersim.net.network import Network
+from layersim.net.topology_runs import RUN_KINDS, RunSpec, RunTables, first_address
+from layersim.net.topology_table import Table, TopologyError
 from layersim.tcp import CONGESTION_CONTROLS, PROFILES
 
-MAX_PING_COUNT = 100_000  # sequence numbers wrap at 65536, as iputils ping's do
-
-__all__ = ["RunSpec", "Scenario", "TopologyError", "build_network", "load_topology"]
+__all__ = ["RUN_KINDS", "RunSpec", "Scenario", "TopologyError", "build_network", "load_topology"]
 
 NODE_KINDS = ("host", "router", "switch")
-RUN_KINDS = ("ping", "traceroute", "udp", "script")
-_TOP_KEYS = ("seed", "start", "node", "link", "route", "run")
+_TOP_KEYS = ("seed", "start", "hosts", "node", "link", "route", "run")
 _NODE_KEYS = ("name", "kind", "nat", "nat_ports", "tcp", "congestion")
 _LINK_KEYS = ("a", "b", "a_ip", "b_ip", "a_mac", "b_mac", "delay", "bandwidth", "mtu", "queue", "loss", "duplicate",
               "reorder", "corrupt", "corrupt_fcs")
 _ROUTE_KEYS = ("node", "to", "via", "dev")
-_RUN_COMMON = ("kind", "from", "to", "at")
-_RUN_KEYS = {"ping": ("count", "interval", "timeout", "size", "ttl"),
-             "traceroute": ("max_hops", "probes", "timeout"),
-             "udp": ("port", "data", "sport", "ttl", "listen"),
-             "script": ("on", "path", "args")}
-_REQUIRED = object()
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "an array",
-               datetime: "a date"}
-
-
-class TopologyError(LayersimError):
-    """A topology file that cannot be built: the message names the file, the table and the key."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunSpec:
-    """One [[run]] table: which application, from which host, to which address, when, with which options."""
-
-    index: int  # position among the [[run]] tables, from 1
-    kind: str
-    source: str  # the host it runs on (`from`)
-    target: str  # `to` as written
-    address: IPv4Address | None  # None for a script
-    at_ns: int
-    options: dict[str, Any] = field(default_factory=dict)  # kind-specific, durations in ns
 
 
 @dataclass(slots=True)
@@ -117,80 +103,6 @@ class Scenario:
     network: Network
     runs: list[RunSpec]
     source: str  # the file name, for messages
-
-
-class _Table:
-    """One TOML table with its location, handing out typed values and raising errors that name the key."""
-
-    def __init__(self, where: str, data: Any, allowed: Iterable[str]) -> None:
-        self.where = where
-        if not isinstance(data, dict):
-            raise TopologyError(f"{where}: expected a table, got {_describe(data)}")
-        self.data = data
-        allowed = tuple(allowed)
-        for key in data:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(allowed)}"
-                raise self.error(key, f"unknown key ({hint})")
-
-    def error(self, key: str | None, message: str) -> TopologyError:
-        """An error located at this table (and key)."""
-        return TopologyError(f"{self.where}: {key}: {message}" if key else f"{self.where}: {message}")
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = _REQUIRED) -> Any:
-        """The value of `key`, which must have type `kind`; `default` when absent (required without one)."""
-        if key not in self.data:
-            if default is _REQUIRED:
-                raise self.error(key, "missing required key")
-            return default
-        value = self.data[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
-            wanted = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
-            raise self.error(key, f"expected {wanted}, got {_describe(value)}")
-        return value
-
-    def integer(self, key: str, default: Any, low: int, high: int | None = None) -> int:
-        """An integer in [low, high]."""
-        value = self.get(key, int, default)
-        if value < low or (high is not None and value > high):
-            limit = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise self.error(key, f"{value} must be {limit}")
-        return value
-
-    def units(self, key: str, default: Any, parse: Callable[[Any], int], positive: bool = False) -> int:
-        """A duration or bandwidth written with its unit ("2ms", "100Mbit") or as a bare integer."""
-        try:
-            value = parse(self.get(key, (str, int), default))
-        except LayersimError as exc:
-            raise self.error(key, str(exc)) from None
-        if positive and value <= 0:
-            raise self.error(key, "must be more than 0")
-        return value
-
-    def choice(self, key: str, choices: tuple[str, ...]) -> str:
-        """One of `choices` (default the first)."""
-        value = self.get(key, str, choices[0])
-        if value not in choices:
-            wanted = " or ".join(f'"{c}"' for c in choices)
-            raise self.error(key, f"expected {wanted}, got {_describe(value)}")
-        return value
-
-    def probability(self, key: str) -> float:
-        """A probability between 0 and 1 (default 0)."""
-        value = float(self.get(key, (int, float), 0.0))
-        if not 0.0 <= value <= 1.0:
-            raise self.error(key, f"{value} is not a probability between 0 and 1")
-        return value
-
-
-def _describe(value: Any) -> str:
-    """A TOML value for an error message: "a string '1500'", "a table"."""
-    if isinstance(value, dict | list):
-        return "a table" if isinstance(value, dict) else "an array"
-    names = {bool: "a boolean", str: "a string", int: "an integer", float: "a number"}
-    return f"{names.get(type(value), type(value).__name__)} {value!r}"
 
 
 def load_topology(path: str | Path, *, seed: int | None = None) -> Scenario:
@@ -211,7 +123,7 @@ def load_topology(path: str | Path, *, seed: int | None = None) -> Scenario:
 
 def build_network(data: dict[str, Any], source: str, *, seed: int | None = None) -> Scenario:
     """Build the Network and the run list described by parsed TOML `data` (`source` names it in errors)."""
-    top = _Table(source, data, _TOP_KEYS)
+    top = Table(source, data, _TOP_KEYS)
     file_seed = top.get("seed", int, 0)
     start = top.get("start", (str, datetime), None)
     try:
@@ -223,11 +135,24 @@ def build_network(data: dict[str, Any], source: str, *, seed: int | None = None)
         for where, table in _tables(top, name):
             step(where, table)
     builder.finish()
-    runs = [builder.run(where, table, number) for number, (where, table) in enumerate(_tables(top, "run"), 1)]
+    if top.get("hosts", bool, True):
+        _fill_hosts(network)
+    tables = RunTables(network, source)
+    runs = [tables.run(where, table, number) for number, (where, table) in enumerate(_tables(top, "run"), 1)]
     return Scenario(network, runs, source)
 
 
-def _tables(top: _Table, name: str) -> list[tuple[str, Any]]:
+def _fill_hosts(network: Network) -> None:
+    """`hosts = true`: every node's name resolves on every host to its first address, as in an /etc/hosts."""
+    names = {name: address for name, node in network.nodes.items()
+             if (address := first_address(node)) is not None}
+    for node in network.nodes.values():
+        if isinstance(node, Host):
+            for name, address in names.items():
+                node.hosts.setdefault(name, address)
+
+
+def _tables(top: Table, name: str) -> list[tuple[str, Any]]:
     value = top.data.get(name, [])
     if not isinstance(value, list) or any(not isinstance(item, dict) for item in value):
         raise top.error(name, f"expected an array of tables, written [[{name}]]")
@@ -243,9 +168,9 @@ class _Builder:
         self.node_where: dict[str, str] = {}
         self.iface_where: dict[str, str] = {}  # "node:iface" -> the [[link]] that made it
         self.address_where: dict[IPv4Address, str] = {}
-        self.nat: dict[str, tuple[_Table, str, tuple[int, int] | None]] = {}
+        self.nat: dict[str, tuple[Table, str, tuple[int, int] | None]] = {}
 
-    def _node(self, table: _Table, key: str, text: str) -> Any:
+    def _node(self, table: Table, key: str, text: str) -> Any:
         if text not in self.network.nodes:
             have = ", ".join(self.network.nodes) or "none"
             raise table.error(key, f"unknown node {text!r} (nodes: {have})")
@@ -253,7 +178,7 @@ class _Builder:
 
     def node(self, where: str, data: Any) -> None:
         """[[node]]: add a host, router or switch."""
-        table = _Table(where, data, _NODE_KEYS)
+        table = Table(where, data, _NODE_KEYS)
         name = table.get("name", str)
         kind = table.get("kind", str)
         if kind not in NODE_KINDS:
@@ -294,7 +219,7 @@ class _Builder:
             except LayersimError as exc:
                 raise table.error("nat", str(exc)) from None
 
-    def _end(self, table: _Table, key: str) -> tuple[Any, str | None]:
+    def _end(self, table: Table, key: str) -> tuple[Any, str | None]:
         text = table.get(key, str)
         name, colon, iface = text.partition(":")
         node = self._node(table, key, name)
@@ -305,7 +230,7 @@ class _Builder:
             raise table.error(key, f"interface {full!r} is already linked ({self.iface_where[full]})")
         return node, iface or None
 
-    def _address(self, table: _Table, key: str, node: Any) -> IPv4Interface | None:
+    def _address(self, table: Table, key: str, node: Any) -> IPv4Interface | None:
         text = table.get(key, str, None)
         if text is None:
             return None
@@ -331,7 +256,7 @@ class _Builder:
 
     def link(self, where: str, data: Any) -> None:
         """[[link]]: join two nodes, creating both interfaces."""
-        table = _Table(where, data, _LINK_KEYS)
+        table = Table(where, data, _LINK_KEYS)
         node_a, iface_a = self._end(table, "a")
         node_b, iface_b = self._end(table, "b")
         if node_a is node_b:
@@ -343,7 +268,7 @@ class _Builder:
                 raise table.error("b_ip", f"duplicate address {ip_b.ip} (a_ip is the same)")
             if ip_b.network != ip_a.network:
                 raise table.error("b_ip", f"address {ip_b} is outside the link's prefix {ip_a.network} (a_ip)")
-        options = dict(delay=table.units("delay", "1ms", parse_duration),
+        options = dict(delay=table.duration("delay", "1ms"),
                        bandwidth=table.units("bandwidth", "100Mbit", parse_bandwidth, positive=True),
                        mtu=table.integer("mtu", 1500, 68, 65535), queue=table.integer("queue", 100, 1),
                        **{key: table.probability(key) for key in ("loss", "duplicate", "reorder", "corrupt")},
@@ -370,7 +295,7 @@ class _Builder:
 
     def route(self, where: str, data: Any) -> None:
         """[[route]]: a static route, its interface derived from the next hop when `dev` is omitted."""
-        table = _Table(where, data, _ROUTE_KEYS)
+        table = Table(where, data, _ROUTE_KEYS)
         node = self._node(table, "node", table.get("node", str))
         if not isinstance(node, IPNode):
             raise table.error("node", f"{node.name} is a switch; switches have no routing table")
@@ -390,7 +315,7 @@ class _Builder:
         except LayersimError as exc:
             raise table.error("to", str(exc)) from None
 
-    def _next_hop(self, table: _Table, node: IPNode, text: str, dev: str | None) -> IPv4Address:
+    def _next_hop(self, table: Table, node: IPNode, text: str, dev: str | None) -> IPv4Address:
         try:
             via = IPv4Address(text)
         except ValueError:
@@ -407,83 +332,3 @@ class _Builder:
                 raise table.error("via", f"next hop {via} is not on {node.name}:{dev}'s subnet "
                                   f"({address.network if address else 'no address'})")
         return via
-
-    def run(self, where: str, data: Any, number: int) -> RunSpec:
-        """[[run]]: an application to start, with its options checked now rather than mid-simulation."""
-        kind = data.get("kind") if isinstance(data, dict) else None
-        if isinstance(kind, str) and kind not in RUN_KINDS:  # name a misspelled kind before anything it holds
-            close = difflib.get_close_matches(kind, RUN_KINDS, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"use {', '.join(RUN_KINDS)}"
-            raise TopologyError(f"{where}: kind: unknown run kind {kind!r} ({hint})")
-        extra = _RUN_KEYS.get(kind, ()) if isinstance(kind, str) else ()
-        for key in data if extra else ():
-            if key not in extra and key not in _RUN_COMMON and any(key in keys for keys in _RUN_KEYS.values()):
-                raise TopologyError(f"{where}: {key}: not an option of a {kind} run (it has {', '.join(extra)})")
-        if kind == "script":
-            return self._script(where, data, number)
-        table = _Table(where, data, (*_RUN_COMMON, *extra))
-        kind = table.get("kind", str)
-        if kind not in RUN_KINDS:
-            raise table.error("kind", f"unknown run kind {kind!r} (use {', '.join(RUN_KINDS)})")
-        host = self._node(table, "from", table.get("from", str))
-        if not isinstance(host, Host):
-            raise table.error("from", f"{host.name} is a {host.kind}; applications run on hosts")
-        target = table.get("to", str)
-        address, owner = self._target(table, target)
-        at_ns = table.units("at", "0s", parse_duration)
-        if kind == "ping":
-            options = dict(count=table.integer("count", 3, 1, MAX_PING_COUNT),
-                           interval_ns=table.units("interval", "1s", parse_duration, positive=True),
-                           timeout_ns=table.units("timeout", "1s", parse_duration, positive=True),
-                           size=table.integer("size", 56, 16, 65507), ttl=table.integer("ttl", 64, 1, 255))
-        elif kind == "traceroute":
-            options = dict(max_hops=table.integer("max_hops", 30, 1, 255),
-                           probes=table.integer("probes", 3, 1, 10),
-                           timeout_ns=table.units("timeout", "5s", parse_duration, positive=True))
-        else:
-            listen = table.get("listen", bool, isinstance(owner, Host))
-            if listen and not isinstance(owner, Host):
-                raise table.error("listen", f"{target} is not a host's address, so nothing can listen there")
-            sport = table.get("sport", int, None)
-            if sport is not None:
-                sport = table.integer("sport", None, 1, 65535)
-            options = dict(port=table.integer("port", _REQUIRED, 1, 65535), data=table.get("data", str, "hello"),
-                           sport=sport, ttl=table.integer("ttl", 64, 1, 255),
-                           listen=owner.name if listen else None)
-        return RunSpec(number, kind, host.name, target, address, at_ns, options)
-
-    def _script(self, where: str, data: Any, number: int) -> RunSpec:
-        """[[run]] kind = "script": a Python file run as __main__ on a host, its socket module the host's."""
-        table = _Table(where, data, ("kind", "on", "path", "args", "at"))
-        host = self._node(table, "on", table.get("on", str))
-        if not isinstance(host, Host):
-            raise table.error("on", f"{host.name} is a {host.kind}; scripts run on hosts")
-        text = table.get("path", str)
-        path = Path(text) if Path(text).is_absolute() else Path(self.source).parent / text
-        if not path.is_file():
-            raise table.error("path", f"no such file {text!r} (looked for {path})")
-        args = table.get("args", list, [])
-        if not all(isinstance(arg, str | int | float) for arg in args):
-            raise table.error("args", "expected an array of strings or numbers (the script's sys.argv[1:])")
-        at_ns = table.units("at", "0s", parse_duration)
-        return RunSpec(number, "script", host.name, text, None, at_ns, {"path": str(path),
-                                                                          "args": [str(a) for a in args]})
-
-    def _target(self, table: _Table, text: str) -> tuple[IPv4Address, Any]:
-        """`to`: an address (and the node owning it, if any), or a node name meaning its first address."""
-        try:
-            address = IPv4Address(text)
-        except ValueError:
-            address = None
-        if address is not None:
-            owner = next((n for n in self.network.nodes.values() if isinstance(n, IPNode) and address in n.addresses),
-                         None)
-            return address, owner
-        if text not in self.network.nodes:
-            raise table.error("to", f"{text!r} is neither an IPv4 address nor a node "
-                              f"(nodes: {', '.join(self.network.nodes)})")
-        node = self.network.nodes[text]
-        first = next((i.address.ip for i in node.interfaces.values() if i.address is not None), None)
-        if first is None:
-            raise table.error("to", f"node {text!r} has no IPv4 address")
-        return first, node

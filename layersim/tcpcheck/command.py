@@ -29,6 +29,10 @@ def main(args: argparse.Namespace) -> int:
     from layersim.tcpcheck.runner import RunConfig, run_script
 
     script = parse_file(args.script)
+    if not script.events:  # an empty file (or only comments) checks nothing: passing it would say nothing true
+        from layersim.tcpcheck.errors import ScriptParseError
+
+        raise ScriptParseError(str(args.script), 1, 1, "nothing to check: the script has no packet or call lines")
     result = run_script(script, RunConfig(profile=args.profile, options=args.options, seed=args.seed))
     print(render(result, verbose=args.verbose))
     return 0 if result.passed else 1

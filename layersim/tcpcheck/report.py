@@ -126,6 +126,6 @@ def render(result: RunResult, *, verbose: bool = False) -> str:
                 out.append(f"     actual:   {line.actual}")
     ran = sum(1 for line in result.lines if line.passed)
     verdict = "PASS" if result.passed else "FAIL"
-    out.append(f"{verdict} {result.path} (profile {result.profile}): {ran} lines passed"
+    out.append(f"{verdict} {result.path} (profile {result.profile}): {ran} line{'' if ran == 1 else 's'} passed"
                + ("" if result.passed else f", failed at line {result.failure.event.line}" if result.failure else ""))
     return "\n".join(out)

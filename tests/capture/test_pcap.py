@@ -195,7 +195,7 @@ def test_copy_capture_records() -> None:
 
 def test_copy_refuses_a_different_linktype() -> None:
     record = CaptureRecord(0, 0, b"x", 1, None, 0, linktype=101, comment=None)
-    with pytest.raises(CaptureError, match=r"^pcap stream at byte 24: record 0 has linktype 101 .*=101$"):
+    with pytest.raises(CaptureError, match=r"^pcap stream at byte 24: record 1 has linktype 101 .*=101$"):
         write_pcap(io.BytesIO(), [record])
 
 
@@ -211,7 +211,7 @@ def test_writer_rejects_what_pcap_cannot_hold(
     time_ns: int, data: bytes, orig_len: int | None, message: str
 ) -> None:
     with PcapWriter(io.BytesIO()) as writer:
-        with pytest.raises(CaptureError, match="^pcap stream at byte 24: record 0 " + message):
+        with pytest.raises(CaptureError, match="^pcap stream at byte 24: record 1 " + message):
             writer.write(time_ns, data, orig_len)
         writer.write(0, b"still usable")
     assert writer.count == 1
@@ -230,7 +230,7 @@ def test_absurd_captured_length_is_a_corrupt_header(tmp_path: Path) -> None:
     path.write_bytes(header + struct.pack("<IIII", 0, 0, 0x7FFFFFFF, 60) + b"\0" * 60)
     records = read_pcap(path)
     assert next(records).data == b"ok"
-    message = "at byte 42: record 1 captured length 2147483647 is larger than the snapshot length 65535"
+    message = "at byte 42: record 2 captured length 2147483647 is larger than the snapshot length 65535"
     with pytest.raises(CaptureError, match=f"^{re.escape(f'{path} {message}')}"):
         next(records)
 
@@ -270,8 +270,8 @@ def test_not_a_pcap_file() -> None:
     ("cut", "message"),
     [
         # scapy_us.pcap: 24-byte header, records at 24 (16 + 59 bytes), 99 (16 + 46) and 161 (16 + 42).
-        (161 + 10, "at byte 161: record 2 header is truncated: needs 16 bytes, the file ends after 10"),
-        (161 + 16 + 30, "at byte 177: record 2 data is truncated: needs 42 bytes, the file ends after 30"),
+        (161 + 10, "at byte 161: record 3 header is truncated: needs 16 bytes, the file ends after 10"),
+        (161 + 16 + 30, "at byte 177: record 3 data is truncated: needs 42 bytes, the file ends after 30"),
     ],
 )
 def test_truncated_last_record_yields_the_earlier_ones_first(tmp_path: Path, cut: int, message: str) -> None:

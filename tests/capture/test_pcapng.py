@@ -362,17 +362,17 @@ def test_copy_capture_records() -> None:
 
 def test_copy_refuses_a_different_linktype() -> None:
     record = CaptureRecord(0, 0, b"x", 1, "r1:eth0", 0, linktype=101, comment=None)
-    with pytest.raises(CaptureError, match=r"record 0 has linktype 101 but interface 0 \(r1:eth0\) has 1$"):
+    with pytest.raises(CaptureError, match=r"record 1 has linktype 101 but interface 0 \(r1:eth0\) has 1$"):
         write_pcapng(io.BytesIO(), [Interface("r1:eth0")], [record])
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda w: w.write(3, 0, b"x"), r"record 0: interface 3 does not exist \(the file has 1 interfaces"),
-        (lambda w: w.write(0, -1, b"x"), "record 0: timestamp -1 ns does not fit in 64 bits"),
-        (lambda w: w.write(0, 2**64, b"x"), "record 0: timestamp 18446744073709551616 ns does not fit"),
-        (lambda w: w.write(0, 0, b"xy", orig_len=1), "record 0: original length 1 is not between the 2"),
+        (lambda w: w.write(3, 0, b"x"), r"record 1: interface 3 does not exist \(the file has 1 interfaces"),
+        (lambda w: w.write(0, -1, b"x"), "record 1: timestamp -1 ns does not fit in 64 bits"),
+        (lambda w: w.write(0, 2**64, b"x"), "record 1: timestamp 18446744073709551616 ns does not fit"),
+        (lambda w: w.write(0, 0, b"xy", orig_len=1), "record 1: original length 1 is not between the 2"),
     ],
 )
 def test_writer_rejects_what_pcapng_cannot_hold(call: Callable[[PcapngWriter], None], message: str) -> None:
