@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from layersim.app.dns_server import serve_dns
-from layersim.app.dns_zone import Zone
 from layersim.app.host_dns import use_dns
 from layersim.app.http_server import Request, serve_http
+from layersim.dns.zone import Zone
 from layersim.errors import LayersimError
 from layersim.net.engine.capture import CaptureSession
 from layersim.net.engine.process import Process, sleep

@@ -6,8 +6,8 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from layersim.app.dns_zone import Zone
 from layersim.app.serving import Spawn, Stop, accept_loop, poll_timeout, recv_exact, running, thread_spawn
+from layersim.dns.zone import Zone
 from layersim.errors import LayersimError
 from layersim.wire.dns import DNS, DNSRcode
 from layersim.wire.packet import Packet

@@ -54,7 +54,7 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
                               # http_server: `on`, port 80, and one of `root` (a directory, relative to this file:
                               #   its files, index.html for a directory) or `body` (the text every path answers)
                               # dns_server: `on`, port 53 (UDP and TCP), `zone`: a zone file (TOML, relative to
-                              #   this file) or an inline table, both as layersim.app.dns_zone reads them
+                              #   this file) or an inline table, both as layersim.dns.zone reads them
                               # http_get: port 80, path "/", timeout "30s"; prints the status, the size of the
                               #   head (status line and headers) and of the body
                               # bulk: `to` a host, bytes 1000000, port 5001, timeout "600s": sends that many bytes

@@ -148,8 +148,8 @@ class RunTables:
                        {"port": table.integer("port", 53, 1, 65535), "zone": zone})
 
     def _zone(self, table: Table) -> Any:
-        """dns_server's `zone`: a TOML zone file (relative to this file) or an inline table, as dns_zone reads them."""
-        from layersim.app.dns_zone import Zone
+        """dns_server's `zone`: a TOML zone file (relative to this file) or an inline table (layersim.dns.zone)."""
+        from layersim.dns.zone import Zone
 
         value = table.get("zone", (str, dict))
         try:

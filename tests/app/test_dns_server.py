@@ -11,8 +11,8 @@ import dns.rcode
 import pytest
 
 from layersim.app.dns_server import answer_bytes, serve_dns, serve_dns_tcp, serve_dns_udp
-from layersim.app.dns_zone import Zone
 from layersim.app.serving import thread_spawn
+from layersim.dns.zone import Zone
 from tests.app.conftest import running
 
 ZONE = Zone.from_dict({

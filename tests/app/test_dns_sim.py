@@ -14,8 +14,8 @@ import dns.rcode
 import dns.rdatatype
 
 from layersim.app.dns_server import serve_dns
-from layersim.app.dns_zone import Zone
 from layersim.app.host_dns import use_dns
+from layersim.dns.zone import Zone
 from layersim.net.engine.process import Process
 from layersim.net.ip.hooks import ACCEPT, Drop, HookPacket, HookPoint
 from layersim.net.network import Network

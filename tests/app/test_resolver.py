@@ -17,7 +17,6 @@ import dns.rrset
 import pytest
 
 from layersim.app.dns_server import answer_bytes, serve_dns, serve_dns_tcp
-from layersim.app.dns_zone import Zone
 from layersim.app.resolver import (
     STRERROR,
     GaiError,
@@ -32,6 +31,7 @@ from layersim.app.resolver import (
     server_timeout,
 )
 from layersim.app.serving import Stop
+from layersim.dns.zone import Zone
 from tests.app.conftest import running
 
 ZONE = Zone.from_dict({

@@ -426,3 +426,17 @@ def test_joining_itself_is_an_error() -> None:
     holder.append(proc)
     net.run()
     assert proc.done and isinstance(proc.exception, ProcessError)
+
+
+@pytest.mark.parametrize("module", ["layersim.wire.checksum", "layersim.app.ping"])
+def test_strict_mode_raises_a_bug_anywhere_in_layersim(module: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug is ours wherever in the package it is raised (wire, app...), not only in the simulation's own files."""
+    import importlib
+
+    code = compile("def broken():\n    return 1 + None\n", importlib.import_module(module).__file__, "exec")
+    namespace: dict[str, object] = {}
+    exec(code, namespace)  # a function whose frames sit in that layersim module's file
+    net, a, _ = two_hosts(strict=True)
+    a.spawn(namespace["broken"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="unsupported operand"):
+        net.run()

@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from greenlet import getcurrent, greenlet
 
@@ -21,12 +21,26 @@ from layersim.errors import LayersimError
 from layersim.net.trace.details import EventKind
 
 if TYPE_CHECKING:
-    from layersim.net.engine.clock import Timer
-    from layersim.net.host.host import Host
+    from layersim.net.engine.clock import Clock, Timer
+    from layersim.net.engine.interface import Interface
+    from layersim.net.engine.runtime import Runtime
 
-__all__ = ["Process", "ProcessError", "Wait", "current_process", "notify", "sleep", "wait_until"]
+__all__ = ["Process", "ProcessError", "ProcessHost", "Wait", "current_process", "notify", "sleep", "wait_until"]
 
-_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[2])  # layersim/: where a bug of ours, not a program's, is raised
+
+
+class ProcessHost(Protocol):
+    """What a process needs of the host it runs on (net.host.host.Host is one)."""
+
+    name: str
+    clock: Clock
+    runtime: Runtime
+
+    def next_pid(self) -> int: ...
+
+    def event(self, kind: EventKind, iface: Interface | None, frame: bytes | None = None,
+              packet_id: int | None = None, values: tuple[Any, ...] = ()) -> None: ...
 
 
 class ProcessError(LayersimError):
@@ -67,7 +81,7 @@ class Wait:
 class Process:
     """A function running on a simulated host: `done`, `result`, `exception`, `traceback`, `stdout`."""
 
-    def __init__(self, host: Host, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+    def __init__(self, host: ProcessHost, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
                  name: str | None = None) -> None:
         self.host = host
         self.name = name or getattr(fn, "__name__", "process")

@@ -14,7 +14,7 @@ from layersim.errors import LayersimError
 from layersim.net.engine.interface import Interface
 from layersim.net.engine.process import Process, current_process
 from layersim.net.host.datagram_sockets import Datagram, DatagramSocket, PingSocket, SocketTable
-from layersim.net.host.packers import udp_send
+from layersim.net.host.packers import tcp_receive, udp_receive, udp_send
 from layersim.net.host.tcp_stack import TcpStack
 from layersim.net.ip.actions import DELIVER, EVENT, ICMP_ERROR, Action
 from layersim.net.ipv4.node import IPNode, ProtocolHandler
@@ -49,6 +49,7 @@ class Host(IPNode):
         """`tcp`: the profile of the host's TCP (see layersim.tcp.choose_profile)."""
         super().__init__(runtime, name, rng)
         self.sockets = SocketTable(self)
+        self.icmp.sockets = self.sockets  # echo replies and ICMP errors find their sockets here
         self.pmtu = PathMtuCache()
         self.output.pmtu = self.pmtu
         self.protocols[17] = self._udp_in
@@ -61,6 +62,13 @@ class Host(IPNode):
         self.hosts: dict[str, IPv4Address] = {}  # /etc/hosts: name -> address (the host's own name is implied)
         self.resolver: Any = None  # a stub resolver (layersim.app.resolver) for names not in `hosts`
         self._socket_module: Any = None
+
+    def _fast_local(self, iface: Interface, frame: bytes, packet_id: int | None, now: int,
+                    checksum_unnecessary: bool) -> bool:
+        """The host's fast path for a plain unicast TCP segment or UDP datagram (see layersim.net.host.packers)."""
+        if frame[23:24] == b"\x06":  # a slice: a runt frame has no byte 23
+            return tcp_receive(self, iface, frame, packet_id, now, checksum_unnecessary)
+        return udp_receive(self, iface, frame, packet_id, now, checksum_unnecessary)
 
     def register_protocol(self, number: int, handler: ProtocolHandler,
                           on_error: Callable[[Any], None] | None = None) -> None:

@@ -7,11 +7,11 @@ Protocol logic without I/O: methods take what happened and the time and return a
 from __future__ import annotations
 
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from layersim.errors import DecodeError
-from layersim.net.host.datagram_sockets import EchoReply, IcmpReport, report_errno
 from layersim.net.ip.actions import DELIVER, DELIVER_ERROR, EVENT, Action
+from layersim.net.ipv4.icmp_reports import EchoReply, IcmpReport, report_errno
 from layersim.net.trace.details import DropReason, EventKind
 from layersim.wire.icmp import ERROR_TYPES, ICMP, ICMPType, UnreachableCode
 from layersim.wire.ipv4 import IPv4
@@ -28,11 +28,20 @@ ICMP_QUOTE_LIMIT = 576  # RFC 1812 §4.3.2.3: an ICMP error holds as much of the
 _DSCP_CS6 = 0x30  # Linux sends ICMP errors with TOS 0xc0 (network control)
 
 
+class IcmpSockets(Protocol):
+    """Where ICMP finds the socket an echo reply or an error belongs to (a host's socket table is one)."""
+
+    ping: dict[int, Any]  # echo identifier -> ping socket
+
+    def find_udp_sender(self, src: int, sport: int, dst: int, dport: int) -> Any: ...
+
+
 class IcmpProtocol:
     """One node's ICMP: answers, errors, and the demultiplexing of errors to sockets."""
 
-    def __init__(self, node: IPNode) -> None:
-        self.node = node  # read for addresses, routes and sockets; all I/O goes back as actions
+    def __init__(self, node: IPNode, sockets: IcmpSockets | None = None) -> None:
+        self.node = node  # read for addresses and routes; all I/O goes back as actions
+        self.sockets = sockets  # a host gives its socket table; a router has none (replies and errors stop here)
         self.burst = 6  # Linux: 6-message burst per destination, then one per icmp_ratelimit (1 s)
         self.interval_ns = 1_000_000_000
         self._tokens: dict[IPv4Address, tuple[float, int]] = {}
@@ -92,7 +101,7 @@ class IcmpProtocol:
             # Linux answers with DF clear (the reply must reach the source whatever the path MTU).
             return node.output.send(ip.src, reply, node.trace.new_packet_id(), now, src=ip.dst, df=False,
                                     note=("echo_reply", ip.src))
-        sockets = getattr(node, "sockets", None)
+        sockets = self.sockets
         if sockets is None:
             return []
         if icmp.type == ICMPType.ECHO_REPLY:
@@ -117,7 +126,8 @@ class IcmpProtocol:
             if pmtu is not None and mtu >= 68 and pmtu.learn(int(quoted.dst), mtu, now):
                 actions.append((EVENT, EventKind.PMTU, None, None, None,
                                 (str(quoted.dst), pmtu.get(int(quoted.dst), now))))
-        sockets = node.sockets  # type: ignore[attr-defined]
+        sockets = self.sockets
+        assert sockets is not None  # receive() hands errors on only where there are sockets
         owner: Any = None
         sequence = None
         if isinstance(inner, UDP):

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from layersim.errors import DecodeError, LayersimError
 from layersim.net.engine.interface import Interface
 from layersim.net.engine.node import Node
-from layersim.net.host.packers import tcp_receive, udp_receive
 from layersim.net.ip.actions import DELIVER, DELIVER_ERROR, EVENT, ICMP_ERROR, OUTPUT, TIMER, TRANSMIT, Action
 from layersim.net.ip.hooks import REWRITTEN, Drop, HookPacket, HookPoint, Hooks
 from layersim.net.ip.neighbours import ArpCache
@@ -130,10 +129,7 @@ class IPNode(Node):
                 if self.forwarding:
                     if self._fast_forward(iface, frame, packet_id, now, checksum_unnecessary):
                         return
-                elif frame[23:24] == b"\x06":
-                    if tcp_receive(self, iface, frame, packet_id, now, checksum_unnecessary):  # type: ignore[arg-type]
-                        return
-                elif udp_receive(self, iface, frame, packet_id, now, checksum_unnecessary):  # type: ignore[arg-type]
+                elif self._fast_local(iface, frame, packet_id, now, checksum_unnecessary):
                     return
             self._ipv4_in(iface, frame, packet_id, now)
             return
@@ -146,6 +142,12 @@ class IPNode(Node):
             self.perform(self.arp_protocol.receive(iface, packet[ARP], now))
             return
         self.drop(iface, frame, DropReason.UNSUPPORTED, packet_id, ethertype=hex(int.from_bytes(ethertype, "big")))
+
+    def _fast_local(self, iface: Interface, frame: bytes, packet_id: int | None, now: int,
+                    checksum_unnecessary: bool) -> bool:
+        """Deliver a plain unicast TCP or UDP frame for this node in one step; False leaves it to the general path
+        (a host's transports do it, see Host; a node without them has no fast path)."""
+        return False
 
     def _fast_forward(self, iface: Interface, frame: bytes, packet_id: int | None, now: int,
                       checksum_unnecessary: bool) -> bool:

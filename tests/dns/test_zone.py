@@ -11,7 +11,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from layersim.app.dns_zone import EDNS_UDP_SIZE, UDP_LIMIT, Zone, ZoneError
+from layersim.dns.zone import EDNS_UDP_SIZE, UDP_LIMIT, Zone, ZoneError
 from layersim.wire.dns import DNS, DNSOpcode, DNSRecord, DNSType
 from layersim.wire.packet import Packet
 from tests.wire.test_dns import BIND_CNAME_CHAIN, BIND_EDNS, BIND_MX, BIND_NXDOMAIN, BIND_QUERY
