@@ -116,7 +116,8 @@ def test_full_ack_ends_recovery(flight, cwnd):
     assert (cc.cwnd, cc.ssthresh, cc.in_recovery, cc.dupacks) == (cwnd, 10 * MSS, False, 0)
 
 
-@pytest.mark.parametrize(("flight", "ssthresh"), [(20 * MSS, 10 * MSS), (15_001, 7500), (3 * MSS, 2 * MSS), (0, 2 * MSS)])
+@pytest.mark.parametrize(("flight", "ssthresh"),
+                         [(20 * MSS, 10 * MSS), (15_001, 7500), (3 * MSS, 2 * MSS), (0, 2 * MSS)])
 def test_timeout_one_segment_and_half_the_flight(flight, ssthresh):
     """RFC 5681 §3.1 eq. 4: ssthresh = max(FlightSize / 2, 2 SMSS), cwnd = 1 SMSS; a timeout ends recovery."""
     cc = in_avoidance()
