@@ -83,3 +83,13 @@ def test_incremental_update_equals_recomputation(header, data):
     # Both are valid checksums of the new header: they verify to zero (0x0000 and 0xffff are both "zero").
     header[10:12] = updated.to_bytes(2, "big")
     assert internet_checksum(header) == 0
+
+
+def test_rfc1624_update_needs_the_second_carry():
+    """RFC 1624 eqn. 3 when the first fold carries again: HC = 0x0000 (data summing to 0xFFFF), m = 0x0000 -> m' =
+    0x0001: ~HC + ~m + m' = 0xFFFF + 0xFFFF + 0x0001 = 0x1FFFF, folded 0xFFFF + 0x1 = 0x10000, folded again 0x0001,
+    so HC' = ~0x0001 = 0xFFFE; the same as recomputing over the changed words."""
+    assert internet_checksum(bytes.fromhex("0000ffff")) == 0x0000
+    assert update_checksum(0x0000, 0x0000, 0x0001) == 0xFFFE == internet_checksum(bytes.fromhex("0001ffff"))
+    # and 0x0000 -> 0xFFFF, the largest sum: 0xFFFF + 0xFFFF + 0xFFFF = 0x2FFFD -> 0xFFFF -> HC' = 0x0000
+    assert update_checksum(0x0000, 0x0000, 0xFFFF) == 0x0000
