@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Mutation run of one module by hand (not in CI): mutation/run.sh MODULE [TEST PATH...]
-#   MODULE is a path under layersim/ without .py, e.g. tcp/congestion, net/nat_table, wire/checksum.
+#   MODULE is a path under layersim/ without .py, e.g. tcp/congestion, net/nat/table, wire/checksum.
 #   The test paths default to the tests that matter for the module (see tests_for below).
 # The run happens in a scratch copy, .mutation/MODULE/ (git-ignored), so [tool.mutmut] in pyproject.toml can be
 # narrowed to one file and one test selection without touching the worktree; it always starts fresh.
@@ -17,7 +17,7 @@ file=layersim/$module.py
 tests_for() {  # the test selection for a module, relative to the repo root
     case $1 in
         tcp/*) echo tests/tcp ;;
-        net/nat_*) (cd "$root" && echo tests/net/test_nat*.py) ;;
+        net/nat/*) (cd "$root" && echo tests/net/test_nat*.py) ;;
         wire/checksum) echo tests/wire ;;
         wire/*) echo tests/wire ;;
         net/*) echo tests/net ;;

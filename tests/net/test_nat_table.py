@@ -8,7 +8,7 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from layersim.net.nat_conntrack import (
+from layersim.net.nat.conntrack import (
     ACK,
     FIN,
     LINUX_TIMEOUTS,
@@ -19,7 +19,7 @@ from layersim.net.nat_conntrack import (
     SYNACK,
     TcpState,
 )
-from layersim.net.nat_table import MappingTable
+from layersim.net.nat.table import MappingTable
 
 OUTSIDE = IPv4Address("203.0.113.1")
 H1, H2 = int(IPv4Address("192.168.1.10")), int(IPv4Address("192.168.1.11"))
