@@ -228,3 +228,28 @@ def records_by_interface(path: Path) -> dict[str, list[CaptureRecord]]:
     for record in read_capture(path):
         grouped[record.interface or ""].append(record)
     return dict(grouped)
+
+
+def send_over_tcp(chain: Chain, data: bytes) -> bytes:
+    """What the server's socket program reads when the client's sends `data` to port 80 and closes (stdlib socket
+    calls on the simulated hosts, the network run until idle)."""
+    import socket
+
+    def server() -> bytes:
+        with socket.socket() as lst:
+            lst.bind(("", 80))
+            lst.listen(1)
+            conn, _ = lst.accept()
+            got = bytearray()
+            while chunk := conn.recv(65536):
+                got += chunk
+            return bytes(got)
+
+    def client() -> None:
+        with socket.create_connection((SERVER_IP, 80)) as sock:
+            sock.sendall(data)
+
+    received = chain.server.spawn(server)
+    chain.client.spawn(client)
+    chain.net.run_until_idle()
+    return received.result  # type: ignore[no-any-return]

@@ -36,6 +36,7 @@ from .conftest import (
     ipv4_frames,
     read_icmp_error,
     records_by_interface,
+    send_over_tcp,
 )
 
 FIVE_SECONDS = 5_000_000_000
@@ -380,30 +381,12 @@ def test_a_udp_bit_flipped_past_the_first_router_is_caught_though_the_sender_vou
 def test_a_tcp_bit_flipped_past_the_first_router_is_caught_and_the_stream_survives() -> None:
     # The same for TCP: a fifth of the client's segments get a bit flipped between r1 and r2; each flip past the
     # IPv4 header is a BAD_CHECKSUM drop at the server, and retransmission delivers the stream intact.
-    import socket
 
     chain = build_chain(seed=3, link_b={"corrupt": 0.2, "corrupt_fcs": "pass", "faults_ba": Faults()})
     warm_arp(chain)
     data = bytes(range(256)) * 800
 
-    def server() -> bytes:
-        with socket.socket() as lst:
-            lst.bind(("", 80))
-            lst.listen(1)
-            conn, _ = lst.accept()
-            got = bytearray()
-            while chunk := conn.recv(65536):
-                got += chunk
-            return bytes(got)
-
-    def client() -> None:
-        with socket.create_connection((SERVER_IP, 80)) as sock:
-            sock.sendall(data)
-
-    received = chain.server.spawn(server)
-    chain.client.spawn(client)
-    chain.net.run_until_idle()
-    assert received.result == data
+    assert send_over_tcp(chain, data) == data
     assert not arp_frames(chain.net, EventKind.SEND)
     flips, caught = caught_flips(chain, "TCP")
     assert len(flips) > 10 and len(caught) == len(flips)

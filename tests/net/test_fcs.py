@@ -4,7 +4,6 @@ capture, IP or TCP sees it; `corrupt_fcs="pass"` delivers it instead, for the ch
 from __future__ import annotations
 
 import random
-import socket
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from layersim.net.trace.log import DropReason, EventKind
 from layersim.wire.packet import decode
 from layersim.wire.udp import UDP
 
-from .conftest import SERVER_IP, Chain, build_chain, events, ipv4_frames, records_by_interface
+from .conftest import SERVER_IP, Chain, build_chain, events, ipv4_frames, records_by_interface, send_over_tcp
 from .test_faults import warm_arp
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "client_r1_r2_server.toml"
@@ -81,24 +80,7 @@ def test_tcp_never_sees_the_damage_and_the_stream_survives() -> None:
     warm_arp(chain)
     data = random.Random(3).randbytes(200_000)
 
-    def server() -> bytes:
-        with socket.socket() as lst:
-            lst.bind(("", 80))
-            lst.listen(1)
-            conn, _ = lst.accept()
-            got = bytearray()
-            while chunk := conn.recv(65536):
-                got += chunk
-            return bytes(got)
-
-    def client() -> None:
-        with socket.create_connection((SERVER_IP, 80)) as sock:
-            sock.sendall(data)
-
-    received = chain.server.spawn(server)
-    chain.client.spawn(client)
-    chain.net.run_until_idle()
-    assert received.result == data
+    assert send_over_tcp(chain, data) == data
     flips = events(chain.net, EventKind.LINK, "r1:eth1")
     assert len(flips) > 10 and [d.frame for d in bad_fcs(chain)] == [f.frame for f in flips]
     assert chain.net.trace.drops(DropReason.BAD_CHECKSUM) == []
