@@ -92,7 +92,7 @@ LINUX = Profile(
     df=True, synack_ip_id_zero=True, rst_ip_id_zero=True, abort_rst_from_segment=True,
     initial_rto_ns=1 * _S, min_rto_ns=200 * _MS, max_rto_ns=120 * _S, rto_formula="linux",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=False, syn_retries=6, synack_retries=5, data_retries=15,
-    congestion_control="newreno", initial_cwnd_segments=10, slow_start_counts_bytes=True, dupack_threshold=3,
+    congestion_control="cubic", initial_cwnd_segments=10, slow_start_counts_bytes=True, dupack_threshold=3,
     nagle_minshall=True, gso_bursts=True, gso_max_size=65536, tso_min_segs=2, tso_rtt_log=9, pacing_shift=10,
     pacing_ss_ratio=200, pacing_ca_ratio=120,
     delayed_ack_ns=40 * _MS, quickack_segments=16, ack_every_segments=2, rcv_window_growth=True,

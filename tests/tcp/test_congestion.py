@@ -12,7 +12,7 @@ from layersim.tcp.congestion import NewReno
 from tests.tcp.pair import MS, TCPPair, drop_where
 
 MSS = 1000
-NO_SACK = replace(LINUX, sack=False)
+NO_SACK = replace(LINUX, sack=False, congestion_control="newreno")  # these are RFC 5681/6582 NewReno tests
 
 
 def in_avoidance(cwnd: int = 10 * MSS) -> NewReno:

@@ -11,7 +11,7 @@ from layersim.wire.tcp_options import SACK
 from tests.tcp.pair import MS, TCPPair, drop_where
 
 S = 1_000_000_000
-NO_SACK = replace(LINUX, sack=False)
+NO_SACK = replace(LINUX, sack=False, congestion_control="newreno")  # RFC 5681/6582 NewReno numbers
 
 
 def data_index(k: int):
@@ -199,3 +199,17 @@ def test_every_linux_segment_has_df_and_only_the_synack_has_ip_id_zero():
     p.run()
     assert all(s.segment.df for s in p.log)
     assert [s.flags for s in p.log if s.segment.ip_id_zero] == ["S."]
+
+
+def test_linux_profile_runs_cubic_and_backs_off_by_beta() -> None:
+    """Linux's default congestion control is CUBIC (RFC 9438): after a timeout ssthresh is 0.7 of the flight
+    (β_cubic), where NewReno halves it (the test above)."""
+    assert LINUX.congestion_control == "cubic"
+    p = TCPPair(client_profile=replace(LINUX, sack=False)).open()
+    p.rules.append(drop_where(lambda d, i, s: d == "c>s" and bool(s.payload), times=10))
+    p.send("c", bytes(14480))
+    p.run_for(215 * MS)
+    timeout = next(e for e in p.events if e.kind == "cwnd" and e.details["reason"] == "timeout")
+    assert timeout.details == {"cwnd": 1448, "ssthresh": 14480 * 7 // 10, "reason": "timeout"}
+    p.run_for(2 * S)
+    assert p.recv("s") == bytes(14480)
