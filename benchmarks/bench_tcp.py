@@ -2,7 +2,7 @@
 
 Run by hand, not by pytest:
 
-    python benchmarks/bench_tcp.py [--bytes 10000000] [--mss 1448,536] [--loss 0,0.01] [--variant newreno|cubic]
+    python benchmarks/bench_tcp.py [--bytes 10000000] [--mss 1448,536] [--loss 0,0.01] [--variant cubic|newreno]
                                    [--repeats 3] [--no-capture] [--json]
 
 The scenario: the client sends B bytes to the server two routers away over one TCP connection, every
@@ -68,13 +68,15 @@ def layersim_has_tcp() -> bool:
     return importlib.util.find_spec("layersim.tcp") is not None
 
 
-def layersim_bulk_tcp(total_bytes: int, mss: int, loss: float, capture: Path | None = None) -> BulkResult:
+def layersim_bulk_tcp(total_bytes: int, mss: int, loss: float, capture: Path | None = None,
+                      variant: str = "cubic") -> BulkResult:
     """The bulk TCP scenario in layersim: tcp_apps/bulk_send.py to tcp_apps/sink.py over two routers, checked."""
     from layersim.net.engine.link import Faults
     from layersim.net.network import Network
     from layersim.net.trace.log import DropReason
 
-    net = Network(seed=1, trace="drops")  # like ns-3, keep no trace but the drops (flat memory)
+    # like ns-3, keep no trace but the drops (flat memory); the same congestion control as the ns-3 side
+    net = Network(seed=1, trace="drops", congestion=variant)
     client, r1, r2, server = (net.add_host("client"), net.add_router("r1"), net.add_router("r2"),
                               net.add_host("server"))
     link = {"delay": f"{DELAY_NS}ns", "bandwidth": "100Mbit", "mtu": mss + IP_TCP_TIMESTAMPS}
@@ -113,9 +115,11 @@ def layersim_bulk_tcp(total_bytes: int, mss: int, loss: float, capture: Path | N
                       lost=lost, notes=["ARP frames included (6)"])
 
 
-def layersim_in_process(total_bytes: int, mss: int, loss: float, capture: bool) -> BulkResult | Failed:
+def layersim_in_process(total_bytes: int, mss: int, loss: float, capture: bool,
+                        variant: str = "cubic") -> BulkResult | Failed:
     """layersim_bulk_tcp in a fresh process."""
-    args = [str(Path(__file__)), "--worker", "--bytes", str(total_bytes), "--mss", str(mss), "--loss", str(loss)]
+    args = [str(Path(__file__)), "--worker", "--bytes", str(total_bytes), "--mss", str(mss), "--loss", str(loss),
+            "--variant", variant]
     return run_worker(args, tcp_scenario(total_bytes, mss, loss), capture)
 
 
@@ -144,7 +148,8 @@ def run_all(args: argparse.Namespace, with_layersim: bool, with_ns3: bool,
             name = f"round {round_}/{args.repeats}: {tcp_scenario(b, m, loss)}{', capture' if c else ''}"
             if with_layersim:
                 progress(f"{name}: layersim")
-                runs.setdefault((b, m, loss, c, "layersim"), []).append(layersim_in_process(b, m, loss, c))
+                result = layersim_in_process(b, m, loss, c, args.variant)
+                runs.setdefault((b, m, loss, c, "layersim"), []).append(result)
             if with_ns3:
                 progress(f"{name}: ns-3")
                 runs.setdefault((b, m, loss, c, "ns-3"), []).append(
@@ -218,8 +223,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="transfer sizes in bytes, separated by commas (default 10000000)")
     parser.add_argument("--mss", type=number_list(int), default=[1448, 536], help="payload per segment (1448,536)")
     parser.add_argument("--loss", type=number_list(float), default=[0.0, 0.01], help="loss r1 -> r2 (0,0.01)")
-    parser.add_argument("--variant", choices=sorted(ns3_peer.VARIANTS), default="newreno",
-                        help="ns-3's congestion control (default newreno)")
+    parser.add_argument("--variant", choices=sorted(ns3_peer.VARIANTS), default="cubic",
+                        help="congestion control on both sides (default cubic, Linux's)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per scenario and side, fastest kept (3)")
     parser.add_argument("--no-capture", action="store_true", help="skip the runs with a capture")
     parser.add_argument("--no-ns3", action="store_true", help="run layersim's side only")
@@ -237,7 +242,7 @@ def worker(args: argparse.Namespace) -> int:
     """One layersim run, printed as one line of JSON."""
     capture = args.capture_dir / "layersim.pcapng" if args.capture_dir is not None else None
     try:
-        result = layersim_bulk_tcp(args.bytes[0], args.mss[0], args.loss[0], capture)
+        result = layersim_bulk_tcp(args.bytes[0], args.mss[0], args.loss[0], capture, args.variant)
     except BenchError as exc:
         print(f"bench_tcp: check failed: {exc}", file=sys.stderr)
         return 1
