@@ -221,7 +221,10 @@ class IPNode(Node):
         try:
             packet = decode(ip_bytes, IPv4)
         except DecodeError as exc:
-            self.drop(iface, ip_bytes, DropReason.MALFORMED, packet_id, error=str(exc))
+            if _transport_checksum_wrong(ip_bytes):  # RFC 9293 §3.1: a bad checksum discards it before any parsing
+                self.drop(iface, ip_bytes, DropReason.BAD_CHECKSUM, packet_id, layer=_TRANSPORTS[ip_bytes[9]])
+            else:
+                self.drop(iface, ip_bytes, DropReason.MALFORMED, packet_id, error=str(exc))
             return
         transport = packet.layers[1] if len(packet.layers) > 1 else None
         if transport is not None and transport.checksum_ok is False:
@@ -380,3 +383,20 @@ class IPNode(Node):
         self.perform(self.icmp.error(arrived_on, offending, icmp_type, code, extra, packet_id,
                                      self.clock.now))
 
+
+_TRANSPORTS = {6: "TCP", 17: "UDP"}
+
+
+def _transport_checksum_wrong(ip_bytes: bytes) -> bool:
+    """Whether a TCP or UDP packet's checksum (RFC 793/768 pseudo-header sum) is wrong, read from its bytes alone:
+    a header damaged so that it does not decode is a bad checksum first (as Linux's tcp_v4_rcv checks it before
+    parsing options), a malformed packet only when its checksum holds."""
+    protocol = ip_bytes[9] if len(ip_bytes) >= 20 else 0
+    start = (ip_bytes[0] & 0x0F) * 4
+    if protocol not in _TRANSPORTS or len(ip_bytes) < start + 8:
+        return False
+    if protocol == 17 and ip_bytes[start + 6:start + 8] == b"\x00\x00":
+        return False  # RFC 768: no checksum
+    length = len(ip_bytes) - start
+    pseudo = sum(int.from_bytes(ip_bytes[i:i + 2], "big") for i in (12, 14, 16, 18)) + protocol + length
+    return internet_checksum(ip_bytes[start:], pseudo) != 0
