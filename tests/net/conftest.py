@@ -3,6 +3,8 @@ read frames (real bytes) from the trace and from capture files."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import struct
 from collections import defaultdict
 from dataclasses import dataclass
@@ -253,3 +255,34 @@ def send_over_tcp(chain: Chain, data: bytes) -> bytes:
     chain.client.spawn(client)
     chain.net.run_until_idle()
     return received.result  # type: ignore[no-any-return]
+
+
+class GaveUp(Exception):
+    """The application's own idle timeout: all sent, and nothing more to read for `idle_s` of simulated time."""
+
+
+def exchange(sock: Any, data: bytes, idle_s: float | None = None) -> bytes:
+    """Send `data` and read the peer's stream at the same time (select), then half-close; what was read.
+
+    With `idle_s`, once everything is sent and nothing comes for that long, give up (GaveUp), as an application
+    with an idle timeout would."""
+    import select
+
+    sock.setblocking(False)
+    view, got = memoryview(data), bytearray()
+    eof = False
+    while not eof or view:
+        readable, writable, _ = select.select([sock] if not eof else [], [sock] if view else [], [],
+                                              None if view else idle_s)
+        if not readable and not writable:
+            raise GaveUp(f"no progress for {idle_s} s after {len(got)} bytes read, {len(data) - len(view)} sent")
+        if readable:
+            chunk = sock.recv(65536)
+            got += chunk
+            eof = not chunk
+        if writable:
+            with contextlib.suppress(BlockingIOError):  # select said writable; a full buffer waits again
+                view = view[sock.send(view[:65536]):]
+            if not view:
+                sock.shutdown(socket.SHUT_WR)
+    return bytes(got)

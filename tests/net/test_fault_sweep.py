@@ -17,7 +17,6 @@ see test_fcs.py). A few cases run by default; the 50-seed sweep is marked `slow`
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import random
 import socket
@@ -30,6 +29,8 @@ from layersim.net.host.host import Host
 from layersim.net.network import Network
 from layersim.net.trace.log import DropReason, EventKind
 from layersim.tcp.states import Event, State
+from tests.net.conftest import GaveUp
+from tests.net.conftest import exchange as exchange_with_peer
 
 CLIENT_IP, SERVER_IP = "10.0.1.10", "10.0.2.20"
 MTUS = (576, 296, 128, 68)
@@ -94,37 +95,14 @@ def closes(net: Network) -> dict[tuple[str, str], list[tuple[State, State, Event
     return changes
 
 
-class GaveUp(Exception):
-    """The application's own idle timeout: all sent, and nothing more to read for IDLE_S of simulated time."""
-
-
 def exchange(sock: socket.socket, data: bytes) -> bytes:
-    """Send `data` and read the peer's stream at once (as test_tcp_stream_integrity.exchange does), then half-close.
+    """Send `data` and read the peer's stream at once, then half-close (conftest.exchange).
 
     While data waits to be sent the stack's retransmission timer guards the connection (ETIMEDOUT). Once all is
     sent, only reading is left, and a peer whose connection timed out after its close() sends nothing more, not
     even an RST (Linux's tcp_write_err): then this gives up (GaveUp) after IDLE_S without data, as an application
     with an idle timeout would; IDLE_S is longer than a live peer can keep us waiting."""
-    import select
-
-    sock.setblocking(False)
-    view, got = memoryview(data), bytearray()
-    eof = False
-    while not eof or view:
-        readable, writable, _ = select.select([sock] if not eof else [], [sock] if view else [], [],
-                                              None if view else IDLE_S)
-        if not readable and not writable:
-            raise GaveUp(f"no progress for {IDLE_S} s after {len(got)} bytes read, {len(data) - len(view)} sent")
-        if readable:
-            chunk = sock.recv(65536)
-            got += chunk
-            eof = not chunk
-        if writable:
-            with contextlib.suppress(BlockingIOError):  # select said writable; a full buffer waits again
-                view = view[sock.send(view[:65536]):]
-            if not view:
-                sock.shutdown(socket.SHUT_WR)
-    return bytes(got)
+    return exchange_with_peer(sock, data, IDLE_S)
 
 
 def timed_out(net: Network, host: str) -> bool:

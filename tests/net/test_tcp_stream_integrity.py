@@ -5,17 +5,15 @@ the share that makes the path's rate that), per direction."""
 
 from __future__ import annotations
 
-import contextlib
 import random
 import socket
 from collections import Counter
-from typing import Any
 
 import pytest
 
 from layersim.net.network import Network
 from layersim.net.trace.log import EventKind
-from tests.net.conftest import CLIENT_IP, R1_LEFT, R1_RIGHT, R2_LEFT, R2_RIGHT, SERVER_IP, Chain
+from tests.net.conftest import CLIENT_IP, R1_LEFT, R1_RIGHT, R2_LEFT, R2_RIGHT, SERVER_IP, Chain, exchange
 
 SIZE = 1_000_000
 
@@ -41,26 +39,6 @@ def lossy_chain(seed: int, loss: float, duplicate: float, reorder: float, trace:
     r2.routes.add("10.0.1.0/24", via=R1_RIGHT, interface="eth0")
     return Chain(net, client, r1, r2, server)
 
-
-def exchange(sock: Any, data: bytes) -> bytes:
-    """Send `data` and read the peer's stream at the same time (select), then half-close; what was read."""
-    import select
-
-    sock.setblocking(False)
-    view, got = memoryview(data), bytearray()
-    eof = False
-    while not eof or view:
-        readable, writable, _ = select.select([sock] if not eof else [], [sock] if view else [], [])
-        if readable:
-            chunk = sock.recv(65536)
-            got += chunk
-            eof = not chunk
-        if writable:
-            with contextlib.suppress(BlockingIOError):  # select said writable; a full buffer waits again
-                view = view[sock.send(view[:65536]):]
-            if not view:
-                sock.shutdown(socket.SHUT_WR)
-    return bytes(got)
 
 
 def transfer(seed: int, loss: float, duplicate: float, reorder: float,

@@ -226,8 +226,9 @@ class Host(IPNode):
     def send_udp(self, sock: DatagramSocket, dst: IPv4Address, port: int, data: bytes) -> bool:
         """Send one datagram from `sock`; False without a route (OSError EMSGSIZE when "do" cannot send it)."""
         ip_id = self._socket_ip_id(sock, dst, 28 + len(data)) if sock.pmtu == "do" else None
-        plan = self.plan_output(int(dst), df=sock.df, src=sock.local[0] or None, ip_id=ip_id)
-        if plan is not None and udp_send(self, plan, sock, int(dst), port, data):
+        dst_int = int(dst)
+        plan = self.plan_output(dst_int, df=sock.df, src=sock.local[0] or None, ip_id=ip_id)
+        if plan is not None and udp_send(self, plan, sock, dst_int, port, data):
             return True
         src = IPv4Address(sock.local[0]) if sock.local[0] else None
         return self.send_ip(dst, UDP(sport=sock.local[1], dport=port) / data, ttl=sock.ttl, dscp=sock.tos >> 2,
