@@ -109,3 +109,87 @@ def test_the_check_catches_an_arrow_up(tmp_path: Path) -> None:
     assert not allowed("layersim.capture.pcapng", "layersim.net.trace.log")
     assert allowed("layersim.net.host.tcp_stack", "layersim.tcp.connection")
     assert allowed("layersim.cli", "layersim.viz.figures")
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """module -> the layersim modules it imports (a `from package import name` counts the submodule it names)."""
+    names = {module_name(path): path for path in FILES}
+    graph: dict[str, set[str]] = {name: set() for name in names}
+    for source, path in names.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                base = node.module
+                if node.level:  # relative: resolve against the importing module's package
+                    package = source.split(".") if path.name == "__init__.py" else source.split(".")[:-1]
+                    base = ".".join(package[:len(package) - node.level + 1] + [node.module])
+                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in names else base
+                           for alias in node.names]
+            graph[source].update(t for t in targets if t in names and t != source)
+    return graph
+
+
+def _circles(graph: dict[str, set[str]]) -> list[set[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[set[str]] = []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                group = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.add(member)
+                    if member == node:
+                        break
+                if len(group) > 1:
+                    found.append(group)
+    return found
+
+
+# The one circle left, inside wire/: Layer's `/` makes a Packet and Packet's show/hexdump/summary call the
+# presentation modules, which read Packets (the fluent API's two value types know each other). It may shrink,
+# never grow, and no other may appear.
+WIRE_FLUENT_API = "layersim.wire."
+
+
+def test_no_module_imports_itself_back() -> None:
+    """No import circles between modules, counting imports inside functions and under TYPE_CHECKING."""
+    circles = _circles(_module_graph())
+    outside = [sorted(group) for group in circles if not all(m.startswith(WIRE_FLUENT_API) for m in group)]
+    assert not outside, outside
+    wire = [group for group in circles if all(m.startswith(WIRE_FLUENT_API) for m in group)]
+    assert len(wire) <= 1 and all({"layersim.wire.fields", "layersim.wire.packet"} <= group for group in wire), wire
+
+
+def test_the_circle_check_finds_circles() -> None:
+    """The check sees a two-module circle and a three-module one, and nothing in a chain."""
+    assert _circles({"a": {"b"}, "b": {"a"}}) == [{"a", "b"}]
+    assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
+    assert _circles({"a": {"b"}, "b": {"c"}, "c": set()}) == []

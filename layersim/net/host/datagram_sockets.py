@@ -10,9 +10,10 @@ with `recverr` set reads every error with `recv_error` (traceroute's IP_RECVERR)
 from __future__ import annotations
 
 import errno
+import random
 from collections import deque
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from layersim.errors import LayersimError
 from layersim.net.engine.process import Wait, notify, wait_until
@@ -20,9 +21,11 @@ from layersim.net.host.ports import EPHEMERAL_PORTS, PortTable
 from layersim.net.ipv4.icmp_reports import EchoReply, IcmpReport, hard_error
 
 if TYPE_CHECKING:
-    from layersim.net.host.host import Host
+    from layersim.net.engine.clock import Clock
+    from layersim.net.ipv4.output import Output
 
-__all__ = ["Datagram", "DatagramSocket", "EchoReply", "IcmpReport", "PingSocket", "SocketTable", "address_int"]
+__all__ = ["Datagram", "DatagramHost", "DatagramSocket", "EchoReply", "IcmpReport", "PingSocket", "SocketTable",
+           "address_int"]
 
 PMTU_MODES = ("want", "do", "dont")  # IP_MTU_DISCOVER: IP_PMTUDISC_WANT (Linux's default), DO, DONT
 
@@ -39,6 +42,21 @@ def address_int(value: IPv4Address | str | int) -> int:
         raise LayersimError(f"{value!r} is not an IPv4 address") from None
 
 
+class DatagramHost(Protocol):
+    """What datagram and ping sockets use of their host (a Host is one): name, clock, addresses, sending."""
+
+    name: str
+    rng: random.Random
+    clock: Clock
+    own_ints: frozenset[int]  # the host's own addresses
+    output: Output  # the one output policy (routes, for a connected socket's source address)
+    sockets: SocketTable
+
+    def send_udp(self, sock: DatagramSocket, dst: IPv4Address, port: int, data: bytes) -> bool: ...
+
+    def send_echo(self, sock: PingSocket, dst: IPv4Address, sequence: int, data: bytes) -> bool: ...
+
+
 class Datagram(NamedTuple):
     """A UDP datagram as an application receives it (a named tuple: made once per datagram, cheaply)."""
 
@@ -51,7 +69,7 @@ class Datagram(NamedTuple):
 class _Endpoint:
     """What datagram and ping sockets share: a queue, an error queue, waiting processes, blocking reads."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: DatagramHost) -> None:
         self.host = host
         self.queue: deque[Any] = deque()
         self.errors: deque[IcmpReport] = deque()
@@ -109,7 +127,7 @@ class _Endpoint:
 class DatagramSocket(_Endpoint):
     """A UDP socket on a host: `sendto`, `recvfrom`, `connect`; received datagrams are also kept in `received`."""
 
-    def __init__(self, host: Host, local: tuple[int, int]) -> None:
+    def __init__(self, host: DatagramHost, local: tuple[int, int]) -> None:
         super().__init__(host)
         self.local = local
         self.remote: tuple[int, int] | None = None
@@ -197,7 +215,7 @@ class DatagramSocket(_Endpoint):
 class PingSocket(_Endpoint):
     """A Linux ping socket (SOCK_DGRAM, IPPROTO_ICMP): echo requests out, replies with its identifier in."""
 
-    def __init__(self, host: Host, identifier: int) -> None:
+    def __init__(self, host: DatagramHost, identifier: int) -> None:
         super().__init__(host)
         self.identifier = identifier
         self.recverr = True
@@ -230,7 +248,7 @@ class PingSocket(_Endpoint):
 class SocketTable:
     """A host's sockets by protocol and addresses."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: DatagramHost) -> None:
         self.host = host
         self.udp: dict[tuple[int, ...], DatagramSocket] = {}
         self.udp_ports = PortTable()  # UDP port -> the local addresses bound to it (0: every address)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import struct
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from layersim.errors import DecodeError
 from layersim.net.host.datagram_sockets import Datagram
@@ -27,12 +27,14 @@ from layersim.wire.packet import DecodeState
 from layersim.wire.tcp import TCP
 
 if TYPE_CHECKING:
+    from layersim.net.engine.clock import Clock
     from layersim.net.engine.interface import Interface
-    from layersim.net.host.datagram_sockets import DatagramSocket
-    from layersim.net.host.host import Host
+    from layersim.net.host.datagram_sockets import DatagramSocket, SocketTable
+    from layersim.net.ip.neighbours import ArpCache
     from layersim.net.ipv4.output import Plan
+    from layersim.net.trace.log import Trace
 
-__all__ = ["tcp_receive", "tcp_send", "udp_receive", "udp_send"]
+__all__ = ["PackerHost", "SegmentInput", "tcp_receive", "tcp_send", "udp_receive", "udp_send"]
 
 _IP_UDP = struct.Struct("!BBHHHBBH4s4sHHHH")  # IPv4 header without options, then the UDP header
 _IP = struct.Struct("!BBHHHBBH4s4s")
@@ -42,7 +44,26 @@ _SEND, _DELIVER, _APP = EventKind.SEND, EventKind.DELIVER, EventKind.APP
 _UDP_FACTS = "udp"
 
 
-def udp_send(host: Host, plan: Plan, sock: DatagramSocket, dst: int, port: int, data: bytes) -> bool:
+class SegmentInput(Protocol):
+    """Where a checked TCP segment goes (a host's TCP stack is one)."""
+
+    def segment_in(self, iface: Interface, src: int, dst: int, tcp: TCP, payload: bytes, packet_id: int | None,
+                   now: int, ip_bytes: bytes | None = None) -> list[Any]: ...
+
+
+class PackerHost(Protocol):
+    """What the fast paths use of their host (a Host is one): name, clock, trace, addresses, ARP, sockets."""
+
+    name: str
+    clock: Clock
+    trace: Trace
+    own_ints: frozenset[int]
+    arp: ArpCache
+    sockets: SocketTable
+    tcp: SegmentInput
+
+
+def udp_send(host: PackerHost, plan: Plan, sock: DatagramSocket, dst: int, port: int, data: bytes) -> bool:
     """Pack and send one datagram as `plan` says, when nothing needs the general path; False leaves it to that
     path (with the same plan)."""
     total = 28 + len(data)
@@ -74,7 +95,7 @@ def _ip_header(tos: int, total: int, ident: int, fragment: int, ttl: int, protoc
                     dst.to_bytes(4, "big"))
 
 
-def _emit(host: Host, out: Interface, frame: bytes, note: tuple[Any, ...], now: int) -> None:
+def _emit(host: PackerHost, out: Interface, frame: bytes, note: tuple[Any, ...], now: int) -> None:
     """Record the SEND (when events are kept) and put the frame on the interface, under a new packet id, its
     transport checksum known good (this module computed it from the bytes it sends)."""
     trace = host.trace
@@ -84,7 +105,7 @@ def _emit(host: Host, out: Interface, frame: bytes, note: tuple[Any, ...], now: 
     out.send(frame, packet_id, note, True)
 
 
-def udp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | None, now: int,
+def udp_receive(host: PackerHost, iface: Interface, frame: bytes, packet_id: int | None, now: int,
                 checksum_unnecessary: bool = False) -> bool:
     """Deliver a plain unicast UDP datagram for this host to its socket; False leaves it to the general path.
 
@@ -124,7 +145,7 @@ _TCP = struct.Struct("!HHIIBBHHH")
 _NO_STATE = DecodeState()  # the TCP header alone: its checksum is verified here, not by the layer
 
 
-def tcp_send(host: Host, plan: Plan, tcp: TCP, payload: bytes, dst: int, note: tuple[Any, ...]) -> bool:
+def tcp_send(host: PackerHost, plan: Plan, tcp: TCP, payload: bytes, dst: int, note: tuple[Any, ...]) -> bool:
     """Pack and send one TCP segment as `plan` says (as `udp_send`); False leaves it to the general path."""
     options = b"".join([o.encode() for o in tcp[10]]) if tcp[10] else b""
     if len(options) & 3:
@@ -151,7 +172,7 @@ def tcp_send(host: Host, plan: Plan, tcp: TCP, payload: bytes, dst: int, note: t
     return True
 
 
-def tcp_receive(host: Host, iface: Interface, frame: bytes, packet_id: int | None, now: int,
+def tcp_receive(host: PackerHost, iface: Interface, frame: bytes, packet_id: int | None, now: int,
                 checksum_unnecessary: bool = False) -> bool:
     """Hand a plain unicast TCP segment for this host to its stack; False leaves it to the general path (the TCP
     checksum is verified as in `udp_receive`)."""

@@ -9,13 +9,15 @@ deadline, records their events in the trace, and wakes the processes waiting on 
 from __future__ import annotations
 
 import errno
+import random
+from collections.abc import Callable
 from enum import Enum
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from layersim.net.engine.process import notify
 from layersim.net.host.datagram_sockets import IcmpReport
-from layersim.net.host.packers import tcp_send
+from layersim.net.host.packers import PackerHost, tcp_send
 from layersim.net.host.ports import EPHEMERAL_PORTS, PortTable
 from layersim.net.ip.actions import EVENT, Action
 from layersim.net.trace.details import DropReason, EventKind, NoteAddress, NoteFlags
@@ -27,16 +29,40 @@ if TYPE_CHECKING:
     from layersim.net.engine.clock import Timer
     from layersim.net.engine.interface import Interface
     from layersim.net.engine.process import Wait
-    from layersim.net.host.host import Host
+    from layersim.net.ipv4.output import Plan
+    from layersim.wire.fields import Layer
     from layersim.wire.packet import Packet
 
-__all__ = ["Endpoint", "ListenEndpoint", "TcpStack"]
+__all__ = ["Endpoint", "ListenEndpoint", "TcpHost", "TcpStack"]
 
 # netstat's spelling of the states that differ from RFC 9293's names.
 _NETSTAT_STATE = {"SYN_RECEIVED": "SYN_RECV", "FIN_WAIT_1": "FIN_WAIT1", "FIN_WAIT_2": "FIN_WAIT2", "CLOSED": "CLOSE"}
 _FIN_UNACKED = frozenset({State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK})
 _BIND, _CONN = 0, 1  # what holds a port in the stack's PortTable: a bound socket, or a connection
 MIN_ADV_MSS = 256  # Linux net.ipv4.route.min_adv_mss: a route never advertises less (ipv4_default_advmss)
+
+
+class TcpHost(PackerHost, Protocol):
+    """What a TCP stack uses of its host (a Host is one): the fast path's view, plus its random generator, trace
+    events, path MTUs, the output policy and the general send path."""
+
+    rng: random.Random
+
+    def event(self, kind: EventKind, iface: Interface | None, frame: bytes | None = None,
+              packet_id: int | None = None, values: tuple[Any, ...] = ()) -> None: ...
+
+    def path_mtu(self, dst: IPv4Address | str) -> int | None: ...
+
+    def plan_output(self, dst: int, *, df: bool | None, src: int | None = None,
+                    ip_id: int | None = None) -> Plan | None: ...
+
+    def register_protocol(self, number: int, handler: Callable[..., list[Action]],
+                          on_error: Callable[[Any], None] | None = None) -> None: ...
+
+    def send_ip(self, dst: IPv4Address | str, upper: Layer | Packet | bytes, *, ttl: int = 64,
+                df: bool | None = True, dscp: int = 0, src: IPv4Address | None = None, note: Any = None,
+                protocol: int | None = None, packet_id: int | None = None, ip_id: int | None = None,
+                plan: Plan | None = None) -> bool: ...
 
 
 class Endpoint:
@@ -87,7 +113,7 @@ class ListenEndpoint:
 class TcpStack:
     """Every TCP connection and listening port of one host."""
 
-    def __init__(self, host: Host, profile: Profile = LINUX) -> None:
+    def __init__(self, host: TcpHost, profile: Profile = LINUX) -> None:
         self.host = host
         self.profile = profile
         self.connections: dict[tuple[int, int, int, int], Endpoint] = {}

@@ -6,6 +6,7 @@ Protocol logic without I/O: methods take what happened and the time and return a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,12 +21,30 @@ from layersim.wire.udp import UDP
 
 if TYPE_CHECKING:
     from layersim.net.engine.interface import Interface
-    from layersim.net.ipv4.node import IPNode
+    from layersim.net.ipv4.output import Output
+    from layersim.net.ipv4.pmtu import PathMtuCache
+    from layersim.net.trace.log import Trace
 
-__all__ = ["ICMP_QUOTE_LIMIT", "IcmpProtocol"]
+__all__ = ["ICMP_QUOTE_LIMIT", "IcmpNode", "IcmpProtocol", "IcmpSockets"]
 
 ICMP_QUOTE_LIMIT = 576  # RFC 1812 §4.3.2.3: an ICMP error holds as much of the datagram as fits in 576 bytes
 _DSCP_CS6 = 0x30  # Linux sends ICMP errors with TOS 0xc0 (network control)
+
+
+class IcmpNode(Protocol):
+    """What ICMP reads from the node it runs on (an IPNode is one): its addresses, trace, output and path MTUs."""
+
+    own_ints: frozenset[int]  # this node's own addresses
+    pmtu: PathMtuCache | None  # a host learns path MTUs from errors; a router keeps none
+    error_handlers: dict[int, Callable[[Any], None]]  # errors about protocol N go to its transport
+    output: Output
+
+    @property
+    def trace(self) -> Trace: ...
+
+    def is_broadcast(self, address: IPv4Address | int) -> bool: ...
+
+    def is_local(self, dst: IPv4Address | int) -> bool: ...
 
 
 class IcmpSockets(Protocol):
@@ -39,7 +58,7 @@ class IcmpSockets(Protocol):
 class IcmpProtocol:
     """One node's ICMP: answers, errors, and the demultiplexing of errors to sockets."""
 
-    def __init__(self, node: IPNode, sockets: IcmpSockets | None = None) -> None:
+    def __init__(self, node: IcmpNode, sockets: IcmpSockets | None = None) -> None:
         self.node = node  # read for addresses and routes; all I/O goes back as actions
         self.sockets = sockets  # a host gives its socket table; a router has none (replies and errors stop here)
         self.burst = 6  # Linux: 6-message burst per destination, then one per icmp_ratelimit (1 s)
@@ -122,7 +141,7 @@ class IcmpProtocol:
         mtu = None
         if (icmp.type, icmp.code) == (ICMPType.DEST_UNREACHABLE, UnreachableCode.FRAGMENTATION_NEEDED):
             mtu = icmp.next_hop_mtu
-            pmtu = getattr(node, "pmtu", None)
+            pmtu = node.pmtu
             if pmtu is not None and mtu >= 68 and pmtu.learn(int(quoted.dst), mtu, now):
                 actions.append((EVENT, EventKind.PMTU, None, None, None,
                                 (str(quoted.dst), pmtu.get(int(quoted.dst), now))))
@@ -138,7 +157,7 @@ class IcmpProtocol:
             ports = (inner.identifier, inner.identifier)
             sequence = inner.sequence
         else:
-            handler = node.error_handlers.get(int(quoted.protocol or 0))  # type: ignore[attr-defined]
+            handler = node.error_handlers.get(int(quoted.protocol or 0))
             ports = (0, 0)
             if quoted.protocol in (6, 17, 132):  # the ports are the quoted transport header's first 4 bytes
                 data = packet.payload_of(ICMP)

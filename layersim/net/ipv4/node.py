@@ -37,6 +37,7 @@ from layersim.wire.packet import DecodeState, Packet, decode
 
 if TYPE_CHECKING:
     from layersim.net.engine.runtime import Runtime
+    from layersim.net.ipv4.pmtu import PathMtuCache
 
 __all__ = ["IPNode", "ProtocolHandler"]
 
@@ -59,7 +60,7 @@ class IPNode(Node):
         self.arp_protocol = ArpProtocol(self.arp)
         self.reassembler = Reassembler()
         self.hooks = Hooks()
-        self.pmtu = None
+        self.pmtu: PathMtuCache | None = None  # a host keeps path MTUs; a router has none
         self.forwarder = Forwarder(self.routes, self.interfaces)
         self.output = Output(self.routes, self.interfaces, None, rng.randrange(0x10000), self.hooks)
         self.icmp = IcmpProtocol(self)

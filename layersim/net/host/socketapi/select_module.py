@@ -13,8 +13,8 @@ from layersim.net.engine.process import wait_until
 from layersim.net.host.socketapi.pytime import select_timeout_ns
 
 if TYPE_CHECKING:
-    from layersim.net.host.host import Host
     from layersim.net.host.socketapi.sim_socket import SimSocket
+    from layersim.net.host.socketapi.socket_host import SocketHost
 
 __all__ = ["SelectModule", "SimSelector", "select_sockets"]
 
@@ -40,7 +40,7 @@ def _fd_of(item: Any) -> int:
     return fd
 
 
-def _socket_of(host: Host, item: Any) -> SimSocket:
+def _socket_of(host: SocketHost, item: Any) -> SimSocket:
     """The SimSocket behind a socket object or a file descriptor number of this host."""
     from layersim.net.host.socketapi.sim_socket import SimSocket
 
@@ -63,7 +63,7 @@ def _sequence(items: Any) -> list[Any]:
         raise TypeError("arguments 1-3 must be sequences") from None
 
 
-def select_sockets(host: Host, rlist: list[Any], wlist: list[Any], xlist: list[Any],
+def select_sockets(host: SocketHost, rlist: list[Any], wlist: list[Any], xlist: list[Any],
                    timeout: float | None = None) -> tuple[list[Any], list[Any], list[Any]]:
     """select(2) over simulated sockets: those ready to read and to write, blocking up to `timeout` seconds."""
     timeout_ns = select_timeout_ns(timeout)  # the timeout is read first, then the lists (selectmodule.c)
@@ -82,7 +82,7 @@ def select_sockets(host: Host, rlist: list[Any], wlist: list[Any], xlist: list[A
 class SimSelector(_std_selectors.BaseSelector):
     """selectors.DefaultSelector for a simulated host."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: SocketHost) -> None:
         self.host = host
         self._keys: dict[int, _std_selectors.SelectorKey] = {}
 
@@ -150,7 +150,7 @@ class SimSelector(_std_selectors.BaseSelector):
 class SelectModule(types.ModuleType):
     """The `select` module as a program on a simulated host sees it (select only: no poll or epoll)."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: SocketHost) -> None:
         super().__init__("select", f"the select module of simulated host {host.name}")
         self.host = host
         self.error = OSError
@@ -164,7 +164,7 @@ class SelectModule(types.ModuleType):
 class SelectorsModule(types.ModuleType):
     """The `selectors` module as a program on a simulated host sees it."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: SocketHost) -> None:
         super().__init__("selectors", f"the selectors module of simulated host {host.name}")
         for name in ("EVENT_READ", "EVENT_WRITE", "SelectorKey", "BaseSelector"):
             setattr(self, name, getattr(_std_selectors, name))

@@ -28,7 +28,7 @@ from layersim.tcp.options import MAX_TCP_WINDOW, TCP_MIN_MSS
 
 if TYPE_CHECKING:
     from layersim.net.host.datagram_sockets import DatagramSocket
-    from layersim.net.host.host import Host
+    from layersim.net.host.socketapi.socket_host import SocketHost
     from layersim.net.host.tcp_stack import Endpoint, ListenEndpoint
 
 __all__ = ["SimSocket", "os_error"]
@@ -39,7 +39,7 @@ TCP_MSS_DEFAULT = 536  # Linux: what TCP_MAXSEG reads before a connection has an
 _BUFFER_MINIMUM = {(_std.SOL_SOCKET, _std.SO_RCVBUF): 2304, (_std.SOL_SOCKET, _std.SO_SNDBUF): 4608}
 
 
-def _open_socket(host: Host, fileno: Any) -> SimSocket:
+def _open_socket(host: SocketHost, fileno: Any) -> SimSocket:
     """The socket behind descriptor `fileno` of this host: EBADF if there is none, as the kernel says."""
     number = operator.index(fileno)
     if number < 0:
@@ -53,7 +53,7 @@ def _open_socket(host: Host, fileno: Any) -> SimSocket:
 class SimSocket(SocketOps):
     """A socket of a simulated host (AF_INET; SOCK_STREAM is TCP, SOCK_DGRAM is UDP)."""
 
-    def __init__(self, host: Host, family: int = _std.AF_INET, type: int = _std.SOCK_STREAM, proto: int = 0,
+    def __init__(self, host: SocketHost, family: int = _std.AF_INET, type: int = _std.SOCK_STREAM, proto: int = 0,
                  fileno: int | None = None, *, timeout: float | object | None = _DEFAULT) -> None:
         source = None if fileno is None else _open_socket(host, fileno)
         if source is not None:  # socket(fileno=n): what the descriptor is, for what the caller left at -1

@@ -7,7 +7,7 @@ import operator
 import os
 import socket as _std
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from layersim.errors import LayersimError
 from layersim.net.host.socketapi.arguments import (
@@ -21,9 +21,11 @@ from layersim.net.host.socketapi.arguments import (
 from layersim.tcp import State
 
 if TYPE_CHECKING:
-    from layersim.net.host.socketapi.sim_socket import SimSocket
+    from layersim.net.host.datagram_sockets import DatagramSocket
+    from layersim.net.host.socketapi.socket_host import SocketHost
+    from layersim.net.host.tcp_stack import Endpoint, ListenEndpoint
 
-__all__ = ["SocketOps", "os_error"]
+__all__ = ["OpsSocket", "SocketOps", "os_error"]
 
 LOOPBACK = 0x7F000001
 _CONNECTING = frozenset({State.SYN_SENT, State.SYN_RECEIVED})
@@ -31,11 +33,64 @@ _SENDABLE = frozenset({State.ESTABLISHED, State.CLOSE_WAIT})
 _MSG_DONTWAIT, _MSG_PEEK = int(_std.MSG_DONTWAIT), int(_std.MSG_PEEK)  # ints: enum.Flag's `&` runs in Python
 
 
+class OpsSocket(Protocol):
+    """The socket these operations act on (a OpsSocket is one): its state, its checks and waits, and the
+    operations themselves, which call each other."""
+
+    host: SocketHost
+    type: _std.SocketKind
+    _timeout: float | None
+    _local: tuple[int, int] | None
+    _endpoint: Endpoint | None
+    _listening: ListenEndpoint | None
+    _udp: DatagramSocket | None
+    _options: dict[tuple[int, int], int]
+    _shut_write: bool
+    _connect_started: bool
+    _connect_in_progress: bool
+
+    def _check(self) -> None: ...
+
+    def _wait(self, queues: list[list[Any]], ready: Any, what: str) -> None: ...
+
+    def _address(self, address: Any, call: str) -> tuple[int, int]: ...
+
+    def _apply_udp_options(self) -> None: ...
+
+    def _pending_error(self, *, consume: bool) -> int | None: ...
+
+    def _stop_listening(self) -> None: ...
+
+    def _new_stream_socket(self) -> OpsSocket: ...
+
+    def bind(self, address: Any) -> None: ...
+
+    def _unbind(self) -> None: ...
+
+    def _connect(self, target: tuple[int, int]) -> int: ...
+
+    def _open(self, ip: int, port: int) -> Any: ...
+
+    def _connected(self) -> Any: ...
+
+    def send(self, data: bytes, flags: int = 0) -> int: ...
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes: ...
+
+    def _send_datagram(self, view: memoryview, target: tuple[int, int] | None) -> int: ...
+
+    def _autobind_udp(self) -> None: ...
+
+    def _recv_datagram(self, bufsize: int) -> tuple[bytes, tuple[str, int] | None]: ...
+
+    def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]: ...
+
+
 class SocketOps:
     """bind/listen/accept/connect/send/recv of SimSocket (kept apart to keep each module small)."""
 
     # Addresses --------------------------------------------------------------------------------------------
-    def bind(self: SimSocket, address: Any) -> None:
+    def bind(self: OpsSocket, address: Any) -> None:
         """Bind to (address, port): "" or "0.0.0.0" is every address, port 0 a free ephemeral one."""
         ip, port = self._address(address, "bind")
         self._check()
@@ -63,17 +118,17 @@ class SocketOps:
         self._local = (ip, port)
         stack.add_bound(self._local, self)
 
-    def shares_port(self: SimSocket) -> bool:
+    def shares_port(self: OpsSocket) -> bool:
         """Whether another SO_REUSEADDR socket may bind this one's port now: it set SO_REUSEADDR and does not
         listen (Linux's inet_csk_bind_conflict)."""
         return bool(self._options.get((_std.SOL_SOCKET, _std.SO_REUSEADDR))) and self._listening is None
 
-    def _unbind(self: SimSocket) -> None:
+    def _unbind(self: OpsSocket) -> None:
         """Give the bound port back (at close, or when connect() takes it into the connection)."""
         if self._local is not None:
             self.host.tcp.remove_bound(self._local, self)
 
-    def listen(self: SimSocket, backlog: int = 128) -> None:
+    def listen(self: OpsSocket, backlog: int = 128) -> None:
         """Accept connections on the bound port (a free one if unbound), at most `backlog` waiting."""
         backlog = int_argument(backlog)
         self._check()
@@ -94,7 +149,7 @@ class SocketOps:
         self._listening = self.host.tcp.listen(self._local, min(max(backlog, 0), 4096) + 1, nodelay=nodelay,
                                                user_mss=self._options.get((_std.IPPROTO_TCP, _std.TCP_MAXSEG)))
 
-    def accept(self: SimSocket) -> tuple[SimSocket, tuple[str, int]]:
+    def accept(self: OpsSocket) -> tuple[OpsSocket, tuple[str, int]]:
         """The next established connection: (a new socket, the peer's address)."""
         self._check()
         listening = self._listening
@@ -118,13 +173,13 @@ class SocketOps:
         remote = endpoint.conn.remote
         return sock, (str(IPv4Address(remote[0])), remote[1])
 
-    def connect(self: SimSocket, address: Any) -> None:
+    def connect(self: OpsSocket, address: Any) -> None:
         """Connect to (address, port); ("", port) is this host, as on Linux."""
         code = self._connect(self._address(address, "connect"))
         if code:
             raise os_error(code)
 
-    def connect_ex(self: SimSocket, address: Any) -> int:
+    def connect_ex(self: OpsSocket, address: Any) -> int:
         """connect() returning the errno instead of raising (0 on success); a bad address still raises."""
         target = self._address(address, "connect_ex")
         try:
@@ -134,7 +189,7 @@ class SocketOps:
         except OSError as exc:  # what connect(2) says, as an errno (EBADF, ENETUNREACH, EINPROGRESS...)
             return exc.errno or errno.EINVAL
 
-    def _connect(self: SimSocket, target: tuple[int, int]) -> int:
+    def _connect(self: OpsSocket, target: tuple[int, int]) -> int:
         self._check()
         ip, port = target
         if not ip:
@@ -166,7 +221,7 @@ class SocketOps:
         self._wait([endpoint.waits], lambda: conn.state not in _CONNECTING or bool(conn.error), "connect()")
         return self._pending_error(consume=True) or 0
 
-    def _open(self: SimSocket, ip: int, port: int) -> Any:
+    def _open(self: OpsSocket, ip: int, port: int) -> Any:
         host = self.host
         stack = host.tcp
         if self._local is not None and self._local[0]:
@@ -204,14 +259,14 @@ class SocketOps:
         return self._endpoint
 
     # Stream data ------------------------------------------------------------------------------------------
-    def _connected(self: SimSocket) -> Any:
+    def _connected(self: OpsSocket) -> Any:
         self._check()
         endpoint = self._endpoint
         if endpoint is None:
             raise os_error(errno.ENOTCONN)
         return endpoint
 
-    def send(self: SimSocket, data: bytes, flags: int = 0) -> int:
+    def send(self: OpsSocket, data: bytes, flags: int = 0) -> int:
         """Queue as much of `data` as the send buffer takes (blocking until some fits); the count queued."""
         view = bytes_view(data)
         if self.type == _std.SOCK_DGRAM:
@@ -242,14 +297,14 @@ class SocketOps:
         self.host.tcp.settle(endpoint, segments)
         return count
 
-    def sendall(self: SimSocket, data: bytes, flags: int = 0) -> None:
+    def sendall(self: OpsSocket, data: bytes, flags: int = 0) -> None:
         """Send every byte (blocking as needed)."""
         view = bytes_view(data)
         while view:
             sent = self.send(view, flags)
             view = view[sent:]
 
-    def recv(self: SimSocket, bufsize: int, flags: int = 0) -> bytes:
+    def recv(self: OpsSocket, bufsize: int, flags: int = 0) -> bytes:
         """Up to `bufsize` bytes as soon as any are there; b"" once the peer has closed and all is read."""
         bufsize = size_argument(bufsize)
         if bufsize < 0:
@@ -288,7 +343,7 @@ class SocketOps:
             raise os_error(error)
         return b""
 
-    def recv_into(self: SimSocket, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+    def recv_into(self: OpsSocket, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         """recv() into a buffer; the count written."""
         view = writable_view(buffer, "recv_into")
         nbytes = into_size(nbytes, len(view), "recv_into", "buffer too small for requested bytes")
@@ -296,7 +351,7 @@ class SocketOps:
         view[:len(data)] = data
         return len(data)
 
-    def shutdown(self: SimSocket, how: int) -> None:
+    def shutdown(self: OpsSocket, how: int) -> None:
         """SHUT_WR sends FIN after what is queued; SHUT_RD stops reading; SHUT_RDWR both."""
         how = int_argument(how)
         self._check()  # Linux looks the descriptor up first (EBADF), then checks `how` (inet_shutdown: EINVAL)
@@ -314,7 +369,7 @@ class SocketOps:
             self.host.tcp.settle(endpoint, endpoint.conn.shutdown(self.host.clock.now))
 
     # Datagrams --------------------------------------------------------------------------------------------
-    def sendto(self: SimSocket, data: bytes, flags_or_address: Any, address: Any = None) -> int:
+    def sendto(self: OpsSocket, data: bytes, flags_or_address: Any, address: Any = None) -> int:
         """Send one datagram to `address` (or the connected peer when it is None)."""
         view = bytes_view(data)
         target = self._address(flags_or_address if address is None else address, "sendto")
@@ -322,7 +377,7 @@ class SocketOps:
             return self.send(view)
         return self._send_datagram(view, target)
 
-    def _send_datagram(self: SimSocket, view: memoryview, target: tuple[int, int] | None) -> int:
+    def _send_datagram(self: OpsSocket, view: memoryview, target: tuple[int, int] | None) -> int:
         """Send `view` as one datagram to (ip, port), or to the connected peer when `target` is None."""
         self._check()
         if target is None and (self._udp is None or self._udp.remote is None):
@@ -342,7 +397,7 @@ class SocketOps:
             raise os_error(errno.ENETUNREACH)
         return len(view)
 
-    def _autobind_udp(self: SimSocket) -> None:
+    def _autobind_udp(self: OpsSocket) -> None:
         """Bind an unbound UDP socket to a free port before connect() or sendto(); none free is EAGAIN, as Linux's
         inet_autobind returns it (not bind()'s EADDRINUSE)."""
         try:
@@ -351,7 +406,7 @@ class SocketOps:
             raise os_error(errno.EAGAIN) from None
         self._apply_udp_options()
 
-    def _recv_datagram(self: SimSocket, bufsize: int) -> tuple[bytes, tuple[str, int] | None]:
+    def _recv_datagram(self: OpsSocket, bufsize: int) -> tuple[bytes, tuple[str, int] | None]:
         self._check()
         udp = self._udp
         if udp is None:
@@ -364,7 +419,7 @@ class SocketOps:
         datagram = udp.queue.popleft()
         return datagram.data[:bufsize], (str(datagram.source[0]), datagram.source[1])
 
-    def recvfrom(self: SimSocket, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
+    def recvfrom(self: OpsSocket, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
         """One datagram (cut to `bufsize`) and its sender; for TCP, recv() and None."""
         if operator.index(bufsize) < 0:
             raise ValueError("negative buffersize in recvfrom")
@@ -372,7 +427,7 @@ class SocketOps:
             return self.recv(bufsize, flags), None
         return self._recv_datagram(bufsize)
 
-    def recvfrom_into(self: SimSocket, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
+    def recvfrom_into(self: OpsSocket, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
         """recvfrom() into a buffer."""
         view = writable_view(buffer, "recvfrom_into")
         nbytes = into_size(nbytes, len(view), "recvfrom_into", "nbytes is greater than the length of the buffer")

@@ -17,7 +17,7 @@ from layersim.net.host.socketapi.sim_socket import SimSocket
 from layersim.net.host.socketapi.sim_socket_ops import os_error
 
 if TYPE_CHECKING:
-    from layersim.net.host.host import Host
+    from layersim.net.host.socketapi.socket_host import SocketHost
 
 __all__ = ["SocketModule", "bound_socket_class"]
 
@@ -32,7 +32,7 @@ _OWN = ("socket", "SocketType", "create_connection", "create_server", "getaddrin
 _SERVICES = {(53, "tcp"): "domain", (53, "udp"): "domain", (80, "tcp"): "http", (443, "tcp"): "https"}
 
 
-def bound_socket_class(host: Host, module: SocketModule | None = None) -> type[SimSocket]:
+def bound_socket_class(host: SocketHost, module: SocketModule | None = None) -> type[SimSocket]:
     """`socket.socket` for one host: the class a program instantiates as socket.socket(family, type)."""
 
     class socket(SimSocket):
@@ -57,7 +57,7 @@ def bound_socket_class(host: Host, module: SocketModule | None = None) -> type[S
 class SocketModule(types.ModuleType):
     """The `socket` module as a program on `host` sees it."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: SocketHost) -> None:
         super().__init__("socket", f"the socket module of simulated host {host.name}")
         for name in dir(_std):
             if not name.startswith("__") and name not in _OWN:
