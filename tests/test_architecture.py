@@ -120,11 +120,11 @@ def _module_graph() -> dict[str, set[str]]:
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                base = node.module
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
                 if node.level:  # relative: resolve against the importing module's package
                     package = source.split(".") if path.name == "__init__.py" else source.split(".")[:-1]
-                    base = ".".join(package[:len(package) - node.level + 1] + [node.module])
+                    base = ".".join([*package[:len(package) - node.level + 1], *([node.module] if node.module else [])])
                 targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in names else base
                            for alias in node.names]
             graph[source].update(t for t in targets if t in names and t != source)
