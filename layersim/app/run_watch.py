@@ -12,7 +12,7 @@ import socket as _std
 import sys
 import traceback
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any
 
 from layersim.net.engine.process import Process
@@ -64,7 +64,7 @@ class Watch:
 
     def _note(self, process: Process) -> None:
         for sock in list(self.host.fd_table.values()):
-            if getattr(sock, "_owner", None) is not process:
+            if getattr(sock, "owner", None) is not process:
                 continue
             try:
                 port = sock.getsockname()[1]
@@ -79,21 +79,10 @@ class Watch:
         return (_TCP, int(local.rpartition(":")[2])) in self.ports
 
 
-def _frames(process: Process) -> list[FrameType]:
-    """A parked process's stack, outermost first (empty once it ended)."""
-    glet = getattr(process, "_greenlet", None)  # the greenlet it parks in; Process has no public view of it
-    frame = getattr(glet, "gr_frame", None)
-    stack = []
-    while frame is not None:
-        stack.append(frame)
-        frame = frame.f_back
-    return stack[::-1]
-
-
 def blocked_in(process: Process, script: str | None = None) -> str:
     """Where a still-running process waits: "accept() at server.py:19" (the call its script is in), or the socket
     call it waits in ("recvfrom()")."""
-    stack = _frames(process)
+    stack = process.stack()
     if script is not None:
         mine = [i for i, frame in enumerate(stack) if frame.f_code.co_filename == script]
         if mine and mine[-1] + 1 < len(stack):

@@ -4,6 +4,7 @@ ping, a traceroute and a UDP exchange running at once with their frames interlea
 from __future__ import annotations
 
 import filecmp
+import time
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -440,3 +441,22 @@ def test_strict_mode_raises_a_bug_anywhere_in_layersim(module: str, monkeypatch:
     a.spawn(namespace["broken"])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="unsupported operand"):
         net.run()
+
+
+def test_a_parked_process_shows_its_stack_and_an_ended_one_none() -> None:
+    """Process.stack(): where a process waits, outermost frame first; nothing before it starts or once it ended."""
+    from layersim import Network
+
+    net = Network(seed=1)
+    host = net.add_host("h")
+
+    def waiter() -> None:
+        time.sleep(5)  # the stdlib's sleep, on the simulated clock inside a process
+
+    proc = host.spawn(waiter)
+    assert proc.stack() == []
+    net.run(until=1_000_000_000)
+    names = [frame.f_code.co_name for frame in proc.stack()]
+    assert "waiter" in names and names.index("waiter") < len(names) - 1  # waiter is outer; the wait is inner
+    net.run()
+    assert proc.done and proc.exception is None and proc.stack() == []

@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from greenlet import getcurrent, greenlet
@@ -105,6 +106,15 @@ class Process:
     def stdout(self) -> str:
         """What the process printed."""
         return self._out.getvalue()
+
+    def stack(self) -> list[FrameType]:
+        """Where the process is parked: its frames, outermost first (empty before it starts and once it ended)."""
+        frames = []
+        frame = self._greenlet.gr_frame
+        while frame is not None:
+            frames.append(frame)
+            frame = frame.f_back
+        return frames[::-1]
 
     @property
     def label(self) -> str:

@@ -103,6 +103,11 @@ class SimSocket(SocketOps):
         """A new TCP socket of the same host and class (what accept() returns)."""
         return SimSocket(self.host, _std.AF_INET, _std.SOCK_STREAM)
 
+    @property
+    def owner(self) -> Any:
+        """The process that opened this socket (None when made outside any process), as `ss -p` names it."""
+        return self._owner
+
     # stdlib plumbing --------------------------------------------------------------------------------------
     def __repr__(self) -> str:
         return f"<layersim socket fd={self._fd} {self.type.name} on {self.host.name}>"
