@@ -13,7 +13,14 @@ __all__ = ["CONSTANTS", "CallError", "check_call", "first_value", "option_name",
 CONSTANTS = MappingProxyType({
     "SOL_SOCKET": 1, "IPPROTO_TCP": 6, "SO_REUSEADDR": 2, "SO_ERROR": 4, "SO_LINGER": 13, "TCP_NODELAY": 1,
     "TCP_MAXSEG": 2, "F_GETFL": 3, "F_SETFL": 4, "O_RDWR": 2, "O_RDONLY": 0, "O_WRONLY": 1, "O_NONBLOCK": 0o4000,
-    "SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2, "AF_INET": 2, "SOCK_STREAM": 1, "MSG_NOSIGNAL": 0x4000})
+    "SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2, "AF_INET": 2, "SOCK_STREAM": 1, "MSG_NOSIGNAL": 0x4000,
+    "SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_KEEPALIVE": 9, "TCP_CORK": 3, "TCP_INFO": 11, "TCP_CONGESTION": 13,
+    "TCP_USER_TIMEOUT": 18, "IPPROTO_IP": 0, "IP_TOS": 1, "IP_TTL": 2, "IP_MTU_DISCOVER": 10,
+    "IP_PMTUDISC_DONT": 0, "IP_PMTUDISC_WANT": 1, "IP_PMTUDISC_DO": 2, "IP_PMTUDISC_PROBE": 3,
+    "SIOCINQ": 0x541B, "FIONREAD": 0x541B, "SIOCOUTQ": 0x5411, "TIOCOUTQ": 0x5411,
+    "POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8, "POLLHUP": 0x10, "POLLNVAL": 0x20,
+    "POLLRDNORM": 0x40, "POLLWRNORM": 0x100, "POLLRDHUP": 0x2000, "MSG_DONTWAIT": 0x40, "MSG_MORE": 0x8000,
+    "IPTOS_ECN_ECT0": 2, "IPTOS_ECN_ECT1": 1, "IPTOS_ECN_CE": 3})
 
 
 class CallError(Exception):
@@ -39,7 +46,9 @@ def value_of(expr: Expr) -> int:
     raise CallError(f"unknown constant {expr.name}")
 
 
-_OPTIONS = ("SO_REUSEADDR", "SO_ERROR", "SO_LINGER", "TCP_NODELAY", "TCP_MAXSEG")
+_OPTIONS = ("SO_REUSEADDR", "SO_ERROR", "SO_LINGER", "SO_KEEPALIVE", "SO_SNDBUF", "SO_RCVBUF", "TCP_NODELAY",
+            "TCP_MAXSEG", "TCP_CORK", "TCP_USER_TIMEOUT", "TCP_INFO", "TCP_CONGESTION", "IP_TOS", "IP_TTL",
+            "IP_MTU_DISCOVER")
 
 
 def check_call(syscall: Syscall) -> str | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from layersim.errors import LayersimError
 from layersim.tcp import PROFILES
 from layersim.tcpcheck.callargs import CallError, check_call
+from layersim.tcpcheck.codeblock import check_code, run_code
 from layersim.tcpcheck.errors import UnsupportedScriptError
 from layersim.tcpcheck.matching import (
     DEFAULT_TOLERANCE_NS,
@@ -19,7 +20,18 @@ from layersim.tcpcheck.matching import (
     compare_segment,
     tolerance_ns,
 )
-from layersim.tcpcheck.model import Event, Script, SegmentSpec, Syscall, TimeKind, TimeSpec, Unsupported
+from layersim.tcpcheck.model import (
+    CodeBlock,
+    Event,
+    Script,
+    SegmentSpec,
+    Shell,
+    Syscall,
+    TimeKind,
+    TimeSpec,
+    Unsupported,
+)
+from layersim.tcpcheck.prelude import Prelude, prelude, shell_later
 from layersim.tcpcheck.report import LineResult, RunResult, format_segment, format_time
 from layersim.tcpcheck.sockets import CallResult, ScriptHost, Sent
 from layersim.wire.tcp import TCP
@@ -81,9 +93,11 @@ def _spec_text(spec: SegmentSpec) -> str:
 class _Run:
     """One run of one script."""
 
-    def __init__(self, script: Script, config: RunConfig) -> None:
+    def __init__(self, script: Script, config: RunConfig, start: Prelude, first: int) -> None:
         self.script = script
         self.config = config
+        self.start = start
+        self.first = first  # events before this one are the leading shell lines, already run
         self.floor = config.tolerance_ns
         self.percent = config.tolerance_percent
         for name, value, _line in script.settings:
@@ -91,7 +105,7 @@ class _Run:
                 self.floor = int(float(value) * 1000)
             elif name == "tolerance_percent":
                 self.percent = float(value)
-        self.stack = ScriptHost(PROFILES[config.profile], config.seed, mss=config.mss)
+        self.stack = ScriptHost(start.profile, config.seed, mss=config.mss)
         self.map = SeqMap(remote_isn=config.remote_isn)
         self.previous = 0
         self.pending: _Pending | None = None
@@ -170,6 +184,9 @@ class _Run:
         call = event.action
         assert isinstance(call, Syscall)
         now = self.stack.now
+        if call.name in ("socket", "accept") and call.result is not None and call.result >= 0 <= result.value:
+            self.stack.alias(call.result, result.value)  # packetdrill: the script's fd numbers name live ones
+            result = CallResult(call.result, result.errno, result.mismatch)
         wrong = (call.result is not None and result.value != call.result) or \
                 (call.errno is not None and result.errno != call.errno)
         if wrong:
@@ -255,7 +272,7 @@ class _Run:
         if self.map.first_ts is None:  # the first TS val anchors the mapping, so show it in script numbers
             self.map.learn_ts(spec, segment.tcp)
         view = self.view(segment)
-        if spec.length > view.length > 0:
+        if spec.length > view.length > 0 and not self.start.strict_segments:
             views = [view]
             while sum(v.length for v in views) < spec.length and (self.stack.sent or self.stack.next_deadline()):
                 try:
@@ -300,14 +317,37 @@ class _Run:
         self.previous = start
         self.pending = _Pending(index, event, running, end, end - slack, end + slack)
 
+    def code(self, event: Event, block: CodeBlock) -> None:
+        """Run a `%{ }%` block at its time with the TCP_INFO of the socket the script used last."""
+        self.wait_pending()
+        at = max(self.start_of(event.time, event.time.ns), self.stack.now)
+        self.advance(at)
+        self.no_extras(event)
+        info = self.stack.tcp_info()
+        if info is None:
+            raise _Failed(LineResult(event, False, at, "code block: no TCP connection to take TCP_INFO from"))
+        printed: list[str] = []
+        problem = run_code(block.source, info, printed)
+        self.previous = at
+        if problem is not None:
+            output = f" (printed: {'; '.join(printed)})" if printed else ""
+            raise _Failed(LineResult(event, False, at, problem + output))
+
     def run(self) -> RunResult:
         """Run every line; stop at the first failure."""
         passed = True
         try:
             for index, event in enumerate(self.script.events):
                 action = event.action
+                if index < self.first:
+                    self.results[index] = LineResult(event, True, 0)
+                    continue
                 try:
-                    if isinstance(action, SegmentSpec) and action.inbound:
+                    if isinstance(action, Shell):
+                        shell_later(self.script, event.line, action.command, self.start.profile)
+                    elif isinstance(action, CodeBlock):
+                        self.code(event, action)
+                    elif isinstance(action, SegmentSpec) and action.inbound:
                         self.inbound(event, action)
                     elif isinstance(action, SegmentSpec):
                         self.outbound(event, action)
@@ -356,6 +396,12 @@ def run_script(script: Script, config: RunConfig | None = None) -> RunResult:
     problems = script.unsupported()
     problems += [(e.line, why) for e in script.events
                  if isinstance(e.action, Syscall) and (why := check_call(e.action)) is not None]
+    problems += [(e.line, why) for e in script.events
+                 if isinstance(e.action, CodeBlock) and (why := check_code(e.action.source)) is not None]
+    try:
+        start, first = prelude(script, PROFILES[config.profile])
+    except UnsupportedScriptError as exc:
+        problems += exc.problems
     if problems:
         raise UnsupportedScriptError(script.path, sorted(problems))
-    return _Run(script, config).run()
+    return _Run(script, config, start, first).run()

@@ -70,9 +70,9 @@ def test_values_and_checks():
         value_of(Symbol("SO_WHAT"))
     with pytest.raises(CallError, match="expected a number"):
         value_of("text")
-    call = parse_script("0 setsockopt(3, SOL_SOCKET, SO_RCVBUF, [1], 4) = 0\n").events[0].action
-    assert check_call(call) == ("socket option SO_RCVBUF is not supported (SO_REUSEADDR, SO_ERROR, SO_LINGER, "
-                                "TCP_NODELAY, TCP_MAXSEG)")
+    call = parse_script("0 setsockopt(3, SOL_SOCKET, SO_OOBINLINE, [1], 4) = 0\n").events[0].action
+    assert check_call(call).startswith("socket option SO_OOBINLINE is not supported (SO_REUSEADDR, ")
+    assert check_call(parse_script("0 setsockopt(3, SOL_SOCKET, SO_RCVBUF, [1], 4) = 0\n").events[0].action) is None
     assert check_call(parse_script("0 fcntl(3, 1) = 0\n").events[0].action) == \
         "fcntl command 1 (supported: F_GETFL, F_SETFL)"
     assert check_call(parse_script("0 close(3) = 0\n").events[0].action) is None

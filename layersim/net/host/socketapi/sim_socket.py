@@ -298,12 +298,24 @@ class SimSocket(SocketOps):
             if self._endpoint is not None and self._endpoint.conn.state is not State.CLOSED:
                 return self._endpoint.conn.send_mss
             return self._options.get((level, optname)) or TCP_MSS_DEFAULT
+        if (level, optname) == (_std.IPPROTO_TCP, _std.TCP_INFO):  # Linux do_tcp_getsockopt -> tcp_get_info
+            return self._tcp_info(buflen)
         defaults = {(_std.SOL_SOCKET, _std.SO_RCVBUF): 131072, (_std.SOL_SOCKET, _std.SO_SNDBUF): 16384,
                     (_std.IPPROTO_IP, _std.IP_TTL): 64}
         value = self._options.get((level, optname), defaults.get((level, optname), 0))
         if (level, optname) in _BUFFER_MINIMUM and (level, optname) in self._options:
             value = max(2 * value, _BUFFER_MINIMUM[(level, optname)])  # Linux doubles it (bookkeeping room)
         return value.to_bytes(4, "little", signed=True)[:buflen] if buflen else value  # an int: 4 bytes at most
+
+    def _tcp_info(self, buflen: int | None) -> int | bytes:
+        """struct tcp_info of the connection (a socket without one: zeros in state TCP_CLOSE or TCP_LISTEN)."""
+        from layersim.tcp.info import pack_tcp_info, tcp_info  # kept out of the module's import block (see #17)
+
+        if self._endpoint is not None:
+            packed = pack_tcp_info(tcp_info(self._endpoint.conn, self.host.clock.now))
+        else:
+            packed = bytes([10 if self._listening is not None else 7]) + bytes(103)
+        return packed[:buflen] if buflen else int.from_bytes(packed[:4], "little", signed=True)
 
     def _apply_udp_options(self) -> None:
         udp = self._udp

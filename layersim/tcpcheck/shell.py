@@ -1,0 +1,146 @@
+"""A small interpreter for a script's back-quoted shell lines: what they may hold, and nothing else.
+
+`sysctl [-q] [-w] [-e] net.ipv4.X=Y ...` and `.../set_sysctls.py /proc/sys/net/ipv4/X=Y ...` set profile knobs
+(sysctls.py); a shell file named by path (`../common/defaults.sh`) is read, relative to the script's folder as
+packetdrill runs it there, and interpreted the same way; `ip tcp_metrics flush`, `tc qdisc ...` and the
+`/tmp/sysctl_restore_${PPID}.sh` that set_sysctls.py writes are no-ops (layersim keeps no route metrics, models no
+qdisc, and every run starts from its profile). Anything else is refused, naming the command.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+import shlex
+from pathlib import Path
+
+from layersim.errors import LayersimError
+from layersim.tcp.profile import Profile
+from layersim.tcpcheck.sysctls import apply_sysctl
+
+__all__ = ["NO_OP_COMMANDS", "ShellRefused", "run_shell"]
+
+# command -> why it changes nothing layersim models.
+NO_OP_COMMANDS = {
+    "ip tcp_metrics": "layersim keeps no per-destination TCP metrics to flush",
+    "tc qdisc": "layersim models no queueing discipline on the script's interface (frames leave at once)",
+    "sysctl_restore": "each run starts from its profile, so there is nothing to restore",
+}
+_MAX_DEPTH = 8  # shell files that name shell files
+_ARITHMETIC = re.compile(r"\$\(\(([^()]*(?:\([^()]*\)[^()]*)*)\)\)")
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
+        ast.Div: operator.floordiv, ast.Mod: operator.mod, ast.LShift: operator.lshift, ast.RShift: operator.rshift}
+_REDIRECTS = frozenset({">", ">>", ">&", "<", "&>", ">|"})
+_SEPARATORS = frozenset({";", "&&", "||"})
+
+
+class ShellRefused(LayersimError):
+    """A shell line the interpreter will not run: what, and why."""
+
+
+def _arithmetic(match: re.Match[str]) -> str:
+    """`$((15*1024*1024))`: integer arithmetic as bash does it (+ - * / % << >> and parentheses)."""
+    def value(node: ast.AST) -> int:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](value(node.left), value(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -value(node.operand)
+        raise ShellRefused(f"shell arithmetic $(({match.group(1)})): only integers and + - * / % << >>")
+    try:
+        tree = ast.parse(match.group(1).strip(), mode="eval")
+    except SyntaxError:
+        raise ShellRefused(f"shell arithmetic $(({match.group(1)})) does not parse") from None
+    return str(value(tree.body))
+
+
+def _commands(text: str) -> list[list[str]]:
+    """The simple commands in `text`: words, with comments, redirections and separators taken out."""
+    text = re.sub(r"\\\n", " ", text)  # line continuations
+    commands: list[list[str]] = []
+    for line in text.split("\n"):
+        if "$(" in line and not _ARITHMETIC.search(line):
+            raise ShellRefused(f"shell command substitution in {line.strip()!r}")
+        line = _ARITHMETIC.sub(_arithmetic, line)
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|<>")
+        lexer.whitespace_split = True
+        lexer.commenters = "#"
+        try:
+            tokens = list(lexer)
+        except ValueError as exc:
+            raise ShellRefused(f"shell line {line.strip()!r}: {exc}") from None
+        words: list[str] = []
+        skip = False
+        for token in tokens:
+            if skip:
+                skip = False
+            elif token in _REDIRECTS:
+                if words and words[-1] in ("1", "2"):  # `2>/dev/null`: the descriptor goes with it
+                    words.pop()
+                skip = True
+            elif token in _SEPARATORS:
+                if words:
+                    commands.append(words)
+                words = []
+            elif token in ("|", "&"):
+                raise ShellRefused(f"shell pipes and background jobs are not interpreted: {line.strip()!r}")
+            else:
+                words.append(token)
+        if words:
+            commands.append(words)
+    return commands
+
+
+def _sysctl(profile: Profile, words: list[str]) -> Profile:
+    """`sysctl [-q] [-w] [-e] name=value ...`."""
+    assignments = [w for w in words[1:] if not w.startswith("-")]
+    flags = [w for w in words[1:] if w.startswith("-")]
+    for flag in flags:
+        if flag not in ("-q", "-w", "-e", "-qw", "-wq"):
+            raise ShellRefused(f"sysctl option {flag} is not interpreted (-q, -w, -e are)")
+    if not assignments:
+        raise ShellRefused("sysctl without name=value (reading a sysctl prints it, which a script cannot use)")
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        if not equals:
+            raise ShellRefused(f"sysctl {assignment}: reading a sysctl is not interpreted (write name=value)")
+        profile = apply_sysctl(profile, name, value)
+    return profile
+
+
+def run_shell(command: str, profile: Profile, folder: Path, depth: int = 0) -> Profile:
+    """The profile after the shell text `command` runs; files it names are read relative to `folder`."""
+    for words in _commands(command):
+        name = words[0]
+        base = name.rsplit("/", 1)[-1]
+        if name == "sysctl":
+            profile = _sysctl(profile, words)
+        elif base == "set_sysctls.py":
+            profile = _sysctl(profile, ["sysctl", *words[1:]])
+        elif "sysctl_restore_" in name:
+            continue
+        elif name in ("ip", "tc") and len(words) > 1 and f"{name} {words[1]}" in NO_OP_COMMANDS:
+            if name == "ip" and words[2:3] != ["flush"]:
+                raise ShellRefused(f"shell command {' '.join(words)!r} is not interpreted (only 'ip tcp_metrics "
+                                   "flush')")
+            continue
+        elif "/" in name or name.endswith(".sh"):
+            path = folder / name
+            if depth >= _MAX_DEPTH:
+                raise ShellRefused(f"shell file {name}: files name each other more than {_MAX_DEPTH} deep")
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ShellRefused(f"shell file {name}: cannot read {path}: {exc}") from None
+            try:
+                profile = run_shell(text, profile, folder, depth + 1)
+            except ShellRefused as exc:
+                raise ShellRefused(f"{name}: {exc}") from None
+            except LayersimError as exc:
+                raise ShellRefused(f"{name}: {exc}") from None
+        else:
+            raise ShellRefused(f"shell command {' '.join(words)!r} is not interpreted (layersim runs sysctl, shell "
+                               "files, 'ip tcp_metrics flush' and 'tc qdisc')")
+    return profile
