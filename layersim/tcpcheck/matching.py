@@ -6,13 +6,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from layersim.tcpcheck.model import SegmentSpec
+from layersim.tcpcheck.model import IPFields, SegmentSpec
 from layersim.tcpcheck.report import format_flags, format_options, format_segment
 from layersim.wire.tcp import TCP, TCPFlags
 from layersim.wire.tcp_options import EOL, NOP, SACK, TCPOption, Timestamps
 
-__all__ = ["MappingError", "SegmentView", "SeqMap", "combine", "compare_options", "compare_segment",
+__all__ = ["MappingError", "SegmentView", "SeqMap", "combine", "compare_ip", "compare_options", "compare_segment",
            "tolerance_ns"]
+_ECN_NAMES = ("noecn", "ect1", "ect0", "ce", "ect01")
 
 _U32 = 2**32
 DEFAULT_TOLERANCE_NS = 4_000_000
@@ -180,3 +181,16 @@ def combine(views: Sequence[SegmentView]) -> SegmentView | str:
         flags |= view.flags
     last = views[-1]
     return replace(first, flags=flags, length=sum(v.length for v in views), ack=last.ack, window=last.window)
+
+
+def compare_ip(ip: IPFields, tos: int, ttl: int) -> list[str]:
+    """Differences between the IP fields a `>` line writes and those sent (ECN codepoints as RFC 3168 §5)."""
+    problems = []
+    ecn = tos & 3
+    if ip.ecn is not None and not (ecn == ip.ecn or (ip.ecn == 4 and ecn in (1, 2))):
+        problems.append(f"IP ECN: expected [{_ECN_NAMES[ip.ecn]}], got [{_ECN_NAMES[ecn]}]")
+    if ip.tos is not None and tos != ip.tos:
+        problems.append(f"IP tos: expected {ip.tos:#x}, got {tos:#x}")
+    if ip.ttl is not None and ttl != ip.ttl:
+        problems.append(f"IP ttl: expected {ip.ttl}, got {ttl}")
+    return problems

@@ -17,6 +17,7 @@ from layersim.tcpcheck.matching import (
     SegmentView,
     SeqMap,
     combine,
+    compare_ip,
     compare_segment,
     tolerance_ns,
 )
@@ -221,7 +222,7 @@ class _Run:
         sport, dport = self.stack.inbound_ports()
         tcp = TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags=spec.flags,
                   window=spec.window if spec.window is not None else 65535, options=options)
-        self.stack.inject(tcp, bytes(spec.length))
+        self.stack.inject(tcp, bytes(spec.length), spec.ip)
         self.poll()
         self.previous = at
 
@@ -285,7 +286,7 @@ class _Run:
                 raise _Failed(LineResult(event, False, when, f"cannot match {len(views)} segments to one: {merged}",
                                          _spec_text(spec), "; ".join(v.text() for v in views)))
             view = merged
-        problems = compare_segment(spec, view, self.config.options)
+        problems = compare_segment(spec, view, self.config.options) + compare_ip(spec.ip, segment.tos, segment.ttl)
         if problems:
             raise _Failed(LineResult(event, False, when, "; ".join(problems), _spec_text(spec), view.text()))
         self.map.learn_ts(spec, segment.tcp)

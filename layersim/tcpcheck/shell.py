@@ -31,7 +31,9 @@ _MAX_DEPTH = 8  # shell files that name shell files
 _ARITHMETIC = re.compile(r"\$\(\(([^()]*(?:\([^()]*\)[^()]*)*)\)\)")
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
         ast.Div: operator.floordiv, ast.Mod: operator.mod, ast.LShift: operator.lshift, ast.RShift: operator.rshift}
-_REDIRECTS = frozenset({">", ">>", ">&", "<", "&>", ">|"})
+# `> /dev/null`, `2>&1`, `2>/dev/null`: output goes nowhere here, so redirections are dropped (a descriptor
+# number belongs to one only when written against it)
+_REDIRECT = re.compile(r"""(?:(?<=\s)|^)\d?(?:&>|>>|>&|>\||>|<)\s*[^\s;&|"']+""")
 _SEPARATORS = frozenset({";", "&&", "||"})
 
 
@@ -63,8 +65,8 @@ def _commands(text: str) -> list[list[str]]:
     for line in text.split("\n"):
         if "$(" in line and not _ARITHMETIC.search(line):
             raise ShellRefused(f"shell command substitution in {line.strip()!r}")
-        line = _ARITHMETIC.sub(_arithmetic, line)
-        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|<>")
+        line = _REDIRECT.sub(" ", _ARITHMETIC.sub(_arithmetic, line))
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|")
         lexer.whitespace_split = True
         lexer.commenters = "#"
         try:
@@ -72,15 +74,8 @@ def _commands(text: str) -> list[list[str]]:
         except ValueError as exc:
             raise ShellRefused(f"shell line {line.strip()!r}: {exc}") from None
         words: list[str] = []
-        skip = False
         for token in tokens:
-            if skip:
-                skip = False
-            elif token in _REDIRECTS:
-                if words and words[-1] in ("1", "2"):  # `2>/dev/null`: the descriptor goes with it
-                    words.pop()
-                skip = True
-            elif token in _SEPARATORS:
+            if token in _SEPARATORS:
                 if words:
                     commands.append(words)
                 words = []

@@ -26,7 +26,7 @@ from layersim.tcp.info import tcp_info
 from layersim.tcp.seq import seq_add, seq_lt
 from layersim.tcp.states import State
 from layersim.tcpcheck.callargs import CONSTANTS, CallError, first_value, option_name, shown_value, value_of
-from layersim.tcpcheck.model import Array, Expr, Field, Syscall
+from layersim.tcpcheck.model import Array, Expr, Field, IPFields, Syscall
 from layersim.wire.addresses import MAC
 from layersim.wire.ethernet import Ethernet, EtherType
 from layersim.wire.ipv4 import IPv4
@@ -160,9 +160,15 @@ class ScriptHost:
             self.active_port = self.active.getsockname()[1]
         return (BIND_PORT, self.active_port) if self.active_port is not None else (REMOTE_PORT, BIND_PORT)
 
-    def inject(self, tcp: TCP, payload: bytes) -> None:
-        """A segment from the remote arrives on the host's interface now, through its IP input and TCP demux."""
-        frame = Ethernet(src=GATEWAY_MAC, dst=self.iface.mac) / IPv4(src=REMOTE_IP, dst=LOCAL_IP) / tcp / Raw(payload)
+    def inject(self, tcp: TCP, payload: bytes, ip: IPFields | None = None) -> None:
+        """A segment from the remote arrives on the host's interface now, through its IP input and TCP demux; `ip`
+        sets the IP header's ECN field, TOS byte and TTL as the script wrote them."""
+        ip = ip or IPFields()
+        tos = ip.tos if ip.tos is not None else 0
+        if ip.ecn is not None:
+            tos = (tos & ~3) | (ip.ecn if ip.ecn < 4 else 2)
+        header = IPv4(src=REMOTE_IP, dst=LOCAL_IP, dscp=tos >> 2, ecn=tos & 3, ttl=64 if ip.ttl is None else ip.ttl)
+        frame = Ethernet(src=GATEWAY_MAC, dst=self.iface.mac) / header / tcp / Raw(payload)
         self.iface.deliver(frame.encode())
         self.run(self.now)
 
