@@ -79,6 +79,7 @@ class SimSocket(SocketOps):
         self._udp: DatagramSocket | None = None
         self._options: dict[tuple[int, int], int] = {}
         self._shut_write = False
+        self._shut_read = False  # shutdown(SHUT_RD): reads return 0 once nothing is queued
         self._connect_started = False
         self._connect_in_progress = False  # a non-blocking connect() whose outcome no connect() has reported yet
         self._owner = current_process()
@@ -90,7 +91,7 @@ class SimSocket(SocketOps):
     def _take_over(self, source: SimSocket) -> None:
         """Become the socket object of `source`'s descriptor (socket(fileno=old.detach()), as ssl and asyncio
         do): its connection, listener or datagram socket, bound address and options."""
-        for name in ("_local", "_endpoint", "_listening", "_udp", "_shut_write", "_connect_started",
+        for name in ("_local", "_endpoint", "_listening", "_udp", "_shut_write", "_shut_read", "_connect_started",
                      "_connect_in_progress"):
             setattr(self, name, getattr(source, name))
         self._options = dict(source._options)
@@ -169,7 +170,8 @@ class SimSocket(SocketOps):
             return bool(self._listening.ready) or self._listening.closed
         if self._endpoint is not None:
             conn = self._endpoint.conn
-            return conn.readable > 0 or conn.at_eof or bool(conn.error) or conn.state is State.CLOSED
+            return conn.readable > 0 or conn.at_eof or bool(conn.error) or conn.state is State.CLOSED or \
+                self._shut_read  # Linux tcp_poll: RCV_SHUTDOWN makes a socket readable
         if self._udp is not None:
             return bool(self._udp.queue) or bool(self._udp.pending_error)
         return False
