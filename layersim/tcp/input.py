@@ -249,7 +249,10 @@ class Input(Output):
                 self.rcv_nxt = seq_add(self.rcv_nxt, 1)
                 self._peer_fin = None
                 self.fin_received = True
-                if state is State.ESTABLISHED and self.profile.delay_ack_of_fin:
+                # Linux tcp_send_delayed_ack waits icsk_ack.ato, which stays 0 until the first data segment
+                # (tcp_event_data_recv sets TCP_ATO_MIN): a FIN before any data is ACKed at once
+                had_data = seq_sub(self.rcv_nxt, self.irs) > 2
+                if state is State.ESTABLISHED and self.profile.delay_ack_of_fin and had_data:
                     # Linux (tcp_fin): pingpong mode, the ACK waits to ride on our own FIN or reply
                     if self._delack_at is None:
                         self._delack_at = self._now + self.profile.delayed_ack_ns
