@@ -12,7 +12,7 @@ from layersim.wire.tcp import TCP, TCPFlags
 from layersim.wire.tcp_options import EOL, NOP, SACK, TCPOption, Timestamps
 
 __all__ = ["MappingError", "SegmentView", "SeqMap", "combine", "compare_ip", "compare_options", "compare_segment",
-           "tolerance_ns"]
+           "compare_tsval", "tolerance_ns"]
 _ECN_NAMES = ("noecn", "ect1", "ect0", "ce", "ect01")
 
 _U32 = 2**32
@@ -194,3 +194,16 @@ def compare_ip(ip: IPFields, tos: int, ttl: int) -> list[str]:
     if ip.ttl is not None and ttl != ip.ttl:
         problems.append(f"IP ttl: expected {ip.ttl}, got {ttl}")
     return problems
+
+
+def compare_tsval(spec: SegmentSpec, view: SegmentView, slack: int) -> list[str]:
+    """With --tcp_ts_tick_usecs packetdrill checks our TS val too: within `slack` ticks of the script's (both in
+    script numbers: counted from our first TS val)."""
+    want = next((o for o in spec.options or () if isinstance(o, Timestamps)), None)
+    got = next((o for o in view.options if isinstance(o, Timestamps)), None)
+    if want is None or got is None:
+        return []
+    off = (got.tsval - want.tsval + _U32 // 2) % _U32 - _U32 // 2
+    if abs(off) <= slack:
+        return []
+    return [f"TS val: expected {want.tsval} (within {slack} ticks), got {got.tsval}"]

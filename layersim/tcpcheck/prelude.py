@@ -25,6 +25,7 @@ class Prelude:
 
     profile: Profile
     strict_segments: bool = False  # --strict_segments: one sent segment per `>` line, never merged (no TSO view)
+    ts_tick_ns: int | None = None  # --tcp_ts_tick_usecs: our TS vals are checked, at this many ns per tick
 
 
 def _option(path: str, line: int, name: str, value: str, profile: Profile) -> Profile:
@@ -51,10 +52,13 @@ def _option(path: str, line: int, name: str, value: str, profile: Profile) -> Pr
 def prelude(script: Script, profile: Profile) -> tuple[Prelude, int]:
     """The starting Prelude and the index of the first event after the leading shell lines."""
     strict = False
+    tick: int | None = None
     for name, value, line in script.settings:
         if name == "strict_segments":
             strict = True
         else:
+            if name == "tcp_ts_tick_usecs":
+                tick = int(float(value) * 1000)
             profile = _option(script.path, line, name, value, profile)
     folder = Path(script.path).parent
     start = 0
@@ -66,7 +70,7 @@ def prelude(script: Script, profile: Profile) -> tuple[Prelude, int]:
         except LayersimError as exc:
             raise UnsupportedScriptError(script.path, [(event.line, str(exc))]) from None
         start += 1
-    return Prelude(profile, strict), start
+    return Prelude(profile, strict, tick), start
 
 
 def shell_later(script: Script, line: int, command: str, profile: Profile) -> None:

@@ -19,6 +19,7 @@ from layersim.tcpcheck.matching import (
     combine,
     compare_ip,
     compare_segment,
+    compare_tsval,
     tolerance_ns,
 )
 from layersim.tcpcheck.model import (
@@ -287,6 +288,8 @@ class _Run:
                                          _spec_text(spec), "; ".join(v.text() for v in views)))
             view = merged
         problems = compare_segment(spec, view, self.config.options) + compare_ip(spec.ip, segment.tos, segment.ttl)
+        if self.start.ts_tick_ns:  # as packetdrill: TS vals are checked only when the script gives the tick
+            problems += compare_tsval(spec, view, -(-self.floor // self.start.ts_tick_ns) + 1)
         if problems:
             raise _Failed(LineResult(event, False, when, "; ".join(problems), _spec_text(spec), view.text()))
         self.map.learn_ts(spec, segment.tcp)

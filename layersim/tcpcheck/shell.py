@@ -1,6 +1,7 @@
 """A small interpreter for a script's back-quoted shell lines: what they may hold, and nothing else.
 
-`sysctl [-q] [-w] [-e] net.ipv4.X=Y ...` and `.../set_sysctls.py /proc/sys/net/ipv4/X=Y ...` set profile knobs
+`sysctl [-q] [-w] [-e] net.ipv4.X=Y ...`, `.../set_sysctls.py /proc/sys/net/ipv4/X=Y ...` and
+`echo Y > /proc/sys/net/ipv4/X` set profile knobs, `echo Y > /sys/module/tcp_cubic/parameters/X` CUBIC's
 (sysctls.py); a shell file named by path (`../common/defaults.sh`) is read, relative to the script's folder as
 packetdrill runs it there, and interpreted the same way; `ip tcp_metrics flush`, `tc qdisc ...` and the
 `/tmp/sysctl_restore_${PPID}.sh` that set_sysctls.py writes are no-ops (layersim keeps no route metrics, models no
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from layersim.errors import LayersimError
 from layersim.tcp.profile import Profile
-from layersim.tcpcheck.sysctls import apply_sysctl
+from layersim.tcpcheck.sysctls import apply_cubic_parameter, apply_sysctl
 
 __all__ = ["NO_OP_COMMANDS", "ShellRefused", "run_shell"]
 
@@ -35,6 +36,9 @@ _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, as
 # number belongs to one only when written against it)
 _REDIRECT = re.compile(r"""(?:(?<=\s)|^)\d?(?:&>|>>|>&|>\||>|<)\s*[^\s;&|"']+""")
 _SEPARATORS = frozenset({";", "&&", "||"})
+_ECHO_WRITE = re.compile(r'\s*echo\s+(?P<value>"[^"]*"|\S+)\s*>\s*'
+                         r"(?P<path>/proc/sys/net/ipv4/\w+|/sys/module/tcp_cubic/parameters/\w+)\s*")
+_CUBIC_PARAMETER = "<tcp_cubic parameter>"  # the command word an `echo > /sys/module/tcp_cubic/...` becomes
 
 
 class ShellRefused(LayersimError):
@@ -65,7 +69,14 @@ def _commands(text: str) -> list[list[str]]:
     for line in text.split("\n"):
         if "$(" in line and not _ARITHMETIC.search(line):
             raise ShellRefused(f"shell command substitution in {line.strip()!r}")
-        line = _REDIRECT.sub(" ", _ARITHMETIC.sub(_arithmetic, line))
+        line = _ARITHMETIC.sub(_arithmetic, line)
+        write = _ECHO_WRITE.fullmatch(line)
+        if write is not None:  # `echo V > /proc/sys/...` is a sysctl; `... > /sys/module/tcp_cubic/...` a parameter
+            value, path = write.group("value").strip('"'), write.group("path")
+            commands.append(["sysctl", f"{path}={value}"] if path.startswith("/proc/sys/")
+                            else [_CUBIC_PARAMETER, path.rsplit("/", 1)[-1], value])
+            continue
+        line = _REDIRECT.sub(" ", line)
         lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|")
         lexer.whitespace_split = True
         lexer.commenters = "#"
@@ -112,6 +123,8 @@ def run_shell(command: str, profile: Profile, folder: Path, depth: int = 0) -> P
         base = name.rsplit("/", 1)[-1]
         if name == "sysctl":
             profile = _sysctl(profile, words)
+        elif name == _CUBIC_PARAMETER:
+            profile = apply_cubic_parameter(profile, words[1], words[2])
         elif base == "set_sysctls.py":
             profile = _sysctl(profile, ["sysctl", *words[1:]])
         elif "sysctl_restore_" in name:

@@ -7,14 +7,15 @@ sysctl packetdrill's `gtests/net/common/defaults.sh` sets is here. A name not he
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
 from typing import Any
 
 from layersim.errors import LayersimError
 from layersim.tcp.profile import Profile
 
-__all__ = ["KNOBS", "NO_OPS", "SysctlError", "apply_sysctl", "canonical_name"]
+__all__ = ["CUBIC_PARAMETERS", "KNOBS", "NO_OPS", "SysctlError", "apply_cubic_parameter", "apply_sysctl",
+           "canonical_name"]
 
 
 class SysctlError(LayersimError):
@@ -96,7 +97,7 @@ KNOBS = MappingProxyType({
     "tcp_frto": Knob("frto", _int(0, 2)),
     "tcp_reordering": Knob("dupack_threshold", _int(1, 300)),
     "tcp_congestion_control": Knob("congestion_control", _congestion),
-    "tcp_slow_start_after_idle": Knob("slow_start_after_idle", _bool),
+    "tcp_slow_start_after_idle": Knob("tcp_slow_start_after_idle", _bool),
     "tcp_early_retrans": Knob("tlp", _int(0, 4), lambda v: v >= 3),  # 3 and 4: TLP on (tcp_schedule_loss_probe)
     "tcp_recovery": Knob("rack", _int(0, 7), lambda v: bool(v & 1)),  # bit 0: RACK (TCP_RACK_LOSS_DETECTION)
     "tcp_tso_win_divisor": Knob("tso_win_divisor", _int(1, 255)),
@@ -121,6 +122,28 @@ NO_OPS = MappingProxyType({
     "tcp_fastopen_key": "TCP Fast Open is not modelled (a script that uses it is refused)",
     "tcp_syncookies": "no SYN flood is modelled: the listen queue never overflows into cookies",
 })
+
+
+# Parameters of Linux's tcp_cubic module (/sys/module/tcp_cubic/parameters/NAME) -> (Profile field, parse,
+# convert). They take effect once the engine's CUBIC has the field (HyStart, RFC 9438 §4.10); until then a write
+# is refused, naming it.
+CUBIC_PARAMETERS = MappingProxyType({
+    "hystart": ("hystart", _bool, bool),
+    "hystart_detect": ("hystart_detect", _int(0, 3), int),
+    "hystart_low_window": ("hystart_low_window", _int(2, 2**31 - 1), int),
+    "hystart_ack_delta_us": ("hystart_ack_delta_ns", _int(0, 2**31 - 1), lambda us: us * 1000),
+})
+
+
+def apply_cubic_parameter(profile: Profile, name: str, value: str) -> Profile:
+    """The profile with tcp_cubic module parameter `name` set (SysctlError when unknown or not modelled)."""
+    entry = CUBIC_PARAMETERS.get(name)
+    if entry is None:
+        raise SysctlError(f"tcp_cubic parameter {name} is not modelled (known: {', '.join(CUBIC_PARAMETERS)})")
+    field, parse, convert = entry
+    if field not in {f.name for f in fields(profile)}:
+        raise SysctlError(f"tcp_cubic parameter {name}: this engine has no {field} yet (HyStart)")
+    return replace(profile, **{field: convert(parse(f"tcp_cubic.{name}", value.strip()))})
 
 
 def canonical_name(name: str) -> str:

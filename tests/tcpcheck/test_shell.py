@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pytest
 
+from layersim.errors import LayersimError
 from layersim.tcp import PROFILES
 from layersim.tcp.profile import LINUX
 from layersim.tcpcheck import RunConfig, UnsupportedScriptError, parse_script, run_script
+from layersim.tcpcheck.prelude import prelude
 from layersim.tcpcheck.shell import ShellRefused, run_shell
-from layersim.tcpcheck.sysctls import KNOBS, NO_OPS, SysctlError, apply_sysctl, canonical_name
+from layersim.tcpcheck.sysctls import KNOBS, NO_OPS, SysctlError, apply_cubic_parameter, apply_sysctl, canonical_name
 
 # Every sysctl packetdrill's gtests/net/common/defaults.sh sets (the names only; the file is not copied here).
 DEFAULTS_SH = ("tcp_rmem", "tcp_wmem", "tcp_timestamps", "tcp_syn_retries", "tcp_synack_retries", "tcp_frto",
@@ -34,7 +36,7 @@ def test_the_new_knobs_default_to_what_the_engine_does_today() -> None:
     # a profile nobody set a sysctl on behaves as before: RACK, TLP, D-SACK, F-RTO, ECN and SSAI off
     for profile in PROFILES.values():
         assert (profile.rack, profile.tlp, profile.dsack, profile.frto, profile.ecn,
-                profile.slow_start_after_idle) == (False, False, False, 0, 0, False)
+                profile.tcp_slow_start_after_idle) == (False, False, False, 0, 0, False)
 
 
 @pytest.mark.parametrize(("name", "value", "field", "expected"), [
@@ -88,14 +90,17 @@ def test_the_interpreter_takes_shell_syntax_defaults_sh_uses(tmp_path: Path) -> 
     text = ("outer.sh\nip tcp_metrics flush all > /dev/null 2>&1\n"
             "sysctl -q net.ipv4.tcp_rmem=\"4096 $((256*1024)) $(( (15*1024)*1024 ))\" ; tc qdisc add dev tun0 root fq\n"
             "sysctl -e -q net.ipv4.tcp_early_retrans=4 \\\n   net.ipv4.tcp_recovery=1   # RACK\n"
-            "../common/set_sysctls.py /proc/sys/net/ipv4/tcp_min_tso_segs=10\n/tmp/sysctl_restore_${PPID}.sh\n")
+            "../common/set_sysctls.py /proc/sys/net/ipv4/tcp_min_tso_segs=10\n/tmp/sysctl_restore_${PPID}.sh\n"
+            "echo 1 > /proc/sys/net/ipv4/tcp_slow_start_after_idle\n")
     profile = run_shell(text, LINUX, tmp_path)
-    assert (profile.sack, profile.rcvbuf, profile.window_scale, profile.tlp, profile.rack, profile.tso_min_segs) == \
-        (False, 262144, 8, True, True, 10)
+    assert (profile.sack, profile.rcvbuf, profile.window_scale, profile.tlp, profile.rack, profile.tso_min_segs,
+            profile.tcp_slow_start_after_idle) == (False, 262144, 8, True, True, 10, True)
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("echo 1 > /proc/sys/net/ipv4/tcp_sack", "shell command 'echo 1' is not interpreted"),
+    ("echo 1 > /tmp/x", "shell command 'echo 1' is not interpreted"),
+    ("echo 3 > /sys/module/tcp_cubic/parameters/beta", "tcp_cubic parameter beta is not modelled"),
+    ("echo 2 > /proc/sys/net/ipv4/tcp_sack", "sysctl net.ipv4.tcp_sack=2: out of range"),
     ("ip route change 192.0.2.1 mtu lock 1500", "shell command 'ip route change 192.0.2.1 mtu lock 1500'"),
     ("ip tcp_metrics show", "only 'ip tcp_metrics flush'"),
     ("sysctl net.ipv4.tcp_sack", "reading a sysctl is not interpreted"),
@@ -110,8 +115,9 @@ def test_the_interpreter_takes_shell_syntax_defaults_sh_uses(tmp_path: Path) -> 
 def test_anything_else_is_refused_by_name(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "loop.sh").write_text("loop.sh\n")
     (tmp_path / "bad.sh").write_text("ethtool -K tun0 tso off\n")
-    with pytest.raises(ShellRefused, match=message):
+    with pytest.raises(LayersimError, match=message) as info:  # ShellRefused, or SysctlError for a bad value
         run_shell(text, LINUX, tmp_path)
+    assert isinstance(info.value, ShellRefused | SysctlError)
 
 
 def test_a_script_refuses_a_sysctl_after_its_first_call_but_runs_later_no_ops() -> None:
@@ -121,3 +127,66 @@ def test_a_script_refuses_a_sysctl_after_its_first_call_but_runs_later_no_ops() 
         run_script(parse_script(start + "+0 `sysctl -q net.ipv4.tcp_sack=0`\n", "t.pkt"))
     with pytest.raises(UnsupportedScriptError, match=r"t\.pkt:1: sysctl net\.ipv4\.tcp_sack=3: out of range"):
         run_script(parse_script("`sysctl -q net.ipv4.tcp_sack=3`\n" + start, "t.pkt"), RunConfig())
+
+
+@dataclass(frozen=True)
+class _Bare:
+    """A profile-like dataclass without HyStart fields."""
+
+    name: str = "bare"
+
+
+@dataclass(frozen=True)
+class _WithHyStart:
+    """A profile-like dataclass with the engine's HyStart fields."""
+
+    hystart_detect: int = 3
+    hystart_ack_delta_ns: int = 2_000_000
+
+
+def test_cubic_parameters_set_the_engines_hystart_fields_once_it_has_them() -> None:
+    changed = apply_cubic_parameter(_WithHyStart(), "hystart_detect", "2")  # type: ignore[arg-type]
+    assert changed.hystart_detect == 2
+    assert apply_cubic_parameter(_WithHyStart(), "hystart_ack_delta_us", "500").hystart_ack_delta_ns == 500_000
+    with pytest.raises(SysctlError, match=r"tcp_cubic\.hystart_detect=4: out of range"):
+        apply_cubic_parameter(_WithHyStart(), "hystart_detect", "4")  # type: ignore[arg-type]
+    with pytest.raises(SysctlError, match="this engine has no hystart_detect yet"):
+        apply_cubic_parameter(_Bare(), "hystart_detect", "3")  # type: ignore[arg-type]
+
+
+def _open(options: str) -> str:
+    return (options + "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n"
+            "+0 listen(3, 1) = 0\n+0 < S 0:0(0) win 65535 <mss 1000,TS val 1 ecr 0>\n"
+            "+0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,TS val 0 ecr 1>\n"
+            "+.1 < . 1:1(0) ack 1 win 65535 <nop,nop,TS val 2 ecr 0>\n"
+            "+0 accept(3, ..., ...) = 4\n")
+
+
+def test_packetdrill_options_in_the_script() -> None:
+    # --tcp_ts_tick_usecs: our TS clock ticks once per 10 ms, so 1.1 s after the SYN-ACK TS val is 110 ticks on
+    text = _open("--tcp_ts_tick_usecs=10000\n") + "+1 close(4) = 0\n+0 > F. 1:1(0) ack 1 <nop,nop,TS val 110 ecr 2>\n"
+    assert run_script(parse_script(text)).passed
+    wrong = run_script(parse_script(text.replace("TS val 110 ecr 2", "TS val 1100 ecr 2")))
+    assert "TS val: expected 1100 (within 2 ticks), got 110" in (wrong.failure.message or "")
+    near = run_script(parse_script(text.replace("TS val 110 ecr 2", "TS val 112 ecr 2")))  # the boundary: 2 ticks
+    assert near.passed and not run_script(parse_script(text.replace("TS val 110 ecr 2", "TS val 113 ecr 2"))).passed
+    assert run_script(parse_script(text.replace("--tcp_ts_tick_usecs=10000\n", "").replace(
+        "TS val 110 ecr 2", "TS val 7 ecr 2"))).passed  # without the option packetdrill does not check TS val
+    profile = prelude(parse_script(text), LINUX)[0].profile
+    assert profile.ts_hz == 100
+    # --strict_segments: two sent segments never match one line
+    write = "+0 write(4, ..., 2000) = 2000\n+0 > P. 1:2001(2000) ack 1 <...>\n"
+    assert run_script(parse_script(_open("") + write)).passed
+    strict = run_script(parse_script(_open("--strict_segments\n") + write))
+    assert not strict.passed and "payload length: expected 2000, got" in (strict.failure.message or "")
+    for option, message in [("--ip_version=ipv4", None),
+                            ("--local_ip=192.168.0.1", None),
+                            ("--local_ip=10.0.0.1", "--local_ip=10.0.0.1: the harness uses packetdrill's default "
+                                                    "192.168.0.1 only"),
+                            ("--tcp_ts_tick_usecs=7", "--tcp_ts_tick_usecs=7: a TS clock of 1000000/7 Hz")]:
+        script = parse_script(option + "\n" + _open(""), "o.pkt")
+        if message is None:
+            assert run_script(script).passed
+        else:
+            with pytest.raises(UnsupportedScriptError, match=re.escape(f"o.pkt:1: {message}")):
+                run_script(script)
