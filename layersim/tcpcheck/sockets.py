@@ -24,9 +24,9 @@ from layersim.net.network import Network
 from layersim.tcp import Profile
 from layersim.tcp.info import tcp_info
 from layersim.tcp.seq import seq_add, seq_lt
-from layersim.tcp.states import State
 from layersim.tcpcheck.callargs import CONSTANTS, CallError, first_value, option_name, shown_value, value_of
 from layersim.tcpcheck.model import Array, Expr, Field, IPFields, Syscall
+from layersim.tcpcheck.polling import poll_sockets, queue_ioctl
 from layersim.wire.addresses import MAC
 from layersim.wire.ethernet import Ethernet, EtherType
 from layersim.wire.ipv4 import IPv4
@@ -59,8 +59,6 @@ _OPTIONS = {"SO_REUSEADDR": (_std.SOL_SOCKET, _std.SO_REUSEADDR), "SO_ERROR": (_
             "IP_TOS": (_std.IPPROTO_IP, _std.IP_TOS), "IP_TTL": (_std.IPPROTO_IP, _std.IP_TTL),
             "IP_MTU_DISCOVER": (_std.IPPROTO_IP, 10)}
 _CONGESTION_NAMES = {"cubic": "cubic", "reno": "newreno"}  # Linux's names for layersim's algorithms
-_POLL_IN, _POLL_OUT, _POLL_ERR, _POLL_HUP = 0x1, 0x4, 0x8, 0x10
-_POLL_RDNORM, _POLL_WRNORM, _POLL_RDHUP = 0x40, 0x100, 0x2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,39 +298,12 @@ class ScriptHost:
         return CallResult(0)
 
     def _sys_ioctl(self, fd: Expr, request: Expr, value: Expr = ...) -> CallResult:
-        """ioctl(): SIOCINQ (bytes ready to read) and SIOCOUTQ (bytes sent and not acknowledged, or not yet sent),
-        compared with the script's `[N]` (Linux tcp_ioctl)."""
-        sock = self._sock(fd)
-        code = value_of(request)
-        conn = sock._endpoint.conn if sock._endpoint is not None else None
-        if code not in (CONSTANTS["SIOCINQ"], CONSTANTS["SIOCOUTQ"]):
-            raise CallError(f"ioctl request {shown_value(request)} is not supported (SIOCINQ, SIOCOUTQ)")
-        if sock._listening is not None:
-            raise OSError(errno.EINVAL, "Invalid argument")  # tcp_ioctl: a listener has no queues
-        actual = 0 if conn is None else conn.readable if code == CONSTANTS["SIOCINQ"] else conn.unacked
-        if value is not ... and first_value(value) != actual:
-            return CallResult(0, mismatch=f"{shown_value(request)}: expected {shown_value(value)}, got {actual}")
-        return CallResult(0)
-
-    def _revents(self, sock: SimSocket, events: int) -> int:
-        """What poll() reports for one socket (tcp_poll): readable, writable, error, hang-up."""
-        revents = 0
-        if sock._readable():
-            revents |= _POLL_IN | _POLL_RDNORM
-        if sock._writable() and sock._listening is None:
-            revents |= _POLL_OUT | _POLL_WRNORM
-        conn = sock._endpoint.conn if sock._endpoint is not None else None
-        if conn is not None and conn.error:
-            revents |= _POLL_ERR
-        if conn is not None and conn.fin_received:
-            revents |= _POLL_RDHUP
-            if sock._shut_write or conn.state in (State.CLOSED, State.TIME_WAIT, State.LAST_ACK):
-                revents |= _POLL_HUP
-        return revents & (events | _POLL_ERR | _POLL_HUP)
+        """ioctl(): SIOCINQ and SIOCOUTQ (polling.py), the count compared with the script's `[N]`."""
+        return CallResult(0, mismatch=queue_ioctl(self._sock(fd), request, value))
 
     def _sys_poll(self, fds: Expr, nfds: Expr = 1, timeout: Expr = 0) -> CallResult:
         """poll([{fd=N, events=..., revents=...}], n, timeout_ms): blocks until one is ready or the timeout
-        passes; the revents the script writes are compared."""
+        passes (polling.py); the revents the script writes are compared."""
         entries = fds.items if isinstance(fds, Array) else ()
         polled = []
         for entry in entries:
@@ -341,20 +312,8 @@ class ScriptHost:
             if "fd" not in fields or "events" not in fields:
                 raise CallError("poll() needs [{fd=N, events=...}] entries")
             polled.append((self._sock(fields["fd"]), value_of(fields["events"]), fields.get("revents")))
-        wait_ms = value_of(timeout)
-
-        def ready() -> bool:
-            return any(self._revents(sock, events) for sock, events, _ in polled)
-
-        if wait_ms != 0:
-            queues = [q for sock, _, _ in polled for q in sock._queues()]
-            wait_until(self.network.clock, queues, ready, None if wait_ms < 0 else wait_ms * 1_000_000)
-        got = [self._revents(sock, events) for sock, events, _ in polled]
-        for (_sock, _events, expected), actual in zip(polled, got, strict=True):
-            if expected is not None and expected is not ... and value_of(expected) != actual:
-                return CallResult(sum(map(bool, got)), mismatch=f"poll revents: expected {shown_value(expected)}"
-                                                                f" ({value_of(expected):#x}), got {actual:#x}")
-        return CallResult(sum(map(bool, got)))
+        count, mismatch = poll_sockets(self.network.clock, polled, value_of(timeout))
+        return CallResult(count, mismatch=mismatch)
 
     def _sys_fcntl(self, fd: Expr, cmd: Expr, arg: Expr = 0) -> CallResult:
         """fcntl(): F_SETFL sets or clears O_NONBLOCK (CPython's setblocking); F_GETFL reports O_RDWR and it."""
