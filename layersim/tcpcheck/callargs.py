@@ -5,9 +5,10 @@ from __future__ import annotations
 import errno
 from types import MappingProxyType
 
-from layersim.tcpcheck.model import Array, Expr, Flags, Symbol, Syscall
+from layersim.tcpcheck.model import Array, Expr, Field, Flags, Symbol, Syscall
 
-__all__ = ["CONSTANTS", "CallError", "check_call", "first_value", "option_name", "shown_value", "value_of"]
+__all__ = ["CONSTANTS", "CallError", "check_buffer", "check_call", "first_value", "iov_total", "is_null",
+           "option_name", "shown_value", "value_of"]
 
 # Linux's values for the names scripts use (read-only).
 CONSTANTS = MappingProxyType({
@@ -54,6 +55,10 @@ _OPTIONS = ("SO_REUSEADDR", "SO_ERROR", "SO_LINGER", "SO_KEEPALIVE", "SO_SNDBUF"
 def check_call(syscall: Syscall) -> str | None:
     """Before running: why a call cannot be honoured (an option or fcntl command not supported), or None."""
     try:
+        flags = {"send": 3, "sendto": 3, "sendmsg": 2}.get(syscall.name)
+        if flags is not None and len(syscall.args) > flags and syscall.args[flags] is not ... and \
+                value_of(syscall.args[flags]) & CONSTANTS["MSG_MORE"]:
+            return f"{syscall.name}() with MSG_MORE (corking) is not modelled"
         if syscall.name in ("setsockopt", "getsockopt") and len(syscall.args) >= 3:
             option_name(syscall.args[2])
         if syscall.name == "fcntl" and len(syscall.args) >= 2 and value_of(syscall.args[1]) not in (3, 4):
@@ -83,3 +88,29 @@ def shown_value(value: Expr) -> str:
     """An expected out-value as the script wrote it."""
     inner = value.items[0] if isinstance(value, Array) and value.items else value
     return inner.name if isinstance(inner, Symbol) else str(inner)
+
+
+def is_null(buf: Expr) -> bool:
+    """The buffer argument is NULL (or 0)."""
+    return (isinstance(buf, Symbol) and buf.name == "NULL") or (isinstance(buf, int) and buf == 0)
+
+
+def check_buffer(buf: Expr, count: Expr) -> None:
+    """EFAULT for a NULL buffer of some length, as the kernel's copy from user space fails."""
+    if is_null(buf) and value_of(count):
+        raise OSError(errno.EFAULT, "Bad address")
+
+
+def iov_total(message: Expr) -> int:
+    """The bytes of a sendmsg() message `{msg_iov(n)=[{buf, len}, ...], ...}` (EFAULT for a NULL iovec)."""
+    fields = {f.name: f.value for f in message.items if isinstance(f, Field)} if isinstance(message, Array) else {}
+    iov = fields.get("msg_iov")
+    if not isinstance(iov, Array):
+        raise CallError("sendmsg() needs {msg_iov(n)=[{..., len}, ...]} (the message's iovecs)")
+    total = 0
+    for vec in iov.items:
+        if not isinstance(vec, Array) or len(vec.items) != 2:
+            raise CallError("sendmsg(): each iovec is {buffer, length}")
+        check_buffer(vec.items[0], vec.items[1])
+        total += value_of(vec.items[1])
+    return total

@@ -29,7 +29,8 @@ __all__ = ["SETTINGS", "SYSCALLS", "parse_file", "parse_script"]
 
 # The socket calls the runner honours; any other name parses and is reported as unsupported.
 SYSCALLS = frozenset({"socket", "bind", "listen", "accept", "connect", "read", "write", "send", "recv", "close",
-                      "shutdown", "setsockopt", "getsockopt", "fcntl", "ioctl", "poll"})
+                      "shutdown", "setsockopt", "getsockopt", "fcntl", "ioctl", "poll", "sendmsg", "sendto",
+                      "recvfrom"})
 # `--name=value` lines the runner honours (others are unsupported), as packetdrill names them: numbers ...
 SETTINGS = frozenset({"tolerance_usecs", "tolerance_percent", "tcp_ts_tick_usecs"})
 # ... and those whose value is a word, or that take none (checked by the runner).

@@ -24,7 +24,17 @@ from layersim.net.network import Network
 from layersim.tcp import Profile
 from layersim.tcp.info import tcp_info
 from layersim.tcp.seq import seq_add, seq_lt
-from layersim.tcpcheck.callargs import CONSTANTS, CallError, first_value, option_name, shown_value, value_of
+from layersim.tcpcheck.callargs import (
+    CONSTANTS,
+    CallError,
+    check_buffer,
+    first_value,
+    iov_total,
+    is_null,
+    option_name,
+    shown_value,
+    value_of,
+)
 from layersim.tcpcheck.model import Array, Expr, Field, IPFields, Syscall
 from layersim.tcpcheck.polling import poll_sockets, queue_ioctl
 from layersim.wire.addresses import MAC
@@ -264,8 +274,9 @@ class ScriptHost:
 
     def _sys_write(self, fd: Expr, buf: Expr = ..., count: Expr = 0, *flags: Expr) -> CallResult:
         """write()/send(): `count` zero bytes; a blocking socket returns once all are queued (tcp_sendmsg loops),
-        and a failure after some were queued returns how many were."""
+        and a failure after some were queued returns how many were. A NULL buffer is EFAULT."""
         sock = self._sock(fd)
+        check_buffer(buf, count)
         want = value_of(count)
         done = 0
         while done < want or not want:
@@ -281,11 +292,28 @@ class ScriptHost:
 
     _sys_send = _sys_write
 
+    def _sys_sendto(self, fd: Expr, buf: Expr = ..., count: Expr = 0, flags: Expr = 0, *address: Expr) -> CallResult:
+        """sendto() on a connected TCP socket: the address is ignored (Linux tcp_sendmsg), as write()."""
+        return self._sys_write(fd, buf, count, flags)
+
+    def _sys_sendmsg(self, fd: Expr, message: Expr = ..., flags: Expr = 0) -> CallResult:
+        """sendmsg(fd, {msg_iov(n)=[{..., len}, ...], ...}, flags): the iovecs' bytes, as one write()."""
+        self._sock(fd)
+        total = iov_total(message)
+        return self._sys_write(fd, ..., total) if total else CallResult(0)
+
     def _sys_read(self, fd: Expr, buf: Expr = ..., count: Expr = 0, *flags: Expr) -> CallResult:
-        """read()/recv(): what is there, up to `count` (0 at end of file)."""
-        return CallResult(len(self._sock(fd).recv(value_of(count))))
+        """read()/recv()/recvfrom(): what is there, up to `count` (0 at end of file); a NULL buffer is EFAULT
+        once there is something to copy (Linux copies, then fails)."""
+        sock = self._sock(fd)
+        if is_null(buf):
+            conn = sock._endpoint.conn if sock._endpoint is not None else None
+            if conn is not None and conn.readable:
+                raise OSError(errno.EFAULT, "Bad address")
+        return CallResult(len(sock.recv(value_of(count))))
 
     _sys_recv = _sys_read
+    _sys_recvfrom = _sys_read
 
     def _sys_close(self, fd: Expr) -> CallResult:
         """close()."""
