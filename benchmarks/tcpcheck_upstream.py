@@ -34,11 +34,11 @@ def _cause(message: str) -> str:
     return text[:110]
 
 
-def run_one(path: Path) -> tuple[str, str]:
+def run_one(path: Path, extras: str) -> tuple[str, str]:
     """(outcome, first reason) for one script."""
     try:
         script = parse_file(path)
-        result = run_script(script, RunConfig(profile="linux"))
+        result = run_script(script, RunConfig(profile="linux", extras=extras))
     except UnsupportedScriptError as exc:
         return "refused", "; ".join(what for _line, what in exc.problems[:1])
     except ScriptParseError as exc:
@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path, help="packetdrill's gtests/net/tcp folder (or a copy)")
     parser.add_argument("--category", action="append", choices=CATEGORIES, help="only these (default: all 18)")
     parser.add_argument("--json", action="store_true", help="one JSON object: {script: [outcome, reason]}")
+    parser.add_argument("--extras", choices=("packetdrill", "strict"), default="packetdrill",
+                        help="unexpected segments as packetdrill treats them (default) or layersim's strict check")
     args = parser.parse_args(argv)
     if not args.folder.is_dir():
         parser.error(f"{args.folder} is not a folder")
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     outcomes: dict[str, tuple[str, str]] = {}
     for path in paths:
         name = str(path.relative_to(args.folder))
-        outcomes[name] = run_one(path)
+        outcomes[name] = run_one(path, args.extras)
         if not args.json:
             outcome, reason = outcomes[name]
             print(f"{outcome:8} {name}" + (f"  {reason}" if reason else ""), flush=True)

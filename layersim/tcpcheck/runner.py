@@ -53,6 +53,10 @@ class RunConfig:
     tolerance_ns: int = DEFAULT_TOLERANCE_NS
     tolerance_percent: float = DEFAULT_TOLERANCE_PERCENT
     horizon_ns: int = 600_000_000_000  # how far `*` and the search for a late segment look ahead
+    # "strict": a segment sent before a line that expects none (or by the end) fails there; "packetdrill": as
+    # packetdrill, sent segments are only compared when a `>` line comes (run_packet.c sniffs then), and what is
+    # sent after the last one is not looked at
+    extras: str = "strict"
 
 
 class _Failed(Exception):
@@ -200,8 +204,8 @@ class _Run:
 
     # --- events ----------------------------------------------------------------------------------------
     def no_extras(self, event: Event) -> None:
-        """Nothing may have been sent that the script did not expect before this line."""
-        if self.stack.sent:
+        """Nothing may have been sent that the script did not expect before this line (strict extras only)."""
+        if self.stack.sent and self.config.extras == "strict":
             when, segment = self.stack.sent[0]
             view = self.view(segment)
             raise _Failed(LineResult(event, False, when, f"unexpected extra segment sent at {format_time(when)} "
@@ -394,6 +398,8 @@ class _Run:
 def run_script(script: Script, config: RunConfig | None = None) -> RunResult:
     """Run a parsed script; raises UnsupportedScriptError (naming every line) when it cannot be run."""
     config = config or RunConfig()
+    if config.extras not in ("strict", "packetdrill"):
+        raise UnsupportedScriptError(script.path, [(0, f"extras {config.extras!r} (use 'strict' or 'packetdrill')")])
     if config.profile not in PROFILES:
         raise UnsupportedScriptError(script.path, [(0, f"profile {config.profile!r} (known: "
                                                        f"{', '.join(PROFILES)})")])

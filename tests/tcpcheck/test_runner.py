@@ -177,3 +177,18 @@ def test_a_tcp_that_raises_fails_the_line_instead_of_crashing(monkeypatch):
     monkeypatch.setattr(Connection, "receive", broken)
     line, message = failure(OPEN)
     assert (line, message) == (6, "layersim.tcp raised RuntimeError: boom")
+
+
+def test_extras_strict_or_as_packetdrill_treats_them():
+    # the data is ACKed at once (quick-ACK mode); the script does not say so before its next line
+    text = OPEN + "+.01 < P. 1:101(100) ack 1 win 65535\n+0 read(4, ..., 1000) = 100\n"
+    assert failure(text) == (9, "unexpected extra segment sent at 0.020000 (the script expects none before this line)")
+    assert run(text, extras="packetdrill").passed  # packetdrill compares sent segments only at a `>` line
+    # ... where a stray one is the segment the line is compared with
+    later = text + "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 101\n"
+    line, message = failure(later, extras="packetdrill")
+    assert line == 11 and "flags: expected P., got ." in message and "payload length: expected 10, got 0" in message
+    assert run(later.replace("+0 > P. 1:11(10)", "+0 > . 1:1(0) ack 101\n+0 > P. 1:11(10)"),
+               extras="packetdrill").passed
+    with pytest.raises(UnsupportedScriptError, match="extras 'loose'"):
+        run(OPEN, extras="loose")
