@@ -270,6 +270,8 @@ class SimSocket(SocketOps):
                 TCP_MIN_MSS <= number <= MAX_TCP_WINDOW):
             raise os_error(errno.EINVAL)  # Linux do_tcp_setsockopt: 0 unsets, else 88-32767
         self._options[(level, optname)] = number
+        if (level, optname) == (_std.IPPROTO_TCP, _std.TCP_MAXSEG) and self._listening is not None:
+            self._listening.user_mss = number or None  # Linux: tp->rx_opt.user_mss, read by each SYN-ACK after
         if (level, optname) == (_std.IPPROTO_TCP, _std.TCP_NODELAY) and self._endpoint is not None:
             self._endpoint.conn.nodelay = bool(number)
         if (level, optname) == (_std.SOL_SOCKET, _std.SO_KEEPALIVE) and self._endpoint is not None:
