@@ -133,6 +133,11 @@ def run_shell(command: str, profile: Profile, folder: Path, depth: int = 0) -> P
             if name == "ip" and words[2:3] != ["flush"]:
                 raise ShellRefused(f"shell command {' '.join(words)!r} is not interpreted (only 'ip tcp_metrics "
                                    "flush')")
+            if name == "tc" and "limit" in words and words[words.index("limit") + 1:][:1] == ["0"]:
+                # a qdisc that holds no packet: every send fails locally (Linux then retries every
+                # TCP_RESOURCE_PROBE_INTERVAL), which layersim does not model, so it cannot be a no-op
+                raise ShellRefused(f"shell command {' '.join(words)!r}: a qdisc that drops every packet (local "
+                                   "congestion) is not modelled")
             continue
         elif "/" in name or name.endswith(".sh"):
             path = folder / name

@@ -103,6 +103,7 @@ def test_the_interpreter_takes_shell_syntax_defaults_sh_uses(tmp_path: Path) -> 
     ("echo 2 > /proc/sys/net/ipv4/tcp_sack", "sysctl net.ipv4.tcp_sack=2: out of range"),
     ("ip route change 192.0.2.1 mtu lock 1500", "shell command 'ip route change 192.0.2.1 mtu lock 1500'"),
     ("ip tcp_metrics show", "only 'ip tcp_metrics flush'"),
+    ("tc qdisc replace dev tun0 root pfifo limit 0", r"a qdisc that drops every packet \(local congestion\) is not"),
     ("sysctl net.ipv4.tcp_sack", "reading a sysctl is not interpreted"),
     ("sysctl -p /etc/sysctl.conf", "sysctl option -p is not interpreted"),
     ("sysctl -q net.ipv4.tcp_sack=$(cat x)", "shell command substitution"),
@@ -123,6 +124,7 @@ def test_anything_else_is_refused_by_name(tmp_path: Path, text: str, message: st
 def test_a_script_refuses_a_sysctl_after_its_first_call_but_runs_later_no_ops() -> None:
     start = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
     assert run_script(parse_script(start + "+0 `tc qdisc del dev tun0 root`\n")).passed
+    assert run_script(parse_script(start + "+0 `tc qdisc replace dev tun0 root pfifo limit 1000`\n")).passed
     with pytest.raises(UnsupportedScriptError, match=r"t\.pkt:2: a sysctl set after the first packet or call"):
         run_script(parse_script(start + "+0 `sysctl -q net.ipv4.tcp_sack=0`\n", "t.pkt"))
     with pytest.raises(UnsupportedScriptError, match=r"t\.pkt:1: sysctl net\.ipv4\.tcp_sack=3: out of range"):
