@@ -90,8 +90,6 @@ class Profile:
     dsack: bool = False              # tcp_dsack: report duplicates with D-SACK (RFC 2883) (Linux: 1)
     rack: bool = False               # tcp_recovery bit 0: RACK loss detection (RFC 8985) (Linux: 1)
     tlp: bool = False                # tcp_early_retrans 3 or 4: tail loss probes (RFC 8985 §7) (Linux: 3)
-    tcp_slow_start_after_idle: bool = False  # cwnd restarts after an idle RTO (RFC 5681 §4.1, Linux
-                                     # tcp_cwnd_restart) (Linux: 1)
     tso_win_divisor: int = 3         # tcp_tso_win_divisor: tcp_tso_should_defer's share of cwnd
     ecn: int = 0                     # tcp_ecn: 0 off, 1 ask and accept, 2 accept when asked (RFC 3168) (Linux: 2)
     notsent_lowat: int = 0xFFFFFFFF  # tcp_notsent_lowat: unsent bytes before the socket stops being writable

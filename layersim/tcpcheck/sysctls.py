@@ -80,6 +80,7 @@ class Knob:
     parse: Callable[[str, str], Any]
     convert: Callable[[Any], Any] = lambda value: value
     also: tuple[tuple[str, Callable[[str, str], Any]], ...] = ()
+    today: Any = None  # a field the engine may not have yet: without it, only this value (what it does) is taken
 
 
 # sysctl name (without net.ipv4.) -> Profile field.
@@ -97,7 +98,8 @@ KNOBS = MappingProxyType({
     "tcp_frto": Knob("frto", _int(0, 2)),
     "tcp_reordering": Knob("dupack_threshold", _int(1, 300)),
     "tcp_congestion_control": Knob("congestion_control", _congestion),
-    "tcp_slow_start_after_idle": Knob("tcp_slow_start_after_idle", _bool),
+    # the engine's field (RFC 5681 §4.1, Linux tcp_cwnd_restart); an engine without it never restarts from idle
+    "tcp_slow_start_after_idle": Knob("tcp_slow_start_after_idle", _bool, today=False),
     "tcp_early_retrans": Knob("tlp", _int(0, 4), lambda v: v >= 3),  # 3 and 4: TLP on (tcp_schedule_loss_probe)
     "tcp_recovery": Knob("rack", _int(0, 7), lambda v: bool(v & 1)),  # bit 0: RACK (TCP_RACK_LOSS_DETECTION)
     "tcp_tso_win_divisor": Knob("tso_win_divisor", _int(1, 255)),
@@ -168,6 +170,12 @@ def apply_sysctl(profile: Profile, name: str, value: str) -> Profile:
         raise SysctlError(f"sysctl net.ipv4.{short} is not modelled (known: {', '.join(sorted(KNOBS))}; "
                           f"ignored: {', '.join(sorted(NO_OPS))})")
     full = f"net.ipv4.{short}"
-    changes = {knob.field: knob.convert(knob.parse(full, value))}
+    setting = knob.convert(knob.parse(full, value))
+    if knob.field not in {f.name for f in fields(profile)}:
+        if setting == knob.today:
+            return profile
+        raise SysctlError(f"sysctl {full}={value}: this engine has no {knob.field} yet (it behaves as "
+                          f"{short}={int(knob.today)})")
+    changes = {knob.field: setting}
     changes.update({field: parse(full, value) for field, parse in knob.also})
     return replace(profile, **changes)

@@ -28,15 +28,14 @@ def test_every_defaults_sh_sysctl_has_a_knob_or_is_a_documented_no_op() -> None:
     names = {f.name for f in fields(LINUX)}
     for name in DEFAULTS_SH:
         assert name in KNOBS or name in NO_OPS, name
-    assert all(knob.field in names for knob in KNOBS.values())
+    assert all(knob.field in names or knob.today is not None for knob in KNOBS.values())
     assert all(field in names for knob in KNOBS.values() for field, _ in knob.also)
 
 
 def test_the_new_knobs_default_to_what_the_engine_does_today() -> None:
     # a profile nobody set a sysctl on behaves as before: RACK, TLP, D-SACK, F-RTO, ECN and SSAI off
     for profile in PROFILES.values():
-        assert (profile.rack, profile.tlp, profile.dsack, profile.frto, profile.ecn,
-                profile.tcp_slow_start_after_idle) == (False, False, False, 0, 0, False)
+        assert (profile.rack, profile.tlp, profile.dsack, profile.frto, profile.ecn) == (False, False, False, 0, 0)
 
 
 @pytest.mark.parametrize(("name", "value", "field", "expected"), [
@@ -91,10 +90,10 @@ def test_the_interpreter_takes_shell_syntax_defaults_sh_uses(tmp_path: Path) -> 
             "sysctl -q net.ipv4.tcp_rmem=\"4096 $((256*1024)) $(( (15*1024)*1024 ))\" ; tc qdisc add dev tun0 root fq\n"
             "sysctl -e -q net.ipv4.tcp_early_retrans=4 \\\n   net.ipv4.tcp_recovery=1   # RACK\n"
             "../common/set_sysctls.py /proc/sys/net/ipv4/tcp_min_tso_segs=10\n/tmp/sysctl_restore_${PPID}.sh\n"
-            "echo 1 > /proc/sys/net/ipv4/tcp_slow_start_after_idle\n")
+            "echo 1 > /proc/sys/net/ipv4/tcp_ecn\n")
     profile = run_shell(text, LINUX, tmp_path)
     assert (profile.sack, profile.rcvbuf, profile.window_scale, profile.tlp, profile.rack, profile.tso_min_segs,
-            profile.tcp_slow_start_after_idle) == (False, 262144, 8, True, True, 10, True)
+            profile.ecn) == (False, 262144, 8, True, True, 10, 1)
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -192,3 +191,20 @@ def test_packetdrill_options_in_the_script() -> None:
         else:
             with pytest.raises(UnsupportedScriptError, match=re.escape(f"o.pkt:1: {message}")):
                 run_script(script)
+
+
+@dataclass(frozen=True)
+class _WithIdleRestart:
+    """A profile-like dataclass with the engine's slow-start-after-idle field."""
+
+    tcp_slow_start_after_idle: bool = True
+
+
+def test_a_knob_for_a_field_the_engine_lacks_takes_only_what_it_does_today() -> None:
+    assert apply_sysctl(_Bare(), "net.ipv4.tcp_slow_start_after_idle", "0") == _Bare()  # type: ignore[arg-type]
+    with pytest.raises(SysctlError, match=re.escape("sysctl net.ipv4.tcp_slow_start_after_idle=1: this engine has "
+                                                    "no tcp_slow_start_after_idle yet (it behaves as "
+                                                    "tcp_slow_start_after_idle=0)")):
+        apply_sysctl(_Bare(), "net.ipv4.tcp_slow_start_after_idle", "1")  # type: ignore[arg-type]
+    with_field = apply_sysctl(_WithIdleRestart(), "net.ipv4.tcp_slow_start_after_idle", "0")  # type: ignore[arg-type]
+    assert with_field.tcp_slow_start_after_idle is False
