@@ -1,7 +1,8 @@
 """A connection's TCP_INFO: the values of Linux's `struct tcp_info` (include/uapi/linux/tcp.h), in Linux's units.
 
 Linux fills it in `tcp_get_info` (net/ipv4/tcp.c): windows in segments, times in microseconds. Values layersim
-does not keep (lost and retransmitted segment counts, which come with the engine's loss detection) read 0.
+does not keep (NOT_KEPT: lost and retransmitted segment counts, which come with the engine's loss detection) read
+0 in the struct.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ TCPI_OPTIONS = MappingProxyType({"TCPI_OPT_TIMESTAMPS": 1, "TCPI_OPT_SACK": 2, "
 _STATES = {State.ESTABLISHED: 1, State.SYN_SENT: 2, State.SYN_RECEIVED: 3, State.FIN_WAIT_1: 4,
            State.FIN_WAIT_2: 5, State.TIME_WAIT: 6, State.CLOSED: 7, State.CLOSE_WAIT: 8, State.LAST_ACK: 9,
            State.LISTEN: 10, State.CLOSING: 11}
+# Fields the engine keeps no counter or time for: 0 in the struct, and left out of code blocks so that a script
+# reading one is told so rather than given a 0 (the loss-recovery work fills tcpi_lost and tcpi_retrans in).
+NOT_KEPT = frozenset({"tcpi_lost", "tcpi_retrans", "tcpi_fackets", "tcpi_last_data_sent", "tcpi_last_ack_sent",
+                      "tcpi_last_data_recv", "tcpi_rcv_rtt", "tcpi_delivery_rate_app_limited"})
 # struct tcp_info up to tcpi_total_retrans (104 bytes): 8 u8, then u32s.
 _LAYOUT = struct.Struct("=8B24I")
 _FIELDS_U8 = ("tcpi_state", "tcpi_ca_state", "tcpi_retransmits", "tcpi_probes", "tcpi_backoff", "tcpi_options",

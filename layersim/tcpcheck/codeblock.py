@@ -75,6 +75,11 @@ def run_code(source: str, info: dict[str, int], printed: list[str]) -> str | Non
         where = lines[tb.tb_lineno - 1].strip() if tb is not None and 0 < tb.tb_lineno <= len(lines) else ""
         value = f" (value: {exc})" if str(exc) else ""
         return f"code block assertion failed: {where}{value}"
+    except NameError as exc:
+        name = getattr(exc, "name", None) or ""
+        if name.startswith("tcpi_"):
+            return f"code block reads {name}, which layersim's TCP_INFO does not provide (yet)"
+        return f"code block raised NameError: {exc}"
     except Exception as exc:  # a block that raises fails its line, as packetdrill reports a Python error
         return f"code block raised {type(exc).__name__}: {exc}"
     return None

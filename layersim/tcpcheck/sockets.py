@@ -22,7 +22,7 @@ from layersim.net.host.host import FIRST_SIMULATED_FD
 from layersim.net.host.socketapi.sim_socket import SimSocket
 from layersim.net.network import Network
 from layersim.tcp import Profile
-from layersim.tcp.info import tcp_info
+from layersim.tcp.info import NOT_KEPT, tcp_info
 from layersim.tcp.seq import seq_add, seq_lt
 from layersim.tcpcheck.callargs import (
     CONSTANTS,
@@ -237,7 +237,8 @@ class ScriptHost:
         endpoint = sock._endpoint if sock is not None else None
         if endpoint is None:
             return None
-        return tcp_info(endpoint.conn, self.now, total_retrans=self.wire.retransmits)
+        info = tcp_info(endpoint.conn, self.now, total_retrans=self.wire.retransmits)
+        return {name: value for name, value in info.items() if name not in NOT_KEPT}
 
     @staticmethod
     def _script_fd(sock: SimSocket) -> int:
