@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 
 from layersim.tcpcheck.lexer import blank_comments
 
 __all__ = ["FEATURES", "unmodelled_feature"]
 
 # feature -> the names in a script that need it (whole words, outside comments).
-FEATURES = {
+FEATURES = MappingProxyType({
     "TCP Fast Open": ("TCP_FASTOPEN", "TCP_FASTOPEN_CONNECT", "TCP_FASTOPEN_KEY", "TCP_FASTOPEN_NO_COOKIE",
                       "MSG_FASTOPEN", "FO", "FOEXP"),
     "zerocopy": ("SO_ZEROCOPY", "MSG_ZEROCOPY", "SO_EE_ORIGIN_ZEROCOPY"),
@@ -17,9 +18,9 @@ FEATURES = {
     "SO_TIMESTAMPING": ("SO_TIMESTAMPING", "SO_TIMESTAMPING_OLD", "SO_TIMESTAMPING_NEW", "SCM_TIMESTAMPING"),
     "TCP MD5 signatures (RFC 2385)": ("TCP_MD5SIG", "TCP_MD5SIG_EXT", "md5"),
     "IPv6": ("--ip_version=ipv6", "--ip_version=ipv4-mapped-ipv6"),
-}
+})
 _WORDS = re.compile(r"--ip_version=[\w-]+|[A-Za-z_][A-Za-z0-9_]*")
-_LOOKUP = {name: feature for feature, names in FEATURES.items() for name in names}
+_LOOKUP = MappingProxyType({name: feature for feature, names in FEATURES.items() for name in names})
 
 
 def unmodelled_feature(path: str, text: str) -> tuple[int, str] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 from pathlib import Path
+from types import MappingProxyType
 
 from layersim.errors import LayersimError
 from layersim.tcp.profile import Profile
@@ -15,8 +16,8 @@ from layersim.tcpcheck.shell import run_shell
 __all__ = ["Prelude", "prelude", "shell_later"]
 
 # packetdrill's default addresses (its --local_ip, --remote_ip, --gateway_ip): the only ones layersim's harness has.
-_ADDRESSES = {"local_ip": "192.168.0.1", "remote_ip": "192.0.2.1", "gateway_ip": "192.168.0.2",
-              "netmask_ip": "255.255.0.0"}
+_ADDRESSES = MappingProxyType({"local_ip": "192.168.0.1", "remote_ip": "192.0.2.1", "gateway_ip": "192.168.0.2",
+                               "netmask_ip": "255.255.0.0"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ import operator
 import re
 import shlex
 from pathlib import Path
+from types import MappingProxyType
 
 from layersim.errors import LayersimError
 from layersim.tcp.profile import Profile
@@ -23,15 +24,16 @@ from layersim.tcpcheck.sysctls import apply_cubic_parameter, apply_sysctl
 __all__ = ["NO_OP_COMMANDS", "ShellRefused", "run_shell"]
 
 # command -> why it changes nothing layersim models.
-NO_OP_COMMANDS = {
+NO_OP_COMMANDS = MappingProxyType({
     "ip tcp_metrics": "layersim keeps no per-destination TCP metrics to flush",
     "tc qdisc": "layersim models no queueing discipline on the script's interface (frames leave at once)",
     "sysctl_restore": "each run starts from its profile, so there is nothing to restore",
-}
+})
 _MAX_DEPTH = 8  # shell files that name shell files
 _ARITHMETIC = re.compile(r"\$\(\(([^()]*(?:\([^()]*\)[^()]*)*)\)\)")
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
-        ast.Div: operator.floordiv, ast.Mod: operator.mod, ast.LShift: operator.lshift, ast.RShift: operator.rshift}
+_OPS = MappingProxyType({ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+                         ast.FloorDiv: operator.floordiv, ast.Div: operator.floordiv, ast.Mod: operator.mod,
+                         ast.LShift: operator.lshift, ast.RShift: operator.rshift})
 # `> /dev/null`, `2>&1`, `2>/dev/null`: output goes nowhere here, so redirections are dropped (a descriptor
 # number belongs to one only when written against it)
 _REDIRECT = re.compile(r"""(?:(?<=\s)|^)\d?(?:&>|>>|>&|>\||>|<)\s*[^\s;&|"']+""")

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from types import MappingProxyType
 
 from layersim.net.engine.interface import Interface
 from layersim.net.engine.process import Process, Wait, notify, wait_until
@@ -68,7 +69,7 @@ _OPTIONS = {"SO_REUSEADDR": (_std.SOL_SOCKET, _std.SO_REUSEADDR), "SO_ERROR": (_
             "TCP_INFO": (_std.IPPROTO_TCP, 11), "TCP_CONGESTION": (_std.IPPROTO_TCP, 13),
             "IP_TOS": (_std.IPPROTO_IP, _std.IP_TOS), "IP_TTL": (_std.IPPROTO_IP, _std.IP_TTL),
             "IP_MTU_DISCOVER": (_std.IPPROTO_IP, 10)}
-_CONGESTION_NAMES = {"cubic": "cubic", "reno": "newreno"}  # Linux's names for layersim's algorithms
+_CONGESTION_NAMES = MappingProxyType({"cubic": "cubic", "reno": "newreno"})  # Linux's names for layersim's algorithms
 
 
 @dataclass(frozen=True, slots=True)
