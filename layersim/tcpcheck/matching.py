@@ -12,7 +12,7 @@ from layersim.wire.tcp import TCP, TCPFlags
 from layersim.wire.tcp_options import EOL, NOP, SACK, TCPOption, Timestamps
 
 __all__ = ["MappingError", "SegmentView", "SeqMap", "combine", "compare_ip", "compare_options", "compare_segment",
-           "compare_tsval", "tolerance_ns"]
+           "compare_tsval", "format_ip", "sent_ip", "spec_text", "tolerance_ns", "with_ip"]
 _ECN_NAMES = ("noecn", "ect1", "ect0", "ce", "ect01")
 
 _U32 = 2**32
@@ -207,3 +207,31 @@ def compare_tsval(spec: SegmentSpec, view: SegmentView, slack: int) -> list[str]
     if abs(off) <= slack:
         return []
     return [f"TS val: expected {want.tsval} (within {slack} ticks), got {got.tsval}"]
+
+
+def format_ip(ip: IPFields) -> str:
+    """`[ect0] (tos 0x10, ttl 64)` as a script line writes the IP fields it gives ("" for none)."""
+    parts = [f"[{_ECN_NAMES[ip.ecn]}]"] if ip.ecn is not None else []
+    fields = [f"tos {ip.tos:#x}"] if ip.tos is not None else []
+    fields += [f"ttl {ip.ttl}"] if ip.ttl is not None else []
+    if fields:
+        parts.append(f"({', '.join(fields)})")
+    return " ".join(parts)
+
+
+def with_ip(line: str, ip: IPFields) -> str:
+    """A `> ...` or `< ...` segment text with the IP fields put in after the direction."""
+    shown = format_ip(ip)
+    return f"{line[:2]}{shown} {line[2:]}" if shown else line
+
+
+def sent_ip(given: IPFields, tos: int, ttl: int) -> IPFields:
+    """The IP fields a segment was sent with, those a script line gives only."""
+    return IPFields(tos & 3 if given.ecn is not None else None, tos if given.tos is not None else None,
+                    ttl if given.ttl is not None else None)
+
+
+def spec_text(spec: SegmentSpec) -> str:
+    """A script segment as text, with the IP fields it gives."""
+    return with_ip(format_segment(spec.inbound, spec.flags, spec.seq, spec.length, spec.ack, spec.window,
+                                  spec.options), spec.ip)

@@ -20,7 +20,10 @@ from layersim.tcpcheck.matching import (
     compare_ip,
     compare_segment,
     compare_tsval,
+    sent_ip,
+    spec_text,
     tolerance_ns,
+    with_ip,
 )
 from layersim.tcpcheck.model import (
     CodeBlock,
@@ -34,7 +37,7 @@ from layersim.tcpcheck.model import (
     Unsupported,
 )
 from layersim.tcpcheck.prelude import Prelude, prelude, shell_later
-from layersim.tcpcheck.report import LineResult, RunResult, format_segment, format_time
+from layersim.tcpcheck.report import LineResult, RunResult, actual_call, expected_call, format_time
 from layersim.tcpcheck.sockets import CallResult, ScriptHost, Sent
 from layersim.wire.tcp import TCP
 
@@ -77,23 +80,6 @@ class _Pending:
     end: int
     low: int
     high: int
-
-
-def _expected_call(call: Syscall) -> str:
-    """`= 0` or `= -1 EAGAIN` as the script expects."""
-    if call.result is None:
-        return "= ..."
-    return f"= {call.result}" + (f" {call.errno}" if call.errno else "")
-
-
-def _actual_call(result: CallResult) -> str:
-    """`= 4` or `= -1 ECONNRESET` as returned."""
-    return f"= {result.value}" + (f" {result.errno}" if result.errno else "")
-
-
-def _spec_text(spec: SegmentSpec) -> str:
-    """A script segment as text."""
-    return format_segment(spec.inbound, spec.flags, spec.seq, spec.length, spec.ack, spec.window, spec.options)
 
 
 class _Run:
@@ -160,8 +146,8 @@ class _Run:
         if not pending.low <= now <= pending.high:
             raise _Failed(LineResult(pending.event, False, now, f"call returned at {format_time(now)}, expected at "
                                      f"{format_time(pending.end)} (allowed {format_time(pending.low)} to "
-                                     f"{format_time(pending.high)})", _expected_call(pending.event.action),
-                                     _actual_call(result)))
+                                     f"{format_time(pending.high)})", expected_call(pending.event.action),
+                                     actual_call(result)))
         self.check_result(pending.index, pending.event, result)
 
     def fail_pending(self) -> None:
@@ -171,7 +157,7 @@ class _Run:
         blocking = pending.event.time.block_ns is not None
         hint = "" if blocking else " (it blocks: write START...END if the script means it to)"
         raise _Failed(LineResult(pending.event, False, self.stack.now, f"call did not return by "
-                                 f"{format_time(pending.high)}{hint}", _expected_call(pending.event.action),
+                                 f"{format_time(pending.high)}{hint}", expected_call(pending.event.action),
                                  "still blocked"))
 
     def wait_pending(self) -> None:
@@ -196,10 +182,10 @@ class _Run:
         wrong = (call.result is not None and result.value != call.result) or \
                 (call.errno is not None and result.errno != call.errno)
         if wrong:
-            raise _Failed(LineResult(event, False, now, f"{call.name}() returned {_actual_call(result)[2:]}",
-                                     _expected_call(call), _actual_call(result)))
+            raise _Failed(LineResult(event, False, now, f"{call.name}() returned {actual_call(result)[2:]}",
+                                     expected_call(call), actual_call(result)))
         if result.mismatch is not None:
-            raise _Failed(LineResult(event, False, now, result.mismatch, _expected_call(call), _actual_call(result)))
+            raise _Failed(LineResult(event, False, now, result.mismatch, expected_call(call), actual_call(result)))
         self.results[index] = LineResult(event, True, now)
 
     # --- events ----------------------------------------------------------------------------------------
@@ -254,9 +240,9 @@ class _Run:
             message = f"segment sent late: at {format_time(when)}, expected by {format_time(high)}" if not problems \
                 else f"expected segment not sent by {format_time(high)}; the next one, at {format_time(when)}, " \
                      f"differs: {'; '.join(problems)}"
-            raise _Failed(LineResult(event, False, when, message, _spec_text(spec), view.text()))
+            raise _Failed(LineResult(event, False, when, message, spec_text(spec), view.text()))
         raise _Failed(LineResult(event, False, None, f"expected segment was never sent (nothing by "
-                                 f"{format_time(high)})", _spec_text(spec), "nothing"))
+                                 f"{format_time(high)})", spec_text(spec), "nothing"))
 
     def outbound(self, event: Event, spec: SegmentSpec) -> None:
         """Check the next segment the stack sends against the script's."""
@@ -271,7 +257,7 @@ class _Run:
         when, segment = self.next_sent(event, spec, high)
         if when < low:
             raise _Failed(LineResult(event, False, when, f"segment sent early: at {format_time(when)}, expected no "
-                                     f"sooner than {format_time(low)}", _spec_text(spec),
+                                     f"sooner than {format_time(low)}", spec_text(spec),
                                      self.view(segment).text()))
         if segment.tcp.flags & 0x02:
             self.map.learn_isn(spec, segment.tcp)
@@ -289,13 +275,14 @@ class _Run:
             merged = combine(views)
             if isinstance(merged, str):
                 raise _Failed(LineResult(event, False, when, f"cannot match {len(views)} segments to one: {merged}",
-                                         _spec_text(spec), "; ".join(v.text() for v in views)))
+                                         spec_text(spec), "; ".join(v.text() for v in views)))
             view = merged
         problems = compare_segment(spec, view, self.config.options) + compare_ip(spec.ip, segment.tos, segment.ttl)
         if self.start.ts_tick_ns:  # as packetdrill: TS vals are checked only when the script gives the tick
             problems += compare_tsval(spec, view, -(-self.floor // self.start.ts_tick_ns) + 1)
         if problems:
-            raise _Failed(LineResult(event, False, when, "; ".join(problems), _spec_text(spec), view.text()))
+            actual = with_ip(view.text(), sent_ip(spec.ip, segment.tos, segment.ttl))
+            raise _Failed(LineResult(event, False, when, "; ".join(problems), spec_text(spec), actual))
         self.map.learn_ts(spec, segment.tcp)
         self.previous = when
 
@@ -316,8 +303,8 @@ class _Run:
             self.previous = start
             if block is not None and end - slack > start:
                 message = f"call returned at once, expected it to block until {format_time(end)}"
-                raise _Failed(LineResult(event, False, start, message, _expected_call(call),
-                                         _actual_call(stop.value))) from None
+                raise _Failed(LineResult(event, False, start, message, expected_call(call),
+                                         actual_call(stop.value))) from None
             self.check_result(index, event, stop.value)
             return
         except CallError as exc:
