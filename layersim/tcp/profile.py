@@ -83,18 +83,6 @@ class Profile:
     keepalive_probes: int
     time_wait_ns: int                # 2*MSL (Linux TCP_TIMEWAIT_LEN: 60 s)
     fin_wait_2_timeout_ns: int | None  # after close(), FIN-WAIT-2 gives up (Linux tcp_fin_timeout 60 s); None: never
-    # Knobs a script's sysctls set (layersim/tcpcheck/sysctls.py maps each net.ipv4 name to its field). The
-    # defaults are what layersim does today, so a profile without sysctls behaves as before; the engine reads
-    # them as it learns each behaviour (Linux's own default is given where it differs).
-    frto: int = 0                    # tcp_frto: F-RTO after an RTO (RFC 5682); 0 off (Linux: 2)
-    dsack: bool = False              # tcp_dsack: report duplicates with D-SACK (RFC 2883) (Linux: 1)
-    rack: bool = False               # tcp_recovery bit 0: RACK loss detection (RFC 8985) (Linux: 1)
-    tlp: bool = False                # tcp_early_retrans 3 or 4: tail loss probes (RFC 8985 §7) (Linux: 3)
-    tso_win_divisor: int = 3         # tcp_tso_win_divisor: tcp_tso_should_defer's share of cwnd
-    ecn: int = 0                     # tcp_ecn: 0 off, 1 ask and accept, 2 accept when asked (RFC 3168) (Linux: 2)
-    notsent_lowat: int = 0xFFFFFFFF  # tcp_notsent_lowat: unsent bytes before the socket stops being writable
-    mtu_probing: int = 0             # tcp_mtu_probing: packetization-layer PMTU discovery (RFC 4821)
-    base_mss: int = 1024             # tcp_base_mss: where MTU probing starts
 
 
 LINUX = Profile(

@@ -14,7 +14,7 @@ from typing import Any
 from layersim.errors import LayersimError
 from layersim.tcp.profile import Profile
 
-__all__ = ["CUBIC_PARAMETERS", "KNOBS", "NO_OPS", "SysctlError", "apply_cubic_parameter", "apply_sysctl",
+__all__ = ["CUBIC_PARAMETERS", "KNOBS", "NO_OPS", "PENDING", "SysctlError", "apply_cubic_parameter", "apply_sysctl",
            "canonical_name"]
 
 
@@ -80,10 +80,11 @@ class Knob:
     parse: Callable[[str, str], Any]
     convert: Callable[[Any], Any] = lambda value: value
     also: tuple[tuple[str, Callable[[str, str], Any]], ...] = ()
-    today: Any = None  # a field the engine may not have yet: without it, only this value (what it does) is taken
 
 
-# sysctl name (without net.ipv4.) -> Profile field.
+# sysctl name (without net.ipv4.) -> Profile field. A field named after its sysctl (tcp_dsack, tcp_ecn, ...) is
+# one the engine work adds (RACK-TLP, D-SACK, ECN, F-RTO, idle restart, TSO deferral, PLPMTUD); until the
+# Profile has it, its sysctl is checked and not honoured (PENDING lists them).
 KNOBS = MappingProxyType({
     # the default receive buffer (tcp_rmem[1]); the largest (tcp_rmem[2]) sets the window scale offered
     "tcp_rmem": Knob("rcvbuf", _triple(1), also=(("window_scale",
@@ -91,30 +92,31 @@ KNOBS = MappingProxyType({
     "tcp_wmem": Knob("sndbuf", _triple(1)),          # the default send buffer (tcp_wmem[1])
     "tcp_timestamps": Knob("timestamps", _int(0, 2), bool),  # 2: timestamps without random offsets
     "tcp_sack": Knob("sack", _bool),
-    "tcp_dsack": Knob("dsack", _bool),
+    "tcp_dsack": Knob("tcp_dsack", _bool),
     "tcp_syn_retries": Knob("syn_retries", _int(1, 127)),
     "tcp_synack_retries": Knob("synack_retries", _int(0, 255)),
     "tcp_retries2": Knob("data_retries", _int(0, 255)),
-    "tcp_frto": Knob("frto", _int(0, 2)),
+    "tcp_frto": Knob("tcp_frto", _int(0, 2)),
     "tcp_reordering": Knob("dupack_threshold", _int(1, 300)),
     "tcp_congestion_control": Knob("congestion_control", _congestion),
-    # the engine's field (RFC 5681 §4.1, Linux tcp_cwnd_restart); an engine without it never restarts from idle
-    "tcp_slow_start_after_idle": Knob("tcp_slow_start_after_idle", _bool, today=False),
-    "tcp_early_retrans": Knob("tlp", _int(0, 4), lambda v: v >= 3),  # 3 and 4: TLP on (tcp_schedule_loss_probe)
-    "tcp_recovery": Knob("rack", _int(0, 7), lambda v: bool(v & 1)),  # bit 0: RACK (TCP_RACK_LOSS_DETECTION)
-    "tcp_tso_win_divisor": Knob("tso_win_divisor", _int(1, 255)),
+    "tcp_slow_start_after_idle": Knob("tcp_slow_start_after_idle", _bool),  # RFC 5681 §4.1, tcp_cwnd_restart
+    "tcp_early_retrans": Knob("tcp_early_retrans", _int(0, 4)),  # 3 and 4: TLP (tcp_schedule_loss_probe)
+    "tcp_recovery": Knob("tcp_recovery", _int(0, 7)),  # bit 0: RACK loss detection (TCP_RACK_LOSS_DETECTION)
+    "tcp_tso_win_divisor": Knob("tcp_tso_win_divisor", _int(1, 255)),
     "tcp_min_tso_segs": Knob("tso_min_segs", _int(1, 255)),
-    "tcp_ecn": Knob("ecn", _int(0, 2)),
+    "tcp_ecn": Knob("tcp_ecn", _int(0, 2)),  # 0 off, 1 ask and accept, 2 accept when asked (RFC 3168)
     "tcp_pacing_ss_ratio": Knob("pacing_ss_ratio", _int(0, 1000)),
     "tcp_pacing_ca_ratio": Knob("pacing_ca_ratio", _int(0, 1000)),
-    "tcp_notsent_lowat": Knob("notsent_lowat", _int(0, 2**32 - 1)),
-    "tcp_mtu_probing": Knob("mtu_probing", _int(0, 2)),
-    "tcp_base_mss": Knob("base_mss", _int(1, 65535)),
+    "tcp_notsent_lowat": Knob("tcp_notsent_lowat", _int(0, 2**32 - 1)),
+    "tcp_mtu_probing": Knob("tcp_mtu_probing", _int(0, 2)),  # packetization-layer PMTU discovery (RFC 4821)
+    "tcp_base_mss": Knob("tcp_base_mss", _int(1, 65535)),
     "tcp_fin_timeout": Knob("fin_wait_2_timeout_ns", _int(1, 2**31 - 1), lambda s: s * 1_000_000_000),
     "tcp_keepalive_time": Knob("keepalive_idle_ns", _int(1, 2**31 - 1), lambda s: s * 1_000_000_000),
     "tcp_keepalive_intvl": Knob("keepalive_interval_ns", _int(1, 2**31 - 1), lambda s: s * 1_000_000_000),
     "tcp_keepalive_probes": Knob("keepalive_probes", _int(1, 127)),
 })
+
+PENDING = frozenset(name for name, knob in KNOBS.items() if knob.field.startswith("tcp_"))
 
 # sysctl name -> why setting it changes nothing layersim models (the value is still checked to be a value).
 NO_OPS = MappingProxyType({
@@ -128,7 +130,7 @@ NO_OPS = MappingProxyType({
 
 # Parameters of Linux's tcp_cubic module (/sys/module/tcp_cubic/parameters/NAME) -> (Profile field, parse,
 # convert). They take effect once the engine's CUBIC has the field (HyStart, RFC 9438 §4.10); until then a write
-# is refused, naming it.
+# is checked and not honoured.
 CUBIC_PARAMETERS = MappingProxyType({
     "hystart": ("hystart", _bool, bool),
     "hystart_detect": ("hystart_detect", _int(0, 3), int),
@@ -143,9 +145,10 @@ def apply_cubic_parameter(profile: Profile, name: str, value: str) -> Profile:
     if entry is None:
         raise SysctlError(f"tcp_cubic parameter {name} is not modelled (known: {', '.join(CUBIC_PARAMETERS)})")
     field, parse, convert = entry
+    setting = convert(parse(f"tcp_cubic.{name}", value.strip()))
     if field not in {f.name for f in fields(profile)}:
-        raise SysctlError(f"tcp_cubic parameter {name}: this engine has no {field} yet (HyStart)")
-    return replace(profile, **{field: convert(parse(f"tcp_cubic.{name}", value.strip()))})
+        return profile  # an engine without HyStart: checked, not honoured
+    return replace(profile, **{field: setting})
 
 
 def canonical_name(name: str) -> str:
@@ -171,11 +174,8 @@ def apply_sysctl(profile: Profile, name: str, value: str) -> Profile:
                           f"ignored: {', '.join(sorted(NO_OPS))})")
     full = f"net.ipv4.{short}"
     setting = knob.convert(knob.parse(full, value))
-    if knob.field not in {f.name for f in fields(profile)}:
-        if setting == knob.today:
-            return profile
-        raise SysctlError(f"sysctl {full}={value}: this engine has no {knob.field} yet (it behaves as "
-                          f"{short}={int(knob.today)})")
+    if short in PENDING and knob.field not in {f.name for f in fields(profile)}:
+        return profile  # checked, not yet honoured
     changes = {knob.field: setting}
     changes.update({field: parse(full, value) for field, parse in knob.also})
     return replace(profile, **changes)

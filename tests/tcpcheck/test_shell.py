@@ -9,12 +9,19 @@ from pathlib import Path
 import pytest
 
 from layersim.errors import LayersimError
-from layersim.tcp import PROFILES
 from layersim.tcp.profile import LINUX
 from layersim.tcpcheck import RunConfig, UnsupportedScriptError, parse_script, run_script
 from layersim.tcpcheck.prelude import prelude
 from layersim.tcpcheck.shell import ShellRefused, run_shell
-from layersim.tcpcheck.sysctls import KNOBS, NO_OPS, SysctlError, apply_cubic_parameter, apply_sysctl, canonical_name
+from layersim.tcpcheck.sysctls import (
+    KNOBS,
+    NO_OPS,
+    PENDING,
+    SysctlError,
+    apply_cubic_parameter,
+    apply_sysctl,
+    canonical_name,
+)
 
 # Every sysctl packetdrill's gtests/net/common/defaults.sh sets (the names only; the file is not copied here).
 DEFAULTS_SH = ("tcp_rmem", "tcp_wmem", "tcp_timestamps", "tcp_syn_retries", "tcp_synack_retries", "tcp_frto",
@@ -28,14 +35,10 @@ def test_every_defaults_sh_sysctl_has_a_knob_or_is_a_documented_no_op() -> None:
     names = {f.name for f in fields(LINUX)}
     for name in DEFAULTS_SH:
         assert name in KNOBS or name in NO_OPS, name
-    assert all(knob.field in names or knob.today is not None for knob in KNOBS.values())
+    assert all(knob.field in names or name in PENDING for name, knob in KNOBS.items())
+    # a pending knob names the field the engine adds after its sysctl, and no field of today's Profile
+    assert all(KNOBS[name].field == name and name not in names for name in PENDING)
     assert all(field in names for knob in KNOBS.values() for field, _ in knob.also)
-
-
-def test_the_new_knobs_default_to_what_the_engine_does_today() -> None:
-    # a profile nobody set a sysctl on behaves as before: RACK, TLP, D-SACK, F-RTO, ECN and SSAI off
-    for profile in PROFILES.values():
-        assert (profile.rack, profile.tlp, profile.dsack, profile.frto, profile.ecn) == (False, False, False, 0, 0)
 
 
 @pytest.mark.parametrize(("name", "value", "field", "expected"), [
@@ -43,19 +46,13 @@ def test_the_new_knobs_default_to_what_the_engine_does_today() -> None:
     ("net/ipv4/tcp_sack", "0", "sack", False),
     ("/proc/sys/net/ipv4/tcp_reordering", "10", "dupack_threshold", 10),
     ("net.ipv4.tcp_congestion_control", "reno", "congestion_control", "newreno"),
-    ("net.ipv4.tcp_early_retrans", "4", "tlp", True),
-    ("net.ipv4.tcp_early_retrans", "2", "tlp", False),
-    ("net.ipv4.tcp_recovery", "1", "rack", True),
-    ("net.ipv4.tcp_recovery", "4", "rack", False),
     ("net.ipv4.tcp_wmem", "4096 262144 4194304", "sndbuf", 262144),
     ("net.ipv4.tcp_rmem", "4096 540000 15728640", "rcvbuf", 540000),
     ("net.ipv4.tcp_rmem", "4096 540000 15728640", "window_scale", 8),  # 15728640 >> 8 fits 16 bits
     ("net.ipv4.tcp_rmem", "4096 65535 65535", "window_scale", 0),  # the boundary: fits without a shift
     ("net.ipv4.tcp_rmem", "4096 65536 65536", "window_scale", 1),
     ("net.ipv4.tcp_rmem", f"4096 65536 {2**31 - 1}", "window_scale", 14),  # RFC 7323 §2.3: at most 14
-    ("net.ipv4.tcp_ecn", "2", "ecn", 2),
     ("net.ipv4.tcp_min_tso_segs", "10", "tso_min_segs", 10),
-    ("net.ipv4.tcp_notsent_lowat", "4294967295", "notsent_lowat", 2**32 - 1),
 ])
 def test_sysctls_set_profile_fields(name: str, value: str, field: str, expected: object) -> None:
     assert getattr(apply_sysctl(LINUX, name, value), field) == expected
@@ -92,8 +89,9 @@ def test_the_interpreter_takes_shell_syntax_defaults_sh_uses(tmp_path: Path) -> 
             "../common/set_sysctls.py /proc/sys/net/ipv4/tcp_min_tso_segs=10\n/tmp/sysctl_restore_${PPID}.sh\n"
             "echo 1 > /proc/sys/net/ipv4/tcp_ecn\n")
     profile = run_shell(text, LINUX, tmp_path)
-    assert (profile.sack, profile.rcvbuf, profile.window_scale, profile.tlp, profile.rack, profile.tso_min_segs,
-            profile.ecn) == (False, 262144, 8, True, True, 10, 1)
+    assert (profile.sack, profile.rcvbuf, profile.window_scale, profile.tso_min_segs) == (False, 262144, 8, 10)
+    pending = "sysctl -e -q net.ipv4.tcp_early_retrans=4 net.ipv4.tcp_recovery=1\necho 1 > /proc/sys/net/ipv4/tcp_ecn\n"
+    assert run_shell(pending, _Pending(), tmp_path) == _Pending(tcp_early_retrans=4, tcp_recovery=1, tcp_ecn=1)
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -151,8 +149,9 @@ def test_cubic_parameters_set_the_engines_hystart_fields_once_it_has_them() -> N
     assert apply_cubic_parameter(_WithHyStart(), "hystart_ack_delta_us", "500").hystart_ack_delta_ns == 500_000
     with pytest.raises(SysctlError, match=r"tcp_cubic\.hystart_detect=4: out of range"):
         apply_cubic_parameter(_WithHyStart(), "hystart_detect", "4")  # type: ignore[arg-type]
-    with pytest.raises(SysctlError, match="this engine has no hystart_detect yet"):
-        apply_cubic_parameter(_Bare(), "hystart_detect", "3")  # type: ignore[arg-type]
+    assert apply_cubic_parameter(_Bare(), "hystart_detect", "2") == _Bare()  # type: ignore[arg-type]
+    with pytest.raises(SysctlError, match=r"tcp_cubic\.hystart_detect=5: out of range"):  # checked all the same
+        apply_cubic_parameter(_Bare(), "hystart_detect", "5")  # type: ignore[arg-type]
 
 
 def _open(options: str) -> str:
@@ -194,17 +193,24 @@ def test_packetdrill_options_in_the_script() -> None:
 
 
 @dataclass(frozen=True)
-class _WithIdleRestart:
-    """A profile-like dataclass with the engine's slow-start-after-idle field."""
+class _Pending:
+    """A profile-like dataclass with some of the fields the engine work adds."""
 
+    tcp_early_retrans: int = 0
+    tcp_recovery: int = 0
+    tcp_ecn: int = 0
     tcp_slow_start_after_idle: bool = True
 
 
-def test_a_knob_for_a_field_the_engine_lacks_takes_only_what_it_does_today() -> None:
-    assert apply_sysctl(_Bare(), "net.ipv4.tcp_slow_start_after_idle", "0") == _Bare()  # type: ignore[arg-type]
-    with pytest.raises(SysctlError, match=re.escape("sysctl net.ipv4.tcp_slow_start_after_idle=1: this engine has "
-                                                    "no tcp_slow_start_after_idle yet (it behaves as "
-                                                    "tcp_slow_start_after_idle=0)")):
-        apply_sysctl(_Bare(), "net.ipv4.tcp_slow_start_after_idle", "1")  # type: ignore[arg-type]
-    with_field = apply_sysctl(_WithIdleRestart(), "net.ipv4.tcp_slow_start_after_idle", "0")  # type: ignore[arg-type]
-    assert with_field.tcp_slow_start_after_idle is False
+@pytest.mark.parametrize(("name", "value", "field", "expected"), [
+    ("net.ipv4.tcp_early_retrans", "4", "tcp_early_retrans", 4),
+    ("net.ipv4.tcp_recovery", "1", "tcp_recovery", 1),
+    ("net.ipv4.tcp_ecn", "2", "tcp_ecn", 2),
+    ("net.ipv4.tcp_slow_start_after_idle", "0", "tcp_slow_start_after_idle", False),
+])
+def test_pending_knobs_set_the_engines_field_once_it_has_one(name: str, value: str, field: str,
+                                                            expected: object) -> None:
+    assert getattr(apply_sysctl(_Pending(), name, value), field) == expected  # type: ignore[arg-type]
+    assert apply_sysctl(LINUX, name, value) is LINUX  # today's engine: checked, not honoured
+    with pytest.raises(SysctlError, match="out of range"):
+        apply_sysctl(LINUX, name, "9")
