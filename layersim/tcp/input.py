@@ -206,8 +206,6 @@ class Input(Output):
             return
         if not f & ACK:
             return
-        if ts is not None and self.ts_ok and seq_le(seq, self.last_ack_sent):
-            self.ts_recent = ts.tsval  # RFC 7323 §4.3
         ack = tcp[3]
         if state is State.SYN_RECEIVED:
             if not (seq_lt(self.snd_una, ack) and seq_le(ack, self.snd_max)):
@@ -221,6 +219,10 @@ class Input(Output):
         if self.profile.challenge_acks and seq_lt(ack, seq_sub(self.snd_una, self.max_snd_wnd)):
             self._challenge_ack(out, "ack too old")  # RFC 5961 §5.2: blind data injection
             return
+        if ts is not None and self.ts_ok and seq_le(seq, self.last_ack_sent):
+            # RFC 7323 §4.3: TS.Recent from acceptable segments only, so not from one that ACKs data never sent
+            # or is too old (Linux tcp_ack: tcp_replace_ts_recent comes after both checks)
+            self.ts_recent = ts.tsval
         if self._orphan and plen and state in _RECEIVING and seq_lt(rcv_nxt, seq_add(seq, plen)):
             # RFC 1122 §4.2.2.13: new data after close() resets. Linux answers from the offending segment
             # (tcp_v4_send_reset): a bare RST with SEQ = its ACK; the RFC profile from our own sequence space.
@@ -249,7 +251,10 @@ class Input(Output):
                 self.rcv_nxt = seq_add(self.rcv_nxt, 1)
                 self._peer_fin = None
                 self.fin_received = True
-                if state is State.ESTABLISHED and self.profile.delay_ack_of_fin:
+                # Linux tcp_send_delayed_ack waits icsk_ack.ato, which stays 0 until the first data segment
+                # (tcp_event_data_recv sets TCP_ATO_MIN): a FIN before any data is ACKed at once
+                had_data = seq_sub(self.rcv_nxt, self.irs) > 2
+                if state is State.ESTABLISHED and self.profile.delay_ack_of_fin and had_data:
                     # Linux (tcp_fin): pingpong mode, the ACK waits to ride on our own FIN or reply
                     if self._delack_at is None:
                         self._delack_at = self._now + self.profile.delayed_ack_ns

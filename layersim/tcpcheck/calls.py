@@ -50,7 +50,10 @@ def _primary(tokens: TokenCursor) -> Expr:
         if tokens.accept("="):
             return Field(token.text, _expr(tokens))
         if tokens.accept("("):
-            return Call(token.text, _list(tokens, ")"))
+            call = Call(token.text, _list(tokens, ")"))
+            if tokens.accept("="):  # a struct field with a length: `msg_iov(1)=[{..., 1000}]`
+                return Field(call.name, _expr(tokens))
+            return call
         return Symbol(token.text)
     raise tokens.error(token, f"expected an argument, found {shown(token)}")
 

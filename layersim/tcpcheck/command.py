@@ -18,6 +18,9 @@ def add_parser(sub: Any) -> None:
                         help="TCP profile to run (default linux)")
     parser.add_argument("--options", choices=("exact", "loose"), default="exact",
                         help="compare TCP options in order (exact) or as a set ignoring nop/eol (loose)")
+    parser.add_argument("--extras", choices=("strict", "packetdrill"), default="strict",
+                        help="a segment the script does not expect fails at once (strict, default), or only when it "
+                             "is compared with the next '>' line, as packetdrill does")
     parser.add_argument("--verbose", action="store_true", help="print every line, not only the one that fails")
     parser.add_argument("--seed", type=int, default=0, help="seed for our ISNs and timestamp offsets")
 
@@ -33,6 +36,7 @@ def main(args: argparse.Namespace) -> int:
         from layersim.tcpcheck.errors import ScriptParseError
 
         raise ScriptParseError(str(args.script), 1, 1, "nothing to check: the script has no packet or call lines")
-    result = run_script(script, RunConfig(profile=args.profile, options=args.options, seed=args.seed))
+    result = run_script(script, RunConfig(profile=args.profile, options=args.options, seed=args.seed,
+                                                 extras=args.extras))
     print(render(result, verbose=args.verbose))
     return 0 if result.passed else 1

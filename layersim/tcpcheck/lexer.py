@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 from layersim.tcpcheck.errors import ScriptParseError
 
-__all__ = ["Statement", "Token", "TokenCursor", "shown", "split_statements", "tokenize"]
+__all__ = ["Statement", "Token", "TokenCursor", "blank_comments", "shown", "split_statements", "tokenize"]
 
 _TOKEN = re.compile(r"""
     (?P<space>[ \t\r\f\v]+)
@@ -43,7 +43,7 @@ class Statement:
         return self.positions[0][0]
 
 
-def _blank_comments(path: str, text: str) -> str:
+def blank_comments(path: str, text: str) -> str:
     """Replace // and /* */ comments with spaces (newlines kept) so columns stay where they were."""
     out = list(text)
     i, n = 0, len(text)
@@ -92,9 +92,15 @@ def _depth_change(line: str) -> int:
     return depth
 
 
+def _open_backquote(text: str) -> bool:
+    """The text opens a back-quoted command it does not close (back quotes inside strings do not count)."""
+    return re.sub(r'"(?:[^"\\\n]|\\.)*"', "", text).count("`") % 2 == 1
+
+
 def split_statements(path: str, text: str) -> list[Statement]:
-    """Statements: one per line, joined across lines while a bracket is open; `%{ }%` blocks kept whole."""
-    lines = _blank_comments(path, text).split("\n")
+    """Statements: one per line, joined across lines while a bracket or a back quote is open; `%{ }%` blocks kept
+    whole."""
+    lines = blank_comments(path, text).split("\n")
     statements: list[Statement] = []
     i = 0
     while i < len(lines):
@@ -103,7 +109,11 @@ def split_statements(path: str, text: str) -> list[Statement]:
             i += 1
             continue
         parts = [(i, line)]
-        if "%{" in line and "}%" not in line[line.index("%{"):]:
+        if _open_backquote(line):  # a shell command may run over several lines: `cmd1\n cmd2`
+            while i + 1 < len(lines) and _open_backquote("\n".join(part for _n, part in parts)):
+                i += 1
+                parts.append((i, lines[i]))
+        elif "%{" in line and "}%" not in line[line.index("%{"):]:
             while i + 1 < len(lines) and "}%" not in parts[-1][1]:
                 i += 1
                 parts.append((i, lines[i]))
@@ -115,9 +125,10 @@ def split_statements(path: str, text: str) -> list[Statement]:
                 depth += _depth_change(lines[i])
         chars: list[str] = []
         positions: list[tuple[int, int]] = []
+        joint = "\n" if _open_backquote(line) or "%{" in line else " "  # shell and Python keep their lines
         for number, part in parts:
             if chars:
-                chars.append(" ")
+                chars.append(joint)
                 positions.append((number + 1, 1))
             chars.extend(part)
             positions.extend((number + 1, col + 1) for col in range(len(part)))

@@ -6,13 +6,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from layersim.tcpcheck.model import SegmentSpec
+from layersim.tcpcheck.model import IPFields, SegmentSpec
 from layersim.tcpcheck.report import format_flags, format_options, format_segment
 from layersim.wire.tcp import TCP, TCPFlags
 from layersim.wire.tcp_options import EOL, NOP, SACK, TCPOption, Timestamps
 
-__all__ = ["MappingError", "SegmentView", "SeqMap", "combine", "compare_options", "compare_segment",
-           "tolerance_ns"]
+__all__ = ["MappingError", "SegmentView", "SeqMap", "combine", "compare_ip", "compare_options", "compare_segment",
+           "compare_tsval", "format_ip", "sent_ip", "spec_text", "tolerance_ns", "with_ip"]
+_ECN_NAMES = ("noecn", "ect1", "ect0", "ce", "ect01")
 
 _U32 = 2**32
 DEFAULT_TOLERANCE_NS = 4_000_000
@@ -180,3 +181,57 @@ def combine(views: Sequence[SegmentView]) -> SegmentView | str:
         flags |= view.flags
     last = views[-1]
     return replace(first, flags=flags, length=sum(v.length for v in views), ack=last.ack, window=last.window)
+
+
+def compare_ip(ip: IPFields, tos: int, ttl: int) -> list[str]:
+    """Differences between the IP fields a `>` line writes and those sent (ECN codepoints as RFC 3168 §5)."""
+    problems = []
+    ecn = tos & 3
+    if ip.ecn is not None and not (ecn == ip.ecn or (ip.ecn == 4 and ecn in (1, 2))):
+        problems.append(f"IP ECN: expected [{_ECN_NAMES[ip.ecn]}], got [{_ECN_NAMES[ecn]}]")
+    if ip.tos is not None and tos != ip.tos:
+        problems.append(f"IP tos: expected {ip.tos:#x}, got {tos:#x}")
+    if ip.ttl is not None and ttl != ip.ttl:
+        problems.append(f"IP ttl: expected {ip.ttl}, got {ttl}")
+    return problems
+
+
+def compare_tsval(spec: SegmentSpec, view: SegmentView, slack: int) -> list[str]:
+    """With --tcp_ts_tick_usecs packetdrill checks our TS val too: within `slack` ticks of the script's (both in
+    script numbers: counted from our first TS val)."""
+    want = next((o for o in spec.options or () if isinstance(o, Timestamps)), None)
+    got = next((o for o in view.options if isinstance(o, Timestamps)), None)
+    if want is None or got is None:
+        return []
+    off = (got.tsval - want.tsval + _U32 // 2) % _U32 - _U32 // 2
+    if abs(off) <= slack:
+        return []
+    return [f"TS val: expected {want.tsval} (within {slack} ticks), got {got.tsval}"]
+
+
+def format_ip(ip: IPFields) -> str:
+    """`[ect0] (tos 0x10, ttl 64)` as a script line writes the IP fields it gives ("" for none)."""
+    parts = [f"[{_ECN_NAMES[ip.ecn]}]"] if ip.ecn is not None else []
+    fields = [f"tos {ip.tos:#x}"] if ip.tos is not None else []
+    fields += [f"ttl {ip.ttl}"] if ip.ttl is not None else []
+    if fields:
+        parts.append(f"({', '.join(fields)})")
+    return " ".join(parts)
+
+
+def with_ip(line: str, ip: IPFields) -> str:
+    """A `> ...` or `< ...` segment text with the IP fields put in after the direction."""
+    shown = format_ip(ip)
+    return f"{line[:2]}{shown} {line[2:]}" if shown else line
+
+
+def sent_ip(given: IPFields, tos: int, ttl: int) -> IPFields:
+    """The IP fields a segment was sent with, those a script line gives only."""
+    return IPFields(tos & 3 if given.ecn is not None else None, tos if given.tos is not None else None,
+                    ttl if given.ttl is not None else None)
+
+
+def spec_text(spec: SegmentSpec) -> str:
+    """A script segment as text, with the IP fields it gives."""
+    return with_ip(format_segment(spec.inbound, spec.flags, spec.seq, spec.length, spec.ack, spec.window,
+                                  spec.options), spec.ip)

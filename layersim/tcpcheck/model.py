@@ -9,8 +9,8 @@ from types import EllipsisType
 from layersim.wire.tcp import TCPFlags
 from layersim.wire.tcp_options import TCPOption
 
-__all__ = ["Array", "Call", "Event", "Expr", "Field", "Flags", "Script", "SegmentSpec", "Symbol", "Syscall",
-           "TimeKind", "TimeSpec", "Unsupported"]
+__all__ = ["Array", "Call", "CodeBlock", "Event", "Expr", "Field", "Flags", "IPFields", "Script", "SegmentSpec",
+           "Shell", "Symbol", "Syscall", "TimeKind", "TimeSpec", "Unsupported"]
 
 
 class TimeKind(Enum):
@@ -32,6 +32,15 @@ class TimeSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class IPFields:
+    """IP header fields written on a segment line: `[ect0]`/`[ce]` (ECN), `(tos 0x.., ttl N)`; None: not given."""
+
+    ecn: int | None = None
+    tos: int | None = None
+    ttl: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SegmentSpec:
     """A TCP segment line: injected (`<`, inbound) or expected from the stack (`>`).
 
@@ -45,6 +54,7 @@ class SegmentSpec:
     ack: int | None
     window: int | None
     options: tuple[TCPOption, ...] | None
+    ip: IPFields = IPFields()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +109,20 @@ class Syscall:
 
 
 @dataclass(frozen=True, slots=True)
+class Shell:
+    """A back-quoted shell command (`sysctl ...`, `../common/defaults.sh`), run by tcpcheck's small interpreter."""
+
+    command: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodeBlock:
+    """`%{ python }%`: run with the socket's TCP_INFO values (tcpi_*) in a restricted namespace."""
+
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Unsupported:
     """A line layersim cannot honour (shell command, code block, option flag, UDP/ICMP...): what it is."""
 
@@ -112,7 +136,7 @@ class Event:
     line: int
     column: int
     time: TimeSpec
-    action: SegmentSpec | Syscall | Unsupported
+    action: SegmentSpec | Syscall | Shell | CodeBlock | Unsupported
     text: str
 
 

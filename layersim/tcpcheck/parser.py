@@ -7,9 +7,21 @@ from pathlib import Path
 from types import MappingProxyType
 
 from layersim.tcpcheck.calls import parse_call
-from layersim.tcpcheck.errors import ScriptParseError
+from layersim.tcpcheck.errors import ScriptParseError, UnsupportedScriptError
+from layersim.tcpcheck.features import unmodelled_feature
 from layersim.tcpcheck.lexer import Statement, Token, TokenCursor, shown, split_statements, tokenize
-from layersim.tcpcheck.model import Event, Script, SegmentSpec, Syscall, TimeKind, TimeSpec, Unsupported
+from layersim.tcpcheck.model import (
+    CodeBlock,
+    Event,
+    IPFields,
+    Script,
+    SegmentSpec,
+    Shell,
+    Syscall,
+    TimeKind,
+    TimeSpec,
+    Unsupported,
+)
 from layersim.wire.tcp import TCPFlags
 from layersim.wire.tcp_options import EOL, MSS, NOP, SACK, SACKPermitted, TCPOption, Timestamps, WindowScale
 
@@ -17,9 +29,14 @@ __all__ = ["SETTINGS", "SYSCALLS", "parse_file", "parse_script"]
 
 # The socket calls the runner honours; any other name parses and is reported as unsupported.
 SYSCALLS = frozenset({"socket", "bind", "listen", "accept", "connect", "read", "write", "send", "recv", "close",
-                      "shutdown", "setsockopt", "getsockopt", "fcntl"})
-# `--name=value` lines the runner honours (others are unsupported): timing tolerance as packetdrill names it.
-SETTINGS = frozenset({"tolerance_usecs", "tolerance_percent"})
+                      "shutdown", "setsockopt", "getsockopt", "fcntl", "ioctl", "poll", "sendmsg", "sendto",
+                      "recvfrom"})
+# `--name=value` lines the runner honours (others are unsupported), as packetdrill names them: numbers ...
+SETTINGS = frozenset({"tolerance_usecs", "tolerance_percent", "tcp_ts_tick_usecs"})
+# ... and those whose value is a word, or that take none (checked by the runner).
+WORD_SETTINGS = frozenset({"strict_segments", "ip_version", "local_ip", "remote_ip", "gateway_ip", "netmask_ip"})
+# What `[...]` on a segment line names: the IP ECN field (RFC 3168 §5); `ect01` is either ECT codepoint.
+_ECN = MappingProxyType({"noecn": 0, "ect1": 1, "ect0": 2, "ce": 3, "ect01": 4})
 _FLAG_LETTERS = MappingProxyType({"F": TCPFlags.FIN, "S": TCPFlags.SYN, "R": TCPFlags.RST, "P": TCPFlags.PSH,
                                   "U": TCPFlags.URG, "E": TCPFlags.ECE, "W": TCPFlags.CWR})
 _U32 = 2**32
@@ -144,9 +161,8 @@ def _options(tokens: TokenCursor, inbound: bool) -> tuple[TCPOption, ...] | None
 
 def _segment(tokens: TokenCursor, inbound: bool) -> SegmentSpec | Unsupported:
     """The rest of a `<` or `>` line."""
+    ip = _ip_fields(tokens)
     token = tokens.peek
-    if token.text in ("[", "("):
-        return Unsupported("IP header fields ([ect0], (tos ...), ttl) on a segment line")
     if token.kind == "word" and token.text.lower() in ("udp", "icmp", "ipv4", "ipv6", "gre", "mpls"):
         return Unsupported(f"{token.text} packets (only TCP segments are supported)")
     if token.kind == "number" and tokens.peek_at(1).text == ">":
@@ -172,7 +188,32 @@ def _segment(tokens: TokenCursor, inbound: bool) -> SegmentSpec | Unsupported:
     if tokens.peek.text == "<":
         options = _options(tokens, inbound)
     tokens.end()
-    return SegmentSpec(inbound, flags, start, length, ack, window, options)
+    return SegmentSpec(inbound, flags, start, length, ack, window, options, ip)
+
+
+def _ip_fields(tokens: TokenCursor) -> IPFields:
+    """`[ect0]` and `(tos 0x2, ttl 64)` before a segment's flags: the IP header fields the line sets or checks."""
+    ecn = tos = ttl = None
+    if tokens.accept("["):
+        token = tokens.take()
+        if token.text not in _ECN:
+            raise tokens.error(token, f"unknown ECN codepoint {shown(token)} (use {', '.join(_ECN)})")
+        ecn = _ECN[token.text]
+        tokens.expect("]", "']' after the ECN codepoint")
+    if tokens.peek.text == "(" and tokens.peek_at(1).text in ("tos", "ttl", "flowlabel", "id"):
+        tokens.take()
+        while True:
+            name = tokens.take()
+            if name.text == "tos":
+                tos = tokens.integer("tos", 0xFF)
+            elif name.text == "ttl":
+                ttl = tokens.integer("ttl", 0xFF)
+            else:
+                raise tokens.error(name, f"IP field {shown(name)} is not supported on a segment line (tos, ttl)")
+            if not tokens.accept(","):
+                break
+        tokens.expect(")", "')' after the IP fields")
+    return IPFields(ecn, tos, ttl)
 
 
 def _setting(path: str, statement: Statement) -> tuple[str, str] | ScriptParseError:
@@ -193,28 +234,37 @@ def _statement(path: str, statement: Statement, settings: list[tuple[str, str, i
         if isinstance(setting, ScriptParseError):
             raise setting
         name, value = setting
+        if name in WORD_SETTINGS:
+            settings.append((name, value, first[0]))
+            return None
         if name in SETTINGS:
             settings.append((name, value, first[0]))
             return None
         return Event(first[0], first[1], TimeSpec(TimeKind.ABSOLUTE), Unsupported(f"option --{name}"), text)
     code = statement.text.find("%{")
     if code >= 0 and _TIME_PREFIX.fullmatch(statement.text[:code]):
-        return Event(first[0], first[1], TimeSpec(TimeKind.RELATIVE), Unsupported("code block %{ }%"), text)
+        close = statement.text.rfind("}%")
+        if close < code:
+            raise ScriptParseError(path, first[0], first[1], "code block %{ is never closed with }%")
+        prefix = TokenCursor(path, tokenize(path, Statement(statement.text[:code] or " ",
+                                                            statement.positions[:code] or statement.positions[:1])))
+        time = _time(prefix) if prefix.peek.kind != "end" else TimeSpec(TimeKind.RELATIVE)
+        return Event(first[0], first[1], time, CodeBlock(statement.text[code + 2:close]), text)
     tokens = TokenCursor(path, tokenize(path, statement))
     if tokens.peek.kind == "backquote":
-        tokens.take()
+        command = tokens.take().text[1:-1]
         tokens.end()
-        return Event(first[0], first[1], TimeSpec(TimeKind.RELATIVE), Unsupported("shell command `...`"), text)
+        return Event(first[0], first[1], TimeSpec(TimeKind.RELATIVE), Shell(command), text)
     time = _time(tokens)
     token = tokens.peek
-    action: SegmentSpec | Syscall | Unsupported
+    action: SegmentSpec | Syscall | Shell | Unsupported
     if token.text in ("<", ">"):
         tokens.take()
         action = _segment(tokens, token.text == "<")
     elif token.kind == "backquote":
-        tokens.take()
+        command = tokens.take().text[1:-1]
         tokens.end()
-        action = Unsupported("shell command `...`")
+        action = Shell(command)
     elif token.kind == "word" and tokens.peek_at(1).text == "(":
         action = parse_call(tokens)
         if action.name not in SYSCALLS:
@@ -232,7 +282,11 @@ def _statement(path: str, statement: Statement, settings: list[tuple[str, str, i
 
 
 def parse_script(text: str, path: str = "<script>") -> Script:
-    """Parse a whole script; raises ScriptParseError naming file:line:column on the first error."""
+    """Parse a whole script; raises ScriptParseError naming file:line:column on the first error, and
+    UnsupportedScriptError (one line) when it needs a feature layersim does not model."""
+    feature = unmodelled_feature(path, text)
+    if feature is not None:
+        raise UnsupportedScriptError(path, [feature])
     events: list[Event] = []
     settings: list[tuple[str, str, int]] = []
     for statement in split_statements(path, text):
@@ -240,6 +294,8 @@ def parse_script(text: str, path: str = "<script>") -> Script:
         if event is not None:
             events.append(event)
     for name, value, line in settings:
+        if name in WORD_SETTINGS:
+            continue
         try:
             float(value)
         except ValueError:

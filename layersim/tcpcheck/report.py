@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from layersim.tcpcheck.model import Event
+from layersim.tcpcheck.model import Event, Syscall
 from layersim.wire.tcp import TCPFlags
 from layersim.wire.tcp_options import (
     EOL,
@@ -19,8 +20,8 @@ from layersim.wire.tcp_options import (
     WindowScale,
 )
 
-__all__ = ["LineResult", "RunResult", "format_flags", "format_options", "format_segment", "format_time",
-           "render"]
+__all__ = ["LineResult", "RunResult", "actual_call", "expected_call", "format_flags", "format_options",
+           "format_segment", "format_time", "render"]
 
 _LETTERS = ((TCPFlags.FIN, "F"), (TCPFlags.SYN, "S"), (TCPFlags.RST, "R"), (TCPFlags.PSH, "P"),
             (TCPFlags.URG, "U"), (TCPFlags.ECE, "E"), (TCPFlags.CWR, "W"))
@@ -129,3 +130,15 @@ def render(result: RunResult, *, verbose: bool = False) -> str:
     out.append(f"{verdict} {result.path} (profile {result.profile}): {ran} line{'' if ran == 1 else 's'} passed"
                + ("" if result.passed else f", failed at line {result.failure.event.line}" if result.failure else ""))
     return "\n".join(out)
+
+
+def expected_call(call: Syscall) -> str:
+    """`= 0` or `= -1 EAGAIN` as the script expects."""
+    if call.result is None:
+        return "= ..."
+    return f"= {call.result}" + (f" {call.errno}" if call.errno else "")
+
+
+def actual_call(result: Any) -> str:
+    """`= 4` or `= -1 ECONNRESET` as a call returned (a CallResult: value and errno)."""
+    return f"= {result.value}" + (f" {result.errno}" if result.errno else "")

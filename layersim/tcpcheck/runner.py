@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from layersim.errors import LayersimError
 from layersim.tcp import PROFILES
 from layersim.tcpcheck.callargs import CallError, check_call
+from layersim.tcpcheck.codeblock import check_code, run_code
 from layersim.tcpcheck.errors import UnsupportedScriptError
 from layersim.tcpcheck.matching import (
     DEFAULT_TOLERANCE_NS,
@@ -16,11 +17,27 @@ from layersim.tcpcheck.matching import (
     SegmentView,
     SeqMap,
     combine,
+    compare_ip,
     compare_segment,
+    compare_tsval,
+    sent_ip,
+    spec_text,
     tolerance_ns,
+    with_ip,
 )
-from layersim.tcpcheck.model import Event, Script, SegmentSpec, Syscall, TimeKind, TimeSpec, Unsupported
-from layersim.tcpcheck.report import LineResult, RunResult, format_segment, format_time
+from layersim.tcpcheck.model import (
+    CodeBlock,
+    Event,
+    Script,
+    SegmentSpec,
+    Shell,
+    Syscall,
+    TimeKind,
+    TimeSpec,
+    Unsupported,
+)
+from layersim.tcpcheck.prelude import Prelude, prelude, shell_later
+from layersim.tcpcheck.report import LineResult, RunResult, actual_call, expected_call, format_time
 from layersim.tcpcheck.sockets import CallResult, ScriptHost, Sent
 from layersim.wire.tcp import TCP
 
@@ -39,6 +56,10 @@ class RunConfig:
     tolerance_ns: int = DEFAULT_TOLERANCE_NS
     tolerance_percent: float = DEFAULT_TOLERANCE_PERCENT
     horizon_ns: int = 600_000_000_000  # how far `*` and the search for a late segment look ahead
+    # "strict": a segment sent before a line that expects none (or by the end) fails there; "packetdrill": as
+    # packetdrill, sent segments are only compared when a `>` line comes (run_packet.c sniffs then), and what is
+    # sent after the last one is not looked at
+    extras: str = "strict"
 
 
 class _Failed(Exception):
@@ -61,29 +82,14 @@ class _Pending:
     high: int
 
 
-def _expected_call(call: Syscall) -> str:
-    """`= 0` or `= -1 EAGAIN` as the script expects."""
-    if call.result is None:
-        return "= ..."
-    return f"= {call.result}" + (f" {call.errno}" if call.errno else "")
-
-
-def _actual_call(result: CallResult) -> str:
-    """`= 4` or `= -1 ECONNRESET` as returned."""
-    return f"= {result.value}" + (f" {result.errno}" if result.errno else "")
-
-
-def _spec_text(spec: SegmentSpec) -> str:
-    """A script segment as text."""
-    return format_segment(spec.inbound, spec.flags, spec.seq, spec.length, spec.ack, spec.window, spec.options)
-
-
 class _Run:
     """One run of one script."""
 
-    def __init__(self, script: Script, config: RunConfig) -> None:
+    def __init__(self, script: Script, config: RunConfig, start: Prelude, first: int) -> None:
         self.script = script
         self.config = config
+        self.start = start
+        self.first = first  # events before this one are the leading shell lines, already run
         self.floor = config.tolerance_ns
         self.percent = config.tolerance_percent
         for name, value, _line in script.settings:
@@ -91,7 +97,7 @@ class _Run:
                 self.floor = int(float(value) * 1000)
             elif name == "tolerance_percent":
                 self.percent = float(value)
-        self.stack = ScriptHost(PROFILES[config.profile], config.seed, mss=config.mss)
+        self.stack = ScriptHost(start.profile, config.seed, mss=config.mss)
         self.map = SeqMap(remote_isn=config.remote_isn)
         self.previous = 0
         self.pending: _Pending | None = None
@@ -140,8 +146,8 @@ class _Run:
         if not pending.low <= now <= pending.high:
             raise _Failed(LineResult(pending.event, False, now, f"call returned at {format_time(now)}, expected at "
                                      f"{format_time(pending.end)} (allowed {format_time(pending.low)} to "
-                                     f"{format_time(pending.high)})", _expected_call(pending.event.action),
-                                     _actual_call(result)))
+                                     f"{format_time(pending.high)})", expected_call(pending.event.action),
+                                     actual_call(result)))
         self.check_result(pending.index, pending.event, result)
 
     def fail_pending(self) -> None:
@@ -151,7 +157,7 @@ class _Run:
         blocking = pending.event.time.block_ns is not None
         hint = "" if blocking else " (it blocks: write START...END if the script means it to)"
         raise _Failed(LineResult(pending.event, False, self.stack.now, f"call did not return by "
-                                 f"{format_time(pending.high)}{hint}", _expected_call(pending.event.action),
+                                 f"{format_time(pending.high)}{hint}", expected_call(pending.event.action),
                                  "still blocked"))
 
     def wait_pending(self) -> None:
@@ -170,19 +176,22 @@ class _Run:
         call = event.action
         assert isinstance(call, Syscall)
         now = self.stack.now
+        if call.name in ("socket", "accept") and call.result is not None and call.result >= 0 <= result.value:
+            self.stack.alias(call.result, result.value)  # packetdrill: the script's fd numbers name live ones
+            result = CallResult(call.result, result.errno, result.mismatch)
         wrong = (call.result is not None and result.value != call.result) or \
                 (call.errno is not None and result.errno != call.errno)
         if wrong:
-            raise _Failed(LineResult(event, False, now, f"{call.name}() returned {_actual_call(result)[2:]}",
-                                     _expected_call(call), _actual_call(result)))
+            raise _Failed(LineResult(event, False, now, f"{call.name}() returned {actual_call(result)[2:]}",
+                                     expected_call(call), actual_call(result)))
         if result.mismatch is not None:
-            raise _Failed(LineResult(event, False, now, result.mismatch, _expected_call(call), _actual_call(result)))
+            raise _Failed(LineResult(event, False, now, result.mismatch, expected_call(call), actual_call(result)))
         self.results[index] = LineResult(event, True, now)
 
     # --- events ----------------------------------------------------------------------------------------
     def no_extras(self, event: Event) -> None:
-        """Nothing may have been sent that the script did not expect before this line."""
-        if self.stack.sent:
+        """Nothing may have been sent that the script did not expect before this line (strict extras only)."""
+        if self.stack.sent and self.config.extras == "strict":
             when, segment = self.stack.sent[0]
             view = self.view(segment)
             raise _Failed(LineResult(event, False, when, f"unexpected extra segment sent at {format_time(when)} "
@@ -204,7 +213,7 @@ class _Run:
         sport, dport = self.stack.inbound_ports()
         tcp = TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags=spec.flags,
                   window=spec.window if spec.window is not None else 65535, options=options)
-        self.stack.inject(tcp, bytes(spec.length))
+        self.stack.inject(tcp, bytes(spec.length), spec.ip)
         self.poll()
         self.previous = at
 
@@ -231,9 +240,9 @@ class _Run:
             message = f"segment sent late: at {format_time(when)}, expected by {format_time(high)}" if not problems \
                 else f"expected segment not sent by {format_time(high)}; the next one, at {format_time(when)}, " \
                      f"differs: {'; '.join(problems)}"
-            raise _Failed(LineResult(event, False, when, message, _spec_text(spec), view.text()))
+            raise _Failed(LineResult(event, False, when, message, spec_text(spec), view.text()))
         raise _Failed(LineResult(event, False, None, f"expected segment was never sent (nothing by "
-                                 f"{format_time(high)})", _spec_text(spec), "nothing"))
+                                 f"{format_time(high)})", spec_text(spec), "nothing"))
 
     def outbound(self, event: Event, spec: SegmentSpec) -> None:
         """Check the next segment the stack sends against the script's."""
@@ -248,14 +257,14 @@ class _Run:
         when, segment = self.next_sent(event, spec, high)
         if when < low:
             raise _Failed(LineResult(event, False, when, f"segment sent early: at {format_time(when)}, expected no "
-                                     f"sooner than {format_time(low)}", _spec_text(spec),
+                                     f"sooner than {format_time(low)}", spec_text(spec),
                                      self.view(segment).text()))
         if segment.tcp.flags & 0x02:
             self.map.learn_isn(spec, segment.tcp)
         if self.map.first_ts is None:  # the first TS val anchors the mapping, so show it in script numbers
             self.map.learn_ts(spec, segment.tcp)
         view = self.view(segment)
-        if spec.length > view.length > 0:
+        if spec.length > view.length > 0 and not self.start.strict_segments:
             views = [view]
             while sum(v.length for v in views) < spec.length and (self.stack.sent or self.stack.next_deadline()):
                 try:
@@ -266,11 +275,14 @@ class _Run:
             merged = combine(views)
             if isinstance(merged, str):
                 raise _Failed(LineResult(event, False, when, f"cannot match {len(views)} segments to one: {merged}",
-                                         _spec_text(spec), "; ".join(v.text() for v in views)))
+                                         spec_text(spec), "; ".join(v.text() for v in views)))
             view = merged
-        problems = compare_segment(spec, view, self.config.options)
+        problems = compare_segment(spec, view, self.config.options) + compare_ip(spec.ip, segment.tos, segment.ttl)
+        if self.start.ts_tick_ns:  # as packetdrill: TS vals are checked only when the script gives the tick
+            problems += compare_tsval(spec, view, -(-self.floor // self.start.ts_tick_ns) + 1)
         if problems:
-            raise _Failed(LineResult(event, False, when, "; ".join(problems), _spec_text(spec), view.text()))
+            actual = with_ip(view.text(), sent_ip(spec.ip, segment.tos, segment.ttl))
+            raise _Failed(LineResult(event, False, when, "; ".join(problems), spec_text(spec), actual))
         self.map.learn_ts(spec, segment.tcp)
         self.previous = when
 
@@ -291,8 +303,8 @@ class _Run:
             self.previous = start
             if block is not None and end - slack > start:
                 message = f"call returned at once, expected it to block until {format_time(end)}"
-                raise _Failed(LineResult(event, False, start, message, _expected_call(call),
-                                         _actual_call(stop.value))) from None
+                raise _Failed(LineResult(event, False, start, message, expected_call(call),
+                                         actual_call(stop.value))) from None
             self.check_result(index, event, stop.value)
             return
         except CallError as exc:
@@ -300,14 +312,37 @@ class _Run:
         self.previous = start
         self.pending = _Pending(index, event, running, end, end - slack, end + slack)
 
+    def code(self, event: Event, block: CodeBlock) -> None:
+        """Run a `%{ }%` block at its time with the TCP_INFO of the socket the script used last."""
+        self.wait_pending()
+        at = max(self.start_of(event.time, event.time.ns), self.stack.now)
+        self.advance(at)
+        self.no_extras(event)
+        info = self.stack.tcp_info()
+        if info is None:
+            raise _Failed(LineResult(event, False, at, "code block: no TCP connection to take TCP_INFO from"))
+        printed: list[str] = []
+        problem = run_code(block.source, info, printed)
+        self.previous = at
+        if problem is not None:
+            output = f" (printed: {'; '.join(printed)})" if printed else ""
+            raise _Failed(LineResult(event, False, at, problem + output))
+
     def run(self) -> RunResult:
         """Run every line; stop at the first failure."""
         passed = True
         try:
             for index, event in enumerate(self.script.events):
                 action = event.action
+                if index < self.first:
+                    self.results[index] = LineResult(event, True, 0)
+                    continue
                 try:
-                    if isinstance(action, SegmentSpec) and action.inbound:
+                    if isinstance(action, Shell):
+                        shell_later(self.script, event.line, action.command, self.start.profile)
+                    elif isinstance(action, CodeBlock):
+                        self.code(event, action)
+                    elif isinstance(action, SegmentSpec) and action.inbound:
                         self.inbound(event, action)
                     elif isinstance(action, SegmentSpec):
                         self.outbound(event, action)
@@ -350,12 +385,20 @@ class _Run:
 def run_script(script: Script, config: RunConfig | None = None) -> RunResult:
     """Run a parsed script; raises UnsupportedScriptError (naming every line) when it cannot be run."""
     config = config or RunConfig()
+    if config.extras not in ("strict", "packetdrill"):
+        raise UnsupportedScriptError(script.path, [(0, f"extras {config.extras!r} (use 'strict' or 'packetdrill')")])
     if config.profile not in PROFILES:
         raise UnsupportedScriptError(script.path, [(0, f"profile {config.profile!r} (known: "
                                                        f"{', '.join(PROFILES)})")])
     problems = script.unsupported()
     problems += [(e.line, why) for e in script.events
                  if isinstance(e.action, Syscall) and (why := check_call(e.action)) is not None]
+    problems += [(e.line, why) for e in script.events
+                 if isinstance(e.action, CodeBlock) and (why := check_code(e.action.source)) is not None]
+    try:
+        start, first = prelude(script, PROFILES[config.profile])
+    except UnsupportedScriptError as exc:
+        problems += exc.problems
     if problems:
         raise UnsupportedScriptError(script.path, sorted(problems))
-    return _Run(script, config).run()
+    return _Run(script, config, start, first).run()

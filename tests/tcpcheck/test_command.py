@@ -47,7 +47,9 @@ def test_options_flag(capsys, tmp_path):
 
 @pytest.mark.parametrize(("text", "message"), [
     ("0 < S 0:0(0) win 65536\n", "bad.pkt:1:18: window 65536 is out of range"),
-    ("0 `ls`\n+0 poll(...) = 0\n", "unsupported: {path}:1: shell command `...`; {path}:2: system call poll()"),
+    ("0 `ls`\n+0 pipe(...) = 0\n", "unsupported: {path}:1: shell command 'ls' is not interpreted"),
+    ("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0\n",
+     "unsupported: {path}:2: needs zerocopy (SO_ZEROCOPY), which layersim does not model"),
 ])
 def test_bad_scripts_exit_2_with_one_line(capsys, tmp_path, text, message):
     script = tmp_path / "bad.pkt"

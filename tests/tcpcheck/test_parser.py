@@ -116,11 +116,14 @@ def test_unsupported_lines_named_with_line_numbers():
             "+0 `echo hi`\n--ip_version=ipv4\n+0 %{\nprint(tcpi_rto)\n}%\n+0 poll([{fd=3}], 1, 0) = 1\n"
             "+0 < udp (100)\n+0 < [ect0] . 1:1(0) ack 1 win 10\n+0 < . 1:1(0) ack 1 win 10 urg 3\n")
     script = parse_script(text, "u.pkt")
-    assert script.unsupported() == [(1, "shell command `...`"), (3, "shell command `...`"), (4, "option --ip_version"),
-                                    (5, "code block %{ }%"), (8, "system call poll()"),
-                                    (9, "udp packets (only TCP segments are supported)"),
-                                    (10, "IP header fields ([ect0], (tos ...), ttl) on a segment line"),
+    assert script.unsupported() == [(9, "udp packets (only TCP segments are supported)"),
                                     (11, "urgent pointer (urg)")]
+    assert [type(e.action).__name__ for e in script.events[:5]] == ["Shell", "Syscall", "Shell", "CodeBlock",
+                                                                   "Syscall"]
+    assert script.events[0].action.command == "sysctl -q net.ipv4.tcp_sack=0"
+    assert script.events[3].action.source.strip() == "print(tcpi_rto)"
+    assert script.events[6].action.ip.ecn == 2
+    assert ("ip_version", "ipv4", 4) in script.settings
     assert not isinstance(script.events[1].action, Unsupported)
 
 

@@ -96,7 +96,14 @@ def test_wrong_results_are_named():
     assert failure(OPEN + "+0 write(4, ..., 10) = -1 EPIPE\n") == (8, "write() returned 10")
     assert failure(OPEN + "+0 getsockopt(4, SOL_SOCKET, SO_ERROR, [ECONNRESET], [4]) = 0\n") == (
         8, "SO_ERROR value: expected ECONNRESET, got 0")
-    assert failure(OPEN + "+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 6\n") == (8, "socket() returned 5")
+    assert failure(OPEN + "+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = -1 EMFILE\n") == (8, "socket() returned 5")
+
+
+def test_script_descriptors_name_live_ones():
+    # packetdrill maps the numbers a script gives socket() and accept() onto the live ones
+    text = OPEN.replace("accept(3, ..., ...) = 4", "accept(3, ..., ...) = 9") + "+0 write(9, ..., 10) = 10\n"
+    assert run(text + "+0 > P. 1:11(10) ack 1\n").passed
+    assert failure(text.replace("write(9", "write(8")) == (8, "write() returned -1 EBADF")
 
 
 def test_merged_segments_must_add_up():
@@ -136,11 +143,14 @@ def test_options_loose_compares_a_set():
 
 def test_unsupported_lines_stop_the_run_before_it_starts():
     with pytest.raises(UnsupportedScriptError) as info:
-        run("0 `true`\n+0 setsockopt(3, SOL_SOCKET, SO_KEEPALIVE, [1], 4) = 0\n"
+        run("0 `true`\n+0 setsockopt(3, SOL_SOCKET, SO_BROADCAST, [1], 4) = 0\n"
             "+0 fcntl(3, F_DUPFD, 0) = 4\n")
-    assert info.value.problems == [(1, "shell command `...`"),
-                                   (2, "socket option SO_KEEPALIVE is not supported (SO_REUSEADDR, SO_ERROR, "
-                                       "SO_LINGER, TCP_NODELAY, TCP_MAXSEG)"),
+    assert info.value.problems == [(1, "shell command 'true' is not interpreted (layersim runs sysctl, shell "
+                                       "files, 'ip tcp_metrics flush' and 'tc qdisc')"),
+                                   (2, "socket option SO_BROADCAST is not supported (SO_REUSEADDR, SO_ERROR, "
+                                       "SO_LINGER, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, TCP_MAXSEG, "
+                                       "TCP_CORK, TCP_USER_TIMEOUT, TCP_INFO, TCP_CONGESTION, IP_TOS, IP_TTL, "
+                                       "IP_MTU_DISCOVER)"),
                                    (3, "unknown constant F_DUPFD")]
     with pytest.raises(UnsupportedScriptError, match="profile 'bsd'"):
         run(OPEN, profile="bsd")
@@ -167,3 +177,18 @@ def test_a_tcp_that_raises_fails_the_line_instead_of_crashing(monkeypatch):
     monkeypatch.setattr(Connection, "receive", broken)
     line, message = failure(OPEN)
     assert (line, message) == (6, "layersim.tcp raised RuntimeError: boom")
+
+
+def test_extras_strict_or_as_packetdrill_treats_them():
+    # the data is ACKed at once (quick-ACK mode); the script does not say so before its next line
+    text = OPEN + "+.01 < P. 1:101(100) ack 1 win 65535\n+0 read(4, ..., 1000) = 100\n"
+    assert failure(text) == (9, "unexpected extra segment sent at 0.020000 (the script expects none before this line)")
+    assert run(text, extras="packetdrill").passed  # packetdrill compares sent segments only at a `>` line
+    # ... where a stray one is the segment the line is compared with
+    later = text + "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 101\n"
+    line, message = failure(later, extras="packetdrill")
+    assert line == 11 and "flags: expected P., got ." in message and "payload length: expected 10, got 0" in message
+    assert run(later.replace("+0 > P. 1:11(10)", "+0 > . 1:1(0) ack 101\n+0 > P. 1:11(10)"),
+               extras="packetdrill").passed
+    with pytest.raises(UnsupportedScriptError, match="extras 'loose'"):
+        run(OPEN, extras="loose")

@@ -79,6 +79,7 @@ class SimSocket(SocketOps):
         self._udp: DatagramSocket | None = None
         self._options: dict[tuple[int, int], int] = {}
         self._shut_write = False
+        self._shut_read = False  # shutdown(SHUT_RD): reads return 0 once nothing is queued
         self._connect_started = False
         self._connect_in_progress = False  # a non-blocking connect() whose outcome no connect() has reported yet
         self._owner = current_process()
@@ -90,7 +91,7 @@ class SimSocket(SocketOps):
     def _take_over(self, source: SimSocket) -> None:
         """Become the socket object of `source`'s descriptor (socket(fileno=old.detach()), as ssl and asyncio
         do): its connection, listener or datagram socket, bound address and options."""
-        for name in ("_local", "_endpoint", "_listening", "_udp", "_shut_write", "_connect_started",
+        for name in ("_local", "_endpoint", "_listening", "_udp", "_shut_write", "_shut_read", "_connect_started",
                      "_connect_in_progress"):
             setattr(self, name, getattr(source, name))
         self._options = dict(source._options)
@@ -174,7 +175,8 @@ class SimSocket(SocketOps):
             return bool(self._listening.ready) or self._listening.closed
         if self._endpoint is not None:
             conn = self._endpoint.conn
-            return conn.readable > 0 or conn.at_eof or bool(conn.error) or conn.state is State.CLOSED
+            return conn.readable > 0 or conn.at_eof or bool(conn.error) or conn.state is State.CLOSED or \
+                self._shut_read  # Linux tcp_poll: RCV_SHUTDOWN makes a socket readable
         if self._udp is not None:
             return bool(self._udp.queue) or bool(self._udp.pending_error)
         return False
@@ -273,6 +275,8 @@ class SimSocket(SocketOps):
                 TCP_MIN_MSS <= number <= MAX_TCP_WINDOW):
             raise os_error(errno.EINVAL)  # Linux do_tcp_setsockopt: 0 unsets, else 88-32767
         self._options[(level, optname)] = number
+        if (level, optname) == (_std.IPPROTO_TCP, _std.TCP_MAXSEG) and self._listening is not None:
+            self._listening.user_mss = number or None  # Linux: tp->rx_opt.user_mss, read by each SYN-ACK after
         if (level, optname) == (_std.IPPROTO_TCP, _std.TCP_NODELAY) and self._endpoint is not None:
             self._endpoint.conn.nodelay = bool(number)
         if (level, optname) == (_std.SOL_SOCKET, _std.SO_KEEPALIVE) and self._endpoint is not None:
@@ -303,12 +307,24 @@ class SimSocket(SocketOps):
             if self._endpoint is not None and self._endpoint.conn.state is not State.CLOSED:
                 return self._endpoint.conn.send_mss
             return self._options.get((level, optname)) or TCP_MSS_DEFAULT
+        if (level, optname) == (_std.IPPROTO_TCP, _std.TCP_INFO):  # Linux do_tcp_getsockopt -> tcp_get_info
+            return self._tcp_info(buflen)
         defaults = {(_std.SOL_SOCKET, _std.SO_RCVBUF): 131072, (_std.SOL_SOCKET, _std.SO_SNDBUF): 16384,
                     (_std.IPPROTO_IP, _std.IP_TTL): 64}
         value = self._options.get((level, optname), defaults.get((level, optname), 0))
         if (level, optname) in _BUFFER_MINIMUM and (level, optname) in self._options:
             value = max(2 * value, _BUFFER_MINIMUM[(level, optname)])  # Linux doubles it (bookkeeping room)
         return value.to_bytes(4, "little", signed=True)[:buflen] if buflen else value  # an int: 4 bytes at most
+
+    def _tcp_info(self, buflen: int | None) -> int | bytes:
+        """struct tcp_info of the connection (a socket without one: zeros in state TCP_CLOSE or TCP_LISTEN)."""
+        from layersim.tcp.info import pack_tcp_info, tcp_info  # kept out of the module's import block (see #17)
+
+        if self._endpoint is not None:
+            packed = pack_tcp_info(tcp_info(self._endpoint.conn, self.host.clock.now))
+        else:
+            packed = bytes([10 if self._listening is not None else 7]) + bytes(103)
+        return packed[:buflen] if buflen else int.from_bytes(packed[:4], "little", signed=True)
 
     def _apply_udp_options(self) -> None:
         udp = self._udp

@@ -324,7 +324,8 @@ class SocketOps:
             self._wait([endpoint.waits], lambda: conn.state not in _CONNECTING or bool(conn.error), "recv()")
 
         def ready() -> bool:
-            return conn.readable > 0 or conn.at_eof or bool(conn.error) or conn.state is State.CLOSED
+            return conn.readable > 0 or conn.at_eof or bool(conn.error) or conn.state is State.CLOSED or \
+                self._shut_read
 
         if flags & _MSG_DONTWAIT and not ready():
             raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
@@ -337,6 +338,8 @@ class SocketOps:
             return data
         if conn.fin_received:  # Linux: after the peer's FIN, EOF comes first (SOCK_DONE); a later RST's error
             endpoint.eof_read = True  # waits for the next send
+            return b""
+        if self._shut_read:  # Linux tcp_recvmsg: nothing queued and RCV_SHUTDOWN set returns 0 at once
             return b""
         error = self._pending_error(consume=True)
         if error:
@@ -364,6 +367,11 @@ class SocketOps:
                 self._stop_listening()
             return
         endpoint = self._connected()
+        if how in (_std.SHUT_RD, _std.SHUT_RDWR) and not self._shut_read:
+            # Linux tcp_shutdown sets RCV_SHUTDOWN: a read with nothing queued returns 0 at once, and a blocked
+            # one wakes (sk_state_change); data that still arrives is queued and can be read
+            self._shut_read = True
+            endpoint.wake()
         if how in (_std.SHUT_WR, _std.SHUT_RDWR) and not self._shut_write:
             self._shut_write = True
             self.host.tcp.settle(endpoint, endpoint.conn.shutdown(self.host.clock.now))
