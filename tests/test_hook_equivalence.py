@@ -21,8 +21,8 @@ def test_scenarios_put_the_same_bytes_on_the_wire_with_and_without_hooks(tmp_pat
     runs = {}
     for name, extra in (("plain", []), ("hooked", ["--noop-hooks"])):
         digest = tmp_path / f"{name}.json"
-        cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider", "-p", "tests.hook_equivalence",
-               "-m", "not slow", "--frames-digest", str(digest), *extra, *SCENARIOS]
+        cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider",
+               "-p", "tests.hook_equivalence", "-m", "not slow", "--frames-digest", str(digest), *extra, *SCENARIOS]
         runs[name] = (subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                        env={**os.environ, "MPLBACKEND": "Agg"}), digest)
     for name, (proc, _) in runs.items():
