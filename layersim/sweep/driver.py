@@ -79,7 +79,7 @@ def _rows(todo: list[Cell], workers: int | None, scheduler: str | None, serial: 
     else:
         # processes=True, one thread each: every cell runs in a worker process of its own, one per core
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=":0" if _has_bokeh() else None)
+                               dashboard_address=":0")  # any free port: sweeps side by side
         client = Client(cluster)
     try:
         run.dashboard = client.dashboard_link if _has_bokeh() or scheduler is not None else None

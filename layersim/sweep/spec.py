@@ -189,6 +189,8 @@ class _Where:
             header = re.match(r"^\s*\[\s*([\w.]+)\s*\]", line)
             if header:
                 section = header[1]
+                if section == key and not grid:  # a table's own header: `[grid]`
+                    return number
             elif pattern.match(line) and (section == "grid") == grid:
                 return number
         return None

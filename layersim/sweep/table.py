@@ -32,7 +32,11 @@ class Journal:
         self.path = folder / JOURNAL
         self.rows: dict[tuple[str, int], dict[str, Any]] = {}
         if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
+            text = self.path.read_text(encoding="utf-8")
+            if text and not text.endswith("\n"):  # a row cut short: the next one starts on a line of its own
+                with self.path.open("a", encoding="utf-8") as out:
+                    out.write("\n")
+            for line in text.splitlines():
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError:  # the last line of a sweep killed while writing it
