@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+from greenlet import GreenletExit
 
 from layersim.app.narrative import run_scenario
 from layersim.app.run_programs import BulkResult
@@ -41,9 +42,10 @@ def run_cell(cell: Cell) -> dict[str, Any]:
         scenario = build_network(data, cell.source, seed=cell.seed, trace="events")
         try:
             outcomes = run_scenario(scenario, cell.until_ns)
+            row.update(_measure(scenario, outcomes))
         finally:
             scenario.network.close()
-        row.update(_measure(scenario, outcomes))
+            _end_processes(scenario.network)
     except LayersimError as exc:
         row["error"] = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # a bug: the row keeps the traceback (LAYERSIM_STRICT=1 makes the sweep exit 1)
@@ -52,6 +54,14 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     row["wall_s"] = time.perf_counter() - started
     row["pid"] = os.getpid()  # which process ran it
     return row
+
+
+def _end_processes(network: Any) -> None:
+    """End the processes still parked (the bulk sink waits in accept() forever): a parked greenlet is a root that
+    keeps its whole Network alive, and a worker running hundreds of cells would grow by every one of them."""
+    for process in network.processes:
+        if not process.done:
+            process._greenlet.throw(GreenletExit)
 
 
 def _measure(scenario: Any, outcomes: list[Any]) -> dict[str, Any]:

@@ -92,3 +92,19 @@ def test_the_same_cell_and_seed_measure_the_same_and_another_seed_differs(tmp_pa
         for key in VARYING:
             row.pop(key)
     assert a == b and a != c
+
+
+def test_a_cell_leaves_no_network_alive_behind_it(tmp_path):
+    """A worker runs hundreds of cells: the bulk sink parked in accept() must not keep each Network alive."""
+    import gc
+
+    from layersim.net.network import Network
+    from layersim.sweep.cell import run_cell
+
+    cells = load_spec(write_sweep(tmp_path)).cells()
+    gc.collect()
+    before = sum(isinstance(o, Network) for o in gc.get_objects())
+    rows = [run_cell(cell) for cell in cells[:2]]
+    gc.collect()
+    assert all(row["error"] is None for row in rows)
+    assert sum(isinstance(o, Network) for o in gc.get_objects()) == before
