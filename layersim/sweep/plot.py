@@ -52,16 +52,20 @@ def mathis_table(frame: Any, loss: str) -> Any:
 
 
 def plot_sweep(frame: Any, fig: Any = None) -> Any:
-    """One panel per swept key: mean goodput over seeds against it, a 95 % band, one line per other combination;
+    """One panel per swept numeric key: mean goodput over seeds against it, a 95 % band, one line per combination
+    of the other swept keys;
     a key ending in `.loss` gets the Mathis model (dashed, same colour) and log axes. Returns the figure."""
     import matplotlib.pyplot as plt
+    from pandas.api.types import is_numeric_dtype
 
     columns = grid_columns(frame)
     swept = [c for c in columns if frame[c].nunique() > 1] or columns[:1]
+    # a panel per numeric key; a key of names ("cubic") or of durations as text ("9ms") is a line per value instead
+    panels = [c for c in swept if is_numeric_dtype(frame[c])] or swept[:1]
     if fig is None:
-        fig = plt.figure(figsize=(6.4 * len(swept), 4.8), layout="constrained")
-    axes = fig.subplots(1, len(swept), squeeze=False)[0]
-    for ax, key in zip(axes, swept, strict=True):
+        fig = plt.figure(figsize=(7.2 * len(panels), 4.8), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, key in zip(axes, panels, strict=True):
         others = [c for c in swept if c != key]
         summary = _summary(frame, [*others, key])
         lines = summary.groupby(others, sort=True) if others else [((), summary)]
