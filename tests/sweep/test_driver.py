@@ -108,3 +108,21 @@ def test_a_cell_leaves_no_network_alive_behind_it(tmp_path):
     gc.collect()
     assert all(row["error"] is None for row in rows)
     assert sum(isinstance(o, Network) for o in gc.get_objects()) == before
+
+
+def test_scheduler_sends_the_cells_to_an_existing_cluster(tmp_path, capsys):
+    """`--scheduler tcp://...`: the cells go to a cluster started elsewhere (here: a LocalCluster of its own)."""
+    from dask.distributed import LocalCluster
+
+    from layersim.cli import main
+
+    spec_path = write_sweep(tmp_path / "spec")
+    run_sweep(load_spec(spec_path), tmp_path / "serial", serial=True)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        assert cluster.scheduler_address.startswith("tcp://")
+        assert main(["sweep", str(spec_path), "--out", str(tmp_path / "remote"), "--scheduler",
+                     cluster.scheduler_address]) == 0
+    assert "4 run, 0 already done, 0 failed" in capsys.readouterr().out
+    remote = read_table(tmp_path / "remote")
+    assert _same(read_table(tmp_path / "serial"), remote)
+    assert os.getpid() not in set(remote["pid"]) and remote["pid"].nunique() == 1  # the cluster's one worker
