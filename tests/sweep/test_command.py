@@ -56,3 +56,19 @@ def test_a_bad_spec_key_from_the_command_line_names_file_and_line(tmp_path, caps
     err = capsys.readouterr().err
     assert f"{spec}:6: [grid] 'node:client.congestin' = 'cubic': " in err and "did you mean 'congestion'?" in err
     assert not (tmp_path / "o").exists()  # nothing is started before the SPEC is known to be good
+
+
+def test_a_bug_in_a_cell_is_a_row_with_its_traceback_and_strict_mode_prints_it(tmp_path, capsys, monkeypatch):
+    import layersim.sweep.cell as cell
+
+    def broken(scenario, outcomes):
+        raise ZeroDivisionError("a bug while measuring")
+
+    monkeypatch.setattr(cell, "_measure", broken)
+    monkeypatch.setenv("LAYERSIM_STRICT", "1")
+    spec = write_sweep(tmp_path / "spec")
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--serial"]) == 1
+    captured = capsys.readouterr()
+    assert "4 run, 0 already done, 4 failed" in captured.out
+    assert "failed: cell " in captured.err and "ZeroDivisionError: a bug while measuring" in captured.err
+    assert "Traceback (most recent call last)" in captured.err and "in broken" in captured.err
