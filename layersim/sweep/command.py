@@ -47,6 +47,8 @@ def main(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.spec)
     result = run_sweep(spec, args.out, workers=args.workers, scheduler=args.scheduler, serial=args.serial)
+    if result.dashboard is not None:
+        print(f"dask dashboard was at {result.dashboard}")
     print(f"{result.total} cells ({len(spec.cells()) // len(spec.seeds)} grid points x {len(spec.seeds)} seeds): "
           f"{result.ran} run, {result.skipped} already done, {len(result.failed)} failed")
     for row in result.failed[:5]:

@@ -35,7 +35,7 @@ __all__ = ["Cell", "SweepError", "SweepSpec", "apply_params", "load_spec", "pars
 
 _SPEC_KEYS = ("topology", "seeds", "until", "grid")
 _ARRAYS = ("node", "link", "route", "run")
-_PATH = re.compile(r"^(?:(?P<array>node|link|route|run)#(?P<number>\d+)|node:(?P<name>[^.]+))\.(?P<key>\w+)$"
+_PATH = re.compile(r"^(?:(?P<array>node|link|route|run)#(?P<number>\d+)|node:(?P<name>.+))\.(?P<key>\w+)$"
                    r"|^(?P<top>\w+)$")
 
 

@@ -29,6 +29,8 @@ def test_key_paths_set_what_they_name():
     assert out["link"][1]["loss"] == 0.5 and out["node"][0]["congestion"] == "cubic"
     assert out["run"][0]["bytes"] == 9 and out["hosts"] is False
     assert data["link"][1]["loss"] == 0.0 and "congestion" not in data["node"][0]  # the original is untouched
+    named = apply_params({"node": [{"name": "r1.lab"}]}, (("node:r1.lab.congestion", "cubic"),))
+    assert named["node"][0]["congestion"] == "cubic"  # a node name may hold dots: the key is after the last one
 
 
 @pytest.mark.parametrize(("grid_line", "expected"), [
