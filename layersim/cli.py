@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--figures", type=Path, help="also draw each program's path and every TCP connection's "
                      "ladder and cwnd (PNG and SVG) into this folder")
     _add_tcpcheck(sub)
+    from layersim.sweep.command import add_parser as add_sweep
+
+    add_sweep(sub)
     return parser
 
 
@@ -279,6 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _encap(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "sweep":
+            from layersim.sweep.command import main as sweep
+
+            return sweep(args)
         if args.command == "tcpcheck":
             from layersim.tcpcheck.command import main as tcpcheck
 

@@ -36,6 +36,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "layersim.demo": {"layersim.errors", "layersim.wire", "layersim.tcp", "layersim.dns", "layersim.capture",
                       "layersim.net",
                       "layersim.app", "layersim.viz", "layersim.terminal"},
+    "layersim.sweep": {"layersim.errors", "layersim.wire", "layersim.tcp", "layersim.net", "layersim.app",
+                       "layersim.viz", "layersim.terminal"},
     "layersim.terminal": {"layersim.errors"},
     "layersim.examples": {"layersim.errors", "layersim.wire"},
     "layersim.cli": {"layersim"},  # the command line may use everything

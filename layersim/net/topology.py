@@ -121,13 +121,14 @@ def load_topology(path: str | Path, *, seed: int | None = None) -> Scenario:
     return build_network(data, source, seed=seed)
 
 
-def build_network(data: dict[str, Any], source: str, *, seed: int | None = None) -> Scenario:
-    """Build the Network and the run list described by parsed TOML `data` (`source` names it in errors)."""
+def build_network(data: dict[str, Any], source: str, *, seed: int | None = None, trace: str = "all") -> Scenario:
+    """Build the Network and the run list described by parsed TOML `data` (`source` names it in errors);
+    `trace`: what the network's trace keeps (see Network)."""
     top = Table(source, data, _TOP_KEYS)
     file_seed = top.get("seed", int, 0)
     start = top.get("start", (str, datetime), None)
     try:
-        network = Network(seed=file_seed if seed is None else seed, start=start)
+        network = Network(seed=file_seed if seed is None else seed, start=start, trace=trace)
     except LayersimError as exc:
         raise top.error("start", str(exc)) from None
     builder = _Builder(network, source)
