@@ -13,7 +13,6 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
-from greenlet import GreenletExit
 
 from layersim.app.narrative import run_scenario
 from layersim.app.run_programs import BulkResult
@@ -61,7 +60,7 @@ def _end_processes(network: Any) -> None:
     keeps its whole Network alive, and a worker running hundreds of cells would grow by every one of them."""
     for process in network.processes:
         if not process.done:
-            process._greenlet.throw(GreenletExit)
+            process.kill()
 
 
 def _measure(scenario: Any, outcomes: list[Any]) -> dict[str, Any]:

@@ -460,3 +460,32 @@ def test_a_parked_process_shows_its_stack_and_an_ended_one_none() -> None:
     assert "waiter" in names and names.index("waiter") < len(names) - 1  # waiter is outer; the wait is inner
     net.run()
     assert proc.done and proc.exception is None and proc.stack() == []
+
+
+def test_kill_ends_a_parked_process_its_sockets_close_and_joiners_wake() -> None:
+    """Process.kill(): a process parked in accept() ends as killed, its listening port is free again, a process
+    joined on it wakes; killing one that never ran or already ended is harmless."""
+    net = Network(seed=1)
+    host = net.add_host("h")
+
+    def server() -> None:
+        s = host.socket.socket()
+        s.bind(("0.0.0.0", 8080))
+        s.listen()
+        s.accept()
+
+    woke: list[bool] = []
+    proc = host.spawn(server)
+    host.spawn(lambda: woke.append(proc.join()))
+    later = host.spawn(server, at="10s")
+    net.run(until="1s")
+    assert not proc.done and proc.stack()
+    proc.kill()
+    assert proc.done and proc.killed and proc.exception is None and proc.stack() == []
+    later.kill()  # never stepped
+    assert later.done and later.killed
+    net.run()
+    assert woke == [True]
+    assert not host.tcp.port_in_use(0, 8080)  # the listener closed with its process
+    proc.kill()  # already ended: nothing happens
+    assert ProcessNote(proc.label, "exit", "killed") in [e.info for e in net.trace.select(EventKind.PROCESS)]

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from greenlet import getcurrent, greenlet
+from greenlet import GreenletExit, getcurrent, greenlet
 
 from layersim.errors import LayersimError
 from layersim.net.trace.details import EventKind
@@ -101,6 +101,7 @@ class Process:
         self._waiting: list[Wait] = []  # processes joined on this one
         self.environment: list[Callable[[bool], None]] = []  # switched in (True) and out (False) around each step
         self.on_exit: list[Callable[[], None]] = []  # run when it ends, as exit(2) closes a process's files
+        self.killed = False  # ended by kill(), not by returning or raising
 
     @property
     def stdout(self) -> str:
@@ -128,6 +129,8 @@ class Process:
         self._event("start")
         try:
             self.result = self._fn(*self._args, **self._kwargs)
+        except GreenletExit:  # kill(): ended from outside, as SIGKILL ends a process (its files still close)
+            self._event("exit", "killed")
         except BaseException as exc:  # a process's failure ends that process only, recorded with its traceback
             self.exception = exc
             self.traceback = "".join(traceback.format_exception(exc))
@@ -168,6 +171,22 @@ class Process:
             sys.stdout = saved
         if self.done and self.exception is not None and self.host.runtime.strict and _internal(self.exception):
             raise self.exception
+
+    def kill(self) -> None:
+        """End the process now wherever it is parked, as SIGKILL does: its sockets close (what `on_exit` holds)
+        and joiners wake. A finished process is left alone. Call it from outside the process, between runs."""
+        if self.done:
+            return
+        if getcurrent() is self._greenlet:
+            raise ProcessError(f"{self.label}: a process cannot kill itself; return from its function instead")
+        self.killed = True
+        if self._greenlet:  # started and parked: GreenletExit ends it at the call it waits in
+            self._greenlet.parent = getcurrent()
+            self._greenlet.throw(GreenletExit)
+            return
+        self._fn, self._args, self._kwargs = _never_ran, (), {}  # never started: it ends at once when stepped
+        self._greenlet.parent = getcurrent()
+        self._greenlet.switch()
 
     def start(self, at_ns: int | None = None) -> None:
         """Schedule the first step (now, or at `at_ns`)."""
@@ -213,6 +232,11 @@ class Process:
     def __repr__(self) -> str:
         state = "done" if self.done else "running"
         return f"Process({self.host.name}:{self.label}, {state})"
+
+
+def _never_ran() -> None:
+    """What a process killed before its first step runs instead of its function: it ends as killed."""
+    raise GreenletExit
 
 
 def _timeout(wait: Wait) -> None:
