@@ -21,13 +21,14 @@ from layersim.wire.packet import Packet, decode
 from layersim.wire.show import layer_titles
 from layersim.wire.valuefmt import brief
 
-__all__ = ["EVENT_COLUMNS", "MAX_DETAILED", "MAX_EVENTS", "SCHEMA", "view_data"]
+__all__ = ["EVENT_COLUMNS", "FRAME_COLUMNS", "MAX_DETAILED", "MAX_EVENTS", "SCHEMA", "view_data"]
 
 SCHEMA = "layersim-view/1"
 # Positions in each row of "events" (see the README's schema).
 EVENT_COLUMNS = ("t", "node", "iface", "kind", "packet", "frame", "text", "reason", "arrive")
+FRAME_COLUMNS = ("proto", "flow", "summary", "size", "detail")  # flow: an index into "flows"
 MAX_EVENTS = 100_000  # events kept on the page; a longer run keeps its first MAX_EVENTS and says so
-MAX_DETAILED = 4_000  # frames with their layer tree and bytes; later frames keep protocol, flow and summary
+MAX_DETAILED = 1_000  # frames with their layer tree and bytes; later frames keep protocol, flow and summary
 _SEND, _RECEIVE = EventKind.SEND.value, EventKind.RECEIVE.value
 _ETHERNET_KINDS = frozenset({_SEND, _RECEIVE})
 
@@ -117,7 +118,7 @@ def _topology(network: Any) -> dict[str, Any]:
     return {"nodes": nodes, "links": links}
 
 
-def _ladders(events: list[list[Any]], frames: list[dict[str, Any]], packets: dict[int, Packet],
+def _ladders(events: list[list[Any]], frames: list[list[Any]], packets: dict[int, Packet],
              node_kinds: list[str]) -> list[dict[str, Any]]:
     """TCP ladders as each host saw them: its sends and receives of one connection, linked to the events."""
     flows: dict[tuple[int, str], dict[str, Any]] = {}
@@ -132,7 +133,7 @@ def _ladders(events: list[list[Any]], frames: list[dict[str, Any]], packets: dic
         ip = packet.get(IPv4)
         if tcp is None or ip is None:
             continue
-        flow = frames[frame]["flow"]
+        flow = frames[frame][1]
         key = (row[1], flow)
         ladder = flows.get(key)
         if ladder is None:
@@ -175,10 +176,12 @@ def view_data(network: Any, *, title: str | None = None, max_events: int = MAX_E
     all_events = trace.events
     kept = all_events[:max_events]
     frame_index: dict[bytes, int] = {}
-    frames: list[dict[str, Any]] = []
+    frames: list[list[Any]] = []
+    flow_index: dict[str, int] = {}
     packets: dict[int, Packet] = {}
     events: list[list[Any]] = []
     changes: dict[str, list[list[str]]] = {}
+    frames_bytes: list[bytes] = []
     arrived: dict[tuple[int, int], int] = {}  # (node, packet id) -> the frame it came in as
     in_flight: dict[tuple[int, int], int] = {}  # (receiving node, packet id) -> the SEND event's row
     for event in kept:
@@ -187,19 +190,27 @@ def view_data(network: Any, *, title: str | None = None, max_events: int = MAX_E
         frame = None
         if data is not None:
             frame = frame_index.get(data)
+            came = arrived.get((node, packet_id)) if kind not in _ETHERNET_KINDS else None
+            if frame is None and came is not None and frames_bytes[came][14:] == data:
+                frame = came  # a packet delivered or dropped inside the node: the frame it came in holds it
             if frame is None:
                 packet = _decode(data, kind)
                 frame = frame_index[data] = len(frames)
-                record: dict[str, Any] = {"proto": "?", "flow": None, "summary": f"{len(data)} bytes",
-                                          "size": len(data), "detail": None}
+                frames_bytes.append(data)
+                record: list[Any] = ["?", None, f"{len(data)} bytes", len(data), None]
                 if packet is not None:
                     packets[frame] = packet
-                    record.update(proto=_protocol(packet), flow=_flow(packet), summary=packet.summary())
+                    flow = _flow(packet)
+                    if flow is not None:
+                        flow = flow_index.setdefault(flow, len(flow_index))
+                    record[:3] = [_protocol(packet), flow, packet.summary()]
                     if frame < max_detailed:
-                        record["detail"] = _detail(packet)
+                        record[4] = _detail(packet)
                 frames.append(record)
         details = details_dict(event.info)
         reason = details.pop("reason", None)
+        if kind == _SEND:
+            details.pop("note", None)  # the capture comment's facts: the frame and the node's changes tell them
         text = ", ".join(f"{k}={getattr(v, 'value', v)}" for k, v in details.items())
         row = [event[0], node, event[2], kind, packet_id, frame, text, getattr(reason, "value", None), None]
         here = len(events)
@@ -230,7 +241,8 @@ def view_data(network: Any, *, title: str | None = None, max_events: int = MAX_E
         notes.append(f"The trace level is {trace.level!r}: frames' bytes were not kept.")
     return {"schema": SCHEMA, "title": title or "layersim run", "seed": getattr(network, "seed", None),
             "end_ns": network.now, "topology": topology, "event_columns": list(EVENT_COLUMNS), "events": events,
-            "frames": frames, "changes": changes, "ladders": _ladders(events, frames, packets, node_kinds),
+            "frame_columns": list(FRAME_COLUMNS), "frames": frames, "flows": list(flow_index), "changes": changes,
+            "ladders": _ladders(events, frames, packets, node_kinds),
             "output": _outputs(network), "palette": list(PALETTE),
             "sampling": {"events_total": len(all_events), "events_kept": len(kept), "frames": len(frames),
                          "frames_detailed": min(len(frames), max_detailed), "notes": notes}}

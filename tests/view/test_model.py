@@ -68,20 +68,25 @@ def test_each_send_arrives_at_the_peer_with_the_same_packet(data):
 def test_frame_details_come_from_the_field_tables(demo_run, data):
     """Each detailed frame's byte map is field_map's: every byte in exactly one colour group, hexdump's palette."""
     assert data["palette"] == list(PALETTE)
-    by_bytes = {bytes.fromhex(f["detail"]["hex"]): f for f in data["frames"] if f["detail"]}
+    assert data["frame_columns"] == ["proto", "flow", "summary", "size", "detail"]
+    by_bytes = {bytes.fromhex(f[4]["hex"]): f[4] for f in data["frames"] if f[4]}
     assert len(by_bytes) == len(data["frames"])
     for event in demo_run.network.trace.select(EventKind.SEND)[:40]:
-        frame = by_bytes[event.frame]
+        detail = by_bytes[event.frame]
         rows = field_map(decode(event.frame))
-        assert frame["detail"]["spans"] == [[r.group, r.start, r.end, r.title] for r in rows]
-        covered = sorted(b for g, start, end, _ in frame["detail"]["spans"] for b in range(start, end))
-        assert set(covered) == set(range(frame["size"]))
-        fields = [name for layer in frame["detail"]["layers"] for name, _, _ in layer["fields"]]
+        assert detail["spans"] == [[r.group, r.start, r.end, r.title] for r in rows]
+        owner: dict[int, int] = {}
+        for group, start, end, _ in detail["spans"]:
+            for byte in range(start, end):
+                assert owner.setdefault(byte, group) == group  # fields share bytes only inside one colour group
+        assert sorted(owner) == list(range(len(event.frame)))  # and every byte has one
+        fields = [name for layer in detail["layers"] for name, _, _ in layer["fields"]]
         assert fields == [r.field for r in rows]
 
 
 def test_protocols_flows_and_ladders(data):
-    assert {f["proto"] for f in data["frames"]} == {"ARP", "DNS", "TCP", "HTTP"}
+    assert {f[0] for f in data["frames"]} == {"ARP", "DNS", "TCP", "HTTP"}
+    assert all(f[1] is None or data["flows"][f[1]].startswith(("TCP ", "UDP ")) for f in data["frames"])
     laptop = [ladder for ladder in data["ladders"] if data["topology"]["nodes"][ladder["node"]]["name"] == "laptop"]
     assert len(laptop) == 2  # requests.get and the tutorial client
     first = laptop[0]["rows"]
@@ -93,7 +98,7 @@ def test_protocols_flows_and_ladders(data):
 def test_limits_keep_the_first_events_and_say_so(demo_run):
     small = view_data(demo_run.network, max_events=10, max_detailed=0)
     assert len(small["events"]) == 10 and small["sampling"]["events_kept"] == 10
-    assert all(f["detail"] is None for f in small["frames"])
+    assert all(f[4] is None for f in small["frames"])
     notes = " ".join(small["sampling"]["notes"])
     assert f"has {len(demo_run.network.trace)} events; the page keeps the first 10" in notes
     assert "shown for the first 0 of" in notes

@@ -21,29 +21,30 @@
     return node;
   };
   const ms = (ns) => (ns / 1e6).toFixed(3) + " ms";
-  const proto = (e) => (e[FRAME] === null ? null : F[e[FRAME]].proto);
+  const PROTO = 0, FLOW = 1, SUMMARY = 2, SIZE = 3, DETAIL = 4;  // D.frame_columns
+  const proto = (e) => (e[FRAME] === null ? null : F[e[FRAME]][PROTO]);
 
   // --- state: the cursor is an index into E; `visible` the indices the filters let through
   const state = {cur: 0, visible: [], playing: false, timer: null, pinned: null, simNow: 0};
 
   // --- notes (sampling) and filter choices
   for (const text of D.sampling.notes) $("notes").appendChild(el("p", {}, text));
-  const protos = new Set(), flows = new Set();
-  for (const f of F) { protos.add(f.proto); if (f.flow) flows.add(f.flow); }
+  const protos = new Set();
+  for (const f of F) protos.add(f[PROTO]);
   for (const p of [...protos].sort()) $("f-proto").appendChild(el("option", {value: p}, p));
   NODES.forEach((n, i) => $("f-host").appendChild(el("option", {value: String(i)}, n.name)));
-  for (const f of [...flows].sort()) $("f-flow").appendChild(el("option", {value: f}, f));
+  D.flows.forEach((f, i) => $("f-flow").appendChild(el("option", {value: String(i)}, f)));
 
   function applyFilters() {
     const p = $("f-proto").value, h = $("f-host").value, fl = $("f-flow").value, drops = $("f-drops").checked;
-    const host = h === "" ? -1 : Number(h);
+    const host = h === "" ? -1 : Number(h), flow = fl === "" ? -1 : Number(fl);
     state.visible = [];
     for (let i = 0; i < E.length; i++) {
       const e = E[i];
       if (drops && e[KIND] !== "drop") continue;
       if (host >= 0 && e[NODE] !== host) continue;
       if (p && proto(e) !== p) continue;
-      if (fl && (e[FRAME] === null || F[e[FRAME]].flow !== fl)) continue;
+      if (flow >= 0 && (e[FRAME] === null || F[e[FRAME]][FLOW] !== flow)) continue;
       state.visible.push(i);
     }
   }
@@ -93,7 +94,7 @@
       const g = svgEl("g", {class: "pkt" + (i === cur ? " current" : ""), "data-event": i, transform: `translate(${x},${y})`});
       g.appendChild(svgEl("circle", {r: 9, fill: PROTO_COLOUR[p] || "#37474f"}));
       g.appendChild(svgEl("text", {"text-anchor": "middle", y: 4}, LETTER[p] || "?"));
-      g.appendChild(svgEl("title", {}, `${p} packet ${e[PKT]}: ${F[e[FRAME]].summary}`));
+      g.appendChild(svgEl("title", {}, `${p} packet ${e[PKT]}: ${F[e[FRAME]][SUMMARY]}`));
       g.addEventListener("click", () => go(i));
       dots.appendChild(g);
     }
@@ -118,11 +119,12 @@
 
   function renderFrame(box, frameIndex) {
     const f = F[frameIndex];
-    box.appendChild(el("p", {}, `${f.size} bytes: ${f.summary}`));
-    if (!f.detail) { box.appendChild(el("p", {class: "note"}, "Layer tree and bytes not kept on this page for this frame (see the notes above).")); return; }
+    box.appendChild(el("p", {}, `${f[SIZE]} bytes: ${f[SUMMARY]}`));
+    const detail = f[DETAIL];
+    if (!detail) { box.appendChild(el("p", {class: "note"}, "Layer tree and bytes not kept on this page for this frame (see the notes above).")); return; }
     const pal = D.palette, colour = (g) => pal[g % pal.length];
     const tree = el("div", {class: "tree", id: "tree"});
-    for (const layer of f.detail.layers) {
+    for (const layer of detail.layers) {
       const d = el("details", {open: ""});
       d.appendChild(el("summary", {}, layer.title));
       for (const [name, value, group] of layer.fields) {
@@ -142,14 +144,14 @@
       tree.appendChild(d);
     }
     box.appendChild(tree);
-    const owner = new Array(f.size).fill(-1), titles = {};
-    for (const [g, start, end, title] of f.detail.spans) { for (let k = start; k < end; k++) owner[k] = g; titles[g] = title; }
+    const size = detail.hex.length / 2, owner = new Array(size).fill(-1), titles = {};
+    for (const [g, start, end, title] of detail.spans) { for (let k = start; k < end; k++) owner[k] = g; titles[g] = title; }
     const hex = el("div", {id: "hex", "aria-label": "bytes"});
-    const h = f.detail.hex;
-    for (let off = 0; off < f.size; off += 16) {
+    const h = detail.hex;
+    for (let off = 0; off < size; off += 16) {
       const line = el("div");
       line.appendChild(el("span", {class: "off"}, off.toString(16).padStart(4, "0")));
-      for (let k = off; k < Math.min(off + 16, f.size); k++) {
+      for (let k = off; k < Math.min(off + 16, size); k++) {
         const g = owner[k];
         const b = el("span", {class: "b", "data-group": g, "data-offset": k, title: titles[g] || ""}, h.substr(2 * k, 2));
         if (g >= 0) b.style.background = colour(g);
@@ -204,7 +206,7 @@
     if (start > 0) list.appendChild(el("li", {class: "more"}, `\u2026 ${start} earlier`));
     for (let k = start; k < end; k++) {
       const i = v[k], e = E[i];
-      const what = e[FRAME] !== null ? F[e[FRAME]].summary : e[TEXT];
+      const what = e[FRAME] !== null ? F[e[FRAME]][SUMMARY] : e[TEXT];
       const li = el("li", {class: `kind-${e[KIND]}` + (i === state.cur ? " current" : ""), "data-event": i},
         `${MARK[e[KIND]] || "\u25cf"} ${ms(e[T]).padStart(13)} ${NODES[e[NODE]].name}${e[IFACE] ? ":" + e[IFACE] : ""} ${e[KIND]}${e[REASON] ? " (" + e[REASON] + ")" : ""} ${what}`);
       li.addEventListener("click", () => go(i));
@@ -221,36 +223,36 @@
     return lo;
   }
 
-  // --- TCP ladder, linked to the timeline
-  const LAD = D.ladders;
-  LAD.forEach((l, k) => $("ladder-pick").appendChild(el("option", {value: String(k)}, `${NODES[l.node].name}: ${l.local} \u2194 ${l.remote}`)));
-  let ladderShown = -1;
-  function renderLadder() {
-    const e = E[state.cur];
-    let pick = Number($("ladder-pick").value || 0);
-    if (e) {
-      const found = LAD.findIndex((l) => l.rows.some((r) => r[0] === state.cur));
-      if (found >= 0) { pick = found; $("ladder-pick").value = String(found); }
-    }
+  // --- TCP ladder, linked to the timeline (only the rows around the current one are in the page)
+  const LAD = D.ladders, ladderRow = new Map();  // event -> [ladder, row]
+  LAD.forEach((l, k) => {
+    $("ladder-pick").appendChild(el("option", {value: String(k)}, `${NODES[l.node].name}: ${l.local} \u2194 ${l.remote}`));
+    l.rows.forEach((r, n) => ladderRow.set(r[0], [k, n]));
+  });
+  function renderLadder(picked) {
     const box = $("ladder");
-    if (pick !== ladderShown) {
-      box.textContent = "";
-      ladderShown = pick;
-      const l = LAD[pick];
-      if (!l) { box.appendChild(el("p", {}, "No TCP connections in this run.")); return; }
-      const head = el("div", {class: "lhead"});
-      head.appendChild(el("span", {}, `${NODES[l.node].name} ${l.local}`));
-      head.appendChild(el("span", {}, l.remote));
-      box.appendChild(head);
-      for (const [i, dir, label] of l.rows) {
-        const r = el("div", {class: "lrow", "data-event": i});
-        r.appendChild(el("span", {}, ms(E[i][T])));
-        r.appendChild(el("span", {class: "arrow " + dir}, dir === "out" ? `${label} \u2500\u2500\u25b6` : `\u25c0\u2500\u2500 ${label}`));
-        r.addEventListener("click", () => go(i));
-        box.appendChild(r);
-      }
+    box.textContent = "";
+    let found = ladderRow.get(state.cur);
+    if (found && picked !== true) $("ladder-pick").value = String(found[0]);
+    else if (found && String(found[0]) !== $("ladder-pick").value) found = undefined;
+    const l = LAD[Number($("ladder-pick").value || 0)];
+    if (!l) { box.appendChild(el("p", {}, "No TCP connections in this run.")); return; }
+    const head = el("div", {class: "lhead"});
+    head.appendChild(el("span", {}, `${NODES[l.node].name} ${l.local}`));
+    head.appendChild(el("span", {}, l.remote));
+    box.appendChild(head);
+    const at = found ? found[1] : lowerBound(l.rows.map((r) => r[0]), state.cur);
+    const start = Math.max(0, at - 20), end = Math.min(l.rows.length, at + 40);
+    if (start > 0) box.appendChild(el("div", {class: "more"}, `\u2026 ${start} earlier`));
+    for (let n = start; n < end; n++) {
+      const [i, dir, label] = l.rows[n];
+      const r = el("div", {class: "lrow" + (i === state.cur ? " current" : ""), "data-event": i});
+      r.appendChild(el("span", {}, ms(E[i][T])));
+      r.appendChild(el("span", {class: "arrow " + dir}, dir === "out" ? `${label} \u2500\u2500\u25b6` : `\u25c0\u2500\u2500 ${label}`));
+      r.addEventListener("click", () => go(i));
+      box.appendChild(r);
     }
-    for (const r of box.querySelectorAll(".lrow")) r.classList.toggle("current", Number(r.dataset.event) === state.cur);
+    if (end < l.rows.length) box.appendChild(el("div", {class: "more"}, `\u2026 ${l.rows.length - end} later`));
     const current = box.querySelector(".lrow.current");
     if (current) box.scrollTop = current.offsetTop - box.clientHeight / 2;
   }
@@ -325,7 +327,7 @@
   $("back").addEventListener("click", () => step(-1));
   $("home").addEventListener("click", () => state.visible.length && go(state.visible[0]));
   $("end").addEventListener("click", () => state.visible.length && go(state.visible[state.visible.length - 1]));
-  $("ladder-pick").addEventListener("change", () => { ladderShown = -1; renderLadder(); });
+  $("ladder-pick").addEventListener("change", () => renderLadder(true));
   for (const id of ["f-proto", "f-host", "f-flow", "f-drops"]) {
     $(id).addEventListener("change", () => {
       applyFilters();
