@@ -7,6 +7,7 @@ so it opens the same from disk, from a notebook output, or offline.
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from importlib.resources import files
 from pathlib import Path
@@ -32,12 +33,10 @@ def _json_text(data: dict[str, Any]) -> str:
 
 def page_html(data: dict[str, Any]) -> str:
     """The whole page for view data (from `view_data`): one HTML string with everything inline."""
-    page = _template("page.html")
-    for key, value in (("{{TITLE}}", escape(str(data.get("title", "layersim run")))),
-                       ("{{STYLE}}", _template("page.css")), ("{{DATA}}", _json_text(data)),
-                       ("{{SCRIPT}}", _template("page.js"))):
-        page = page.replace(key, value, 1)
-    return page
+    parts = {"TITLE": escape(str(data.get("title", "layersim run"))), "STYLE": _template("page.css"),
+             "DATA": _json_text(data), "SCRIPT": _template("page.js")}
+    # One pass over the template, so a title or payload that holds "{{...}}" stays as it is.
+    return re.sub(r"\{\{(TITLE|STYLE|DATA|SCRIPT)\}\}", lambda m: parts[m.group(1)], _template("page.html"))
 
 
 def _writable(path: Path, what: str) -> Path:

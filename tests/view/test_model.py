@@ -110,9 +110,10 @@ def test_limits_keep_the_first_events_and_say_so(demo_run):
 
 def test_the_page_embeds_the_data_safely(demo_run):
     """A title or payload holding </script> cannot end the data early; the page loads nothing from outside."""
-    data = view_data(demo_run.network, title="</script><script>alert(1)</script>")
+    data = view_data(demo_run.network, title="</script><script>alert(1)</script>{{DATA}}")
     page = page_html(data)
     assert page.count("</script>") == 2  # the data's and the code's own
+    assert page.count('<h1 id="title">&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;{{DATA}}</h1>') == 1
     start = page.index('id="layersim-data">') + len('id="layersim-data">')
     assert json.loads(page[start:page.index("</script>", start)])["title"] == data["title"]
     assert "default-src 'none'" in page

@@ -50,8 +50,8 @@
   }
 
   // --- topology
-  const W = 1000, COLW = 180, ROWH = 130;
-  const pos = NODES.map((n) => ({x: 90 + n.x * COLW, y: 70 + n.y * ROWH}));
+  const COLW = 240, ROWH = 130;
+  const pos = NODES.map((n) => ({x: 90 + n.x * COLW, y: 50 + n.y * ROWH}));
   const svg = $("topology");
   const maxX = Math.max(...pos.map((p) => p.x)) + 110, maxY = Math.max(...pos.map((p) => p.y)) + 80;
   svg.setAttribute("viewBox", `0 0 ${Math.max(maxX, 400)} ${Math.max(maxY, 200)}`);
@@ -87,8 +87,10 @@
       const arrive = E[e[ARRIVE]];
       if (e[T] > now || arrive[T] < now || (e[ARRIVE] <= cur && i !== cur)) continue;
       const span = arrive[T] - e[T];
-      const frac = span > 0 ? Math.min(1, Math.max(0, (now - e[T]) / span)) : 0.5;
+      const done = span > 0 ? Math.min(1, Math.max(0, (now - e[T]) / span)) : 0.5;
       const a = pos[e[NODE]], b = pos[arrive[NODE]];
+      const edge = Math.min(0.45, 85 / Math.max(1, Math.hypot(b.x - a.x, b.y - a.y)));
+      const frac = edge + (1 - 2 * edge) * done;  // between the two boxes, not on top of them
       const x = a.x + (b.x - a.x) * frac, y = a.y + (b.y - a.y) * frac;
       const p = proto(e) || "?";
       const g = svgEl("g", {class: "pkt" + (i === cur ? " current" : ""), "data-event": i, transform: `translate(${x},${y})`});
@@ -143,7 +145,6 @@
       }
       tree.appendChild(d);
     }
-    box.appendChild(tree);
     const size = detail.hex.length / 2, owner = new Array(size).fill(-1), titles = {};
     for (const [g, start, end, title] of detail.spans) { for (let k = start; k < end; k++) owner[k] = g; titles[g] = title; }
     const hex = el("div", {id: "hex", "aria-label": "bytes"});
@@ -162,8 +163,10 @@
       }
       hex.appendChild(line);
     }
-    box.appendChild(el("h3", {}, "Bytes (hover or click a field)"));
+    box.appendChild(el("h3", {}, "Bytes (hover or click a field; same colours as hexdump)"));
     box.appendChild(hex);
+    box.appendChild(el("h3", {}, "Layers"));
+    box.appendChild(tree);
   }
 
   function renderDetail() {
@@ -304,7 +307,7 @@
 
   function setPlaying(on) {
     state.playing = on;
-    $("play").textContent = on ? "\u23f8 pause" : "\u25b6 play";
+    $("play").textContent = on ? "\u275a\u275a pause" : "\u25b6 play";
     $("play").setAttribute("aria-label", on ? "pause" : "play");
     if (state.timer) { cancelAnimationFrame(state.timer); state.timer = null; }
     if (on) {
