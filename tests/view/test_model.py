@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from layersim.wire.valuefmt import brief
 from tests.view.tools import get_packet_id, sends_of
 
 ARRIVE = EVENT_COLUMNS.index("arrive")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +134,18 @@ def test_to_html_and_the_command_line(demo_run, tmp_path, capsys):
     assert "--out: folder" in capsys.readouterr().err
     assert main(["view", "demo", "--out", str(tmp_path / "d.html"), "--until", "1s"]) == 2
     assert "only for a topology file" in capsys.readouterr().err
+
+
+def test_a_topology_run_writes_its_page(tmp_path, capsys):
+    """`layersim run FILE --html` and `layersim view FILE`: the same run, the same page data."""
+    topology = str(ROOT / "examples" / "client_r1_r2_server.toml")
+    assert main(["run", topology, "--quiet", "--html", str(tmp_path / "run.html"),
+                 "--html-json", str(tmp_path / "run.json")]) == 0
+    assert "run.html" in capsys.readouterr().out
+    assert main(["view", topology, "--out", str(tmp_path / "view.html"), "--json", str(tmp_path / "view.json")]) == 0
+    ran, viewed = (json.loads((tmp_path / name).read_text()) for name in ("run.json", "view.json"))
+    assert ran == viewed and ran["title"] == "layersim run client_r1_r2_server.toml"
+    names = {node["name"] for node in ran["topology"]["nodes"]}
+    assert names == {"client", "r1", "r2", "server"} and ran["events"]
+    page = (tmp_path / "run.html").read_text()
+    assert f"<title>{ran['title']}</title>" in page and f'<h1 id="title">{ran["title"]}</h1>' in page
