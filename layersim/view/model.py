@@ -30,6 +30,7 @@ FRAME_COLUMNS = ("proto", "flow", "summary", "size", "detail")  # flow: an index
 MAX_EVENTS = 100_000  # events kept on the page; a longer run keeps its first MAX_EVENTS and says so
 MAX_DETAILED = 1_000  # frames with their layer tree and bytes; later frames keep protocol, flow and summary
 _SEND, _RECEIVE = EventKind.SEND.value, EventKind.RECEIVE.value
+_PROCESS, _APP = EventKind.PROCESS.value, EventKind.APP.value
 _ETHERNET_KINDS = frozenset({_SEND, _RECEIVE})
 
 
@@ -147,17 +148,21 @@ def _ladders(events: list[list[Any]], frames: list[list[Any]], packets: dict[int
     return list(flows.values())
 
 
-def _outputs(network: Any) -> list[dict[str, Any]]:
-    """Each process's output, shown on the page from the time it ended (or started, while it still runs)."""
-    out = []
+def _outputs(network: Any, events: list[list[Any]], names: dict[str, int]) -> list[list[Any]]:
+    """The side panel's lines, in time order: what processes printed (when they printed it), their start, end or
+    failure, and applications' own events (a ping reply, a datagram received)."""
+    lines: list[list[Any]] = []
     for proc in network.processes:
-        text = proc.stdout
-        if proc.exception is not None:
-            text += f"{type(proc.exception).__name__}: {proc.exception}\n"
-        ended = getattr(proc, "ended_ns", None) if proc.done else None
-        out.append({"host": proc.host.name, "process": proc.name, "started_ns": proc.started_ns,
-                    "ended_ns": ended, "text": text})
-    return out
+        node = names[proc.host.name]
+        for time_ns, text in getattr(proc, "stdout_pieces", ()):
+            lines.append([time_ns, node, proc.name, text])
+    for row in events:
+        if row[3] == _PROCESS:
+            lines.append([row[0], row[1], "process", row[6]])
+        elif row[3] == _APP:
+            lines.append([row[0], row[1], "app", row[6]])
+    lines.sort(key=lambda line: line[0])
+    return lines
 
 
 def view_data(network: Any, *, title: str | None = None, max_events: int = MAX_EVENTS,
@@ -243,6 +248,6 @@ def view_data(network: Any, *, title: str | None = None, max_events: int = MAX_E
             "end_ns": network.now, "topology": topology, "event_columns": list(EVENT_COLUMNS), "events": events,
             "frame_columns": list(FRAME_COLUMNS), "frames": frames, "flows": list(flow_index), "changes": changes,
             "ladders": _ladders(events, frames, packets, node_kinds),
-            "output": _outputs(network), "palette": list(PALETTE),
+            "output": _outputs(network, events, node_index), "palette": list(PALETTE),
             "sampling": {"events_total": len(all_events), "events_kept": len(kept), "frames": len(frames),
                          "frames_detailed": min(len(frames), max_detailed), "notes": notes}}

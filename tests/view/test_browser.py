@@ -79,6 +79,8 @@ def test_step_through_the_get_hop_by_hop(driver, page, demo_run):
     assert _cursor(driver) == sends[0] and _highlighted_node(driver) == "laptop"
     assert _changes_shown(driver) == [] and "laptop made this packet" in driver.find_element("id", "detail").text
     assert driver.execute_script("return document.querySelectorAll('.pkt.current').length") == 1
+    output = driver.find_element("id", "output").text  # the panel shows what has happened by now, no more
+    assert "process=requests.get[1001], what=start" in output and "requests.get[1001], what=exit" not in output
     deliver = next(i for i, e in enumerate(events) if e.packet_id == packet and e.kind is EventKind.DELIVER)
     for target, hop in [*zip(sends[1:], hops[1:4], strict=True), (deliver, hops[4])]:
         for _ in range(200):
@@ -94,6 +96,9 @@ def test_step_through_the_get_hop_by_hop(driver, page, demo_run):
         assert _changes_shown(driver) == expected
         assert driver.current_url.endswith(f"#e{target}")
     assert hops[4].node == "web" and "deliver at web" in driver.find_element("id", "detail-title").text
+    _press(driver, Keys.END)
+    assert "process=requests.get[1001], what=exit" in driver.find_element("id", "output").text
+    _open(driver, f"{page}#e{deliver}")
     _press(driver, Keys.ARROW_LEFT)
     assert _cursor(driver) == deliver - 1
 

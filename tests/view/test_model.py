@@ -149,3 +149,29 @@ def test_a_topology_run_writes_its_page(tmp_path, capsys):
     assert names == {"client", "r1", "r2", "server"} and ran["events"]
     page = (tmp_path / "run.html").read_text()
     assert f"<title>{ran['title']}</title>" in page and f'<h1 id="title">{ran["title"]}</h1>' in page
+
+
+def test_output_lines_appear_when_printed(tmp_path):
+    """What a process prints is on the page at the simulated time it printed it; app events and the process's
+    start and end are lines too, all in time order."""
+    from layersim.net import sleep
+
+    net = Network(seed=1)
+    host = net.add_host("h")
+
+    def talk() -> None:
+        print("first")
+        sleep(1_000_000)
+        print("second", end="")
+        print()
+
+    proc = host.spawn(talk, at="2ms", name="talker")
+    net.run()
+    assert proc.stdout == "first\nsecond\n"
+    assert proc.stdout_pieces == [(2_000_000, "first\n"), (3_000_000, "second\n")]  # one piece per moment
+    lines = view_data(net)["output"]
+    assert [line for line in lines if line[2] == "talker"] == [[2_000_000, 0, "talker", "first\n"],
+                                                               [3_000_000, 0, "talker", "second\n"]]
+    process = [line for line in lines if line[2] == "process"]
+    assert [line[0] for line in process] == [2_000_000, 3_000_000] and "what=exit" in process[1][3]
+    assert [line[0] for line in lines] == sorted(line[0] for line in lines)

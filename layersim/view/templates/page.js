@@ -260,17 +260,20 @@
     if (current) box.scrollTop = current.offsetTop - box.clientHeight / 2;
   }
 
-  // --- process output, as it appears in simulated time
+  // --- process output and applications' events, as they appear in simulated time (the newest 200 lines)
+  const OUT = D.output, outTimes = OUT.map((line) => line[0]);
   function renderOutput() {
     const box = $("output");
     box.textContent = "";
     const now = E[state.cur] ? E[state.cur][T] : 0;
-    for (const o of D.output) {
-      if (o.started_ns > now) continue;
-      const done = o.ended_ns !== null && o.ended_ns <= now;
-      box.appendChild(el("h3", {}, `${o.host}: ${o.process} ${done ? "(ended " + ms(o.ended_ns) + ")" : "(running)"}`));
-      if (done && o.text) box.appendChild(el("pre", {}, o.text));
+    const end = lowerBound(outTimes, now + 1);
+    const start = Math.max(0, end - 200);
+    if (start > 0) box.appendChild(el("div", {class: "more"}, `\u2026 ${start} earlier lines`));
+    for (let k = start; k < end; k++) {
+      const [t, node, source, text] = OUT[k];
+      box.appendChild(el("pre", {class: "out-" + source}, `${ms(t)} ${NODES[node].name} ${source}: ${text.replace(/\n$/, "")}`));
     }
+    box.scrollTop = box.scrollHeight;
   }
 
   // --- moving: go to an event, step among the visible ones, play
