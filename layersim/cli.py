@@ -151,8 +151,10 @@ def _demo(args: argparse.Namespace) -> int:
     _check_output("--html-json", args.html_json)
     outcome = run(seed=args.seed, loss=args.loss, out=args.out)
     data = story(outcome)
-    data["files"] += _write_page(outcome.network, args.html, args.html_json,
-                                 'requests.get("http://example.com/") on a small internet')
+    pages = _write_page(outcome.network, args.html, args.html_json,
+                        'requests.get("http://example.com/") on a small internet')
+    if pages:
+        data["pages"] = pages
     if args.figures is not None and data.get("get") is not None:  # no GET was sent when the lookup failed
         from layersim.viz.figures import demo_figures
 
@@ -160,11 +162,13 @@ def _demo(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
     elif args.quiet:
-        print("\n".join(data["files"] + data.get("figures", [])))
+        print("\n".join(data["files"] + data.get("figures", []) + pages))
     else:
         text = render(data)
         if args.figures is not None:
             text += f"\nfigures: {len(data.get('figures', []))} files (PNG and SVG) in {args.figures}"
+        if pages:
+            text += f"\npage: {', '.join(pages)} (open in a browser: layersim view)"
         print_story(text)
     return 1 if data["failures"] else 0  # a request that failed under loss is a result, not bad input
 

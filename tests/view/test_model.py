@@ -175,3 +175,18 @@ def test_output_lines_appear_when_printed(tmp_path):
     process = [line for line in lines if line[2] == "process"]
     assert [line[0] for line in process] == [2_000_000, 3_000_000] and "what=exit" in process[1][3]
     assert [line[0] for line in lines] == sorted(line[0] for line in lines)
+
+
+def test_the_demo_writes_its_page(demo_run, tmp_path, capsys):
+    """`layersim demo --html --html-json`: the page of the same run (same seed, same events), named in the story's
+    JSON under "pages" and not among the captures."""
+    html, data = tmp_path / "demo.html", tmp_path / "demo.json"
+    assert main(["demo", "--json", "--out", str(tmp_path / "out"), "--html", str(html), "--html-json", str(data)]) == 0
+    story = json.loads(capsys.readouterr().out)
+    assert story["pages"] == [str(data), str(html)] and all(f.endswith(".pcap") or f.endswith(".pcapng")
+                                                             for f in story["files"])
+    assert json.loads(data.read_text()) == json.loads(json.dumps(view_data(demo_run.network, title=story_title())))
+
+
+def story_title() -> str:
+    return 'requests.get("http://example.com/") on a small internet'
