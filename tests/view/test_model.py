@@ -185,8 +185,5 @@ def test_the_demo_writes_its_page(demo_run, tmp_path, capsys):
     story = json.loads(capsys.readouterr().out)
     assert story["pages"] == [str(data), str(html)] and all(f.endswith(".pcap") or f.endswith(".pcapng")
                                                              for f in story["files"])
-    assert json.loads(data.read_text()) == json.loads(json.dumps(view_data(demo_run.network, title=story_title())))
-
-
-def story_title() -> str:
-    return 'requests.get("http://example.com/") on a small internet'
+    title = 'requests.get("http://example.com/") on a small internet'
+    assert json.loads(data.read_text()) == json.loads(json.dumps(view_data(demo_run.network, title=title)))
