@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the story as JSON data")
     demo.add_argument("--quiet", action="store_true", help="print only where the files went")
     demo.add_argument("--figures", type=Path, help="also draw the story's pictures (PNG and SVG) into this folder")
+    _add_page_options(demo)
     encap = sub.add_parser("encap", help="build the example HTTP request frame and show its layers and bytes",
                            epilog="example: layersim encap --dst-ip 192.0.2.80 --ttl 3 --pcap get.pcapng")
     encap.add_argument("--src-mac", default="02:00:00:00:01:10")
@@ -61,11 +62,77 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--until", help="stop at this simulated time (e.g. 10s); default: when nothing is left to do")
     run.add_argument("--figures", type=Path, help="also draw each program's path and every TCP connection's "
                      "ladder and cwnd (PNG and SVG) into this folder")
+    _add_page_options(run)
+    view = sub.add_parser("view", help="write the page of a run (the demo, or a topology file): one HTML file to "
+                          "step through in a browser, no server or network needed",
+                          epilog="example: layersim view demo --out demo.html --json demo-view.json")
+    view.add_argument("run", help="'demo', or a TOML topology file to run")
+    view.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    view.add_argument("--json", type=Path, help="also write the page's data (the README's schema) to this file")
+    view.add_argument("--seed", type=int, help="the random seed (default: the demo's 1, or the file's)")
+    view.add_argument("--until", help="stop a topology run at this simulated time (e.g. 10s)")
     _add_tcpcheck(sub)
     from layersim.sweep.command import add_parser as add_sweep
 
     add_sweep(sub)
     return parser
+
+
+def _add_page_options(command: Any) -> None:
+    """--html and --html-json: the run's page, as `layersim view` writes it."""
+    command.add_argument("--html", type=Path, help="also write the run's page (layersim view) to this HTML file")
+    command.add_argument("--html-json", type=Path, help="also write the page's data (JSON) to this file")
+
+
+def _write_page(network: Any, html: Path | None, data: Path | None, title: str) -> list[str]:
+    """Write the page and/or its JSON of a run; the files written."""
+    from layersim.view import write_html, write_json
+
+    written = []
+    if data is not None:
+        written.append(str(write_json(network, data, title=title)))
+    if html is not None:
+        written.append(str(write_html(network, html, title=title)))
+    return written
+
+
+def _view(args: argparse.Namespace) -> int:
+    """`layersim view RUN`: run the demo or a topology file and write its page (and its JSON)."""
+    _check_output("--out", args.out)
+    _check_output("--json", args.json)
+    if args.run == "demo":
+        from layersim.demo import run
+
+        if args.until is not None:
+            raise LayersimError("--until: only for a topology file; the demo runs until its story is told")
+        outcome = run(seed=1 if args.seed is None else args.seed)
+        network, title = outcome.network, 'requests.get("http://example.com/") on a small internet'
+        status = 1 if outcome.failures else 0
+    else:
+        from layersim.app.narrative import run_scenario
+        from layersim.net.topology import load_topology
+
+        scenario = load_topology(Path(args.run), seed=args.seed)
+        network, title = scenario.network, f"layersim run {Path(args.run).name}"
+        try:
+            status = _run_status(run_scenario(scenario, _until(args.until)))
+        finally:
+            network.close()
+    for path in _write_page(network, args.out, args.json, title):
+        print(path)
+    return status
+
+
+def _until(text: str | None) -> int | None:
+    """--until as nanoseconds (None: until nothing is left to do)."""
+    from layersim.net.topology_table import duration_ns
+
+    if text is None:
+        return None
+    try:
+        return duration_ns(text)
+    except LayersimError as exc:
+        raise LayersimError(f"--until: {exc}") from None
 
 
 def _add_tcpcheck(sub: Any) -> None:
@@ -83,8 +150,14 @@ def _demo(args: argparse.Namespace) -> int:
 
     _check_output("--out", args.out, folder=True)
     _check_output("--figures", args.figures, folder=True, made=args.out)  # e.g. demo-out/figures
+    _check_output("--html", args.html)
+    _check_output("--html-json", args.html_json)
     outcome = run(seed=args.seed, loss=args.loss, out=args.out)
     data = story(outcome)
+    pages = _write_page(outcome.network, args.html, args.html_json,
+                        'requests.get("http://example.com/") on a small internet')
+    if pages:
+        data["pages"] = pages
     if args.figures is not None and data.get("get") is not None:  # no GET was sent when the lookup failed
         from layersim.viz.figures import demo_figures
 
@@ -92,11 +165,13 @@ def _demo(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
     elif args.quiet:
-        print("\n".join(data["files"] + data.get("figures", [])))
+        print("\n".join(data["files"] + data.get("figures", []) + pages))
     else:
         text = render(data)
         if args.figures is not None:
             text += f"\nfigures: {len(data.get('figures', []))} files (PNG and SVG) in {args.figures}"
+        if pages:
+            text += f"\npage: {', '.join(pages)} (open in a browser: layersim view)"
         print_story(text)
     return 1 if data["failures"] else 0  # a request that failed under loss is a result, not bad input
 
@@ -225,17 +300,12 @@ def _run(args: argparse.Namespace) -> int:
     """Build the topology, capture if asked, run its applications, and print the story or its JSON."""
     from layersim.app.narrative import narrative, narrative_json, run_scenario
     from layersim.net.topology import load_topology
-    from layersim.net.topology_table import duration_ns
-
-    until = None
-    if args.until is not None:
-        try:
-            until = duration_ns(args.until)
-        except LayersimError as exc:
-            raise LayersimError(f"--until: {exc}") from None
     from layersim.terminal import print_story, progress
 
+    until = _until(args.until)
     _check_output("--pcap", args.pcap)
+    _check_output("--html", args.html)
+    _check_output("--html-json", args.html_json)
     _check_output("--figures", args.figures, folder=True)
     scenario = load_topology(args.topology, seed=args.seed)
     network = scenario.network
@@ -245,6 +315,7 @@ def _run(args: argparse.Namespace) -> int:
             outcomes = run_scenario(scenario, until)
     finally:
         network.close()
+    pages = _write_page(network, args.html, args.html_json, f"layersim run {args.topology.name}")
     figures: list[str] = []
     if args.figures is not None:
         from layersim.viz.figures import scenario_figures
@@ -254,11 +325,15 @@ def _run(args: argparse.Namespace) -> int:
         data = narrative_json(scenario, outcomes, capture)
         if args.figures is not None:
             data["figures"] = figures
+        if pages:
+            data["pages"] = pages
         print(json.dumps(data, indent=2))
         return _run_status(outcomes)
     lines = [] if args.quiet else [narrative(scenario, outcomes)]
     if figures:
         lines.append(f"figures: {len(figures)} files written to {args.figures}")
+    if pages:
+        lines.append(f"page: {', '.join(pages)} (open in a browser)")
     if capture is not None:
         lines.append(f"capture: {capture.count} frames on {len(capture.interfaces)} interfaces written to "
                      f"{args.pcap}")
@@ -286,6 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from layersim.sweep.command import main as sweep
 
             return sweep(args)
+        if args.command == "view":
+            return _view(args)
         if args.command == "tcpcheck":
             from layersim.tcpcheck.command import main as tcpcheck
 

@@ -97,7 +97,8 @@ def test_files_the_examples_write_are_ignored_by_git():
         pytest.skip("not a git checkout")
     written = set(re.findall(r"--pcap ([\w./-]+\.pcap(?:ng)?)", README))
     written |= set(re.findall(r'capture\("([^"]+)"', README))
-    assert {"client_r1_r2_server.pcapng", "captures/x.pcapng"} <= written
+    written |= set(re.findall(r'(?:--html|--out|to_html\(")\s*"?([a-z][\w./-]*\.html)', README))
+    assert {"client_r1_r2_server.pcapng", "captures/x.pcapng", "demo.html", "run.html"} <= written
     for path in sorted(written):
         assert git_ignores(path), f"{path} (written by a README example) is not in .gitignore"
     for shipped in ("captures/http_get.pcapng", "tests/data/linux_golden.pcap", "examples/client_r1_r2_server.toml"):

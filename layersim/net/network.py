@@ -367,6 +367,22 @@ class Network:
             session.close()
         self._captures.clear()
 
+    def to_html(self, path: str | Path, *, title: str | None = None, json: str | Path | None = None,
+                **options: Any) -> Path:
+        """Write the run's page (topology, timeline, packets, TCP ladders; see `layersim.view`) to `path`, and its
+        JSON to `json` when given; `options` (max_events, max_detailed) go to `layersim.view.view_data`."""
+        from layersim.view import write_html, write_json
+
+        if json is not None:
+            write_json(self, json, title=title, **options)
+        return write_html(self, path, title=title, **options)
+
+    def _repr_html_(self) -> str:
+        """The run's page in Jupyter, inside an iframe (the first 20,000 events)."""
+        from layersim.view import notebook_html
+
+        return notebook_html(self, title=f"layersim network (seed {self.seed})")
+
     def __enter__(self) -> Network:
         return self
 

@@ -21,7 +21,7 @@ from layersim.wire.payload import Padding
 from layersim.wire.valuefmt import brief, concrete, describe, is_checksum, item_text, label
 
 __all__ = ["FieldBytes", "FieldChange", "diff", "field_map", "format_diff", "hexdump", "hexdump_html",
-           "hexdump_text", "layer_to_dict", "packet_to_dict", "show", "show_text", "tree_lines"]
+           "hexdump_text", "layer_titles", "layer_to_dict", "packet_to_dict", "show", "show_text", "tree_lines"]
 
 INDENT = "    "
 
@@ -132,6 +132,12 @@ def _payload_lengths(packet: Packet) -> list[Any]:
     ends = [end for (_, end), layer in zip(spans, layers, strict=True) if not isinstance(layer, Padding)]
     content_end = ends[-1] if ends else 0
     return [max(content_end - end, 0) for _, end in spans]
+
+
+def layer_titles(packet: Packet) -> list[str]:
+    """Each layer's summary line, outermost first: the headings of the layer tree (for the browser view)."""
+    packet = concrete(packet)
+    return [_title(layer, n) for layer, n in zip(packet.layers, _payload_lengths(packet), strict=True)]
 
 
 def tree_lines(packet: Packet) -> list[str]:

@@ -54,6 +54,21 @@ class _Greenlet(greenlet):  # type: ignore[misc]
     process: Process
 
 
+class _TimedOutput(io.StringIO):
+    """A process's stdout that also notes when each piece was printed, in simulated time (for `layersim view`)."""
+
+    def __init__(self, clock: Any) -> None:
+        super().__init__()
+        self._clock = clock
+        self.pieces: list[tuple[int, int]] = []  # (time_ns, end offset) of each write
+
+    def write(self, text: str) -> int:
+        count = super().write(text)
+        if text:
+            self.pieces.append((self._clock.now, self.tell()))
+        return count
+
+
 class Wait:
     """One parking of a process: woken at most once, by a notifier or by its timeout."""
 
@@ -94,7 +109,7 @@ class Process:
         self.clock = host.clock
         self.started_ns = self.clock.now
         self.ended_ns: int | None = None
-        self._out = io.StringIO()
+        self._out = _TimedOutput(self.clock)
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self._greenlet = _Greenlet(self._main)
         self._greenlet.process = self
@@ -116,6 +131,18 @@ class Process:
             frames.append(frame)
             frame = frame.f_back
         return frames[::-1]
+
+    @property
+    def stdout_pieces(self) -> list[tuple[int, str]]:
+        """What the process printed, as (simulated time, text): one piece per moment it printed something."""
+        text, start, pieces = self._out.getvalue(), 0, []
+        for time_ns, end in self._out.pieces:
+            if pieces and pieces[-1][0] == time_ns:
+                pieces[-1] = (time_ns, pieces[-1][1] + text[start:end])
+            else:
+                pieces.append((time_ns, text[start:end]))
+            start = end
+        return pieces
 
     @property
     def label(self) -> str:
