@@ -7,15 +7,13 @@ from typing import Any
 
 from layersim.net.engine.clock import Clock
 from layersim.net.engine.process import wait_until
+from layersim.net.host.socketapi.select_module import poll_events
 from layersim.net.host.socketapi.sim_socket import SimSocket
-from layersim.tcp.states import State
 from layersim.tcpcheck.callargs import CONSTANTS, CallError, first_value, shown_value, value_of
 from layersim.tcpcheck.model import Expr
 
-__all__ = ["poll_sockets", "queue_ioctl", "revents"]
+__all__ = ["poll_sockets", "queue_ioctl"]
 
-_POLL_IN, _POLL_OUT, _POLL_ERR, _POLL_HUP = 0x1, 0x4, 0x8, 0x10
-_POLL_RDNORM, _POLL_WRNORM, _POLL_RDHUP = 0x40, 0x100, 0x2000
 
 
 def queue_ioctl(sock: SimSocket, request: Expr, value: Expr) -> str | None:
@@ -33,32 +31,15 @@ def queue_ioctl(sock: SimSocket, request: Expr, value: Expr) -> str | None:
     return None
 
 
-def revents(sock: SimSocket, events: int) -> int:
-    """What poll() reports for one socket (tcp_poll): readable, writable, error, hang-up."""
-    found = 0
-    if sock._readable():
-        found |= _POLL_IN | _POLL_RDNORM
-    if sock._writable() and sock._listening is None:
-        found |= _POLL_OUT | _POLL_WRNORM
-    conn = sock._endpoint.conn if sock._endpoint is not None else None
-    if conn is not None and conn.error:
-        found |= _POLL_ERR
-    if conn is not None and conn.fin_received:
-        found |= _POLL_RDHUP
-        if sock._shut_write or conn.state in (State.CLOSED, State.TIME_WAIT, State.LAST_ACK):
-            found |= _POLL_HUP
-    return found & (events | _POLL_ERR | _POLL_HUP)
-
-
 def poll_sockets(clock: Clock, polled: list[tuple[SimSocket, int, Any]], wait_ms: int) -> tuple[int, str | None]:
     """poll(): wait up to `wait_ms` (-1: for ever) until one socket is ready; (how many are, a revents mismatch)."""
     def ready() -> bool:
-        return any(revents(sock, events) for sock, events, _ in polled)
+        return any(poll_events(sock, events) for sock, events, _ in polled)
 
     if wait_ms != 0:
         queues = [q for sock, _, _ in polled for q in sock._queues()]
         wait_until(clock, queues, ready, None if wait_ms < 0 else wait_ms * 1_000_000)
-    got = [revents(sock, events) for sock, events, _ in polled]
+    got = [poll_events(sock, events) for sock, events, _ in polled]
     count = sum(map(bool, got))
     for (_sock, _events, expected), actual in zip(polled, got, strict=True):
         if expected is not None and expected is not ... and value_of(expected) != actual:

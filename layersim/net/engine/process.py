@@ -179,6 +179,10 @@ class Process:
         """Run the process until it parks or ends (called by the clock only)."""
         if self.done:
             return
+        self._resume(self._greenlet.switch)
+
+    def _resume(self, go: Callable[[], Any]) -> None:
+        """Switch into the process with `go` (a switch, or a throw), its stdout and environment in place."""
         glet = self._greenlet
         loop = getcurrent()
         if glet.parent is not loop:
@@ -190,7 +194,7 @@ class Process:
             for switch in environment:
                 switch(True)
         try:
-            glet.switch()
+            go()
         finally:
             if environment:
                 for switch in reversed(environment):
@@ -207,13 +211,12 @@ class Process:
         if getcurrent() is self._greenlet:
             raise ProcessError(f"{self.label}: a process cannot kill itself; return from its function instead")
         self.killed = True
-        if self._greenlet:  # started and parked: GreenletExit ends it at the call it waits in
-            self._greenlet.parent = getcurrent()
-            self._greenlet.throw(GreenletExit)
+        glet = self._greenlet
+        if glet:  # started and parked: GreenletExit ends it at the call it waits in
+            self._resume(lambda: glet.throw(GreenletExit))
             return
-        self._fn, self._args, self._kwargs = _never_ran, (), {}  # never started: it ends at once when stepped
-        self._greenlet.parent = getcurrent()
-        self._greenlet.switch()
+        self._fn, self._args, self._kwargs = _never_ran, (), {}  # never started: it ends at once
+        self._resume(glet.switch)
 
     def start(self, at_ns: int | None = None) -> None:
         """Schedule the first step (now, or at `at_ns`)."""

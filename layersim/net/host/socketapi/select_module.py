@@ -19,6 +19,31 @@ if TYPE_CHECKING:
 __all__ = ["SelectModule", "SimSelector", "select_sockets"]
 
 EVENT_READ, EVENT_WRITE = _std_selectors.EVENT_READ, _std_selectors.EVENT_WRITE
+# poll(2)'s bits (Linux's asm-generic/poll.h; the same on every Linux architecture the stdlib supports)
+POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
+POLLRDNORM, POLLWRNORM, POLLRDHUP = 0x40, 0x100, 0x2000
+TIMER_SLACK_NS = 50_000  # Linux's default per-task timer slack (prctl PR_SET_TIMERSLACK)
+_CLOSING = ("CLOSED", "TIME_WAIT", "LAST_ACK")
+
+
+def poll_events(sock: Any, events: int) -> int:
+    """What poll() reports for one socket of the host, as Linux's tcp_poll answers: readable, writable, error,
+    hang-up (POLLERR and POLLHUP whether asked or not)."""
+    found = 0
+    if sock._readable():
+        found |= POLLIN | POLLRDNORM
+    listening = getattr(sock, "_listening", None)
+    if sock._writable() and listening is None:
+        found |= POLLOUT | POLLWRNORM
+    endpoint = getattr(sock, "_endpoint", None)
+    conn = endpoint.conn if endpoint is not None else None
+    if conn is not None and conn.error:
+        found |= POLLERR
+    if conn is not None and conn.fin_received:
+        found |= POLLRDHUP
+        if sock._shut_write or conn.state.name in _CLOSING:
+            found |= POLLHUP
+    return found & (events | POLLERR | POLLHUP)
 
 
 def _fd_of(item: Any) -> int:
@@ -145,6 +170,52 @@ class SimSelector(_std_selectors.BaseSelector):
     def get_map(self) -> Mapping[Any, _std_selectors.SelectorKey]:
         """The registrations by file descriptor."""
         return types.MappingProxyType(self._keys)
+
+
+class SimPoll:
+    """select.poll() on a simulated host: register descriptors, then poll(timeout in ms) waits on the simulated
+    clock until one is ready (PollSelector, and so socketserver, run on it)."""
+
+    def __init__(self, host: SocketHost) -> None:
+        self.host = host
+        self._masks: dict[int, int] = {}
+
+    def register(self, fd: Any, eventmask: int = POLLIN | POLLPRI | POLLOUT) -> None:
+        """Watch `fd` (a number or an object with fileno()) for `eventmask`."""
+        self._masks[_fd_of(fd)] = eventmask
+
+    def modify(self, fd: Any, eventmask: int) -> None:
+        """Change what a registered descriptor is watched for (ENOENT if it is not registered)."""
+        number = _fd_of(fd)
+        if number not in self._masks:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+        self._masks[number] = eventmask
+
+    def unregister(self, fd: Any) -> None:
+        """Stop watching `fd` (KeyError if it is not registered)."""
+        number = _fd_of(fd)
+        if number not in self._masks:
+            raise KeyError(number)
+        del self._masks[number]
+
+    def poll(self, timeout: float | None = None) -> list[tuple[int, int]]:
+        """(fd, events) of the ready descriptors, waiting up to `timeout` ms (None or negative: until one is)."""
+        timeout_ns = None if timeout is None or timeout < 0 else select_timeout_ns(timeout / 1000)
+        if timeout_ns:  # the kernel wakes a timed poll up to timer_slack_ns late (Linux's default 50 us), never
+            timeout_ns += TIMER_SLACK_NS  # early: a loop waiting for `deadline - now` to go negative ends
+        watched = [(fd, mask, self.host.fd_table.get(fd)) for fd, mask in self._masks.items()]
+
+        def ready() -> list[tuple[int, int]]:
+            out = []
+            for fd, mask, sock in watched:
+                events = POLLNVAL if sock is None else poll_events(sock, mask)  # poll(2): a closed fd is POLLNVAL
+                if events:
+                    out.append((fd, events))
+            return out
+
+        queues = [q for _, _, sock in watched if sock is not None for q in sock._queues()]
+        wait_until(self.host.clock, queues, lambda: bool(ready()), timeout_ns)
+        return ready()
 
 
 class SelectModule(types.ModuleType):

@@ -12,6 +12,7 @@ import types
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
+from layersim.net.host.socketapi.pair_socket import socket_pair
 from layersim.net.host.socketapi.pytime import socket_timeout
 from layersim.net.host.socketapi.sim_socket import SimSocket
 from layersim.net.host.socketapi.sim_socket_ops import os_error
@@ -182,8 +183,8 @@ class SocketModule(types.ModuleType):
         return name, service
 
     def socketpair(self, family: int | None = None, type: int = _std.SOCK_STREAM, proto: int = 0) -> Any:
-        """Not on a simulated host (it would make two real AF_UNIX sockets): EAFNOSUPPORT."""
-        raise os_error(97, "layersim's hosts have no AF_UNIX sockets (socketpair)")
+        """Two connected AF_UNIX stream ends inside this host (see pair_socket.py), as asyncio's loop needs."""
+        return socket_pair(self.host, family, type, proto)
 
     def create_connection(self, address: tuple[str, int], timeout: Any = _std._GLOBAL_DEFAULT_TIMEOUT,
                           source_address: tuple[str, int] | None = None, *, all_errors: bool = False) -> SimSocket:

@@ -8,7 +8,8 @@ http.client, urllib3, requests, a tutorial's script - runs on the simulated host
 reach a real socket; a process is no sandbox: `_socket` or `os` reach the real machine);
 outside any (layersim's own code between process steps), it is the real function. The replacements are installed
 when a network that has processes starts running and removed when `run` returns, also when it raises, so nothing
-outside a run ever sees them. `select.poll`/`epoll` are hidden meanwhile, so libraries fall back to select.
+outside a run ever sees them. `select.poll` (and `selectors.PollSelector`, which socketserver took at import) is the
+host's poll; `epoll`, `devpoll` and `kqueue` are hidden meanwhile, so libraries fall back to select or poll.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import select as _select
 import selectors as _selectors
 import socket as _socket
+import socketserver as _socketserver
 import ssl as _ssl
 import time as _time
 from collections.abc import Callable
@@ -23,7 +25,7 @@ from typing import Any
 
 from layersim.net.engine.process import current_process, sleep
 from layersim.net.host.socketapi.pytime import sleep_ns
-from layersim.net.host.socketapi.select_module import SimSelector, select_sockets
+from layersim.net.host.socketapi.select_module import SimPoll, SimSelector, select_sockets
 from layersim.net.host.socketapi.tls import refusing_wrap_socket
 
 __all__ = ["STDLIB_NAMES", "StdlibPatch"]
@@ -32,9 +34,9 @@ _MISSING = object()
 _SOCKET_FUNCTIONS = ("create_connection", "create_server", "getaddrinfo", "gethostbyname", "gethostbyname_ex",
                      "gethostname", "getfqdn", "getdefaulttimeout", "setdefaulttimeout", "gethostbyaddr",
                      "getnameinfo", "socketpair")
-_HIDDEN_SELECT = ("poll", "epoll", "devpoll", "kqueue")
+_HIDDEN_SELECT = ("epoll", "devpoll", "kqueue")
 STDLIB_NAMES = (("socket", ("socket", "SocketType", *_SOCKET_FUNCTIONS)),
-                ("select", ("select", *_HIDDEN_SELECT)), ("selectors", ("DefaultSelector",)),
+                ("select", ("select", "poll", *_HIDDEN_SELECT)), ("selectors", ("DefaultSelector",)),
                 ("time", ("sleep", "time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns")))
 
 
@@ -45,6 +47,10 @@ class _SocketMeta(type):
         from layersim.net.host.socketapi.sim_socket import SimSocket
 
         return isinstance(instance, (SimSocket, cls._real))  # type: ignore[attr-defined]
+
+    def __getattr__(cls, name: str) -> Any:
+        """Class attributes of the real class (`socket.socket.sendmsg`, read at import by trio and others)."""
+        return getattr(cls._real, name)  # type: ignore[attr-defined]
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         proc = current_process()
@@ -103,12 +109,17 @@ class StdlibPatch:
                                                  select_sockets(proc.host, r, w, x, timeout))))
         out.append((_selectors, "DefaultSelector", _dispatch(_selectors.DefaultSelector,
                                                              lambda proc: lambda: SimSelector(proc.host))))
+        if hasattr(_select, "poll"):  # select.poll, and PollSelector, which took it at import (socketserver's)
+            poll = _dispatch(_select.poll, lambda proc: lambda: SimPoll(proc.host))
+            out += [(_select, "poll", poll), (_selectors.PollSelector, "_selector_cls", staticmethod(poll))]
         out.append((_time, "sleep", _dispatch(_time.sleep, _sim_sleep)))
         for name, scale, epoch in (("time", 1e9, True), ("time_ns", 1, True), ("monotonic", 1e9, False),
                                    ("monotonic_ns", 1, False), ("perf_counter", 1e9, False),
                                    ("perf_counter_ns", 1, False)):
             out.append((_time, name, _dispatch(getattr(_time, name),
                                                lambda proc, scale=scale, epoch=epoch: _clock(proc, scale, epoch))))
+        # socketserver took `from time import monotonic as time` at import: its handle_request timeout counts it
+        out.append((_socketserver, "time", _dispatch(_socketserver.time, lambda proc: _clock(proc, 1e9, False))))
         out += [(_select, name, _MISSING) for name in _HIDDEN_SELECT if hasattr(_select, name)]
         out.append((_ssl.SSLContext, "wrap_socket", refusing_wrap_socket(_ssl.SSLContext.wrap_socket)))
         return out
