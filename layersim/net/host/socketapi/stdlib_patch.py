@@ -39,12 +39,25 @@ STDLIB_NAMES = (("socket", ("socket", "SocketType", *_SOCKET_FUNCTIONS)),
 
 
 class _SocketMeta(type):
-    """Makes `isinstance(x, socket.socket)` true for a simulated host's sockets too while patched."""
+    """Makes `isinstance(x, socket.socket)` true for a simulated host's sockets too while patched.
+
+    Only the patched class itself says so: a class derived from it (ssl.SSLSocket when `ssl` is first imported
+    inside a process) keeps the ordinary check, or every simulated socket would pass for an SSLSocket (issue 22:
+    httpcore then reads `_sslobj` off a plain socket). Other class attributes (`socket.socket.sendmsg`, which
+    trio wraps at import) are the real class's.
+    """
 
     def __instancecheck__(cls, instance: Any) -> bool:
         from layersim.net.host.socketapi.sim_socket import SimSocket
 
+        if "_real" not in cls.__dict__:
+            return type.__instancecheck__(cls, instance)
         return isinstance(instance, (SimSocket, cls._real))  # type: ignore[attr-defined]
+
+    def __getattr__(cls, name: str) -> Any:
+        if name.startswith("__") or name == "_real":
+            raise AttributeError(name)
+        return getattr(cls._real, name)  # type: ignore[attr-defined]
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         proc = current_process()
