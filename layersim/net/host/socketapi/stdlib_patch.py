@@ -2,7 +2,8 @@
 
 `STDLIB_NAMES` lists what is replaced: `socket.socket`, `socket.create_connection`, `socket.getaddrinfo`, ...,
 `select.select`, `selectors.DefaultSelector`, `time.sleep`, `time.time`, `time.monotonic` and friends, and
-`ssl.SSLContext.wrap_socket`, which refuses a simulated socket (see tls.py). Each
+`ssl.SSLContext.wrap_socket`, which refuses a simulated socket (see tls.py), and the default asyncio event loop
+policy's loop factory (a `SimEventLoop`, see aio.py). Each
 replacement asks which simulated process is running: inside one, it is that host's version (so unmodified code -
 http.client, urllib3, requests, a tutorial's script - runs on the simulated host, and through these names cannot
 reach a real socket; a process is no sandbox: `_socket` or `os` reach the real machine);
@@ -13,6 +14,7 @@ outside a run ever sees them. `select.poll`/`epoll` are hidden meanwhile, so lib
 
 from __future__ import annotations
 
+import asyncio as _asyncio
 import select as _select
 import selectors as _selectors
 import socket as _socket
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from layersim.net.engine.process import current_process, sleep
+from layersim.net.host.socketapi.aio import SimEventLoop
 from layersim.net.host.socketapi.pytime import sleep_ns
 from layersim.net.host.socketapi.select_module import SimSelector, select_sockets
 from layersim.net.host.socketapi.tls import refusing_wrap_socket
@@ -123,6 +126,9 @@ class StdlibPatch:
             out.append((_time, name, _dispatch(getattr(_time, name),
                                                lambda proc, scale=scale, epoch=epoch: _clock(proc, scale, epoch))))
         out += [(_select, name, _MISSING) for name in _HIDDEN_SELECT if hasattr(_select, name)]
+        policy = _asyncio.DefaultEventLoopPolicy  # asyncio.run inside a process gets the host's loop
+        out.append((policy, "_loop_factory", staticmethod(_dispatch(policy._loop_factory,
+                                                                    lambda proc: lambda: SimEventLoop(proc.host)))))
         out.append((_ssl.SSLContext, "wrap_socket", refusing_wrap_socket(_ssl.SSLContext.wrap_socket)))
         return out
 
