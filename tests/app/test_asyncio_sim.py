@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -140,3 +142,42 @@ def test_several_processes_each_run_their_own_loop(n: int) -> None:
     net.run_until(lambda: all(p.done for p in procs), HOUR)
     assert [p.exception for p in procs] == [None] * n
     assert [p.result for p in procs] == [b"P%d\n" % i for i in range(n)]
+
+
+def test_run_in_executor_and_to_thread_run_in_the_process() -> None:
+    async def main() -> tuple[float, str, str]:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await loop.run_in_executor(None, time.sleep, 2)  # the simulated sleep: a real thread would sleep really
+        address = await asyncio.to_thread(socket.gethostbyname, "example.com")
+        try:
+            await loop.run_in_executor(None, socket.gethostbyname, "no-such-name.example")
+        except socket.gaierror as exc:
+            missing = type(exc).__name__
+        return loop.time() - start, address, missing
+
+    waited, address, missing = _run(lambda: asyncio.run(main()))[1]
+    assert waited >= 2
+    assert address == WEB_ADDRESS
+    assert missing == "gaierror"
+
+
+def test_call_soon_threadsafe_from_another_thread_says_why_it_cannot() -> None:
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        loop.call_soon_threadsafe(lambda: None)  # from the loop's own thread: fine
+        errors: list[str] = []
+
+        def other() -> None:
+            try:
+                loop.call_soon_threadsafe(lambda: None)
+            except RuntimeError as exc:
+                errors.append(str(exc))
+
+        worker = threading.Thread(target=other)
+        worker.start()
+        worker.join()
+        return errors[0] if errors else "accepted"
+
+    message = _run(lambda: asyncio.run(main()))[1]
+    assert "another thread" in message and "laptop" in message

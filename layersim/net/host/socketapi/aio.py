@@ -11,6 +11,8 @@ else needs to wake it; `call_soon_threadsafe` from a real thread is not supporte
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from layersim.net.host.socketapi.select_module import SimSelector
@@ -76,3 +78,21 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         """socket.getnameinfo through the host's resolver."""
         with _suspended():
             return self.host.socket.getnameinfo(sockaddr, flags)
+
+    def call_soon_threadsafe(self, callback: Callable[..., Any], *args: Any, context: Any = None) -> Any:
+        """loop.call_soon_threadsafe from the loop's own thread; another thread cannot wake a simulated process."""
+        if self._thread_id is not None and threading.get_ident() != self._thread_id:
+            raise RuntimeError(f"call_soon_threadsafe from another thread cannot wake the event loop of a process on "
+                               f"simulated host {self.host.name}: run the work in the process (run_in_executor "
+                               f"does) instead of a thread")
+        return super().call_soon_threadsafe(callback, *args, context=context)
+
+    def run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """Call func(*args) now, in the process (the executor is not used), and return a future of its result."""
+        self._check_closed()
+        future = self.create_future()
+        try:
+            future.set_result(func(*args))
+        except Exception as exc:  # the function's error is the future's, as an executor's would be
+            future.set_exception(exc)
+        return future
