@@ -1,6 +1,7 @@
-"""Real HTTP clients against real servers, unmodified, on two simulated hosts routers apart (the demo's laptop and
-web): requests, urllib.request, http.client, urllib3, httpx (sync and async) and aiohttp against http.server,
-socketserver, an asyncio server and an aiohttp server; one small GET each (issue 22)."""
+"""Real HTTP clients against real servers, unmodified, on two simulated hosts two routers apart (client - r1 - r2 -
+server, the server's name in the client's /etc/hosts): requests, urllib.request, http.client, urllib3, httpx (sync
+and async) and aiohttp against http.server, socketserver, an asyncio server and an aiohttp server; one small GET
+each (issue 22)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import http.server
 import socketserver
 import urllib.request
 from collections.abc import Callable
+from ipaddress import IPv4Address
 from typing import Any
 
 import aiohttp
@@ -19,8 +21,9 @@ import requests
 import urllib3
 from aiohttp import web as aioweb
 
-from layersim.demo import build
 from layersim.net.network import Network
+from layersim.net.trace.log import EventKind
+from tests.net.conftest import SERVER_IP, build_chain
 
 HOUR = 3_600_000_000_000
 BODY = b"hello from the simulated web\n"
@@ -145,15 +148,17 @@ CLIENTS: dict[str, Callable[[str], bytes]] = {"requests": _requests, "urllib.req
 
 def get_over_network(client: Callable[[str], bytes], server: Callable[[int], None], seed: int = 1,
                      port: int = 8000) -> tuple[Network, bytes]:
-    """Start `server` on web, run `client` on the laptop against it, and return the network and the body."""
-    net = build(seed, 0.0)
-    net.hosts["web"].spawn(server, port, name="server")
-    proc = net.hosts["laptop"].spawn(client, f"http://example.com:{port}/")
-    net.run_until(lambda: proc.done, HOUR)
+    """Start `server` on the chain's server, run `client` on its client against it; the network and the body."""
+    chain = build_chain(seed)
+    chain.client.hosts["www.example"] = IPv4Address(SERVER_IP)
+    chain.server.spawn(server, port, name="server")
+    proc = chain.client.spawn(client, f"http://www.example:{port}/")
+    chain.net.run_until(lambda: proc.done, HOUR)
     assert proc.done, "the client did not finish"
     if proc.exception is not None:
         raise proc.exception
-    return net, proc.result
+    assert any(chain.net.trace.select(EventKind.SEND, node="r2")), "nothing crossed the routers"
+    return chain.net, proc.result
 
 
 @pytest.mark.parametrize("client", CLIENTS)
