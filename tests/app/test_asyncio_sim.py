@@ -18,6 +18,7 @@ from layersim.net.host.socketapi.aio import SimEventLoop
 from layersim.net.network import Network
 
 HOUR = 3_600_000_000_000
+REAL_FACTORY = asyncio.DefaultEventLoopPolicy._loop_factory
 
 
 async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -137,6 +138,7 @@ def test_the_real_loop_outside_a_run() -> None:
         return type(asyncio.get_running_loop())
 
     assert _run(lambda: None)  # a run installs and removes the patch
+    assert asyncio.DefaultEventLoopPolicy._loop_factory is REAL_FACTORY
     assert asyncio.run(main()) is not SimEventLoop
 
 
