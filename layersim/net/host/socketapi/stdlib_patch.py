@@ -2,7 +2,8 @@
 
 `STDLIB_NAMES` lists what is replaced: `socket.socket`, `socket.create_connection`, `socket.getaddrinfo`, ...,
 `select.select`, `selectors.DefaultSelector`, `time.sleep`, `time.time`, `time.monotonic` and friends, and
-`ssl.SSLContext.wrap_socket`, which refuses a simulated socket (see tls.py). Each
+`ssl.SSLContext.wrap_socket`, which refuses a simulated socket (see tls.py), and the default asyncio event loop
+policy's loop factory (a `SimEventLoop`, see aio.py). Each
 replacement asks which simulated process is running: inside one, it is that host's version (so unmodified code -
 http.client, urllib3, requests, a tutorial's script - runs on the simulated host, and through these names cannot
 reach a real socket; a process is no sandbox: `_socket` or `os` reach the real machine);
@@ -14,6 +15,7 @@ host's poll; `epoll`, `devpoll` and `kqueue` are hidden meanwhile, so libraries 
 
 from __future__ import annotations
 
+import asyncio as _asyncio
 import select as _select
 import selectors as _selectors
 import socket as _socket
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from layersim.net.engine.process import current_process, sleep
+from layersim.net.host.socketapi.aio import SimEventLoop
 from layersim.net.host.socketapi.pytime import sleep_ns
 from layersim.net.host.socketapi.select_module import SimPoll, SimSelector, select_sockets
 from layersim.net.host.socketapi.tls import refusing_wrap_socket
@@ -41,15 +44,25 @@ STDLIB_NAMES = (("socket", ("socket", "SocketType", *_SOCKET_FUNCTIONS)),
 
 
 class _SocketMeta(type):
-    """Makes `isinstance(x, socket.socket)` true for a simulated host's sockets too while patched."""
+    """Makes `isinstance(x, socket.socket)` true for a simulated host's sockets too while patched.
+
+    Only the patched class itself says so: a class derived from it (ssl.SSLSocket when `ssl` is first imported
+    inside a process) keeps the ordinary check, or every simulated socket would pass for an SSLSocket (issue 22:
+    httpcore then reads `_sslobj` off a plain socket). Other class attributes (`socket.socket.sendmsg`, which
+    trio wraps at import) are the real class's.
+    """
 
     def __instancecheck__(cls, instance: Any) -> bool:
         from layersim.net.host.socketapi.sim_socket import SimSocket
 
+        if "_real" not in cls.__dict__:
+            return type.__instancecheck__(cls, instance)
         return isinstance(instance, (SimSocket, cls._real))  # type: ignore[attr-defined]
 
     def __getattr__(cls, name: str) -> Any:
         """Class attributes of the real class (`socket.socket.sendmsg`, read at import by trio and others)."""
+        if name.startswith("__") or name == "_real":
+            raise AttributeError(name)
         return getattr(cls._real, name)  # type: ignore[attr-defined]
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
@@ -121,6 +134,9 @@ class StdlibPatch:
         # socketserver took `from time import monotonic as time` at import: its handle_request timeout counts it
         out.append((_socketserver, "time", _dispatch(_socketserver.time, lambda proc: _clock(proc, 1e9, False))))
         out += [(_select, name, _MISSING) for name in _HIDDEN_SELECT if hasattr(_select, name)]
+        policy = _asyncio.DefaultEventLoopPolicy  # asyncio.run inside a process gets the host's loop
+        out.append((policy, "_loop_factory", staticmethod(_dispatch(policy._loop_factory,
+                                                                    lambda proc: lambda: SimEventLoop(proc.host)))))
         out.append((_ssl.SSLContext, "wrap_socket", refusing_wrap_socket(_ssl.SSLContext.wrap_socket)))
         return out
 
