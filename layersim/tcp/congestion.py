@@ -33,6 +33,9 @@ class NewReno:
             return True
         return False
 
+    def on_tx_start(self, idle_ns: int, now: int) -> None:
+        """The application writes with nothing in flight, after `idle_ns` without sending (Reno: nothing to do)."""
+
     def enter_recovery(self, flight: int, mss: int, snd_max: int) -> None:
         """Three duplicate ACKs: halve, inflate by the three segments that left (RFC 6582 §3.2 step 2)."""
         self.ssthresh = max(flight // 2, 2 * mss)

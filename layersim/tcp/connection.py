@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 
 from layersim.tcp.fastpath import FastPath
+from layersim.tcp.idle import restart_after_idle
 from layersim.tcp.output import ACK, SENDING
 from layersim.tcp.profile import LINUX, Profile
 from layersim.tcp.reset import reset_for
@@ -83,8 +84,22 @@ class Connection(FastPath):
         taken = self.sndq.write(data)
         out: list[Segment] = []
         if taken:
+            if self.snd_una == self.snd_max and self.state in SENDING:
+                self._idle_restart(now)
             self._output(out)
         return taken, out
+
+    def _idle_restart(self, now: int) -> None:
+        """A write with nothing in flight: CUBIC moves its epoch past the idle time (CA_EVENT_TX_START), and after
+        more than an RTO of idle the cwnd restarts (Linux tcp_slow_start_after_idle_check)."""
+        idle = now - self._lsndtime
+        cc = self.cc
+        cc.on_tx_start(idle, now)
+        if self.profile.tcp_slow_start_after_idle and idle > self.rtt.rto_ns:
+            mss = self._payload_room()
+            cc.cwnd, cc.ssthresh = restart_after_idle(cc.cwnd, cc.ssthresh,
+                                                      self.profile.initial_cwnd_segments * mss, idle, self.rtt.rto_ns)
+            self._cwnd_event("restart after idle")
 
     def recv(self, max_bytes: int, now: int) -> tuple[bytes, list[Segment]]:
         """Read up to max_bytes in-order bytes; a window update goes out when reading opened the window enough."""
@@ -225,8 +240,16 @@ class Connection(FastPath):
                 self._fail(errno.ETIMEDOUT, Event.TIMEOUT)
                 return
         else:
+            if self._retrans_stamp is None:  # the timer ran one RTO from the head's send (approximately)
+                self._retrans_stamp = self._now - self.rtt.rto_ns
+            # Linux retransmits_timed_out: with TCP_USER_TIMEOUT the time since the head's first send decides,
+            # from the second expiry on; without it, the retry count
+            if self.user_timeout_ns:
+                expired = self._retries > 0 and self._now - self._retrans_stamp >= self.user_timeout_ns
+            else:
+                expired = self._retries >= limit
             self._retries += 1
-            if self._retries > limit:
+            if expired:
                 self._fail(errno.ETIMEDOUT, Event.TIMEOUT)
                 return
         self.rtt.backoff()
@@ -245,7 +268,11 @@ class Connection(FastPath):
             self.snd_nxt = self.snd_una  # go back: resend from the first unacknowledged byte
             self._retransmit_first(out, "rto")
             self.snd_nxt = self._rexmit_next
-        self._rto_at = self._now + self.rtt.rto_ns
+        rto = self.rtt.rto_ns
+        if self.user_timeout_ns and self._retrans_stamp is not None:
+            # Linux tcp_clamp_rto_to_user_timeout: the next expiry comes no later than the user timeout
+            rto = max(min(rto, self.user_timeout_ns - (self._now - self._retrans_stamp)), 1)
+        self._rto_at = self._now + rto
 
     def _on_persist(self, out: list[Segment]) -> None:
         """A zero-window probe (RFC 9293 §3.8.6.1), with the interval doubling like the RTO."""

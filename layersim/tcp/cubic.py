@@ -54,6 +54,11 @@ class Cubic(NewReno):
             return True
         return False
 
+    def on_tx_start(self, idle_ns: int, now: int) -> None:
+        """Linux bictcp_cwnd_event(CA_EVENT_TX_START): idle time does not count as growth time (RFC 9438 §5.8)."""
+        if self._epoch is not None and idle_ns > 0:
+            self._epoch = min(self._epoch + idle_ns, now)
+
     def _congestion_event(self, mss: int) -> None:
         """RFC 9438 §4.6-4.7: remember W_max (with fast convergence), ssthresh = beta * cwnd."""
         cwnd = self.cwnd / mss

@@ -46,6 +46,8 @@ class Input(Output):
         new = next_state(old, event, f"{self.local[1]}->{self.remote[1]}")
         self.state = new
         self._events.append(TCPEvent("state", self._now, {"old": old, "new": new, "event": event}))
+        if new is State.ESTABLISHED:
+            self._lsndtime = self._now  # Linux: no cwnd restart on the first data (tcp_finish_connect)
         if new is State.FIN_WAIT_2 and self._orphan and self.profile.fin_wait_2_timeout_ns is not None:
             self._close_at = self._now + self.profile.fin_wait_2_timeout_ns
         elif new is State.TIME_WAIT:
@@ -148,6 +150,7 @@ class Input(Output):
         self._timed_seq = None
         self._rto_at = None
         self._retries = 0
+        self._retrans_stamp = None
         self._transition(Event.RCV_SYN_ACK)
         out.append(self._ack())
         self._output(out)
@@ -273,6 +276,7 @@ class Input(Output):
             self._rtt_from_echo(tcp)
         self._timed_seq = None
         self._retries = 0
+        self._retrans_stamp = None
         self._transition(Event.RCV_ACK_OF_SYN)
         ack = tcp.ack
         self.snd_una = ack
@@ -378,6 +382,7 @@ class Input(Output):
         if acked > 0:
             mss = self._payload_room()
             self._retries = 0
+            self._retrans_stamp = None
             self.sndq.acknowledge(ack)
             self.snd_una = ack
             if seq_lt(self.snd_nxt, ack):

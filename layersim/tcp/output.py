@@ -150,6 +150,7 @@ class Output(TCB):
         flags = ACK | (FIN if fin else 0) | (PSH if n and seq_add(seq, n) == end else 0)
         retrans = seq_lt(seq, self.snd_max)
         out.append(self._segment(seq, flags, payload, retrans))
+        self._lsndtime = self._now  # Linux tcp_event_data_sent
         if reason is not None:
             self._events.append(TCPEvent("retransmit", self._now, {"seq": seq, "length": n, "reason": reason}))
         end = seq_add(seq, n + fin)
