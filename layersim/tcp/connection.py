@@ -263,6 +263,7 @@ class Connection(FastPath):
             mss = self._payload_room()
             cc.on_timeout(seq_sub(self.snd_max, self.snd_una), mss)
             cc.recover = self.snd_max  # RFC 6582 §4: no fast retransmit for losses from before the timeout
+            self._prr = None
             self.scoreboard.clear()
             self._cwnd_event("timeout")
             self.snd_nxt = self.snd_una  # go back: resend from the first unacknowledged byte

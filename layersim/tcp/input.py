@@ -6,7 +6,8 @@ import errno
 
 from layersim.tcp.cubic import controller
 from layersim.tcp.options import parse_offer
-from layersim.tcp.output import ACK, FIN, RST, SYN, Output
+from layersim.tcp.output import ACK, FIN, RST, SYN
+from layersim.tcp.recovery import Recovery
 from layersim.tcp.segment import Segment, TCPEvent
 from layersim.tcp.seq import seq_add, seq_le, seq_lt, seq_sub
 from layersim.tcp.states import Event, State, next_state
@@ -34,7 +35,7 @@ def timestamps_and_sack(options: tuple[TCPOption, ...]) -> tuple[Timestamps | No
     return ts, sack
 
 
-class Input(Output):
+class Input(Recovery):
     """Everything that happens when a segment arrives."""
 
     __slots__ = ()
@@ -374,6 +375,8 @@ class Input(Output):
             if window and self._persist_at is not None:
                 self._persist_at = None
         board = self.scoreboard
+        prr = self._prr
+        sacked = board.sacked_bytes() if board.blocks else 0
         if sack and self.sack_ok:
             limit = seq_sub(self.snd_max, self.snd_una)
             for left, right in sack:
@@ -401,7 +404,12 @@ class Input(Output):
             rtt = self.rtt
             if rtt.backoffs:
                 rtt.reset_backoff()
-            if cc.in_recovery:
+            if prr is not None:
+                if seq_le(cc.recover, ack):
+                    self._end_recovery()
+                else:
+                    self._prr_ack(acked + board.sacked_bytes() - sacked, acked, out)
+            elif cc.in_recovery:
                 if seq_le(cc.recover, ack):
                     cc.full_ack(seq_sub(self.snd_max, ack), mss)
                     self._events.append(TCPEvent("recovery", self._now, {"phase": "exit", "recover": cc.recover}))
@@ -417,12 +425,18 @@ class Input(Output):
                 if cc.on_ack(acked, mss, self._now, rtt.srtt_ns):
                     self._cwnd_event("congestion avoidance")
             self._rto_at = None if ack == self.snd_max else self._now + rtt.rto_ns
-        elif (not plen and not f & (SYN | FIN) and window == old_wnd and ack != self.snd_max
-              and self._persist_at is None):
-            # RFC 5681 §2 duplicate ACK; not the answer to a zero-window probe (its byte is not lost data: FreeBSD's
-            # tcp_input counts duplicate ACKs only while the retransmission timer, not the persist timer, runs)
+        elif ack != self.snd_max and self._persist_at is None and (
+                (not plen and not f & (SYN | FIN) and window == old_wnd)
+                or (sack and board.blocks and board.sacked_bytes() > sacked)):
+            # RFC 5681 §2 duplicate ACK, or RFC 6675 §2's: one that SACKs new data, whatever else it carries; not the
+            # answer to a zero-window probe (its byte is not lost data: FreeBSD's tcp_input counts duplicate ACKs
+            # only while the retransmission timer, not the persist timer, runs)
             cc.dupacks += 1
             mss = self._payload_room()
+            delivered = board.sacked_bytes() - sacked if self.sack_ok else mss  # RFC 6937 DeliveredData
+            if prr is not None:
+                self._prr_ack(delivered, 0, out)
+                return
             if cc.in_recovery:  # one segment out per duplicate ACK: a SACK hole if there is one, else new data
                 if not (self.sack_ok and self._retransmit_hole(out)):
                     cc.cwnd += mss  # RFC 6582 §3.2 step 4: inflate by the segment that left the network
@@ -430,7 +444,14 @@ class Input(Output):
             threshold = self.profile.dupack_threshold
             lost = cc.dupacks >= threshold or (self.sack_ok and board.sacked_bytes() > (threshold - 1) * mss)
             if lost and seq_lt(cc.recover, ack):  # RFC 6582 §3.2 step 1: not after a timeout's recovery
+                prior = cc.cwnd
                 cc.enter_recovery(seq_sub(self.snd_max, self.snd_una), mss, self.snd_max)
                 self._events.append(TCPEvent("recovery", self._now, {"phase": "enter", "recover": cc.recover}))
+                if self.profile.prr:
+                    self._start_prr(prior, mss)
+                    self._prr_ack(delivered, 0, out)
+                    return
                 self._cwnd_event("fast retransmit")
                 self._retransmit_first(out, "fast")
+            elif not lost and self.profile.limited_transmit and cc.dupacks < threshold:
+                self._limited_transmit(mss, out)

@@ -158,6 +158,23 @@ class Output(TCB):
             self.snd_max = end
         return n + fin
 
+    def _pipe(self, mss: int) -> int:
+        """RFC 6675 §4 pipe (Linux tcp_packets_in_flight): bytes sent, not acknowledged, not SACKed, and not
+        presumed lost unless retransmitted. Every hole below the highest SACK counts as lost (RACK's view once the
+        reordering window has passed); without SACK the duplicate ACKs stand for segments that left."""
+        una = self.snd_una
+        outstanding = seq_sub(self.snd_nxt, una)
+        done = seq_sub(self._rexmit_next, una)  # retransmitted in this recovery up to here
+        if done < 0:
+            done = 0
+        board = self.scoreboard
+        if self.sack_ok and board.blocks:
+            return outstanding - board.sacked_bytes() - board.lost_from(done)
+        prr = self._prr
+        gone = prr.reno_sacked if prr is not None else 0
+        head_lost = 0 if done else min(mss, outstanding)
+        return max(outstanding - gone - head_lost, 0)
+
     def _gso_burst(self, mss: int) -> int:
         """Segments Linux puts in the next GSO skb: at most half the cwnd (tcp_cwnd_test) and the TSO autosize."""
         p = self.profile
@@ -204,6 +221,9 @@ class Output(TCB):
             cwnd = self.cc.cwnd
             wnd = self.snd_wnd if self.snd_wnd < cwnd else cwnd
             usable = wnd - flight
+            if self._prr is not None:  # in recovery cwnd bounds the pipe (RFC 6675), the window what is outstanding
+                pipe_room = cwnd - self._pipe(room)
+                usable = self.snd_wnd - flight if self.snd_wnd - flight < pipe_room else pipe_room
             n = remaining if remaining < room else room
             if n > usable:
                 n = usable if usable > 0 else 0
@@ -249,7 +269,7 @@ class Output(TCB):
         if self._rto_at is None:
             self._rto_at = self._now + self.rtt.rto_ns
 
-    def _retransmit_hole(self, out: list[Segment]) -> bool:
+    def _retransmit_hole(self, out: list[Segment], reason: str = "sack") -> bool:
         """In recovery: retransmit the next un-SACKed segment below the highest SACKed byte (RFC 6675 NextSeg)."""
         board = self.scoreboard
         start = max(seq_sub(self._rexmit_next, self.snd_una), 0)
@@ -257,7 +277,7 @@ class Output(TCB):
         if hole is None:
             return False
         seq = seq_add(self.snd_una, hole[0])
-        used = self._send_range(seq, min(hole[1] - hole[0], self._payload_room()), out, "sack")
+        used = self._send_range(seq, min(hole[1] - hole[0], self._payload_room()), out, reason)
         self._rexmit_next = seq_add(seq, used)
         return used > 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from layersim.tcp.buffers import ReceiveBuffer, Scoreboard, SendBuffer
 from layersim.tcp.cubic import controller
 from layersim.tcp.profile import Profile
+from layersim.tcp.prr import PRR
 from layersim.tcp.rto import RttEstimator
 from layersim.tcp.segment import TCPEvent
 from layersim.tcp.states import State
@@ -43,6 +44,7 @@ class TCB:
         "_persist_at",
         "_persist_backoff",
         "_persist_probes",
+        "_prr",
         "_quickacks",
         "_rcv_clamp",
         "_rcv_mss",
@@ -157,6 +159,7 @@ class TCB:
         self.user_timeout_ns = 0            # TCP_USER_TIMEOUT (RFC 5482): 0 = the retry counts decide
         self._ack_at = now                  # when the last acceptable ACK arrived (Linux tp->rcv_tstamp)
         self._snd_sml = iss                 # end of the last small segment sent (Minshall's Nagle)
+        self._prr: PRR | None = None        # RFC 6937 state while in fast recovery (profile.prr)
         self._rexmit_next = iss             # in recovery: next SACK hole to retransmit starts here or later
         self._timed_seq: int | None = None  # Karn: one segment timed at a time, never a retransmitted one
         self._timed_at = 0

@@ -1,0 +1,79 @@
+"""Loss recovery on the linux profile: RFC 6675's pipe, PRR (RFC 6937) and limited transmit (RFC 3042)."""
+
+from __future__ import annotations
+
+from layersim.tcp.output import Output
+from layersim.tcp.prr import PRR
+from layersim.tcp.segment import Segment, TCPEvent
+from layersim.tcp.seq import seq_lt, seq_sub
+
+__all__ = ["Recovery"]
+
+
+class Recovery(Output):
+    """What fast recovery sends and when, once the congestion controller has chosen ssthresh."""
+
+    __slots__ = ()
+
+    def _start_prr(self, prior_cwnd: int, mss: int) -> None:
+        """Fast recovery begins: PRR counts from here, and retransmission starts at SND.UNA."""
+        self._prr = PRR(self.cc.ssthresh // mss, prior_cwnd // mss)
+        self._rexmit_next = self.snd_una
+
+    def _prr_ack(self, delivered: int, acked: int, out: list[Segment]) -> None:
+        """An ACK in recovery: the cwnd PRR allows (Linux tcp_cwnd_reduction), then the segments it lets out."""
+        prr = self._prr
+        assert prr is not None
+        cc = self.cc
+        mss = self._payload_room()
+        if not (self.sack_ok and self.scoreboard.blocks):  # Linux tcp_add_reno_sack / tcp_remove_reno_sacks
+            if acked:
+                delivered = max(acked - prr.reno_sacked, mss)
+                prr.reno_sacked = max(prr.reno_sacked - max(acked - mss, 0), 0)
+            else:
+                prr.reno_sacked = min(prr.reno_sacked + mss, max(seq_sub(self.snd_nxt, self.snd_una) - mss, 0))
+        pipe = self._pipe(mss)
+        pipe_segments = -(-pipe // mss)
+        count = prr.send_count(-(-delivered // mss), pipe_segments, acked > 0)
+        first = prr.out == 0
+        if count is not None:
+            cc.cwnd = (pipe_segments + count) * mss
+            if first:
+                self._cwnd_event("fast retransmit")
+        start = len(out)
+        reason = "fast" if first else "sack"
+        while self._pipe(mss) < cc.cwnd:  # RFC 6675 NextSeg rule 1: lost segments first
+            if self.sack_ok and self.scoreboard.blocks:
+                if not self._retransmit_hole(out, reason):
+                    break
+            elif not seq_lt(self.snd_una, self._rexmit_next) and seq_lt(self.snd_una, self.snd_nxt):
+                self._retransmit_first(out, "fast" if first else "recovery")
+            else:
+                break
+            reason = "sack"
+            first = False
+        self._output(out)  # rule 2: new data, while the pipe stays below cwnd
+        prr.out += sum(1 for seg in out[start:] if seg.payload or int(seg.tcp[6]) & 1)
+
+    def _end_recovery(self) -> None:
+        """The ACK covering the recovery point: cwnd = ssthresh (Linux tcp_end_cwnd_reduction)."""
+        cc = self.cc
+        cc.cwnd = cc.ssthresh
+        cc.in_recovery = False
+        cc.dupacks = 0
+        self._prr = None
+        self._events.append(TCPEvent("recovery", self._now, {"phase": "exit", "recover": cc.recover}))
+        self._cwnd_event("recovery exit")
+
+    def _limited_transmit(self, mss: int, out: list[Segment]) -> None:
+        """RFC 3042: the first two duplicate ACKs each let one new segment out, beyond cwnd but within the
+        receiver's window, without changing cwnd (Linux gets the same from counting SACKed segments out of the
+        flight)."""
+        cc = self.cc
+        flight = seq_sub(self.snd_nxt, self.snd_una)
+        if flight + mss > cc.cwnd + cc.dupacks * mss:
+            return
+        cwnd = cc.cwnd
+        cc.cwnd = flight + mss
+        self._output(out)
+        cc.cwnd = cwnd
