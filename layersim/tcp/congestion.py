@@ -33,6 +33,11 @@ class NewReno:
             return True
         return False
 
+    def on_sample(self, now: int, snd_una: int, snd_nxt: int, rtt_ns: int | None, mss: int,
+                  srtt_ns: int | None) -> bool:
+        """An ACK's RTT sample before cwnd grows (Reno: nothing to do); True when slow start ended here."""
+        return False
+
     def on_tx_start(self, idle_ns: int, now: int) -> None:
         """The application writes with nothing in flight, after `idle_ns` without sending (Reno: nothing to do)."""
 

@@ -264,6 +264,9 @@ class Connection(FastPath):
             cc.on_timeout(seq_sub(self.snd_max, self.snd_una), mss)
             cc.recover = self.snd_max  # RFC 6582 §4: no fast retransmit for losses from before the timeout
             self._prr = None
+            if self._send_times is not None:
+                self._send_times.clear()
+                self._send_times.retransmitted(self.snd_max)
             self.scoreboard.clear()
             self._cwnd_event("timeout")
             self.snd_nxt = self.snd_una  # go back: resend from the first unacknowledged byte

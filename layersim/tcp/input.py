@@ -404,6 +404,10 @@ class Input(Recovery):
             rtt = self.rtt
             if rtt.backoffs:
                 rtt.reset_backoff()
+            times = self._send_times
+            if times is not None and cc.on_sample(self._now, ack, self.snd_nxt, times.acked(ack, self._now), mss,
+                                                  rtt.srtt_ns):
+                self._cwnd_event("hystart")  # Linux tcp_cubic hystart_update: ssthresh = cwnd
             if prr is not None:
                 if seq_le(cc.recover, ack):
                     self._end_recovery()

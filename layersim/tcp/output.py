@@ -154,6 +154,12 @@ class Output(TCB):
         if reason is not None:
             self._events.append(TCPEvent("retransmit", self._now, {"seq": seq, "length": n, "reason": reason}))
         end = seq_add(seq, n + fin)
+        times = self._send_times
+        if times is not None:
+            if retrans:
+                times.retransmitted(end)
+            else:
+                times.sent(end, self._now)
         if seq_lt(self.snd_max, end):  # a retransmission with more room than the original can carry new bytes
             self.snd_max = end
         return n + fin

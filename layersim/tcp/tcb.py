@@ -8,6 +8,7 @@ from layersim.tcp.profile import Profile
 from layersim.tcp.prr import PRR
 from layersim.tcp.rto import RttEstimator
 from layersim.tcp.segment import TCPEvent
+from layersim.tcp.sendtimes import SendTimes
 from layersim.tcp.states import State
 
 __all__ = ["TCB", "check_mss"]
@@ -52,6 +53,7 @@ class TCB:
         "_retries",
         "_rexmit_next",
         "_rto_at",
+        "_send_times",
         "_snd_sml",
         "_timed_at",
         "_timed_seq",
@@ -159,6 +161,9 @@ class TCB:
         self.user_timeout_ns = 0            # TCP_USER_TIMEOUT (RFC 5482): 0 = the retry counts decide
         self._ack_at = now                  # when the last acceptable ACK arrived (Linux tp->rcv_tstamp)
         self._snd_sml = iss                 # end of the last small segment sent (Minshall's Nagle)
+        # per-segment send times for an RTT sample from every ACK: only HyStart needs them
+        self._send_times = (SendTimes(iss) if profile.hystart and profile.congestion_control == "cubic"
+                            else None)
         self._prr: PRR | None = None        # RFC 6937 state while in fast recovery (profile.prr)
         self._rexmit_next = iss             # in recovery: next SACK hole to retransmit starts here or later
         self._timed_seq: int | None = None  # Karn: one segment timed at a time, never a retransmitted one
