@@ -264,6 +264,7 @@ class Connection(FastPath):
             cc.on_timeout(seq_sub(self.snd_max, self.snd_una), mss)
             cc.recover = self.snd_max  # RFC 6582 §4: no fast retransmit for losses from before the timeout
             self._prr = None
+            self._undo = None  # Linux can undo an RTO too (F-RTO, tcp_try_undo_loss); not modelled
             if self._send_times is not None:
                 self._send_times.clear()
                 self._send_times.retransmitted(self.snd_max)

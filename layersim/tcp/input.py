@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 
 from layersim.tcp.cubic import controller
+from layersim.tcp.dsack import Undo, dsack_block
 from layersim.tcp.options import parse_offer
 from layersim.tcp.output import ACK, FIN, RST, SYN
 from layersim.tcp.recovery import Recovery
@@ -193,7 +194,11 @@ class Input(Recovery):
                 return  # never answer an RST
             if state is State.TIME_WAIT and f & FIN:
                 self._close_at = self._now + self.profile.time_wait_ns  # RFC 9293: restart the 2 MSL timeout
+            if plen and d < 0 and self.sack_ok and self.profile.tcp_dsack:
+                # RFC 2883 §4 / Linux tcp_send_dupack: data we already had, reported in a D-SACK block
+                self._dsack = (seq, seq_add(seq, plen) if seq_sub(seq_add(seq, plen), rcv_nxt) <= 0 else rcv_nxt)
             self._dupack(f, plen, out, "out of window")
+            self._dsack = None
             return
         if f & RST:  # RFC 5961 §3.2: only an exact match resets; in-window gets a challenge ACK
             if d == 0 or not self.profile.challenge_acks:
@@ -290,6 +295,8 @@ class Input(Recovery):
         """In-window data: append in order, or hold out of order; decide when to acknowledge."""
         rcv_nxt = self.rcv_nxt
         if d < 0:
+            if self.sack_ok and self.profile.tcp_dsack:  # Linux tcp_data_queue: the old part, in a D-SACK
+                self._dsack = (seq, rcv_nxt)
             payload = payload[-d:]
             seq = rcv_nxt
             d = 0
@@ -375,12 +382,16 @@ class Input(Recovery):
             if window and self._persist_at is not None:
                 self._persist_at = None
         board = self.scoreboard
-        prr = self._prr
         sacked = board.sacked_bytes() if board.blocks else 0
         if sack and self.sack_ok:
             limit = seq_sub(self.snd_max, self.snd_una)
             for left, right in sack:
                 board.add(left, right, limit)
+            if self.profile.tcp_dsack:
+                dup = dsack_block(sack, ack)
+                if dup is not None:
+                    self._dsack_received(dup)
+        prr = self._prr
         cc = self.cc
         if acked > 0:
             mss = self._payload_room()
@@ -449,6 +460,8 @@ class Input(Recovery):
             lost = cc.dupacks >= threshold or (self.sack_ok and board.sacked_bytes() > (threshold - 1) * mss)
             if lost and seq_lt(cc.recover, ack):  # RFC 6582 §3.2 step 1: not after a timeout's recovery
                 prior = cc.cwnd
+                if self.profile.tcp_dsack:
+                    self._undo = Undo(self.snd_una, prior, cc.ssthresh)
                 cc.enter_recovery(seq_sub(self.snd_max, self.snd_una), mss, self.snd_max)
                 self._events.append(TCPEvent("recovery", self._now, {"phase": "enter", "recover": cc.recover}))
                 if self.profile.prr:

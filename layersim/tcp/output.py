@@ -69,6 +69,9 @@ class Output(TCB):
     def _segment(self, seq: int, flags: int, payload: bytes = b"", retransmission: bool = False) -> Segment:
         """A segment of the synchronized states: ACK of RCV.NXT, our window, timestamps and SACK blocks."""
         blocks = self.rcvq.sack_blocks() if self.sack_ok and self.rcvq.ooo else None
+        if self._dsack is not None and not payload:  # RFC 2883 §4: the D-SACK block first, once
+            blocks = [self._dsack, *(blocks or ())]
+            self._dsack = None
         if self.ts_ok:
             tsval = (self._now * self.profile.ts_hz // 1_000_000_000 + self.ts_offset) & _MASK
             if blocks is None:
@@ -154,6 +157,8 @@ class Output(TCB):
         if reason is not None:
             self._events.append(TCPEvent("retransmit", self._now, {"seq": seq, "length": n, "reason": reason}))
         end = seq_add(seq, n + fin)
+        if retrans and self._undo is not None:
+            self._undo.retrans += 1
         times = self._send_times
         if times is not None:
             if retrans:

@@ -65,6 +65,22 @@ class Recovery(Output):
         self._events.append(TCPEvent("recovery", self._now, {"phase": "exit", "recover": cc.recover}))
         self._cwnd_event("recovery exit")
 
+    def _dsack_received(self, block: tuple[int, int]) -> None:
+        """A D-SACK (RFC 2883): the receiver got something twice. When every retransmission of the last reduction
+        comes back that way, none was needed: undo it (Linux tcp_try_undo_dsack, tcp_undo_cwnd_reduction)."""
+        self._events.append(TCPEvent("dsack", self._now, {"left": block[0], "right": block[1]}))
+        undo = self._undo
+        if undo is None or not undo.dsacked(block[0], block[1], self.snd_una, self._payload_room()):
+            return
+        cc = self.cc
+        cc.cwnd = max(cc.cwnd, undo.cwnd)
+        cc.ssthresh = max(cc.ssthresh, undo.ssthresh)
+        cc.in_recovery = False
+        cc.dupacks = 0
+        self._prr = None
+        self._undo = None
+        self._cwnd_event("dsack undo")
+
     def _limited_transmit(self, mss: int, out: list[Segment]) -> None:
         """RFC 3042: the first two duplicate ACKs each let one new segment out, beyond cwnd but within the
         receiver's window, without changing cwnd (Linux gets the same from counting SACKed segments out of the

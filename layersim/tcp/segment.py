@@ -44,6 +44,7 @@ EVENT_KINDS = {
     "rto": "{'rto_ns': int, 'backoff': int}: the retransmission timer fired",
     "rtt": "{'sample_ns': int, 'srtt_ns': int, 'rttvar_ns': int, 'rto_ns': int}",
     "cwnd": "{'cwnd': int, 'ssthresh': int, 'reason': str}: bytes; once per RTT sample and at every loss event",
+    "dsack": "{'left': int, 'right': int}: the peer reported a duplicate (RFC 2883)",
     "recovery": "{'phase': 'enter' | 'exit', 'recover': int}: NewReno fast recovery (RFC 6582)",
     "rst": "{'direction': 'sent' | 'received', 'reason': str}",
     "challenge_ack": "{'reason': str}: RFC 5961 challenge ACK for an in-window RST or SYN",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from layersim.tcp.buffers import ReceiveBuffer, Scoreboard, SendBuffer
 from layersim.tcp.cubic import controller
+from layersim.tcp.dsack import Undo
 from layersim.tcp.profile import Profile
 from layersim.tcp.prr import PRR
 from layersim.tcp.rto import RttEstimator
@@ -32,6 +33,7 @@ class TCB:
         "_close_at",
         "_delack_at",
         "_df",
+        "_dsack",
         "_events",
         "_ka_at",
         "_ka_probes",
@@ -58,6 +60,7 @@ class TCB:
         "_timed_at",
         "_timed_seq",
         "_unacked_bytes",
+        "_undo",
         "cc",
         "error",
         "fin_queued",
@@ -164,6 +167,8 @@ class TCB:
         # per-segment send times for an RTT sample from every ACK: only HyStart needs them
         self._send_times = (SendTimes(iss) if profile.hystart and profile.congestion_control == "cubic"
                             else None)
+        self._dsack: tuple[int, int] | None = None  # a duplicate to report in the next ACK (RFC 2883)
+        self._undo: Undo | None = None      # the last cwnd reduction, while D-SACKs may still undo it
         self._prr: PRR | None = None        # RFC 6937 state while in fast recovery (profile.prr)
         self._rexmit_next = iss             # in recovery: next SACK hole to retransmit starts here or later
         self._timed_seq: int | None = None  # Karn: one segment timed at a time, never a retransmitted one
