@@ -83,7 +83,12 @@ class Profile:
     invalid_ratelimit_ns: int        # at most one ACK per this interval answers out-of-window or invalid segments
                                      # (Linux tcp_invalid_ratelimit 500 ms, tcp_oow_rate_limited; RFC 5961 §7)
     # Buffers, persist, keepalive, TIME-WAIT ------------------------------------------------------------------
-    rcvbuf: int                      # receive buffer bytes (data) by default
+    rcvbuf: int                      # receive buffer bytes by default (net.ipv4.tcp_rmem's middle value)
+    rcv_scaling_ratio: int           # /256: the part of rcvbuf the window may offer, the rest being the buffer
+                                     # overhead of the skbs holding the data (Linux 6.x tcp_win_from_space with
+                                     # tp->scaling_ratio = skb len / truesize, tcp_measure_rcv_mss; it replaced
+                                     # tcp_adv_win_scale). 154: 1448-byte segments on veth; the window stops at
+                                     # 131072 * 154 / 256 = 77 KiB, as in the recorded captures. 256: no overhead
     sndbuf: int                      # send buffer bytes by default
     zero_window_probe: str           # "old_seq": Linux's ACK with SEQ = SND.UNA - 1 | "one_byte": RFC 9293 §3.8.6.1
     max_persist_ns: int              # persist timer backoff cap
@@ -110,7 +115,7 @@ LINUX = Profile(
     delayed_ack_ns=40 * _MS, quickack_segments=16, ack_every_segments=2, rcv_window_growth=True,
     delay_ack_of_fin=True, ack_unsent_data_reply=False, challenge_acks=True,
     invalid_ratelimit_ns=500 * _MS,
-    rcvbuf=131072, sndbuf=262144, zero_window_probe="old_seq", max_persist_ns=120 * _S,
+    rcvbuf=131072, rcv_scaling_ratio=154, sndbuf=262144, zero_window_probe="old_seq", max_persist_ns=120 * _S,
     keepalive_idle_ns=7200 * _S, keepalive_interval_ns=75 * _S, keepalive_probes=9, time_wait_ns=60 * _S,
     fin_wait_2_timeout_ns=60 * _S,
 )
@@ -131,7 +136,7 @@ RFC = Profile(
     delayed_ack_ns=200 * _MS, quickack_segments=0, ack_every_segments=2, rcv_window_growth=False,
     delay_ack_of_fin=False, ack_unsent_data_reply=True, challenge_acks=True,
     invalid_ratelimit_ns=500 * _MS,
-    rcvbuf=65535 * 2, sndbuf=65535 * 4, zero_window_probe="one_byte", max_persist_ns=60 * _S,
+    rcvbuf=65535 * 2, rcv_scaling_ratio=256, sndbuf=65535 * 4, zero_window_probe="one_byte", max_persist_ns=60 * _S,
     keepalive_idle_ns=7200 * _S, keepalive_interval_ns=75 * _S, keepalive_probes=9, time_wait_ns=240 * _S,
     fin_wait_2_timeout_ns=None,
 )

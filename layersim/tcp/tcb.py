@@ -140,7 +140,8 @@ class TCB:
         self.rcv_nxt = 0
         self.rcv_adv = 0                    # right edge of the window we last advertised (never moves left)
         self.rcv_scale = 0
-        self.rcvq = ReceiveBuffer(rcvbuf if rcvbuf is not None else profile.rcvbuf)
+        # the window offers the part of the buffer that data can use (Linux tcp_win_from_space)
+        self.rcvq = ReceiveBuffer((rcvbuf if rcvbuf is not None else profile.rcvbuf) * profile.rcv_scaling_ratio >> 8)
         self._rcv_clamp = 0                 # Linux: the advertised window grows from the SYN's towards rcvbuf
         self._min_rtt_ns: int | None = None  # the smallest RTT sample (Linux's min_rtt: the TSO autosize uses it)
         self._rcv_mss = min(mss, profile.default_peer_mss)  # peer segment size estimate (delayed-ACK rule)

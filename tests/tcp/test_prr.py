@@ -14,6 +14,7 @@ MSS = 1448
 ISS = 1001  # the client's first data byte
 # Reno's halving keeps the numbers round (RFC 6937's own examples use it); cwnd starts at 20 segments.
 RENO = replace(LINUX, congestion_control="newreno", initial_cwnd_segments=20)
+BIG_WINDOW = {"rcvbuf": 1 << 20}  # the receiver's window never limits these transfers
 
 
 def acks_and_answers(p: TCPPair, until: int) -> list[tuple[object, list]]:
@@ -32,7 +33,7 @@ def acks_and_answers(p: TCPPair, until: int) -> list[tuple[object, list]]:
 
 def first_segment_lost(profile=RENO, segments: int = 60) -> tuple[TCPPair, list]:
     """The client writes `segments` full segments with cwnd 20; the first is lost and the other 19 draw SACKs."""
-    p = TCPPair(client_profile=profile, wire=True).open()
+    p = TCPPair(client_profile=profile, wire=True, server_kwargs=BIG_WINDOW).open()
     p.rules.append(drop_where(lambda d, i, s: d == "c>s" and s.payload and not s.retransmission))
     p.send("c", bytes(segments * MSS))
     return p, acks_and_answers(p, p.now + 14 * MS)  # the 19 duplicate ACKs, before anything sent in answer returns
@@ -102,7 +103,7 @@ def test_prr_ends_recovery_at_ssthresh_and_the_stream_arrives_whole():
 def test_prr_ssrb_grows_back_towards_ssthresh_when_the_pipe_falls_below_it(lost):
     """Many losses (RFC 6937 §3, PRR-SSRB): once the pipe is below ssthresh each ACK sends what it delivered
     plus one segment when SND.UNA advanced, so the repair does not wait for an RTO."""
-    p = TCPPair(client_profile=RENO, wire=True).open()
+    p = TCPPair(client_profile=RENO, wire=True, server_kwargs=BIG_WINDOW).open()
     p.rules.append(drop_where(lambda d, i, s: d == "c>s" and s.payload and not s.retransmission
                               and (s.tcp.seq - ISS) // MSS % 3 == 0, times=lost))
     data = bytes(60 * MSS)
