@@ -198,7 +198,7 @@ class Connection(FastPath):
     def next_deadline(self) -> int | None:
         """The earliest armed timer (retransmission, delayed ACK, persist, TIME-WAIT, keepalive), or None."""
         best = None
-        for at in (self._rto_at, self._delack_at, self._persist_at, self._close_at, self._ka_at):
+        for at in (self._rto_at, self._delack_at, self._persist_at, self._close_at, self._ka_at, self._tlp_at):
             if at is not None and (best is None or at < best):
                 best = at
         return best
@@ -212,8 +212,11 @@ class Connection(FastPath):
             self._transition(Event.TIMEOUT_2MSL if self.state is State.TIME_WAIT else Event.TIMEOUT)
             return out
         if self._rto_at is not None and self._rto_at <= now:
-            self._rto_at = None
+            self._rto_at = self._tlp_at = None
+            self._tlp_high = None  # Linux tcp_enter_loss: the probe episode ends with the timeout
             self._on_rto(out)
+        elif self._tlp_at is not None and self._tlp_at <= now:
+            self._on_tlp(out)
         if self._persist_at is not None and self._persist_at <= now:
             self._on_persist(out)
         if self._ka_at is not None and self._ka_at <= now:

@@ -53,10 +53,10 @@ class Input(Recovery):
         if new is State.FIN_WAIT_2 and self._orphan and self.profile.fin_wait_2_timeout_ns is not None:
             self._close_at = self._now + self.profile.fin_wait_2_timeout_ns
         elif new is State.TIME_WAIT:
-            self._rto_at = self._persist_at = self._ka_at = self._delack_at = None
+            self._rto_at = self._persist_at = self._ka_at = self._delack_at = self._tlp_at = None
             self._close_at = self._now + self.profile.time_wait_ns
         elif new is State.CLOSED:
-            self._rto_at = self._persist_at = self._ka_at = self._delack_at = self._close_at = None
+            self._rto_at = self._persist_at = self._ka_at = self._delack_at = self._close_at = self._tlp_at = None
 
     def _fail(self, code: int | None, event: Event) -> None:
         """End the connection with an errno (None: ended without an error the application must see)."""
@@ -383,6 +383,7 @@ class Input(Recovery):
                 self._persist_at = None
         board = self.scoreboard
         sacked = board.sacked_bytes() if board.blocks else 0
+        dup = None
         if sack and self.sack_ok:
             limit = seq_sub(self.snd_max, self.snd_una)
             for left, right in sack:
@@ -391,6 +392,9 @@ class Input(Recovery):
                 dup = dsack_block(sack, ack)
                 if dup is not None:
                     self._dsack_received(dup)
+        if self._tlp_high is not None:
+            self._tlp_ack(ack, dup is not None, acked <= 0 and not plen and window == old_wnd
+                          and (board.sacked_bytes() if board.blocks else 0) == sacked)
         prr = self._prr
         cc = self.cc
         if acked > 0:
@@ -440,6 +444,10 @@ class Input(Recovery):
                 if cc.on_ack(acked, mss, self._now, rtt.srtt_ns):
                     self._cwnd_event("congestion avoidance")
             self._rto_at = None if ack == self.snd_max else self._now + rtt.rto_ns
+            if self._rto_at is None:
+                self._tlp_at = None
+            elif self.profile.tcp_early_retrans >= 3 and self._prr is None and not cc.in_recovery:
+                self._schedule_tlp(True)
         elif ack != self.snd_max and self._persist_at is None and (
                 (not plen and not f & (SYN | FIN) and window == old_wnd)
                 or (sack and board.blocks and board.sacked_bytes() > sacked)):

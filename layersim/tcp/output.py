@@ -7,6 +7,7 @@ from layersim.tcp.segment import Segment, TCPEvent, make_segment
 from layersim.tcp.seq import seq_add, seq_lt, seq_sub
 from layersim.tcp.states import State
 from layersim.tcp.tcb import TCB
+from layersim.tcp.tlp import probe_timeout
 from layersim.wire.tcp import TCP, TCPFlags
 from layersim.wire.tcp_options import NOP, Timestamps
 
@@ -220,6 +221,7 @@ class Output(TCB):
         sndq = self.sndq
         room = self._payload_room()
         bursts = self.profile.gso_bursts
+        start_nxt = self.snd_nxt
         burst = limit = 0  # segments in the GSO burst being sent, and how many it may take
         while True:
             snd_nxt = self.snd_nxt
@@ -271,6 +273,19 @@ class Output(TCB):
             self._persist_at = None
         if burst > 1:
             self._push_last(out)
+        if self.snd_nxt != start_nxt and self._prr is None and self.profile.tcp_early_retrans >= 3:
+            self._schedule_tlp(False)
+
+    def _schedule_tlp(self, on_ack: bool) -> None:
+        """Arm the tail loss probe (Linux tcp_schedule_loss_probe): SACK on, data out, not recovering, one probe
+        per episode. From an ACK the RTO bound is the minimum RTO (Linux's `advanced`), else the RTO's time left."""
+        if (not self.sack_ok or self.snd_una == self.snd_max or self._tlp_high is not None
+                or self.snd_nxt != self.snd_max or self.rtt.backoffs or self._rto_at is None):
+            self._tlp_at = None
+            return
+        one = seq_sub(self.snd_max, self.snd_una) <= self._payload_room()
+        left = self.profile.min_rto_ns if on_ack else self._rto_at - self._now
+        self._tlp_at = self._now + probe_timeout(self.rtt.srtt_ns, one, left)
 
     def _retransmit_first(self, out: list[Segment], reason: str) -> None:
         """Retransmit one segment at SND.UNA (fast retransmit, partial ACK, RTO)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from layersim.tcp.output import Output
 from layersim.tcp.prr import PRR
 from layersim.tcp.segment import Segment, TCPEvent
-from layersim.tcp.seq import seq_lt, seq_sub
+from layersim.tcp.seq import seq_add, seq_lt, seq_sub
 
 __all__ = ["Recovery"]
 
@@ -80,6 +80,53 @@ class Recovery(Output):
         self._prr = None
         self._undo = None
         self._cwnd_event("dsack undo")
+
+    def _on_tlp(self, out: list[Segment]) -> None:
+        """The probe timer fired (RFC 8985 §7.3, Linux tcp_send_loss_probe): one new segment if the peer's window
+        takes it, whatever cwnd says; else the last segment again. The RTO stays armed behind it."""
+        self._tlp_at = None
+        if self._tlp_high is not None or self.snd_una == self.snd_max:
+            return
+        room = self._payload_room()
+        sndq = self.sndq
+        start = len(out)
+        unsent = seq_sub(sndq.end, self.snd_nxt)
+        if unsent > 0 and seq_sub(self.snd_nxt, self.snd_una) + min(unsent, room) <= self.snd_wnd:
+            cc = self.cc
+            cwnd = cc.cwnd
+            cc.cwnd = seq_sub(self.snd_nxt, self.snd_una) + room
+            self._output(out)
+            cc.cwnd = cwnd
+            self._tlp_at = None
+        self._tlp_retrans = len(out) == start
+        if self._tlp_retrans:  # the last segment sent (never bytes beyond SND.MAX: the window may not allow them)
+            sent_end = self.snd_max if seq_lt(self.snd_max, sndq.end) else sndq.end
+            outstanding = seq_sub(sent_end, self.snd_una)
+            last = outstanding % room or min(room, outstanding)
+            self._send_range(seq_add(sent_end, -last), last, out, "tlp")
+        if len(out) > start:
+            self._tlp_high = self.snd_max
+            self._events.append(TCPEvent("tlp", self._now, {"seq": out[start].tcp[2], "new": not self._tlp_retrans}))
+
+    def _tlp_ack(self, ack: int, dsacked: bool, pure_dupack: bool) -> None:
+        """An ACK at or past the probe (Linux tcp_process_tlp_ack): a repaired tail loss costs a cwnd reduction
+        (RFC 8985 §7.4.2), unless a D-SACK or a pure duplicate ACK shows the probe was not needed."""
+        high = self._tlp_high
+        if high is None or seq_lt(ack, high):
+            return
+        if not self._tlp_retrans or dsacked:
+            self._tlp_high = None
+        elif seq_lt(high, ack):
+            self._tlp_high = None
+            cc = self.cc
+            mss = self._payload_room()
+            cc.enter_recovery(seq_sub(self.snd_max, self.snd_una), mss, cc.recover)  # the controller's ssthresh
+            cc.cwnd = cc.ssthresh  # Linux: CWR, tcp_end_cwnd_reduction at once
+            cc.in_recovery = False
+            cc.dupacks = 0
+            self._cwnd_event("tlp recovery")
+        elif pure_dupack:
+            self._tlp_high = None
 
     def _limited_transmit(self, mss: int, out: list[Segment]) -> None:
         """RFC 3042: the first two duplicate ACKs each let one new segment out, beyond cwnd but within the

@@ -40,10 +40,11 @@ def make_segment(tcp: TCP, payload: bytes, df: bool, ip_id_zero: bool, retransmi
 # TCPEvent.kind values and their details:
 EVENT_KINDS = {
     "state": "{'old': State, 'new': State, 'event': Event}",
-    "retransmit": "{'seq': int, 'length': int, 'reason': 'rto' | 'fast' | 'sack' | 'recovery' | 'syn'}",
+    "retransmit": "{'seq': int, 'length': int, 'reason': 'rto' | 'fast' | 'sack' | 'recovery' | 'tlp' | 'syn'}",
     "rto": "{'rto_ns': int, 'backoff': int}: the retransmission timer fired",
     "rtt": "{'sample_ns': int, 'srtt_ns': int, 'rttvar_ns': int, 'rto_ns': int}",
     "cwnd": "{'cwnd': int, 'ssthresh': int, 'reason': str}: bytes; once per RTT sample and at every loss event",
+    "tlp": "{'seq': int, 'new': bool}: a tail loss probe (RFC 8985 §7): new data, or the last segment again",
     "dsack": "{'left': int, 'right': int}: the peer reported a duplicate (RFC 2883)",
     "recovery": "{'phase': 'enter' | 'exit', 'recover': int}: NewReno fast recovery (RFC 6582)",
     "rst": "{'direction': 'sent' | 'received', 'reason': str}",

@@ -59,6 +59,9 @@ class TCB:
         "_snd_sml",
         "_timed_at",
         "_timed_seq",
+        "_tlp_at",
+        "_tlp_high",
+        "_tlp_retrans",
         "_unacked_bytes",
         "_undo",
         "cc",
@@ -168,6 +171,9 @@ class TCB:
         # per-segment send times for an RTT sample from every ACK: only HyStart needs them
         self._send_times = (SendTimes(iss) if profile.hystart and profile.congestion_control == "cubic"
                             else None)
+        self._tlp_at: int | None = None     # the tail loss probe timer (RFC 8985 §7.2, Linux ICSK_TIME_LOSS_PROBE)
+        self._tlp_high: int | None = None   # SND.NXT when the probe went (Linux tlp_high_seq): one per episode
+        self._tlp_retrans = False           # the probe was a retransmission
         self._dsack: tuple[int, int] | None = None  # a duplicate to report in the next ACK (RFC 2883)
         self._undo: Undo | None = None      # the last cwnd reduction, while D-SACKs may still undo it
         self._prr: PRR | None = None        # RFC 6937 state while in fast recovery (profile.prr)
