@@ -59,9 +59,17 @@ class Connection(FastPath):
         return syn
 
     # Events from the network and the application ------------------------------------------------------------
-    def receive(self, tcp: TCP, payload: bytes, now: int) -> list[Segment]:
-        """One arriving segment (checksum already verified); the segments to send in answer."""
+    def receive(self, tcp: TCP, payload: bytes, now: int, ce: bool = False) -> list[Segment]:
+        """One arriving segment (checksum already verified); the segments to send in answer. `ce`: its IP header
+        said Congestion Experienced (RFC 3168)."""
         self._now = now
+        if self._ecn_ok and payload:  # Linux tcp_ecn_accept_cwr, then tcp_ecn_check_ce
+            if int(tcp[6]) & 0x80:
+                self._ecn_ece = False
+            if ce and not self._ecn_ece:
+                self._ecn_ece = True
+                self._ack_now = True  # tcp_enter_quickack_mode
+                self._events.append(TCPEvent("ecn", now, {"phase": "ce", "seq": tcp[2]}))
         if self._ka_at is not None:
             self._ka_at = now + self.profile.keepalive_idle_ns
             self._ka_probes = 0

@@ -80,6 +80,12 @@ class Input(Recovery):
         if self.ts_ok:
             self.ts_recent = offer.tsval
         self.irs = tcp.seq
+        # RFC 3168 §6.1.1: a SYN with ECE and CWR asks for ECN, a SYN-ACK with ECE alone grants it
+        f = int(tcp.flags)
+        if f & ACK:
+            self._ecn_ok = profile.tcp_ecn == 1 and f & 0xC0 == 0x40
+        else:
+            self._ecn_ok = profile.tcp_ecn in (1, 2) and f & 0xC0 == 0xC0
         self.snd_wnd = self.max_snd_wnd = tcp.window  # a SYN's window is never scaled (RFC 7323 §2.2)
         self.snd_wl1, self.snd_wl2 = tcp.seq, self.iss
         self.rcv_nxt = self.last_ack_sent = seq_add(tcp.seq, 1)
@@ -392,6 +398,8 @@ class Input(Recovery):
                 dup = dsack_block(sack, ack)
                 if dup is not None:
                     self._dsack_received(dup)
+        if f & 0x40 and self._ecn_ok:  # ECE
+            self._ecn_echo()
         if self._tlp_high is not None:
             self._tlp_ack(ack, dup is not None, acked <= 0 and not plen and window == old_wnd
                           and (board.sacked_bytes() if board.blocks else 0) == sacked)

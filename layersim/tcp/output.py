@@ -15,7 +15,7 @@ __all__ = ["Output"]
 
 _tnew = tuple.__new__
 _F = tuple(TCPFlags(v) for v in range(256))  # flag values as members, built once
-FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+FIN, SYN, RST, PSH, ACK, ECE, CWR = 0x01, 0x02, 0x04, 0x08, 0x10, 0x40, 0x80
 _MASK = 0xFFFFFFFF
 _NOP = NOP()
 _new = object.__new__
@@ -85,13 +85,22 @@ class Output(TCB):
         else:
             options = data_options(None, 0, blocks) if blocks else ()
         rcv_nxt = self.rcv_nxt
+        ect = False
+        if self._ecn_ok:  # RFC 3168 §6.1: ECT(0) and CWR on new data only; ECE while the peer owes us a CWR
+            if payload and not retransmission:
+                ect = True
+                if self._ecn_cwr:
+                    self._ecn_cwr = False
+                    flags |= CWR
+            if self._ecn_ece:
+                flags |= ECE
         if flags & ACK:
             self.last_ack_sent = rcv_nxt
             self._delack_at = None
             self._unacked_bytes = 0
         tcp = _tnew(TCP, (self.local[1], self.remote[1], seq, rcv_nxt if flags & ACK else 0, None, 0, _F[flags],
                           self._window_field(), None, 0, options, None))
-        return make_segment(tcp, payload, self._df, False, retransmission)
+        return make_segment(tcp, payload, self._df, False, retransmission, ect)
 
     def _syn_segment(self, retransmission: bool) -> Segment:
         """Our SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED), with the negotiated or offered options."""
@@ -104,14 +113,14 @@ class Output(TCB):
                                   tsecr=self.ts_recent)
             seg_mss = self.mss - (TS_LENGTH if self.ts_ok else 0)
             window = syn_window(seg_mss, self.rcvq.capacity, profile.synack_window)
-            flags, ack = SYN | ACK, self.rcv_nxt
+            flags, ack = SYN | ACK | (ECE if self._ecn_ok else 0), self.rcv_nxt  # RFC 3168 §6.1.1
             self.rcv_adv = seq_add(self.rcv_nxt, window)
         else:
             wscale = min(profile.window_scale, profile.max_window_scale)
             tsval = self._tsval() if profile.timestamps else None
             options = syn_options(profile, self.mss, wscale=wscale, sack=profile.sack, tsval=tsval)
             window = syn_window(self.mss, self.rcvq.capacity, profile.syn_window)
-            flags, ack = SYN, 0
+            flags, ack = SYN | (ECE | CWR if profile.tcp_ecn == 1 else 0), 0  # an ECN-setup SYN (RFC 3168 §6.1.1)
         self._rcv_clamp = window
         tcp = _tnew(TCP, (self.local[1], self.remote[1], self.iss, ack, None, 0, _F[flags], window, None, 0,
                           options, None))
@@ -211,7 +220,7 @@ class Output(TCB):
         flags = int(tcp[6])
         if not flags & PSH:
             out[-1] = make_segment(_tnew(TCP, (*tcp[:6], _F[flags | PSH], *tcp[7:])), seg.payload, seg.df,
-                                   seg.ip_id_zero, seg.retransmission)
+                                   seg.ip_id_zero, seg.retransmission, seg.ect)
 
     def _output(self, out: list[Segment]) -> None:
         """Send what the windows, Nagle and the congestion window allow (RFC 9293 §3.8.6, RFC 5681, RFC 896)."""

@@ -55,6 +55,8 @@ class Profile:
     # Knobs named after the Linux sysctl or module parameter they model (so `sysctl net.ipv4.X=Y` maps onto them)
     tcp_slow_start_after_idle: bool  # net.ipv4.tcp_slow_start_after_idle 1: cwnd restarts after an idle RTO
     limited_transmit: bool           # RFC 3042: new data on the first two duplicate ACKs (Linux: always on)
+    tcp_ecn: int                     # net.ipv4.tcp_ecn 2: 1 asks for ECN (RFC 3168) in the SYN, 2 accepts when
+                                     # asked, 0 never
     tcp_early_retrans: int           # net.ipv4.tcp_early_retrans 3: tail loss probes (RFC 8985 §7) when >= 3
     tcp_dsack: bool                  # net.ipv4.tcp_dsack 1: report duplicates (RFC 2883), undo on D-SACKs
     prr: bool                        # RFC 6937 proportional rate reduction in recovery (Linux: always on)
@@ -108,8 +110,8 @@ LINUX = Profile(
     initial_rto_ns=1 * _S, min_rto_ns=200 * _MS, max_rto_ns=120 * _S, rto_formula="linux",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=False, syn_retries=6, synack_retries=5, data_retries=15,
     congestion_control="cubic", initial_cwnd_segments=10, slow_start_counts_bytes=True, dupack_threshold=3,
-    nagle_minshall=True, tcp_slow_start_after_idle=True, tcp_early_retrans=3, tcp_dsack=True, limited_transmit=True,
-    prr=True, hystart=True,
+    nagle_minshall=True, tcp_slow_start_after_idle=True, tcp_ecn=2, tcp_early_retrans=3, tcp_dsack=True,
+    limited_transmit=True, prr=True, hystart=True,
     hystart_detect=3, hystart_low_window=16, hystart_ack_delta_ns=2 * _MS,
     gso_bursts=True, gso_max_size=65536, tso_min_segs=2, tso_rtt_log=9, pacing_shift=10,
     pacing_ss_ratio=200, pacing_ca_ratio=120,
@@ -129,7 +131,7 @@ RFC = Profile(
     initial_rto_ns=1 * _S, min_rto_ns=1 * _S, max_rto_ns=60 * _S, rto_formula="rfc",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=True, syn_retries=5, synack_retries=5, data_retries=12,
     congestion_control="newreno", initial_cwnd_segments=3, slow_start_counts_bytes=False, dupack_threshold=3,
-    nagle_minshall=False, tcp_slow_start_after_idle=False, tcp_early_retrans=0, tcp_dsack=False,
+    nagle_minshall=False, tcp_slow_start_after_idle=False, tcp_ecn=0, tcp_early_retrans=0, tcp_dsack=False,
     limited_transmit=False, prr=False, hystart=False,
     hystart_detect=3, hystart_low_window=16, hystart_ack_delta_ns=2 * _MS,
     gso_bursts=False, gso_max_size=65536, tso_min_segs=2, tso_rtt_log=9, pacing_shift=10,

@@ -128,6 +128,23 @@ class Recovery(Output):
         elif pure_dupack:
             self._tlp_high = None
 
+    def _ecn_echo(self) -> None:
+        """An ACK with ECE (RFC 3168 §6.1.2): reduce as for a loss, once per window of data, without
+        retransmitting, and say so with CWR on the next new segment (Linux tcp_enter_cwr, CWR at once)."""
+        high = self._ecn_high
+        cc = self.cc
+        if cc.in_recovery or (high is not None and seq_lt(self.snd_una, high)):
+            return
+        mss = self._payload_room()
+        cc.enter_recovery(seq_sub(self.snd_max, self.snd_una), mss, cc.recover)  # the controller's ssthresh
+        cc.cwnd = cc.ssthresh
+        cc.in_recovery = False
+        cc.dupacks = 0
+        self._ecn_high = self.snd_max
+        self._ecn_cwr = True
+        self._events.append(TCPEvent("ecn", self._now, {"phase": "ece", "cwnd": cc.cwnd}))
+        self._cwnd_event("ecn")
+
     def _limited_transmit(self, mss: int, out: list[Segment]) -> None:
         """RFC 3042: the first two duplicate ACKs each let one new segment out, beyond cwnd but within the
         receiver's window, without changing cwnd (Linux gets the same from counting SACKed segments out of the

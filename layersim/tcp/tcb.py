@@ -34,6 +34,10 @@ class TCB:
         "_delack_at",
         "_df",
         "_dsack",
+        "_ecn_cwr",
+        "_ecn_ece",
+        "_ecn_high",
+        "_ecn_ok",
         "_events",
         "_ka_at",
         "_ka_probes",
@@ -174,6 +178,10 @@ class TCB:
         self._tlp_at: int | None = None     # the tail loss probe timer (RFC 8985 §7.2, Linux ICSK_TIME_LOSS_PROBE)
         self._tlp_high: int | None = None   # SND.NXT when the probe went (Linux tlp_high_seq): one per episode
         self._tlp_retrans = False           # the probe was a retransmission
+        self._ecn_ok = False                # RFC 3168 negotiated in the handshake
+        self._ecn_ece = False               # CE seen: ECE on every segment until a CWR (Linux TCP_ECN_DEMAND_CWR)
+        self._ecn_cwr = False               # ECE answered with a reduction: CWR on the next new data (QUEUE_CWR)
+        self._ecn_high: int | None = None   # one reduction per window of data (RFC 3168 §6.1.2)
         self._dsack: tuple[int, int] | None = None  # a duplicate to report in the next ACK (RFC 2883)
         self._undo: Undo | None = None      # the last cwnd reduction, while D-SACKs may still undo it
         self._prr: PRR | None = None        # RFC 6937 state while in fast recovery (profile.prr)
