@@ -97,6 +97,17 @@ class Scoreboard:
         """Offset just past the highest SACKed byte (0 when none)."""
         return self.blocks[-1][1] if self.blocks else 0
 
+    def lost_from(self, offset: int) -> int:
+        """Un-SACKed bytes from `offset` up to the highest SACKed byte (RFC 6675 holes not yet retransmitted)."""
+        lost = 0
+        for start, end in self.blocks:
+            if end <= offset:
+                continue
+            if start > offset:
+                lost += start - offset
+            offset = end
+        return lost
+
     def hole_from(self, offset: int) -> tuple[int, int] | None:
         """The first un-SACKed range at or after `offset` that lies below the highest SACKed byte."""
         for start, end in self.blocks:

@@ -33,6 +33,14 @@ class NewReno:
             return True
         return False
 
+    def on_sample(self, now: int, snd_una: int, snd_nxt: int, rtt_ns: int | None, mss: int,
+                  srtt_ns: int | None) -> bool:
+        """An ACK's RTT sample before cwnd grows (Reno: nothing to do); True when slow start ended here."""
+        return False
+
+    def on_tx_start(self, idle_ns: int, now: int) -> None:
+        """The application writes with nothing in flight, after `idle_ns` without sending (Reno: nothing to do)."""
+
     def enter_recovery(self, flight: int, mss: int, snd_max: int) -> None:
         """Three duplicate ACKs: halve, inflate by the three segments that left (RFC 6582 §3.2 step 2)."""
         self.ssthresh = max(flight // 2, 2 * mss)

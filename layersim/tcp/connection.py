@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 
 from layersim.tcp.fastpath import FastPath
+from layersim.tcp.idle import restart_after_idle
 from layersim.tcp.output import ACK, SENDING
 from layersim.tcp.profile import LINUX, Profile
 from layersim.tcp.reset import reset_for
@@ -58,9 +59,17 @@ class Connection(FastPath):
         return syn
 
     # Events from the network and the application ------------------------------------------------------------
-    def receive(self, tcp: TCP, payload: bytes, now: int) -> list[Segment]:
-        """One arriving segment (checksum already verified); the segments to send in answer."""
+    def receive(self, tcp: TCP, payload: bytes, now: int, ce: bool = False) -> list[Segment]:
+        """One arriving segment (checksum already verified); the segments to send in answer. `ce`: its IP header
+        said Congestion Experienced (RFC 3168)."""
         self._now = now
+        if self._ecn_ok and payload:  # Linux tcp_ecn_accept_cwr, then tcp_ecn_check_ce
+            if int(tcp[6]) & 0x80:
+                self._ecn_ece = False
+            if ce and not self._ecn_ece:
+                self._ecn_ece = True
+                self._ack_now = True  # tcp_enter_quickack_mode
+                self._events.append(TCPEvent("ecn", now, {"phase": "ce", "seq": tcp[2]}))
         if self._ka_at is not None:
             self._ka_at = now + self.profile.keepalive_idle_ns
             self._ka_probes = 0
@@ -83,8 +92,22 @@ class Connection(FastPath):
         taken = self.sndq.write(data)
         out: list[Segment] = []
         if taken:
+            if self.snd_una == self.snd_max and self.state in SENDING:
+                self._idle_restart(now)
             self._output(out)
         return taken, out
+
+    def _idle_restart(self, now: int) -> None:
+        """A write with nothing in flight: CUBIC moves its epoch past the idle time (CA_EVENT_TX_START), and after
+        more than an RTO of idle the cwnd restarts (Linux tcp_slow_start_after_idle_check)."""
+        idle = now - self._lsndtime
+        cc = self.cc
+        cc.on_tx_start(idle, now)
+        if self.profile.tcp_slow_start_after_idle and idle > self.rtt.rto_ns:
+            mss = self._payload_room()
+            cc.cwnd, cc.ssthresh = restart_after_idle(cc.cwnd, cc.ssthresh,
+                                                      self.profile.initial_cwnd_segments * mss, idle, self.rtt.rto_ns)
+            self._cwnd_event("restart after idle")
 
     def recv(self, max_bytes: int, now: int) -> tuple[bytes, list[Segment]]:
         """Read up to max_bytes in-order bytes; a window update goes out when reading opened the window enough."""
@@ -183,7 +206,7 @@ class Connection(FastPath):
     def next_deadline(self) -> int | None:
         """The earliest armed timer (retransmission, delayed ACK, persist, TIME-WAIT, keepalive), or None."""
         best = None
-        for at in (self._rto_at, self._delack_at, self._persist_at, self._close_at, self._ka_at):
+        for at in (self._rto_at, self._delack_at, self._persist_at, self._close_at, self._ka_at, self._tlp_at):
             if at is not None and (best is None or at < best):
                 best = at
         return best
@@ -197,8 +220,11 @@ class Connection(FastPath):
             self._transition(Event.TIMEOUT_2MSL if self.state is State.TIME_WAIT else Event.TIMEOUT)
             return out
         if self._rto_at is not None and self._rto_at <= now:
-            self._rto_at = None
+            self._rto_at = self._tlp_at = None
+            self._tlp_high = None  # Linux tcp_enter_loss: the probe episode ends with the timeout
             self._on_rto(out)
+        elif self._tlp_at is not None and self._tlp_at <= now:
+            self._on_tlp(out)
         if self._persist_at is not None and self._persist_at <= now:
             self._on_persist(out)
         if self._ka_at is not None and self._ka_at <= now:
@@ -225,8 +251,16 @@ class Connection(FastPath):
                 self._fail(errno.ETIMEDOUT, Event.TIMEOUT)
                 return
         else:
+            if self._retrans_stamp is None:  # the timer ran one RTO from the head's send (approximately)
+                self._retrans_stamp = self._now - self.rtt.rto_ns
+            # Linux retransmits_timed_out: with TCP_USER_TIMEOUT the time since the head's first send decides,
+            # from the second expiry on; without it, the retry count
+            if self.user_timeout_ns:
+                expired = self._retries > 0 and self._now - self._retrans_stamp >= self.user_timeout_ns
+            else:
+                expired = self._retries >= limit
             self._retries += 1
-            if self._retries > limit:
+            if expired:
                 self._fail(errno.ETIMEDOUT, Event.TIMEOUT)
                 return
         self.rtt.backoff()
@@ -240,12 +274,21 @@ class Connection(FastPath):
             mss = self._payload_room()
             cc.on_timeout(seq_sub(self.snd_max, self.snd_una), mss)
             cc.recover = self.snd_max  # RFC 6582 §4: no fast retransmit for losses from before the timeout
+            self._prr = None
+            self._undo = None  # Linux can undo an RTO too (F-RTO, tcp_try_undo_loss); not modelled
+            if self._send_times is not None:
+                self._send_times.clear()
+                self._send_times.retransmitted(self.snd_max)
             self.scoreboard.clear()
             self._cwnd_event("timeout")
             self.snd_nxt = self.snd_una  # go back: resend from the first unacknowledged byte
             self._retransmit_first(out, "rto")
             self.snd_nxt = self._rexmit_next
-        self._rto_at = self._now + self.rtt.rto_ns
+        rto = self.rtt.rto_ns
+        if self.user_timeout_ns and self._retrans_stamp is not None:
+            # Linux tcp_clamp_rto_to_user_timeout: the next expiry comes no later than the user timeout
+            rto = max(min(rto, self.user_timeout_ns - (self._now - self._retrans_stamp)), 1)
+        self._rto_at = self._now + rto
 
     def _on_persist(self, out: list[Segment]) -> None:
         """A zero-window probe (RFC 9293 §3.8.6.1), with the interval doubling like the RTO."""

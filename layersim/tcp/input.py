@@ -5,8 +5,10 @@ from __future__ import annotations
 import errno
 
 from layersim.tcp.cubic import controller
+from layersim.tcp.dsack import Undo, dsack_block
 from layersim.tcp.options import parse_offer
-from layersim.tcp.output import ACK, FIN, RST, SYN, Output
+from layersim.tcp.output import ACK, FIN, RST, SYN
+from layersim.tcp.recovery import Recovery
 from layersim.tcp.segment import Segment, TCPEvent
 from layersim.tcp.seq import seq_add, seq_le, seq_lt, seq_sub
 from layersim.tcp.states import Event, State, next_state
@@ -34,7 +36,7 @@ def timestamps_and_sack(options: tuple[TCPOption, ...]) -> tuple[Timestamps | No
     return ts, sack
 
 
-class Input(Output):
+class Input(Recovery):
     """Everything that happens when a segment arrives."""
 
     __slots__ = ()
@@ -46,13 +48,15 @@ class Input(Output):
         new = next_state(old, event, f"{self.local[1]}->{self.remote[1]}")
         self.state = new
         self._events.append(TCPEvent("state", self._now, {"old": old, "new": new, "event": event}))
+        if new is State.ESTABLISHED:
+            self._lsndtime = self._now  # Linux: no cwnd restart on the first data (tcp_finish_connect)
         if new is State.FIN_WAIT_2 and self._orphan and self.profile.fin_wait_2_timeout_ns is not None:
             self._close_at = self._now + self.profile.fin_wait_2_timeout_ns
         elif new is State.TIME_WAIT:
-            self._rto_at = self._persist_at = self._ka_at = self._delack_at = None
+            self._rto_at = self._persist_at = self._ka_at = self._delack_at = self._tlp_at = None
             self._close_at = self._now + self.profile.time_wait_ns
         elif new is State.CLOSED:
-            self._rto_at = self._persist_at = self._ka_at = self._delack_at = self._close_at = None
+            self._rto_at = self._persist_at = self._ka_at = self._delack_at = self._close_at = self._tlp_at = None
 
     def _fail(self, code: int | None, event: Event) -> None:
         """End the connection with an errno (None: ended without an error the application must see)."""
@@ -76,6 +80,12 @@ class Input(Output):
         if self.ts_ok:
             self.ts_recent = offer.tsval
         self.irs = tcp.seq
+        # RFC 3168 §6.1.1: a SYN with ECE and CWR asks for ECN, a SYN-ACK with ECE alone grants it
+        f = int(tcp.flags)
+        if f & ACK:
+            self._ecn_ok = profile.tcp_ecn == 1 and f & 0xC0 == 0x40
+        else:
+            self._ecn_ok = profile.tcp_ecn in (1, 2) and f & 0xC0 == 0xC0
         self.snd_wnd = self.max_snd_wnd = tcp.window  # a SYN's window is never scaled (RFC 7323 §2.2)
         self.snd_wl1, self.snd_wl2 = tcp.seq, self.iss
         self.rcv_nxt = self.last_ack_sent = seq_add(tcp.seq, 1)
@@ -148,6 +158,7 @@ class Input(Output):
         self._timed_seq = None
         self._rto_at = None
         self._retries = 0
+        self._retrans_stamp = None
         self._transition(Event.RCV_SYN_ACK)
         out.append(self._ack())
         self._output(out)
@@ -189,7 +200,11 @@ class Input(Output):
                 return  # never answer an RST
             if state is State.TIME_WAIT and f & FIN:
                 self._close_at = self._now + self.profile.time_wait_ns  # RFC 9293: restart the 2 MSL timeout
+            if plen and d < 0 and self.sack_ok and self.profile.tcp_dsack:
+                # RFC 2883 §4 / Linux tcp_send_dupack: data we already had, reported in a D-SACK block
+                self._dsack = (seq, seq_add(seq, plen) if seq_sub(seq_add(seq, plen), rcv_nxt) <= 0 else rcv_nxt)
             self._dupack(f, plen, out, "out of window")
+            self._dsack = None
             return
         if f & RST:  # RFC 5961 §3.2: only an exact match resets; in-window gets a challenge ACK
             if d == 0 or not self.profile.challenge_acks:
@@ -278,6 +293,7 @@ class Input(Output):
             self._rtt_from_echo(tcp)
         self._timed_seq = None
         self._retries = 0
+        self._retrans_stamp = None
         self._transition(Event.RCV_ACK_OF_SYN)
         ack = tcp.ack
         self.snd_una = ack
@@ -290,6 +306,8 @@ class Input(Output):
         """In-window data: append in order, or hold out of order; decide when to acknowledge."""
         rcv_nxt = self.rcv_nxt
         if d < 0:
+            if self.sack_ok and self.profile.tcp_dsack:  # Linux tcp_data_queue: the old part, in a D-SACK
+                self._dsack = (seq, rcv_nxt)
             payload = payload[-d:]
             seq = rcv_nxt
             d = 0
@@ -375,14 +393,27 @@ class Input(Output):
             if window and self._persist_at is not None:
                 self._persist_at = None
         board = self.scoreboard
+        sacked = board.sacked_bytes() if board.blocks else 0
+        dup = None
         if sack and self.sack_ok:
             limit = seq_sub(self.snd_max, self.snd_una)
             for left, right in sack:
                 board.add(left, right, limit)
+            if self.profile.tcp_dsack:
+                dup = dsack_block(sack, ack)
+                if dup is not None:
+                    self._dsack_received(dup)
+        if f & 0x40 and self._ecn_ok:  # ECE
+            self._ecn_echo()
+        if self._tlp_high is not None:
+            self._tlp_ack(ack, dup is not None, acked <= 0 and not plen and window == old_wnd
+                          and (board.sacked_bytes() if board.blocks else 0) == sacked)
+        prr = self._prr
         cc = self.cc
         if acked > 0:
             mss = self._payload_room()
             self._retries = 0
+            self._retrans_stamp = None
             self.sndq.acknowledge(ack)
             self.snd_una = ack
             if seq_lt(self.snd_nxt, ack):
@@ -401,7 +432,16 @@ class Input(Output):
             rtt = self.rtt
             if rtt.backoffs:
                 rtt.reset_backoff()
-            if cc.in_recovery:
+            times = self._send_times
+            if times is not None and cc.on_sample(self._now, ack, self.snd_nxt, times.acked(ack, self._now), mss,
+                                                  rtt.srtt_ns):
+                self._cwnd_event("hystart")  # Linux tcp_cubic hystart_update: ssthresh = cwnd
+            if prr is not None:
+                if seq_le(cc.recover, ack):
+                    self._end_recovery()
+                else:
+                    self._prr_ack(acked + board.sacked_bytes() - sacked, acked, out)
+            elif cc.in_recovery:
                 if seq_le(cc.recover, ack):
                     cc.full_ack(seq_sub(self.snd_max, ack), mss)
                     self._events.append(TCPEvent("recovery", self._now, {"phase": "exit", "recover": cc.recover}))
@@ -417,12 +457,22 @@ class Input(Output):
                 if cc.on_ack(acked, mss, self._now, rtt.srtt_ns):
                     self._cwnd_event("congestion avoidance")
             self._rto_at = None if ack == self.snd_max else self._now + rtt.rto_ns
-        elif (not plen and not f & (SYN | FIN) and window == old_wnd and ack != self.snd_max
-              and self._persist_at is None):
-            # RFC 5681 §2 duplicate ACK; not the answer to a zero-window probe (its byte is not lost data: FreeBSD's
-            # tcp_input counts duplicate ACKs only while the retransmission timer, not the persist timer, runs)
+            if self._rto_at is None:
+                self._tlp_at = None
+            elif self.profile.tcp_early_retrans >= 3 and self._prr is None and not cc.in_recovery:
+                self._schedule_tlp(True)
+        elif ack != self.snd_max and self._persist_at is None and (
+                (not plen and not f & (SYN | FIN) and window == old_wnd)
+                or (sack and board.blocks and board.sacked_bytes() > sacked)):
+            # RFC 5681 §2 duplicate ACK, or RFC 6675 §2's: one that SACKs new data, whatever else it carries; not the
+            # answer to a zero-window probe (its byte is not lost data: FreeBSD's tcp_input counts duplicate ACKs
+            # only while the retransmission timer, not the persist timer, runs)
             cc.dupacks += 1
             mss = self._payload_room()
+            delivered = board.sacked_bytes() - sacked if self.sack_ok else mss  # RFC 6937 DeliveredData
+            if prr is not None:
+                self._prr_ack(delivered, 0, out)
+                return
             if cc.in_recovery:  # one segment out per duplicate ACK: a SACK hole if there is one, else new data
                 if not (self.sack_ok and self._retransmit_hole(out)):
                     cc.cwnd += mss  # RFC 6582 §3.2 step 4: inflate by the segment that left the network
@@ -430,7 +480,16 @@ class Input(Output):
             threshold = self.profile.dupack_threshold
             lost = cc.dupacks >= threshold or (self.sack_ok and board.sacked_bytes() > (threshold - 1) * mss)
             if lost and seq_lt(cc.recover, ack):  # RFC 6582 §3.2 step 1: not after a timeout's recovery
+                prior = cc.cwnd
+                if self.profile.tcp_dsack:
+                    self._undo = Undo(self.snd_una, prior, cc.ssthresh)
                 cc.enter_recovery(seq_sub(self.snd_max, self.snd_una), mss, self.snd_max)
                 self._events.append(TCPEvent("recovery", self._now, {"phase": "enter", "recover": cc.recover}))
+                if self.profile.prr:
+                    self._start_prr(prior, mss)
+                    self._prr_ack(delivered, 0, out)
+                    return
                 self._cwnd_event("fast retransmit")
                 self._retransmit_first(out, "fast")
+            elif not lost and self.profile.limited_transmit and cc.dupacks < threshold:
+                self._limited_transmit(mss, out)

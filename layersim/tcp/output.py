@@ -7,6 +7,7 @@ from layersim.tcp.segment import Segment, TCPEvent, make_segment
 from layersim.tcp.seq import seq_add, seq_lt, seq_sub
 from layersim.tcp.states import State
 from layersim.tcp.tcb import TCB
+from layersim.tcp.tlp import probe_timeout
 from layersim.wire.tcp import TCP, TCPFlags
 from layersim.wire.tcp_options import NOP, Timestamps
 
@@ -14,7 +15,7 @@ __all__ = ["Output"]
 
 _tnew = tuple.__new__
 _F = tuple(TCPFlags(v) for v in range(256))  # flag values as members, built once
-FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+FIN, SYN, RST, PSH, ACK, ECE, CWR = 0x01, 0x02, 0x04, 0x08, 0x10, 0x40, 0x80
 _MASK = 0xFFFFFFFF
 _NOP = NOP()
 _new = object.__new__
@@ -69,6 +70,9 @@ class Output(TCB):
     def _segment(self, seq: int, flags: int, payload: bytes = b"", retransmission: bool = False) -> Segment:
         """A segment of the synchronized states: ACK of RCV.NXT, our window, timestamps and SACK blocks."""
         blocks = self.rcvq.sack_blocks() if self.sack_ok and self.rcvq.ooo else None
+        if self._dsack is not None and not payload:  # RFC 2883 §4: the D-SACK block first, once
+            blocks = [self._dsack, *(blocks or ())]
+            self._dsack = None
         if self.ts_ok:
             tsval = (self._now * self.profile.ts_hz // 1_000_000_000 + self.ts_offset) & _MASK
             if blocks is None:
@@ -81,13 +85,22 @@ class Output(TCB):
         else:
             options = data_options(None, 0, blocks) if blocks else ()
         rcv_nxt = self.rcv_nxt
+        ect = False
+        if self._ecn_ok:  # RFC 3168 §6.1: ECT(0) and CWR on new data only; ECE while the peer owes us a CWR
+            if payload and not retransmission:
+                ect = True
+                if self._ecn_cwr:
+                    self._ecn_cwr = False
+                    flags |= CWR
+            if self._ecn_ece:
+                flags |= ECE
         if flags & ACK:
             self.last_ack_sent = rcv_nxt
             self._delack_at = None
             self._unacked_bytes = 0
         tcp = _tnew(TCP, (self.local[1], self.remote[1], seq, rcv_nxt if flags & ACK else 0, None, 0, _F[flags],
                           self._window_field(), None, 0, options, None))
-        return make_segment(tcp, payload, self._df, False, retransmission)
+        return make_segment(tcp, payload, self._df, False, retransmission, ect)
 
     def _syn_segment(self, retransmission: bool) -> Segment:
         """Our SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED), with the negotiated or offered options."""
@@ -100,14 +113,14 @@ class Output(TCB):
                                   tsecr=self.ts_recent)
             seg_mss = self.mss - (TS_LENGTH if self.ts_ok else 0)
             window = syn_window(seg_mss, self.rcvq.capacity, profile.synack_window)
-            flags, ack = SYN | ACK, self.rcv_nxt
+            flags, ack = SYN | ACK | (ECE if self._ecn_ok else 0), self.rcv_nxt  # RFC 3168 §6.1.1
             self.rcv_adv = seq_add(self.rcv_nxt, window)
         else:
             wscale = min(profile.window_scale, profile.max_window_scale)
             tsval = self._tsval() if profile.timestamps else None
             options = syn_options(profile, self.mss, wscale=wscale, sack=profile.sack, tsval=tsval)
             window = syn_window(self.mss, self.rcvq.capacity, profile.syn_window)
-            flags, ack = SYN, 0
+            flags, ack = SYN | (ECE | CWR if profile.tcp_ecn == 1 else 0), 0  # an ECN-setup SYN (RFC 3168 §6.1.1)
         self._rcv_clamp = window
         tcp = _tnew(TCP, (self.local[1], self.remote[1], self.iss, ack, None, 0, _F[flags], window, None, 0,
                           options, None))
@@ -150,12 +163,38 @@ class Output(TCB):
         flags = ACK | (FIN if fin else 0) | (PSH if n and seq_add(seq, n) == end else 0)
         retrans = seq_lt(seq, self.snd_max)
         out.append(self._segment(seq, flags, payload, retrans))
+        self._lsndtime = self._now  # Linux tcp_event_data_sent
         if reason is not None:
             self._events.append(TCPEvent("retransmit", self._now, {"seq": seq, "length": n, "reason": reason}))
         end = seq_add(seq, n + fin)
+        if retrans and self._undo is not None:
+            self._undo.retrans += 1
+        times = self._send_times
+        if times is not None:
+            if retrans:
+                times.retransmitted(end)
+            else:
+                times.sent(end, self._now)
         if seq_lt(self.snd_max, end):  # a retransmission with more room than the original can carry new bytes
             self.snd_max = end
         return n + fin
+
+    def _pipe(self, mss: int) -> int:
+        """RFC 6675 §4 pipe (Linux tcp_packets_in_flight): bytes sent, not acknowledged, not SACKed, and not
+        presumed lost unless retransmitted. Every hole below the highest SACK counts as lost (RACK's view once the
+        reordering window has passed); without SACK the duplicate ACKs stand for segments that left."""
+        una = self.snd_una
+        outstanding = seq_sub(self.snd_nxt, una)
+        done = seq_sub(self._rexmit_next, una)  # retransmitted in this recovery up to here
+        if done < 0:
+            done = 0
+        board = self.scoreboard
+        if self.sack_ok and board.blocks:
+            return outstanding - board.sacked_bytes() - board.lost_from(done)
+        prr = self._prr
+        gone = prr.reno_sacked if prr is not None else 0
+        head_lost = 0 if done else min(mss, outstanding)
+        return max(outstanding - gone - head_lost, 0)
 
     def _gso_burst(self, mss: int) -> int:
         """Segments Linux puts in the next GSO skb: at most half the cwnd (tcp_cwnd_test) and the TSO autosize."""
@@ -181,7 +220,7 @@ class Output(TCB):
         flags = int(tcp[6])
         if not flags & PSH:
             out[-1] = make_segment(_tnew(TCP, (*tcp[:6], _F[flags | PSH], *tcp[7:])), seg.payload, seg.df,
-                                   seg.ip_id_zero, seg.retransmission)
+                                   seg.ip_id_zero, seg.retransmission, seg.ect)
 
     def _output(self, out: list[Segment]) -> None:
         """Send what the windows, Nagle and the congestion window allow (RFC 9293 §3.8.6, RFC 5681, RFC 896)."""
@@ -191,6 +230,7 @@ class Output(TCB):
         sndq = self.sndq
         room = self._payload_room()
         bursts = self.profile.gso_bursts
+        start_nxt = self.snd_nxt
         burst = limit = 0  # segments in the GSO burst being sent, and how many it may take
         while True:
             snd_nxt = self.snd_nxt
@@ -203,6 +243,9 @@ class Output(TCB):
             cwnd = self.cc.cwnd
             wnd = self.snd_wnd if self.snd_wnd < cwnd else cwnd
             usable = wnd - flight
+            if self._prr is not None:  # in recovery cwnd bounds the pipe (RFC 6675), the window what is outstanding
+                pipe_room = cwnd - self._pipe(room)
+                usable = self.snd_wnd - flight if self.snd_wnd - flight < pipe_room else pipe_room
             n = remaining if remaining < room else room
             if n > usable:
                 n = usable if usable > 0 else 0
@@ -239,6 +282,19 @@ class Output(TCB):
             self._persist_at = None
         if burst > 1:
             self._push_last(out)
+        if self.snd_nxt != start_nxt and self._prr is None and self.profile.tcp_early_retrans >= 3:
+            self._schedule_tlp(False)
+
+    def _schedule_tlp(self, on_ack: bool) -> None:
+        """Arm the tail loss probe (Linux tcp_schedule_loss_probe): SACK on, data out, not recovering, one probe
+        per episode. From an ACK the RTO bound is the minimum RTO (Linux's `advanced`), else the RTO's time left."""
+        if (not self.sack_ok or self.snd_una == self.snd_max or self._tlp_high is not None
+                or self.snd_nxt != self.snd_max or self.rtt.backoffs or self._rto_at is None):
+            self._tlp_at = None
+            return
+        one = seq_sub(self.snd_max, self.snd_una) <= self._payload_room()
+        left = self.profile.min_rto_ns if on_ack else self._rto_at - self._now
+        self._tlp_at = self._now + probe_timeout(self.rtt.srtt_ns, one, left)
 
     def _retransmit_first(self, out: list[Segment], reason: str) -> None:
         """Retransmit one segment at SND.UNA (fast retransmit, partial ACK, RTO)."""
@@ -248,7 +304,7 @@ class Output(TCB):
         if self._rto_at is None:
             self._rto_at = self._now + self.rtt.rto_ns
 
-    def _retransmit_hole(self, out: list[Segment]) -> bool:
+    def _retransmit_hole(self, out: list[Segment], reason: str = "sack") -> bool:
         """In recovery: retransmit the next un-SACKed segment below the highest SACKed byte (RFC 6675 NextSeg)."""
         board = self.scoreboard
         start = max(seq_sub(self._rexmit_next, self.snd_una), 0)
@@ -256,7 +312,7 @@ class Output(TCB):
         if hole is None:
             return False
         seq = seq_add(self.snd_una, hole[0])
-        used = self._send_range(seq, min(hole[1] - hole[0], self._payload_room()), out, "sack")
+        used = self._send_range(seq, min(hole[1] - hole[0], self._payload_room()), out, reason)
         self._rexmit_next = seq_add(seq, used)
         return used > 0
 

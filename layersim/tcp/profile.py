@@ -52,6 +52,18 @@ class Profile:
     slow_start_counts_bytes: bool    # True: cwnd += bytes acked (Linux packet counting); False: RFC 3465 L=1
     dupack_threshold: int            # fast retransmit after this many duplicate ACKs
     nagle_minshall: bool             # Linux: hold a small segment only while an earlier small one is unacked
+    # Knobs named after the Linux sysctl or module parameter they model (so `sysctl net.ipv4.X=Y` maps onto them)
+    tcp_slow_start_after_idle: bool  # net.ipv4.tcp_slow_start_after_idle 1: cwnd restarts after an idle RTO
+    limited_transmit: bool           # RFC 3042: new data on the first two duplicate ACKs (Linux: always on)
+    tcp_ecn: int                     # net.ipv4.tcp_ecn 2: 1 asks for ECN (RFC 3168) in the SYN, 2 accepts when
+                                     # asked, 0 never
+    tcp_early_retrans: int           # net.ipv4.tcp_early_retrans 3: tail loss probes (RFC 8985 §7) when >= 3
+    tcp_dsack: bool                  # net.ipv4.tcp_dsack 1: report duplicates (RFC 2883), undo on D-SACKs
+    prr: bool                        # RFC 6937 proportional rate reduction in recovery (Linux: always on)
+    hystart: bool                    # tcp_cubic module parameter hystart 1 (RFC 9438 §4.10): leave slow start early
+    hystart_detect: int              # hystart_detect 3: HYSTART_ACK_TRAIN (1) | HYSTART_DELAY (2)
+    hystart_low_window: int          # hystart_low_window 16: no HyStart below this cwnd (segments)
+    hystart_ack_delta_ns: int        # hystart_ack_delta_us 2000: ACKs closer than this form a train
     # Linux's GSO bursts: data leaves in skbs of at most half the cwnd (tcp_cwnd_test) and the TSO autosize
     # (tcp_tso_autosize: about 1 ms at the pacing rate), and a burst of more than one segment carries PSH on its
     # last segment (__tcp_transmit_skb forces it for the receiver's GRO). The pacing rate is
@@ -74,7 +86,12 @@ class Profile:
     invalid_ratelimit_ns: int        # at most one ACK per this interval answers out-of-window or invalid segments
                                      # (Linux tcp_invalid_ratelimit 500 ms, tcp_oow_rate_limited; RFC 5961 §7)
     # Buffers, persist, keepalive, TIME-WAIT ------------------------------------------------------------------
-    rcvbuf: int                      # receive buffer bytes (data) by default
+    rcvbuf: int                      # receive buffer bytes by default (net.ipv4.tcp_rmem's middle value)
+    rcv_scaling_ratio: int           # /256: the part of rcvbuf the window may offer, the rest being the buffer
+                                     # overhead of the skbs holding the data (Linux 6.x tcp_win_from_space with
+                                     # tp->scaling_ratio = skb len / truesize, tcp_measure_rcv_mss; it replaced
+                                     # tcp_adv_win_scale). 154: 1448-byte segments on veth; the window stops at
+                                     # 131072 * 154 / 256 = 77 KiB, as in the recorded captures. 256: no overhead
     sndbuf: int                      # send buffer bytes by default
     zero_window_probe: str           # "old_seq": Linux's ACK with SEQ = SND.UNA - 1 | "one_byte": RFC 9293 §3.8.6.1
     max_persist_ns: int              # persist timer backoff cap
@@ -93,12 +110,15 @@ LINUX = Profile(
     initial_rto_ns=1 * _S, min_rto_ns=200 * _MS, max_rto_ns=120 * _S, rto_formula="linux",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=False, syn_retries=6, synack_retries=5, data_retries=15,
     congestion_control="cubic", initial_cwnd_segments=10, slow_start_counts_bytes=True, dupack_threshold=3,
-    nagle_minshall=True, gso_bursts=True, gso_max_size=65536, tso_min_segs=2, tso_rtt_log=9, pacing_shift=10,
+    nagle_minshall=True, tcp_slow_start_after_idle=True, tcp_ecn=2, tcp_early_retrans=3, tcp_dsack=True,
+    limited_transmit=True, prr=True, hystart=True,
+    hystart_detect=3, hystart_low_window=16, hystart_ack_delta_ns=2 * _MS,
+    gso_bursts=True, gso_max_size=65536, tso_min_segs=2, tso_rtt_log=9, pacing_shift=10,
     pacing_ss_ratio=200, pacing_ca_ratio=120,
     delayed_ack_ns=40 * _MS, quickack_segments=16, ack_every_segments=2, rcv_window_growth=True,
     delay_ack_of_fin=True, ack_unsent_data_reply=False, challenge_acks=True,
     invalid_ratelimit_ns=500 * _MS,
-    rcvbuf=131072, sndbuf=262144, zero_window_probe="old_seq", max_persist_ns=120 * _S,
+    rcvbuf=131072, rcv_scaling_ratio=154, sndbuf=262144, zero_window_probe="old_seq", max_persist_ns=120 * _S,
     keepalive_idle_ns=7200 * _S, keepalive_interval_ns=75 * _S, keepalive_probes=9, time_wait_ns=60 * _S,
     fin_wait_2_timeout_ns=60 * _S,
 )
@@ -111,12 +131,15 @@ RFC = Profile(
     initial_rto_ns=1 * _S, min_rto_ns=1 * _S, max_rto_ns=60 * _S, rto_formula="rfc",
     clock_granularity_ns=1 * _MS, rtt_from_timestamps=True, syn_retries=5, synack_retries=5, data_retries=12,
     congestion_control="newreno", initial_cwnd_segments=3, slow_start_counts_bytes=False, dupack_threshold=3,
-    nagle_minshall=False, gso_bursts=False, gso_max_size=65536, tso_min_segs=2, tso_rtt_log=9, pacing_shift=10,
+    nagle_minshall=False, tcp_slow_start_after_idle=False, tcp_ecn=0, tcp_early_retrans=0, tcp_dsack=False,
+    limited_transmit=False, prr=False, hystart=False,
+    hystart_detect=3, hystart_low_window=16, hystart_ack_delta_ns=2 * _MS,
+    gso_bursts=False, gso_max_size=65536, tso_min_segs=2, tso_rtt_log=9, pacing_shift=10,
     pacing_ss_ratio=200, pacing_ca_ratio=120,
     delayed_ack_ns=200 * _MS, quickack_segments=0, ack_every_segments=2, rcv_window_growth=False,
     delay_ack_of_fin=False, ack_unsent_data_reply=True, challenge_acks=True,
     invalid_ratelimit_ns=500 * _MS,
-    rcvbuf=65535 * 2, sndbuf=65535 * 4, zero_window_probe="one_byte", max_persist_ns=60 * _S,
+    rcvbuf=65535 * 2, rcv_scaling_ratio=256, sndbuf=65535 * 4, zero_window_probe="one_byte", max_persist_ns=60 * _S,
     keepalive_idle_ns=7200 * _S, keepalive_interval_ns=75 * _S, keepalive_probes=9, time_wait_ns=240 * _S,
     fin_wait_2_timeout_ns=None,
 )

@@ -19,31 +19,38 @@ class Segment:
     df: bool
     ip_id_zero: bool
     retransmission: bool
+    ect: bool = False  # ECT(0) in the IP header (RFC 3168 §6.1.1: new data of an ECN-capable connection)
 
 
 _new = object.__new__
-_SET = tuple(getattr(Segment, name).__set__ for name in ("tcp", "payload", "df", "ip_id_zero", "retransmission"))
+_SET = tuple(getattr(Segment, name).__set__ for name in ("tcp", "payload", "df", "ip_id_zero", "retransmission",
+                                                         "ect"))
 
 
-def make_segment(tcp: TCP, payload: bytes, df: bool, ip_id_zero: bool, retransmission: bool) -> Segment:
+def make_segment(tcp: TCP, payload: bytes, df: bool, ip_id_zero: bool, retransmission: bool,
+                 ect: bool = False) -> Segment:
     """Segment(...) without the frozen dataclass __init__ (a third of its cost, on the per-segment path)."""
     seg = _new(Segment)
-    set_tcp, set_payload, set_df, set_id, set_rtx = _SET
+    set_tcp, set_payload, set_df, set_id, set_rtx, set_ect = _SET
     set_tcp(seg, tcp)
     set_payload(seg, payload)
     set_df(seg, df)
     set_id(seg, ip_id_zero)
     set_rtx(seg, retransmission)
+    set_ect(seg, ect)
     return seg
 
 
 # TCPEvent.kind values and their details:
 EVENT_KINDS = {
     "state": "{'old': State, 'new': State, 'event': Event}",
-    "retransmit": "{'seq': int, 'length': int, 'reason': 'rto' | 'fast' | 'sack' | 'recovery' | 'syn'}",
+    "retransmit": "{'seq': int, 'length': int, 'reason': 'rto' | 'fast' | 'sack' | 'recovery' | 'tlp' | 'syn'}",
     "rto": "{'rto_ns': int, 'backoff': int}: the retransmission timer fired",
     "rtt": "{'sample_ns': int, 'srtt_ns': int, 'rttvar_ns': int, 'rto_ns': int}",
     "cwnd": "{'cwnd': int, 'ssthresh': int, 'reason': str}: bytes; once per RTT sample and at every loss event",
+    "tlp": "{'seq': int, 'new': bool}: a tail loss probe (RFC 8985 §7): new data, or the last segment again",
+    "ecn": "{'phase': 'ece' | 'ce', ...}: congestion experienced (RFC 3168): reported to us, or seen by us",
+    "dsack": "{'left': int, 'right': int}: the peer reported a duplicate (RFC 2883)",
     "recovery": "{'phase': 'enter' | 'exit', 'recover': int}: NewReno fast recovery (RFC 6582)",
     "rst": "{'direction': 'sent' | 'received', 'reason': str}",
     "challenge_ack": "{'reason': str}: RFC 5961 challenge ACK for an in-window RST or SYN",

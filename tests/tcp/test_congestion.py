@@ -12,7 +12,8 @@ from layersim.tcp.congestion import NewReno
 from tests.tcp.pair import MS, TCPPair, drop_where
 
 MSS = 1000
-NO_SACK = replace(LINUX, sack=False, congestion_control="newreno")  # these are RFC 5681/6582 NewReno tests
+NO_SACK = replace(LINUX, sack=False, congestion_control="newreno", prr=False,  # RFC 5681/6582 NewReno tests
+                  limited_transmit=False)
 
 
 def in_avoidance(cwnd: int = 10 * MSS) -> NewReno:

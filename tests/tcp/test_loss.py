@@ -11,7 +11,8 @@ from layersim.wire.tcp_options import SACK
 from tests.tcp.pair import MS, TCPPair, drop_where
 
 S = 1_000_000_000
-NO_SACK = replace(LINUX, sack=False, congestion_control="newreno")  # RFC 5681/6582 NewReno numbers
+NO_SACK = replace(LINUX, sack=False, congestion_control="newreno", prr=False,  # RFC 5681/6582 NewReno numbers
+                  limited_transmit=False)
 
 
 def data_index(k: int):

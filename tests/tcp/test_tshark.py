@@ -75,4 +75,5 @@ def test_tshark_flags_exactly_our_retransmissions(tmp_path):
     # tshark's timing heuristic calls "out-of-order"; either way it is flagged at exactly our frames.
     theirs = {n for n, message in flags.items() if "etransmission" in message or "out-of-order" in message}
     assert len(ours) >= 3 and theirs == ours
-    assert all("Duplicate ACK" in m for n, m in flags.items() if n not in ours)
+    # the receiver's 77 KiB window fills behind the holes: its window updates when the reader catches up
+    assert all("Duplicate ACK" in m or m == "TCP window update" for n, m in flags.items() if n not in ours)

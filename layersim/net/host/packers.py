@@ -48,7 +48,7 @@ class SegmentInput(Protocol):
     """Where a checked TCP segment goes (a host's TCP stack is one)."""
 
     def segment_in(self, iface: Interface, src: int, dst: int, tcp: TCP, payload: bytes, packet_id: int | None,
-                   now: int, ip_bytes: bytes | None = None) -> list[Any]: ...
+                   now: int, ip_bytes: bytes | None = None, ce: bool = False) -> list[Any]: ...
 
 
 class PackerHost(Protocol):
@@ -145,8 +145,10 @@ _TCP = struct.Struct("!HHIIBBHHH")
 _NO_STATE = DecodeState()  # the TCP header alone: its checksum is verified here, not by the layer
 
 
-def tcp_send(host: PackerHost, plan: Plan, tcp: TCP, payload: bytes, dst: int, note: tuple[Any, ...]) -> bool:
-    """Pack and send one TCP segment as `plan` says (as `udp_send`); False leaves it to the general path."""
+def tcp_send(host: PackerHost, plan: Plan, tcp: TCP, payload: bytes, dst: int, note: tuple[Any, ...],
+             ecn: int = 0) -> bool:
+    """Pack and send one TCP segment as `plan` says (as `udp_send`), with IP ECN codepoint `ecn` (the TOS byte's
+    low bits); False leaves it to the general path."""
     options = b"".join([o.encode() for o in tcp[10]]) if tcp[10] else b""
     if len(options) & 3:
         options += bytes(4 - (len(options) & 3))
@@ -167,7 +169,7 @@ def tcp_send(host: PackerHost, plan: Plan, tcp: TCP, payload: bytes, dst: int, n
         + int(flags) + window + urgent + (int.from_bytes(options, "big") % 0xFFFF if options else 0)
     checksum = internet_checksum(payload, pseudo + 6 + tcp_length + head_sum)
     header = _TCP.pack(sport, dport, seq, ack, offset_flags, int(flags), window, checksum, urgent)
-    ip = _ip_header(0, total, plan.ident, 0x4000 if plan.df_bit(total) else 0, 64, 6, src, dst, pseudo)
+    ip = _ip_header(ecn, total, plan.ident, 0x4000 if plan.df_bit(total) else 0, 64, 6, src, dst, pseudo)
     _emit(host, out, b"".join((mac, out.mac, _ETH_IPV4, ip, header, options, payload)), note, now)
     return True
 
@@ -198,5 +200,6 @@ def tcp_receive(host: PackerHost, iface: Interface, frame: bytes, packet_id: int
     if trace.keep_events:
         trace.add(now, host.name, iface.name, _DELIVER, frame[14:end] if trace.keep_frames else None, packet_id,
                   ("TCP",))
-    host.tcp.segment_in(iface, src, dst, tcp, frame[payload_start:end], packet_id, now)  # type: ignore[arg-type]
+    host.tcp.segment_in(iface, src, dst, tcp, frame[payload_start:end], packet_id, now,  # type: ignore[arg-type]
+                        ce=frame[15] & 3 == 3)
     return True

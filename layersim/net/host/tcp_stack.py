@@ -62,7 +62,7 @@ class TcpHost(PackerHost, Protocol):
     def send_ip(self, dst: IPv4Address | str, upper: Layer | Packet | bytes, *, ttl: int = 64,
                 df: bool | None = True, dscp: int = 0, src: IPv4Address | None = None, note: Any = None,
                 protocol: int | None = None, packet_id: int | None = None, ip_id: int | None = None,
-                plan: Plan | None = None) -> bool: ...
+                plan: Plan | None = None, ecn: int = 0) -> bool: ...
 
 
 class Endpoint:
@@ -236,14 +236,16 @@ class TcpStack:
         """A segment for this host (the general path): to its connection, to a listener, or answered with RST."""
         ip = packet[IPv4]
         return self.segment_in(iface, int(ip.src), int(ip.dst), packet[TCP], packet.payload_of(TCP), packet_id, now,
-                               ip_bytes)
+                               ip_bytes, ce=ip.ecn == 3)
 
     def segment_in(self, iface: Interface, src: int, dst: int, tcp: TCP, payload: bytes, packet_id: int | None,
-                   now: int, ip_bytes: bytes | None = None) -> list[Action]:
-        """One checked segment from src to dst: to its connection, to a listener, or answered with an RST."""
+                   now: int, ip_bytes: bytes | None = None, ce: bool = False) -> list[Action]:
+        """One checked segment from src to dst: to its connection, to a listener, or answered with an RST. `ce`: the
+        IP header's ECN field said Congestion Experienced."""
         endpoint = self.connections.get((dst, tcp.dport, src, tcp.sport))
         if endpoint is not None:
-            self.settle(endpoint, endpoint.conn.receive(tcp, payload, now))
+            conn = endpoint.conn
+            self.settle(endpoint, conn.receive(tcp, payload, now, True) if ce else conn.receive(tcp, payload, now))
             return []
         listening = self.listeners.get((dst, tcp.dport)) or self.listeners.get((0, tcp.dport))
         if listening is not None and not listening.closed:
@@ -353,10 +355,11 @@ class TcpStack:
         # is locked at its floor (ip_dont_fragment), where the routers then fragment it
         df = None if segment.df else False
         plan = host.plan_output(dst, df=df, src=src, ip_id=ip_id)
-        if plan is not None and tcp_send(host, plan, tcp, segment.payload, dst, note):
+        ecn = 2 if segment.ect else 0  # ECT(0) (RFC 3168 §5)
+        if plan is not None and tcp_send(host, plan, tcp, segment.payload, dst, note, ecn):
             return
         host.send_ip(IPv4Address(dst), tcp / segment.payload if segment.payload else tcp, df=df,
-                     src=IPv4Address(src), ip_id=ip_id, note=note, plan=plan)
+                     src=IPv4Address(src), ip_id=ip_id, note=note, plan=plan, ecn=ecn)
 
     # Looking --------------------------------------------------------------------------------------------------
     def netstat(self) -> str:

@@ -345,7 +345,7 @@ class IPNode(Node):
     def send_ip(self, dst: IPv4Address | str, upper: Layer | Packet | bytes, *, ttl: int = 64,
                 df: bool | None = True, dscp: int = 0, src: IPv4Address | None = None, note: Any = None,
                 protocol: int | None = None, packet_id: int | None = None, ip_id: int | None = None,
-                plan: Plan | None = None) -> bool:
+                plan: Plan | None = None, ecn: int = 0) -> bool:
         """Send a locally made packet (the layers above IPv4) to `dst`; False if there is no route.
 
         `df`: True sets Don't Fragment, False never, None when the packet fits the path MTU (else fragments).
@@ -355,12 +355,12 @@ class IPNode(Node):
         value = int(dst)
         if value >> 24 == 127 or value in self.own_ints:  # to itself: the loopback, never the wire
             header = IPv4(src=src or (dst if value >> 24 != 127 else IPv4Address("127.0.0.1")), dst=dst, ttl=ttl,
-                          dscp=dscp, identification=self.output.take_ip_id() if ip_id is None else ip_id,
+                          dscp=dscp, ecn=ecn, identification=self.output.take_ip_id() if ip_id is None else ip_id,
                           protocol=protocol, flags=IPv4Flags.DF if df is not False else IPv4Flags(0))
             self.clock.at(self.clock.now, self._loopback_in, (header / upper).encode(), packet_id)
             return True
-        actions = self.output.send(dst, upper, packet_id, self.clock.now, ttl=ttl, df=df, dscp=dscp, src=src,
-                                   note=note, protocol=protocol, ip_id=ip_id, plan=plan)
+        actions = self.output.send(dst, upper, packet_id, self.clock.now, ttl=ttl, df=df, dscp=dscp, ecn=ecn,
+                                   src=src, note=note, protocol=protocol, ip_id=ip_id, plan=plan)
         self.perform(actions)
         return actions[0][0] == OUTPUT
 
