@@ -21,7 +21,7 @@ from layersim.net.engine.process import current_process, wait_until
 from layersim.net.host.datagram_sockets import address_int
 from layersim.net.host.socketapi.arguments import c_int, socket_arguments
 from layersim.net.host.socketapi.pytime import socket_timeout
-from layersim.net.host.socketapi.sim_socket_ops import SocketOps, os_error
+from layersim.net.host.socketapi.sim_socket_ops import TCP_USER_TIMEOUT, SocketOps, os_error
 from layersim.net.host.socketapi.sockopts import check_getsockopt, check_setsockopt, int_value
 from layersim.tcp import State
 from layersim.tcp.options import MAX_TCP_WINDOW, TCP_MIN_MSS
@@ -271,6 +271,8 @@ class SimSocket(SocketOps):
             self._options[(level, optname)] = seconds if onoff else -1  # -1: off (close() as usual)
             return
         number = int.from_bytes(value[:4], "little", signed=True) if isinstance(value, bytes) else int(value)
+        if (level, optname) == TCP_USER_TIMEOUT and number < 0:
+            raise os_error(errno.EINVAL)  # Linux: a negative user timeout is EINVAL
         if (level, optname) == (_std.IPPROTO_TCP, _std.TCP_MAXSEG) and number and not (
                 TCP_MIN_MSS <= number <= MAX_TCP_WINDOW):
             raise os_error(errno.EINVAL)  # Linux do_tcp_setsockopt: 0 unsets, else 88-32767
@@ -281,6 +283,8 @@ class SimSocket(SocketOps):
             self._endpoint.conn.nodelay = bool(number)
         if (level, optname) == (_std.SOL_SOCKET, _std.SO_KEEPALIVE) and self._endpoint is not None:
             self._endpoint.conn.set_keepalive(bool(number), self.host.clock.now)
+        if (level, optname) == TCP_USER_TIMEOUT and self._endpoint is not None:
+            self._endpoint.conn.user_timeout_ns = number * 1_000_000  # ms (Linux do_tcp_setsockopt)
         if self._udp is not None:
             self._apply_udp_options()
 

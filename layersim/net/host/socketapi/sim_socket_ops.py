@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["OpsSocket", "SocketOps", "os_error"]
 
 LOOPBACK = 0x7F000001
+TCP_USER_TIMEOUT = (_std.IPPROTO_TCP, 18)  # RFC 5482, in ms (socket.TCP_USER_TIMEOUT on Linux)
 _CONNECTING = frozenset({State.SYN_SENT, State.SYN_RECEIVED})
 _SENDABLE = frozenset({State.ESTABLISHED, State.CLOSE_WAIT})
 _MSG_DONTWAIT, _MSG_PEEK = int(_std.MSG_DONTWAIT), int(_std.MSG_PEEK)  # ints: enum.Flag's `&` runs in Python
@@ -170,6 +171,7 @@ class SocketOps:
             endpoint.conn.nodelay = True
         if self._options.get((_std.SOL_SOCKET, _std.SO_KEEPALIVE)):
             endpoint.conn.set_keepalive(True, self.host.clock.now)
+        endpoint.conn.user_timeout_ns = self._options.get(TCP_USER_TIMEOUT, 0) * 1_000_000  # ms, inherited too
         remote = endpoint.conn.remote
         return sock, (str(IPv4Address(remote[0])), remote[1])
 
@@ -254,6 +256,7 @@ class SocketOps:
             options["sndbuf"] = sndbuf * 2
         self._connect_started = True
         self._endpoint = stack.connect(local, (ip, port), **options)
+        self._endpoint.conn.user_timeout_ns = self._options.get(TCP_USER_TIMEOUT, 0) * 1_000_000  # SYNs count too
         if self._options.get((_std.SOL_SOCKET, _std.SO_KEEPALIVE)):
             self._endpoint.conn.set_keepalive(True, host.clock.now)
         return self._endpoint
