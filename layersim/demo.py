@@ -1,7 +1,8 @@
 """The whole story of `requests.get("http://example.com/")` on a small internet, in one call.
 
 `build()` makes the network: a laptop behind a home router doing NAT, two ISP routers, a DNS server for
-example.com and its web server. `run()` runs unmodified `requests.get` on the laptop, then the tutorial's
+example.com and its web server (HTTP on port 80, HTTPS on 443 with a certificate from the network's simulated
+CA). `run()` runs unmodified `requests.get` on the laptop (`https=True`: of https://example.com/), then the tutorial's
 socket-only client against hello.example.com (a one-segment page, which its short-read loop gets whole), captures
 the laptop's interface (`demo.pcapng`, the file to open first), every interface (`all-interfaces.pcapng`) and each
 link (a classic pcap per link), and returns what happened for `layersim.demo_story` to tell, failures included
@@ -25,8 +26,8 @@ from layersim.net.host.host import Host
 from layersim.net.network import Network
 from layersim.tcp import State
 
-__all__ = ["ALL_INTERFACES", "DNS_ADDRESS", "HELLO", "LAPTOP_VIEW", "WEB_ADDRESS", "DemoRun", "build", "page", "run",
-           "tutorial_client"]
+__all__ = ["ALL_INTERFACES", "CERTIFICATE_NAMES", "DNS_ADDRESS", "HELLO", "HTTPS_URL", "LAPTOP_VIEW", "WEB_ADDRESS",
+           "DemoRun", "build", "page", "run", "tutorial_client"]
 
 WEB_ADDRESS = "93.184.216.34"
 DNS_ADDRESS = "203.0.113.53"
@@ -34,6 +35,8 @@ URL = "http://example.com/"
 ZONE = {"origin": "example.com", "ttl": 300,
         "records": ["@ NS ns1", f"ns1 A {DNS_ADDRESS}", f"@ A {WEB_ADDRESS}", "www CNAME @", "hello CNAME @"]}
 HELLO = "hello.example.com"  # the same server; its page, "Hello World", fits in one segment
+HTTPS_URL = "https://example.com/"
+CERTIFICATE_NAMES = ["example.com", "www.example.com", HELLO]  # the web server's certificate: the zone's web names
 # The file a user opens first: the laptop's own view, each frame once, so Wireshark's analysis has nothing to flag.
 LAPTOP_VIEW = "demo.pcapng"
 # Every interface in one file: a frame appears once per end of each link it crosses (same epb_packetid, its own
@@ -82,6 +85,8 @@ def build(seed: int = 1, loss: float = 0.0, *, trace: str = "all") -> Network:
     use_dns(laptop, DNS_ADDRESS)
     dns.spawn(serve_dns, dns.socket, Zone.from_dict(ZONE), spawn=dns.spawn, name="named")
     web.spawn(serve_http, web.socket, handler=_site, spawn=web.spawn, name="httpd")
+    tls = net.runtime.tls.server_context(CERTIFICATE_NAMES)  # issued by the network's simulated CA
+    web.spawn(serve_http, web.socket, ("", 443), handler=_site, spawn=web.spawn, tls=tls, name="httpsd")
     return net
 
 

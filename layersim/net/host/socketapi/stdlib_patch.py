@@ -2,7 +2,7 @@
 
 `STDLIB_NAMES` lists what is replaced: `socket.socket`, `socket.create_connection`, `socket.getaddrinfo`, ...,
 `select.select`, `selectors.DefaultSelector`, `time.sleep`, `time.time`, `time.monotonic` and friends, and
-`ssl.SSLContext.wrap_socket`, which refuses a simulated socket (see tls.py). Each
+`ssl.SSLContext.wrap_socket`, which runs TLS over a simulated socket (see tls.py). Each
 replacement asks which simulated process is running: inside one, it is that host's version (so unmodified code -
 http.client, urllib3, requests, a tutorial's script - runs on the simulated host, and through these names cannot
 reach a real socket; a process is no sandbox: `_socket` or `os` reach the real machine);
@@ -16,7 +16,6 @@ from __future__ import annotations
 import select as _select
 import selectors as _selectors
 import socket as _socket
-import ssl as _ssl
 import time as _time
 from collections.abc import Callable
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 from layersim.net.engine.process import current_process, sleep
 from layersim.net.host.socketapi.pytime import sleep_ns
 from layersim.net.host.socketapi.select_module import SimSelector, select_sockets
-from layersim.net.host.socketapi.tls import refusing_wrap_socket
+from layersim.net.host.socketapi.tls import tls_replacements
 
 __all__ = ["STDLIB_NAMES", "StdlibPatch"]
 
@@ -110,7 +109,7 @@ class StdlibPatch:
             out.append((_time, name, _dispatch(getattr(_time, name),
                                                lambda proc, scale=scale, epoch=epoch: _clock(proc, scale, epoch))))
         out += [(_select, name, _MISSING) for name in _HIDDEN_SELECT if hasattr(_select, name)]
-        out.append((_ssl.SSLContext, "wrap_socket", refusing_wrap_socket(_ssl.SSLContext.wrap_socket)))
+        out += tls_replacements()
         return out
 
     def __enter__(self) -> StdlibPatch:
