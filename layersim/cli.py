@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
                       " pcaps go (default demo-out)")
     demo.add_argument("--loss", type=float, default=0.0, help="loss probability on the ISP links (0 to 0.5)")
     demo.add_argument("--json", action="store_true", help="print the story as JSON data")
+    demo.add_argument("--https", action="store_true",
+                      help="the HTTPS version: requests.get(\"https://example.com/\") with verification, the TLS "
+                      "handshake, what an ISP observer sees; the capture decrypts in Wireshark")
     demo.add_argument("--quiet", action="store_true", help="print only where the files went")
     demo.add_argument("--figures", type=Path, help="also draw the story's pictures (PNG and SVG) into this folder")
     encap = sub.add_parser("encap", help="build the example HTTP request frame and show its layers and bytes",
@@ -80,7 +83,14 @@ def _demo(args: argparse.Namespace) -> int:
 
     _check_output("--out", args.out, folder=True)
     _check_output("--figures", args.figures, folder=True, made=args.out)  # e.g. demo-out/figures
-    outcome = run(seed=args.seed, loss=args.loss, out=args.out)
+    outcome = run(seed=args.seed, loss=args.loss, out=args.out, https=args.https)
+    if args.https:
+        from layersim.demo_https import https_story, render_https
+
+        data = https_story(outcome)
+        print(json.dumps(data, indent=2) if args.json else "\n".join(data["files"]) if args.quiet else
+              render_https(data))
+        return 1 if data["failures"] else 0
     data = story(outcome)
     if args.figures is not None and data.get("get") is not None:  # no GET was sent when the lookup failed
         from layersim.viz.figures import demo_figures

@@ -129,20 +129,26 @@ class DemoRun:
                 for proc in (self.requests_process, self.tutorial_process) if proc.exception is not None}
 
 
-def _watch_netstat(run: DemoRun, laptop: Host) -> None:
+def _watch_netstat(run: DemoRun, laptop: Host, port: int = 80) -> None:
     """Take `netstat -tan` on the laptop once the response is arriving (data received, or in flight)."""
     for _ in range(20_000):
         for endpoint in laptop.tcp.connections.values():
             conn = endpoint.conn
-            if endpoint.key[3] == 80 and conn.state is State.ESTABLISHED and (conn.readable or conn.unacked):
+            if endpoint.key[3] == port and conn.state is State.ESTABLISHED and (conn.readable or conn.unacked):
                 run.netstat, run.netstat_ns = laptop.netstat(), laptop.clock.now
                 return
         sleep(250_000)
 
 
-def run(seed: int = 1, loss: float = 0.0, out: str | Path | None = None, *, url: str = URL) -> DemoRun:
-    """Build the demo network, capture it (to `out`, when given), run requests.get then the tutorial client."""
+def run(seed: int = 1, loss: float = 0.0, out: str | Path | None = None, *, url: str = URL,
+        https: bool = False) -> DemoRun:
+    """Build the demo network, capture it (to `out`, when given), run requests.get then the tutorial client;
+    `https`: requests.get of HTTPS_URL (verification on), and no tutorial client (its plain socket speaks no TLS).
+    """
     import requests
+
+    if https:
+        url = HTTPS_URL
 
     net = build(seed, loss)
     laptop: Host = net.hosts["laptop"]  # type: ignore[assignment]
@@ -156,15 +162,28 @@ def run(seed: int = 1, loss: float = 0.0, out: str | Path | None = None, *, url:
             path = folder / f"{link.a.node.name}-{link.b.node.name}.pcap"
             net.capture(path, [link.a.full_name])
             files.append(path)
-    fetch = laptop.spawn(_get, requests, url, at="10ms", name="requests.get")
+    fetch = laptop.spawn(_get_https if https else _get, requests, url, at="10ms", name="requests.get")
     demo = DemoRun(net, seed, loss, fetch, fetch, files=files, capture=capture)
-    laptop.spawn(_watch_netstat, demo, laptop, at="10ms", name="netstat")
+    laptop.spawn(_watch_netstat, demo, laptop, 443 if https else 80, at="10ms", name="netstat")
     net.run_until(lambda: fetch.done, 600_000_000_000)
-    demo.tutorial_process = laptop.spawn(tutorial_client, HELLO, at=net.now + 100_000_000, name="tutorial-client")
-    net.run_until(lambda: demo.tutorial_process.done, 600_000_000_000)
+    if not https:
+        demo.tutorial_process = laptop.spawn(tutorial_client, HELLO, at=net.now + 100_000_000,
+                                             name="tutorial-client")
+        net.run_until(lambda: demo.tutorial_process.done, 600_000_000_000)
     net.run(until=net.now + 61_000_000_000)  # let every connection leave TIME-WAIT
     net.close()
     return demo
+
+
+def _get_https(requests: Any, url: str) -> Any:
+    """requests.get over TLS (verify=True), with what the laptop's end of TLS knows kept on the response as
+    `tls`: version, cipher, ALPN, the server's certificate as verified."""
+    with requests.get(url, timeout=30, stream=True) as response:
+        sock = response.raw.connection.sock
+        response.tls = {"version": sock.version(), "cipher": sock.cipher()[0], "alpn": sock.selected_alpn_protocol(),
+                        "certificate": sock.getpeercert()}
+        _ = response.content
+    return response
 
 
 def _get(requests: Any, url: str) -> Any:
