@@ -53,6 +53,28 @@ def test_requests_gets_the_page_over_https_with_verification() -> None:
     assert facts == (True, "TLSv1.3", "http/1.1", tuple(("DNS", name) for name in CERTIFICATE_NAMES), "example.com")
 
 
+def _httpx_get(url: str) -> tuple[bytes, Any]:
+    import httpx
+
+    response = httpx.get(url, timeout=30)
+    return response.content, response.extensions["http_version"]
+
+
+def _urllib_get(url: str) -> tuple[bytes, Any]:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return answer.read(), answer.status
+
+
+@pytest.mark.parametrize(("fetch", "extra"), [(_httpx_get, b"HTTP/1.1"), (_urllib_get, 200)])
+def test_httpx_and_urllib_get_the_page_over_https_with_verification(fetch: Any, extra: Any) -> None:
+    import httpcore  # imported before the run (importing it inside a process is the client matrix's concern)
+
+    assert httpcore
+    assert _on_laptop(build(3), fetch, HTTPS_URL) == (page(), extra)
+
+
 def _error_chain(exc: BaseException) -> list[BaseException]:
     """Every exception reachable from `exc` through causes, contexts, `reason` and exception arguments."""
     out: list[BaseException] = []

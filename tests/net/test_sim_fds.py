@@ -94,6 +94,11 @@ def test_wrap_socket_takes_a_simulated_socket_and_leaves_real_descriptors_alone(
 
 
 def test_wrap_socket_outside_a_run_is_the_real_one() -> None:
+    import certifi
+
+    real = (ssl.SSLContext.wrap_socket, ssl.SSLContext.set_alpn_protocols, certifi.where)
     assert ssl.SSLContext.wrap_socket.__module__ == "ssl"
-    _run(*_two_hosts()[:2], lambda: None)
-    assert ssl.SSLContext.wrap_socket.__module__ == "ssl"  # put back when the run returned
+    inside = _run(*_two_hosts()[:2], lambda: (ssl.SSLContext.wrap_socket, ssl.SSLContext.set_alpn_protocols,
+                                              certifi.where))
+    assert all(a is not b for a, b in zip(inside, real, strict=True))  # replaced while it ran
+    assert (ssl.SSLContext.wrap_socket, ssl.SSLContext.set_alpn_protocols, certifi.where) == real  # put back
