@@ -223,3 +223,29 @@ def test_the_capture_carries_the_key_log_so_tshark_shows_the_get_inside_tls(tmp_
     server_hello = next(i for i, (kind, body) in enumerate(blocks) if kind == 6 and _tcp_payload(body[20:])[:1]
                         == b"\x16" and _tcp_payload(body[20:])[5:6] == b"\x02")
     assert secrets[0] < server_hello
+
+
+def test_with_tls_1_2_an_observer_sees_the_certificate_the_ca_issued() -> None:
+    from cryptography import x509
+
+    from layersim.net.trace.log import EventKind
+    from layersim.wire.packet import decode
+    from layersim.wire.tls import TLSHandshakeType, TLSRecord
+
+    net = build(3)
+
+    def program() -> tuple[str | None, bytes]:
+        context = ssl.create_default_context()
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        with socket.create_connection(("example.com", 443)) as raw, \
+                context.wrap_socket(raw, server_hostname="example.com") as tls:
+            return tls.version(), tls.getpeercert(binary_form=True)
+
+    version, der = _on_laptop(net, program)
+    seen = [message for event in net.trace.select(EventKind.RECEIVE, node="laptop") if event.frame
+            for layer in decode(event.frame).layers if isinstance(layer, TLSRecord)
+            for message in layer.handshake if message.msg_type is TLSHandshakeType.CERTIFICATE]
+    assert version == "TLSv1.2" and len(seen) == 1
+    leaf, root = seen[0].certificates
+    assert leaf == der and x509.load_der_x509_certificate(root).subject.rfc4514_string().endswith(
+        "O=layersim")
