@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
                       " pcaps go (default demo-out)")
     demo.add_argument("--loss", type=float, default=0.0, help="loss probability on the ISP links (0 to 0.5)")
     demo.add_argument("--json", action="store_true", help="print the story as JSON data")
+    demo.add_argument("--https", action="store_true",
+                      help="the HTTPS version: requests.get(\"https://example.com/\") with verification, the TLS "
+                      "handshake, what an ISP observer sees; the capture decrypts in Wireshark")
     demo.add_argument("--quiet", action="store_true", help="print only where the files went")
     demo.add_argument("--figures", type=Path, help="also draw the story's pictures (PNG and SVG) into this folder")
     _add_page_options(demo)
@@ -152,7 +155,20 @@ def _demo(args: argparse.Namespace) -> int:
     _check_output("--figures", args.figures, folder=True, made=args.out)  # e.g. demo-out/figures
     _check_output("--html", args.html)
     _check_output("--html-json", args.html_json)
-    outcome = run(seed=args.seed, loss=args.loss, out=args.out)
+    if args.https and args.figures is not None:
+        raise LayersimError("--figures draws the HTTP story's pictures; run it without --https")
+    outcome = run(seed=args.seed, loss=args.loss, out=args.out, https=args.https)
+    if args.https:
+        from layersim.demo_https import https_story, render_https
+
+        data = https_story(outcome)
+        pages = _write_page(outcome.network, args.html, args.html_json,
+                            'requests.get("https://example.com/") on a small internet')
+        if pages:
+            data["pages"] = pages
+        print(json.dumps(data, indent=2) if args.json else "\n".join(data["files"] + pages) if args.quiet else
+              render_https(data) + (f"\npage: {', '.join(pages)}" if pages else ""))
+        return 1 if data["failures"] else 0
     data = story(outcome)
     pages = _write_page(outcome.network, args.html, args.html_json,
                         'requests.get("http://example.com/") on a small internet')

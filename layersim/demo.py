@@ -1,7 +1,8 @@
 """The whole story of `requests.get("http://example.com/")` on a small internet, in one call.
 
 `build()` makes the network: a laptop behind a home router doing NAT, two ISP routers, a DNS server for
-example.com and its web server. `run()` runs unmodified `requests.get` on the laptop, then the tutorial's
+example.com and its web server (HTTP on port 80, HTTPS on 443 with a certificate from the network's simulated
+CA). `run()` runs unmodified `requests.get` on the laptop (`https=True`: of https://example.com/), then the tutorial's
 socket-only client against hello.example.com (a one-segment page, which its short-read loop gets whole), captures
 the laptop's interface (`demo.pcapng`, the file to open first), every interface (`all-interfaces.pcapng`) and each
 link (a classic pcap per link), and returns what happened for `layersim.demo_story` to tell, failures included
@@ -25,8 +26,8 @@ from layersim.net.host.host import Host
 from layersim.net.network import Network
 from layersim.tcp import State
 
-__all__ = ["ALL_INTERFACES", "DNS_ADDRESS", "HELLO", "LAPTOP_VIEW", "WEB_ADDRESS", "DemoRun", "build", "page", "run",
-           "tutorial_client"]
+__all__ = ["ALL_INTERFACES", "CERTIFICATE_NAMES", "DNS_ADDRESS", "HELLO", "HTTPS_URL", "LAPTOP_VIEW", "WEB_ADDRESS",
+           "DemoRun", "build", "page", "run", "tutorial_client"]
 
 WEB_ADDRESS = "93.184.216.34"
 DNS_ADDRESS = "203.0.113.53"
@@ -34,6 +35,8 @@ URL = "http://example.com/"
 ZONE = {"origin": "example.com", "ttl": 300,
         "records": ["@ NS ns1", f"ns1 A {DNS_ADDRESS}", f"@ A {WEB_ADDRESS}", "www CNAME @", "hello CNAME @"]}
 HELLO = "hello.example.com"  # the same server; its page, "Hello World", fits in one segment
+HTTPS_URL = "https://example.com/"
+CERTIFICATE_NAMES = ["example.com", "www.example.com", HELLO]  # the web server's certificate: the zone's web names
 # The file a user opens first: the laptop's own view, each frame once, so Wireshark's analysis has nothing to flag.
 LAPTOP_VIEW = "demo.pcapng"
 # Every interface in one file: a frame appears once per end of each link it crosses (same epb_packetid, its own
@@ -82,6 +85,8 @@ def build(seed: int = 1, loss: float = 0.0, *, trace: str = "all") -> Network:
     use_dns(laptop, DNS_ADDRESS)
     dns.spawn(serve_dns, dns.socket, Zone.from_dict(ZONE), spawn=dns.spawn, name="named")
     web.spawn(serve_http, web.socket, handler=_site, spawn=web.spawn, name="httpd")
+    tls = net.runtime.tls.server_context(CERTIFICATE_NAMES)  # issued by the network's simulated CA
+    web.spawn(serve_http, web.socket, ("", 443), handler=_site, spawn=web.spawn, tls=tls, name="httpsd")
     return net
 
 
@@ -124,20 +129,26 @@ class DemoRun:
                 for proc in (self.requests_process, self.tutorial_process) if proc.exception is not None}
 
 
-def _watch_netstat(run: DemoRun, laptop: Host) -> None:
+def _watch_netstat(run: DemoRun, laptop: Host, port: int = 80) -> None:
     """Take `netstat -tan` on the laptop once the response is arriving (data received, or in flight)."""
     for _ in range(20_000):
         for endpoint in laptop.tcp.connections.values():
             conn = endpoint.conn
-            if endpoint.key[3] == 80 and conn.state is State.ESTABLISHED and (conn.readable or conn.unacked):
+            if endpoint.key[3] == port and conn.state is State.ESTABLISHED and (conn.readable or conn.unacked):
                 run.netstat, run.netstat_ns = laptop.netstat(), laptop.clock.now
                 return
         sleep(250_000)
 
 
-def run(seed: int = 1, loss: float = 0.0, out: str | Path | None = None, *, url: str = URL) -> DemoRun:
-    """Build the demo network, capture it (to `out`, when given), run requests.get then the tutorial client."""
+def run(seed: int = 1, loss: float = 0.0, out: str | Path | None = None, *, url: str = URL,
+        https: bool = False) -> DemoRun:
+    """Build the demo network, capture it (to `out`, when given), run requests.get then the tutorial client;
+    `https`: requests.get of HTTPS_URL (verification on), and no tutorial client (its plain socket speaks no TLS).
+    """
     import requests
+
+    if https:
+        url = HTTPS_URL
 
     net = build(seed, loss)
     laptop: Host = net.hosts["laptop"]  # type: ignore[assignment]
@@ -151,15 +162,28 @@ def run(seed: int = 1, loss: float = 0.0, out: str | Path | None = None, *, url:
             path = folder / f"{link.a.node.name}-{link.b.node.name}.pcap"
             net.capture(path, [link.a.full_name])
             files.append(path)
-    fetch = laptop.spawn(_get, requests, url, at="10ms", name="requests.get")
+    fetch = laptop.spawn(_get_https if https else _get, requests, url, at="10ms", name="requests.get")
     demo = DemoRun(net, seed, loss, fetch, fetch, files=files, capture=capture)
-    laptop.spawn(_watch_netstat, demo, laptop, at="10ms", name="netstat")
+    laptop.spawn(_watch_netstat, demo, laptop, 443 if https else 80, at="10ms", name="netstat")
     net.run_until(lambda: fetch.done, 600_000_000_000)
-    demo.tutorial_process = laptop.spawn(tutorial_client, HELLO, at=net.now + 100_000_000, name="tutorial-client")
-    net.run_until(lambda: demo.tutorial_process.done, 600_000_000_000)
+    if not https:
+        demo.tutorial_process = laptop.spawn(tutorial_client, HELLO, at=net.now + 100_000_000,
+                                             name="tutorial-client")
+        net.run_until(lambda: demo.tutorial_process.done, 600_000_000_000)
     net.run(until=net.now + 61_000_000_000)  # let every connection leave TIME-WAIT
     net.close()
     return demo
+
+
+def _get_https(requests: Any, url: str) -> Any:
+    """requests.get over TLS (verify=True), with what the laptop's end of TLS knows kept on the response as
+    `tls`: version, cipher, ALPN, the server's certificate as verified."""
+    with requests.get(url, timeout=30, stream=True) as response:
+        sock = response.raw.connection.sock
+        response.tls = {"version": sock.version(), "cipher": sock.cipher()[0], "alpn": sock.selected_alpn_protocol(),
+                        "certificate": sock.getpeercert()}
+        _ = response.content
+    return response
 
 
 def _get(requests: Any, url: str) -> Any:

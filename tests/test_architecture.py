@@ -45,7 +45,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "layersim": {"layersim.errors", "layersim.wire", "layersim.net", "layersim.viz"},  # the package's face
 }
 # modules that are not a package of their own but belong to one in the map
-ALIASES = {"layersim.demo_story": "layersim.demo", "layersim.demo_render": "layersim.demo"}
+ALIASES = {"layersim.demo_story": "layersim.demo", "layersim.demo_render": "layersim.demo",
+           "layersim.demo_https": "layersim.demo"}
 
 
 def module_name(path: Path) -> str:

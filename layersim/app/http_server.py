@@ -16,6 +16,7 @@ tunnel to relay. Any other answer to CONNECT is an ordinary response.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
@@ -55,8 +56,10 @@ Handler = Callable[[Request], tuple[int, Headers, Body]]
 def serve_http(sock_mod: Any, address: tuple[str, int] = ("", 80), *, root: Path | str | None = None,
                handler: Handler | None = None, stop: Stop | None = None, spawn: Spawn | None = None,
                ready: Callable[[tuple[str, int]], object] | None = None,
-               idle_timeout: float = IDLE_SECONDS, request_timeout: float = REQUEST_SECONDS) -> None:
-    """Serve HTTP at `address` until `stop()` is true (forever without `stop`): files under `root`, or `handler`.
+               idle_timeout: float = IDLE_SECONDS, request_timeout: float = REQUEST_SECONDS,
+               tls: ssl.SSLContext | None = None) -> None:
+    """Serve HTTP (HTTPS given a server-side `tls` context) at `address` until `stop()` is true (forever without
+    `stop`): files under `root`, or `handler`.
 
     Connections are served one at a time in the caller, or each in a task of its own through `spawn(fn, *args)`
     (host.spawn on a simulated host, a thread on a real one). `ready(address)` is called once listening.
@@ -73,9 +76,31 @@ def serve_http(sock_mod: Any, address: tuple[str, int] = ("", 80), *, root: Path
     except BaseException:
         listener.close()
         raise
-    accept_loop(listener, lambda conn, peer: serve_connection(conn, app, idle_timeout=idle_timeout,
-                                                              request_timeout=request_timeout),
-                stop=stop, spawn=spawn)
+
+    def handle(conn: Any, peer: Any) -> None:
+        if tls is not None:
+            conn = _tls_handshake(conn, tls, request_timeout)
+            if conn is None:
+                return
+        serve_connection(conn, app, idle_timeout=idle_timeout, request_timeout=request_timeout)
+
+    accept_loop(listener, handle, stop=stop, spawn=spawn)
+
+
+def _tls_handshake(conn: Any, tls: ssl.SSLContext, timeout: float) -> Any:
+    """The accepted connection wrapped in TLS, or None (closed) when the client's handshake fails or stalls."""
+    try:
+        conn.settimeout(timeout)
+        wrapped = tls.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+    except (OSError, ValueError):
+        conn.close()
+        return None
+    try:
+        wrapped.do_handshake()
+    except (ssl.SSLError, OSError):  # a client that rejects the certificate sends an alert and closes
+        wrapped.close()
+        return None
+    return wrapped
 
 
 def serve_connection(conn: Any, handler: Handler, *, idle_timeout: float = IDLE_SECONDS,

@@ -65,7 +65,9 @@ def _http_server(host: Host, spec: RunSpec, watch: Watch, publish: Publish) -> N
         result.requests.append((request.method, request.target, status, -1 if size is None else size))
         return status, headers, content
 
-    serve_http(host.socket, ("", options["port"]), handler=handler)
+    names = options.get("names")
+    tls = None if names is None else host.runtime.tls.server_context(names)  # https_server: the network's CA
+    serve_http(host.socket, ("", options["port"]), handler=handler, tls=tls)
 
 
 class _CountingZone:
@@ -252,4 +254,5 @@ def start_sinks(net: Any, runs: list[RunSpec]) -> None:
         net.nodes[host_name].spawn(_sink, net.nodes[host_name], port, name=f"sink:{port}")
 
 
-PROGRAMS = {"http_server": _http_server, "dns_server": _dns_server, "http_get": _http_get, "bulk": _bulk}
+PROGRAMS = {"http_server": _http_server, "https_server": _http_server, "dns_server": _dns_server, "http_get": _http_get,
+            "bulk": _bulk}

@@ -34,6 +34,7 @@ IF_TSOFFSET = 14
 EPB_FLAGS = 2  # §4.3: 32-bit flags word; bits 0-1 the direction (§4.3.1)
 EPB_PACKETID = 5  # §4.3: 64-bit id, the same for one packet seen on several interfaces
 TSRESOL_NANOSECONDS = 9
+SECRETS_TLS_KEY_LOG = 0x544C534B  # §4.7: secrets type "TLSK", an NSS key log file's lines
 _NS_PER_S = 1_000_000_000
 _EPB_HEAD = struct.Struct("<IIIIIII")  # block type, total length, interface, timestamp high and low, lengths
 _BLOCK_END = struct.Struct("<I")  # the block's total length again
@@ -198,6 +199,15 @@ class PcapngWriter(CaptureWriter):
                            size, orig_len),
             captured, padding, options, _BLOCK_END.pack(total))))
         self.count += 1
+
+    def write_secrets(self, secrets_type: int, data: bytes) -> None:
+        """Append a Decryption Secrets Block (§4.7): secrets type, length, the secrets padded to 32 bits."""
+        if not 0 <= secrets_type <= 0xFFFFFFFF:
+            raise self._out.error(f"secrets type {secrets_type} does not fit in 32 bits")
+        if not data:
+            raise self._out.error("a decryption secrets block needs at least one byte of secrets")
+        self._out.write(_block(BlockType.DECRYPTION_SECRETS, struct.pack("<II", secrets_type, len(data)) + bytes(data)
+                               + _PADDING[-len(data) & 3]))
 
     def _packet_options(self, comment: str | None, packet_id: int | None, direction: Direction | None) -> bytes:
         """An EPB's options: epb_flags, epb_packetid, opt_comment (each only if given), then opt_endofopt."""

@@ -20,6 +20,7 @@ from layersim.net.engine.runtime import Runtime
 from layersim.net.engine.switch import Switch
 from layersim.net.engine.units import DEFAULT_START, parse_bandwidth, parse_duration, parse_start
 from layersim.net.host.host import Host
+from layersim.net.host.tls.world import TLSWorld
 from layersim.net.ipv4.node import IPNode
 from layersim.net.ipv4.router import Router
 from layersim.net.trace.log import Trace
@@ -57,6 +58,8 @@ class Network:
         self.nodes: dict[str, Node] = {}
         self.links: list[Link] = []
         self._captures: list[CaptureSession] = []
+        self._tls_secrets: list[bytes] = []  # key log lines so far, for captures opened later
+        self.runtime.tls = TLSWorld(seed, self._add_tls_secrets)
         self._next_subnet = 1
         self._lan: dict[str, tuple[IPv4Network, list[IPv4Address]]] = {}  # switch -> (subnet, free addresses)
         self._mac_counter = 0
@@ -358,8 +361,16 @@ class Network:
         chosen = ([self.interface(name) for name in interfaces] if interfaces is not None else
                   [i for node in self.nodes.values() for i in node.interfaces.values()])
         session = CaptureSession(Path(path), chosen, self.start_ns)
+        if self._tls_secrets:
+            session.add_tls_secrets(b"".join(self._tls_secrets))
         self._captures.append(session)
         return session
+
+    def _add_tls_secrets(self, lines: bytes) -> None:
+        """New TLS key log lines: into every open capture now, before the records they decrypt are sent."""
+        self._tls_secrets.append(lines)
+        for session in self._captures:
+            session.add_tls_secrets(lines)
 
     def close(self) -> None:
         """Write and close every capture file."""

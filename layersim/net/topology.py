@@ -40,7 +40,7 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
 
     [[run]]                   # an application, started at simulated time `at` (default "0s")
     kind = "ping"             # required: "ping" | "traceroute" | "udp" | "http_get" | "bulk" (from/to), or
-                              #   "script" | "http_server" | "dns_server" (placed with `on`, no from/to)
+                              #   "script" | "http_server" | "https_server" | "dns_server" (placed with `on`)
     from = "client"           # required: a host
     to = "server"             # required: an IPv4 address, or a node name (meaning its first address)
     count = 3                 # ping: count 3, interval "1s", timeout "1s", size 56 (data bytes), ttl 64
@@ -53,6 +53,8 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
                               #   socket`, select, selectors and time are the host's
                               # http_server: `on`, port 80, and one of `root` (a directory, relative to this file:
                               #   its files, index.html for a directory) or `body` (the text every path answers)
+                              # https_server: as http_server, port 443, over TLS with a certificate the network's
+                              #   simulated CA issues for `names` (default: the host's name and addresses)
                               # dns_server: `on`, port 53 (UDP and TCP), `zone`: a zone file (TOML, relative to
                               #   this file) or an inline table, both as layersim.dns.zone reads them
                               # http_get: port 80, path "/", timeout "30s"; prints the status, the size of the

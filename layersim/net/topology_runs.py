@@ -17,8 +17,8 @@ from layersim.net.topology_table import REQUIRED, Table, TopologyError
 __all__ = ["MAX_PING_COUNT", "RUN_KINDS", "SERVER_KINDS", "RunSpec", "RunTables"]
 
 MAX_PING_COUNT = 100_000  # sequence numbers wrap at 65536, as iputils ping's do
-RUN_KINDS = ("ping", "traceroute", "udp", "script", "http_server", "dns_server", "http_get", "bulk")
-SERVER_KINDS = ("script", "http_server", "dns_server")  # placed with `on` (a host) rather than from/to
+RUN_KINDS = ("ping", "traceroute", "udp", "script", "http_server", "https_server", "dns_server", "http_get", "bulk")
+SERVER_KINDS = ("script", "http_server", "https_server", "dns_server")  # placed with `on` (a host) rather than from/to
 BULK_PORT = 5001  # iperf2's default port
 _RUN_COMMON = ("kind", "from", "to", "at")
 _RUN_KEYS = {"ping": ("count", "interval", "timeout", "size", "ttl"),
@@ -26,6 +26,7 @@ _RUN_KEYS = {"ping": ("count", "interval", "timeout", "size", "ttl"),
              "udp": ("port", "data", "sport", "ttl", "listen"),
              "script": ("on", "path", "args"),
              "http_server": ("on", "port", "root", "body"),
+             "https_server": ("on", "port", "root", "body", "names"),
              "dns_server": ("on", "port", "zone"),
              "http_get": ("port", "path", "timeout"),
              "bulk": ("port", "bytes", "timeout")}
@@ -134,13 +135,19 @@ class RunTables:
                 raise table.error("args", "expected an array of strings or numbers (the script's sys.argv[1:])")
             return RunSpec(number, kind, host.name, text, None, at_ns, {"path": str(path),
                                                                          "args": [str(a) for a in args]})
-        if kind == "http_server":
+        if kind in ("http_server", "https_server"):
             root, body = table.get("root", str, None), table.get("body", str, None)
             if (root is None) == (body is None):
                 raise table.error("root" if root is not None else None,
                                   "give one of root (a directory to serve) or body (the text every path answers)")
-            options = dict(port=table.integer("port", 80, 1, 65535), body=body,
+            options = dict(port=table.integer("port", 443 if kind == "https_server" else 80, 1, 65535), body=body,
                            root=None if root is None else str(self._file(table, "root", root, directory=True)))
+            if kind == "https_server":  # the certificate's names (the network's CA issues it): the host's by default
+                names = table.get("names", list, [host.name, *(str(i.address.ip) for i in host.interfaces.values()
+                                                               if i.address is not None)])
+                if not names or not all(isinstance(name, str) and name for name in names):
+                    raise table.error("names", "expected a non-empty array of DNS names or addresses")
+                options["names"] = names
             target = root if root is not None else f"(a {len((body or '').encode())}-byte body)"
             return RunSpec(number, kind, host.name, target, None, at_ns, options)
         zone = self._zone(table)

@@ -18,6 +18,7 @@ from layersim.wire.icmp import ICMP
 from layersim.wire.ipv4 import IPv4
 from layersim.wire.linktype import LinkType
 from layersim.wire.tcp import TCP
+from layersim.wire.tls import TLSRecord
 from layersim.wire.udp import UDP
 
 __all__ = ["BY_LINKTYPE", "start_class"]
@@ -35,7 +36,8 @@ LinuxSLL.next_layers = _BY_ETHERTYPE
 LinuxSLL2.next_layers = _BY_ETHERTYPE
 Loopback.next_layers = LoopbackLE.next_layers = MappingProxyType({AddressFamily.INET: IPv4})
 IPv4.next_layers = MappingProxyType({cls.ip_protocol: cls for cls in (ICMP, TCP, UDP)})
-TCP.next_layers = MappingProxyType({80: HTTPMessage})  # the destination port is tried first, then the source
+# the destination port is tried first, then the source
+TCP.next_layers = MappingProxyType({80: HTTPMessage, 443: TLSRecord})
 UDP.next_layers = MappingProxyType({53: DNS})
 
 

@@ -223,3 +223,28 @@ def test_the_services_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert dns["origin"] == "example.com" and get["status"] == 200 and get["body_bytes"] == 32
     assert bulk["sent"] == 1_000_000 and 0 < bulk["mbit_per_s"] < 10  # the 10 Mbit/s link is the bottleneck
     assert data["runs"][0]["target"] == "(a 32-byte body)"
+
+
+def test_https_server_run_serves_over_tls_with_a_certificate_for_the_host(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import requests
+
+    runs = '[[run]]\nkind = "https_server"\non = "server"\nbody = "hello\\n"\n'
+    scenario = load_topology(write(tmp_path, runs))
+    (spec,) = scenario.runs
+    assert (spec.options["port"], spec.options["names"]) == (443, ["server", "10.0.2.20"])
+    client = scenario.network.hosts["client"]
+    got = client.spawn(lambda: requests.get("https://10.0.2.20/", timeout=10).text, at="50ms")
+    run_scenario(scenario)
+    assert got.exception is None and got.result == "hello\n"
+    assert main(["run", str(write(tmp_path, runs + 'port = 8443\nnames = ["secure.test"]\n'))]) == 0
+    assert "https_server (a 6-byte body) on server" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("names", "message"), [("[]", "names: expected a non-empty array"),
+                                                ('[""]', "names: expected a non-empty array"),
+                                                ('"x"', "names: expected an array, got a string")])
+def test_https_server_names_must_be_a_list_of_names(tmp_path: Path, names: str, message: str) -> None:
+    runs = f'[[run]]\nkind = "https_server"\non = "server"\nbody = "x"\nnames = {names}\n'
+    with pytest.raises(TopologyError, match=r"\[\[run\]\] #1: " + message):
+        load_topology(write(tmp_path, runs))

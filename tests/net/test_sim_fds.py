@@ -1,4 +1,5 @@
-"""Simulated descriptors never name a real file of the test process, and ssl refuses a simulated socket."""
+"""Simulated descriptors never name a real file of the test process, and ssl wraps a simulated socket without
+touching a real one."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import ssl
 from typing import Any
 
 from layersim import Network
-from layersim.errors import LayersimError
 from layersim.net.host.host import FIRST_SIMULATED_FD
 
 
@@ -63,7 +63,7 @@ def test_select_and_selectors_take_simulated_descriptor_numbers() -> None:
     assert readable == [number] and events == [(number, selectors.EVENT_READ)]
 
 
-def test_wrap_socket_refuses_a_simulated_socket_and_leaves_real_descriptors_alone() -> None:
+def test_wrap_socket_takes_a_simulated_socket_and_leaves_real_descriptors_alone() -> None:
     real = socket.socket()
     real.bind(("127.0.0.1", 0))
     real.listen()
@@ -76,16 +76,13 @@ def test_wrap_socket_refuses_a_simulated_socket_and_leaves_real_descriptors_alon
             sim = socket.socket()
             while sim.fileno() < real.fileno():
                 sim = socket.socket()
+            number = sim.fileno()
             context = ssl.create_default_context()
-            try:
-                with context.wrap_socket(sim, server_hostname="example.com"):
-                    return "wrapped"
-            except ssl.SSLError as exc:
-                return exc
+            with context.wrap_socket(sim, server_hostname="example.com") as wrapped:  # not connected: no handshake
+                return number, sim.fileno(), wrapped.fileno(), isinstance(wrapped, ssl.SSLSocket)
 
-        error = _run(net, a, program)
-        assert isinstance(error, ssl.SSLError) and isinstance(error, LayersimError), error
-        assert str(error).startswith("TLS over simulated sockets is not supported yet")
+        number, old, new, is_ssl = _run(net, a, program)
+        assert (old, new, is_ssl) == (-1, number, True)  # the wrapper took over the simulated descriptor
         address = real.getsockname()  # still open: EBADF here if the wrap had closed the real descriptor
         with socket.create_connection(address, timeout=5) as client:
             peer, _ = real.accept()
@@ -97,6 +94,11 @@ def test_wrap_socket_refuses_a_simulated_socket_and_leaves_real_descriptors_alon
 
 
 def test_wrap_socket_outside_a_run_is_the_real_one() -> None:
+    import certifi
+
+    real = (ssl.SSLContext.wrap_socket, ssl.SSLContext.set_alpn_protocols, certifi.where)
     assert ssl.SSLContext.wrap_socket.__module__ == "ssl"
-    _run(*_two_hosts()[:2], lambda: None)
-    assert ssl.SSLContext.wrap_socket.__module__ == "ssl"  # put back when the run returned
+    inside = _run(*_two_hosts()[:2], lambda: (ssl.SSLContext.wrap_socket, ssl.SSLContext.set_alpn_protocols,
+                                              certifi.where))
+    assert all(a is not b for a, b in zip(inside, real, strict=True))  # replaced while it ran
+    assert (ssl.SSLContext.wrap_socket, ssl.SSLContext.set_alpn_protocols, certifi.where) == real  # put back

@@ -327,7 +327,7 @@ MISTAKES = {
                        'b_ip = "10.0.7.2/24"\n', "[[link]] #2: b_ip: sw is a switch; switch ports have no IP address"),
     "run_unknown_kind": (BASE + '[[run]]\nkind = "wget"\nfrom = "client"\nto = "r1"\n',
                          "[[run]] #1: kind: unknown run kind 'wget' (use ping, traceroute, udp, script, http_server, "
-                         "dns_server, http_get, bulk)"),
+                         "https_server, dns_server, http_get, bulk)"),
     "run_from_router": (BASE + '[[run]]\nkind = "ping"\nfrom = "r1"\nto = "client"\n',
                         "[[run]] #1: from: r1 is a router; applications run on hosts"),
     "run_key_of_other_kind": (BASE + '[[run]]\nkind = "udp"\nfrom = "client"\nto = "10.0.1.1"\nport = 53\n'

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from layersim.capture import Direction, PcapngWriter, PcapWriter
 from layersim.capture import Interface as CaptureInterface
-from layersim.capture.pcapng import COMMENTS_KEPT
+from layersim.capture.pcapng import COMMENTS_KEPT, SECRETS_TLS_KEY_LOG
 from layersim.errors import LayersimError
 from layersim.net.trace.details import Note, note_text
 
@@ -57,6 +57,12 @@ class CaptureSession:
         elif self._pcap is not None:
             self._pcap.write(self.epoch_ns + time_ns, frame)
         self.count += 1
+
+    def add_tls_secrets(self, lines: bytes) -> None:
+        """TLS key log lines (NSS format) as a Decryption Secrets Block, so Wireshark decrypts what follows (pcapng
+        only: classic pcap has no place for them)."""
+        if self._pcapng is not None:
+            self._pcapng.write_secrets(SECRETS_TLS_KEY_LOG, lines)
 
     def _comment(self, node: str, note: Note) -> str | None:
         """note_text(node, note), remembered for the next frame with the same note."""

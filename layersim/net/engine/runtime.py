@@ -18,7 +18,7 @@ class Runtime:
     `run_until` runs the network's loop until a condition holds (a program run to completion from outside any
     process); `add_run_guard` enters a context manager for the length of every run (the stdlib patch)."""
 
-    __slots__ = ("add_run_guard", "clock", "run_until", "start_ns", "strict", "trace")
+    __slots__ = ("add_run_guard", "clock", "run_until", "start_ns", "strict", "tls", "trace")
 
     def __init__(self, clock: Clock, trace: Trace, *, strict: bool, start_ns: int,
                  run_until: Callable[[Callable[[], bool]], Any],
@@ -29,3 +29,4 @@ class Runtime:
         self.start_ns = start_ns  # the Unix time, in ns, that simulated time 0 stands for
         self.run_until = run_until
         self.add_run_guard = add_run_guard
+        self.tls: Any = None  # the network's TLS world (certificate authority, key log), set by the Network

@@ -2,8 +2,8 @@
 
 `STDLIB_NAMES` lists what is replaced: `socket.socket`, `socket.create_connection`, `socket.getaddrinfo`, ...,
 `select.select`, `selectors.DefaultSelector`, `time.sleep`, `time.time`, `time.monotonic` and friends, and
-`ssl.SSLContext.wrap_socket`, which refuses a simulated socket (see tls.py), and the default asyncio event loop
-policy's loop factory (a `SimEventLoop`, see aio.py). Each
+`ssl.SSLContext.wrap_socket`, which runs TLS over a simulated socket (see tls.py), and the default asyncio event
+loop policy's loop factory (a `SimEventLoop`, see aio.py). Each
 replacement asks which simulated process is running: inside one, it is that host's version (so unmodified code -
 http.client, urllib3, requests, a tutorial's script - runs on the simulated host, and through these names cannot
 reach a real socket; a process is no sandbox: `_socket` or `os` reach the real machine);
@@ -20,7 +20,6 @@ import select as _select
 import selectors as _selectors
 import socket as _socket
 import socketserver as _socketserver
-import ssl as _ssl
 import time as _time
 from collections.abc import Callable
 from typing import Any
@@ -29,7 +28,7 @@ from layersim.net.engine.process import current_process, sleep
 from layersim.net.host.socketapi.aio import SimEventLoop
 from layersim.net.host.socketapi.pytime import sleep_ns
 from layersim.net.host.socketapi.select_module import SimPoll, SimSelector, select_sockets
-from layersim.net.host.socketapi.tls import refusing_wrap_socket
+from layersim.net.host.socketapi.tls import tls_replacements
 
 __all__ = ["STDLIB_NAMES", "StdlibPatch"]
 
@@ -137,7 +136,7 @@ class StdlibPatch:
         policy = _asyncio.DefaultEventLoopPolicy  # asyncio.run inside a process gets the host's loop
         out.append((policy, "_loop_factory", staticmethod(_dispatch(policy._loop_factory,
                                                                     lambda proc: lambda: SimEventLoop(proc.host)))))
-        out.append((_ssl.SSLContext, "wrap_socket", refusing_wrap_socket(_ssl.SSLContext.wrap_socket)))
+        out += tls_replacements()
         return out
 
     def __enter__(self) -> StdlibPatch:

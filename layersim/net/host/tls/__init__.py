@@ -1,0 +1,1 @@
+"""TLS on simulated hosts: a certificate authority per network and the real ssl module over simulated TCP."""
