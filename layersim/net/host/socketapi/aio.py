@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from layersim.net.host.socketapi.select_module import SimSelector
 
 if TYPE_CHECKING:
-    from layersim.net.host.host import Host
+    from layersim.net.host.socketapi.socket_host import SocketHost
 
 __all__ = ["SimEventLoop"]
 
@@ -51,7 +51,7 @@ class _suspended:
 class SimEventLoop(asyncio.SelectorEventLoop):
     """The asyncio event loop of a process on simulated host `host`."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: SocketHost) -> None:
         self.host = host
         super().__init__(_LoopSelector(host))
 
