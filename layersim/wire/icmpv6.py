@@ -97,7 +97,7 @@ class ICMPv6EchoRequest(Layer):
 
     __slots__ = ()
     icmpv6_type = ICMPv6Type.ECHO_REQUEST
-    spec = HeaderSpec("ICMPv6 Echo", [UInt("identifier", 16, hex=True), UInt("sequence", 16)])
+    spec = HeaderSpec("ICMPv6 Echo Request", [UInt("identifier", 16, hex=True), UInt("sequence", 16)])
     identifier: int
     sequence: int
 
