@@ -374,3 +374,15 @@ def test_the_bit_picture_places_ipv6_fields_at_their_rfc_offsets():
                                 ("src", 64, 128), ("dst", 192, 128)]:
         assert drawn_bits(ax, name) == list(range(offset, offset + width)), name
     assert ax.get_title().startswith("IPv6 header: 40-byte fixed part")
+
+
+def test_the_encapsulation_picture_names_ipv6_and_its_key_fields():
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from layersim.viz import encapsulation
+
+    ax = encapsulation(decode(DAD_PROBE))
+    texts = " ".join(t.get_text() for t in ax.texts)
+    plt.close(ax.figure)
+    assert "IPv6 header\n40 bytes" in texts and "dst ff02::1:ff00:10" in texts and "hop limit 255" in texts
