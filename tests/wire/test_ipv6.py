@@ -44,7 +44,7 @@ from layersim.cli import main
 from layersim.errors import DecodeError, FieldValueError, LayersimError
 from layersim.wire import TCP, UDP, Dot1Q, Ethernet, Packet, Raw, decode
 from layersim.wire.checksum import pseudo_header_sum
-from layersim.wire.cooked import Loopback, LoopbackLE
+from layersim.wire.cooked import LinuxSLL, LinuxSLL2, Loopback, LoopbackLE
 from layersim.wire.icmpv6 import ICMPv6, ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6Error
 from layersim.wire.ipv6 import IPv6
 from layersim.wire.ipv6_ext import AH, ESP, DestOptions, Fragment, HopByHop, Routing
@@ -215,6 +215,10 @@ def test_ipv6_as_each_link_type_carries_it():
         data = header + ip
         packet = decode_record(CaptureRecord(0, 0, data, len(data), None, 0, linktype, None))
         assert type(packet[0]) is first and packet[UDP].checksum_ok is True and packet.encode() == data
+    for cls, linktype in ((LinuxSLL, 113), (LinuxSLL2, 276)):
+        data = (cls(address="02:00:00:00:01:10") / IPv6(src=A, dst=B) / UDP(sport=1, dport=2)).encode()
+        packet = decode_record(CaptureRecord(0, 0, data, len(data), None, 0, linktype, None))
+        assert packet.layer_names == (cls.spec.name, "IPv6", "UDP") and packet[0].protocol == 0x86DD
     ip4 = bytes.fromhex("4500001c000000004011f9c90a0000010a0000020001000200080000")
     assert decode_record(CaptureRecord(0, 0, ip4, len(ip4), None, 0, 101, None)).layer_names[:2] == ("IPv4", "UDP")
     assert (Loopback() / IPv6(src=A, dst=B) / UDP()).encode()[:4] == struct.pack(">I", 24)  # BSD's AF_INET6
