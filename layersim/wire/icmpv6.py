@@ -88,7 +88,7 @@ class ICMPv6(Layer):
             raise DecodeError("ICMPv6", start, f"{end - start} bytes left, shorter than the 4-byte header")
         values = cls._unpack(data, start)
         ip = state.ip
-        src = (data, start, end, ip) if ip is not None and not state.truncated and hasattr(ip, "flow_label") else None
+        src = (data, start, end, ip) if ip is not None and not state.truncated and ip.version == 6 else None
         return tuple.__new__(cls, (*values, src)), start + 4, end, cls.next_layers.get(values[0])
 
 

@@ -83,6 +83,7 @@ class _OptionsHeader(Layer):
 
 
 def _options_spec(name: str) -> HeaderSpec:
+    """The field table Hop-by-Hop and Destination Options share (RFC 8200 §4.3, §4.6)."""
     return HeaderSpec(name, [
         UInt("next_header", 8, None, kind=IPProto),
         UInt("hdr_ext_len", 8, None),

@@ -65,6 +65,7 @@ class _NDMessage(Layer):
 
 
 def _options() -> Any:
+    """The options field every NDP message ends with (RFC 4861 §4.6)."""
     return Var("options", (), kind=tuple, coerce=coerce_nd_options)
 
 
