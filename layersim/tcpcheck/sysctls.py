@@ -116,7 +116,7 @@ KNOBS = MappingProxyType({
     "tcp_keepalive_probes": Knob("keepalive_probes", _int(1, 127)),
 })
 
-PENDING = frozenset(name for name, knob in KNOBS.items() if knob.field.startswith("tcp_"))
+PENDING = frozenset(name for name, knob in KNOBS.items() if knob.field not in {f.name for f in fields(Profile)})
 
 # sysctl name -> why setting it changes nothing layersim models (the value is still checked to be a value).
 NO_OPS = MappingProxyType({

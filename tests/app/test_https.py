@@ -18,6 +18,8 @@ from layersim.demo import CERTIFICATE_NAMES, HTTPS_URL, WEB_ADDRESS, _site, buil
 from layersim.net.network import Network
 from tests.sim_tools import tshark_rows
 
+pytestmark = pytest.mark.random_tls  # TLS bytes carry OpenSSL's randomness (see hook_equivalence)
+
 HOUR = 3_600_000_000_000
 
 

@@ -225,6 +225,7 @@ def test_the_services_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["runs"][0]["target"] == "(a 32-byte body)"
 
 
+@pytest.mark.random_tls
 def test_https_server_run_serves_over_tls_with_a_certificate_for_the_host(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import requests
