@@ -23,6 +23,7 @@ from layersim.net.host.host import Host
 from layersim.net.ipv4.node import IPNode
 from layersim.net.ipv4.router import Router
 from layersim.net.ipv6.interfaces import add_address, parse_address, start_interface
+from layersim.net.ipv6.part import Ipv6Part
 from layersim.net.trace.log import Trace
 from layersim.tcp import Profile, choose_profile
 from layersim.wire.addresses import MAC
@@ -79,6 +80,8 @@ class Network:
         if name in self.nodes:
             raise LayersimError(f"a node called {name!r} already exists")
         node = cls(self.runtime, name, random.Random(self.rng.getrandbits(64)), **options)
+        if isinstance(node, IPNode):  # its own generator, seeded by name: the IPv4 draws stay as they were
+            node.ipv6 = Ipv6Part(node.interfaces, random.Random(f"{self.seed}:ipv6:{name}"))
         self.nodes[name] = node
         return node
 
@@ -215,10 +218,11 @@ class Network:
              bandwidth: str | int = "100Mbit", mtu: int = 1500, queue: int = 100, loss: float = 0.0,
              duplicate: float = 0.0, reorder: float = 0.0, corrupt: float = 0.0, corrupt_fcs: str = "drop",
              faults_ba: Faults | None = None, a_mac: str | MAC | None = None, b_mac: str | MAC | None = None,
-             a_ip6: str | None = None, b_ip6: str | None = None) -> Link:
+             a_ip6: str | None = None, b_ip6: str | None = None, ra: bool = False) -> Link:
         """Join two nodes with a point-to-point link; addresses, interface names and MACs are chosen if omitted
         (MACs as 02:00:00:00:00:01, 02:00:00:00:00:02, ... in the order interfaces are made). Every host and router
-        interface gets a link-local IPv6 address from its MAC; `a_ip6`/`b_ip6` ("2001:db8:1::10/64") add global ones.
+        interface gets a link-local IPv6 address from its MAC; `a_ip6`/`b_ip6` ("2001:db8:1::10/64") add global ones,
+        and `ra=True` makes the router end(s) advertise their IPv6 prefix on the link.
 
         `loss`, `duplicate`, `reorder`, `corrupt`: per-frame fault probabilities (0 to 1), both directions unless
         `faults_ba` gives b -> a its own. A frame `corrupt` damages is dropped by the receiver's FCS check
@@ -255,6 +259,10 @@ class Network:
                 raise LayersimError(f"link {node_a.name} - {node_b.name}: {a_ip} and {b_ip} are not in the same "
                                     "subnet")
         ip6_a, ip6_b = self._ipv6_ends(node_a, node_b, a_ip6, b_ip6)
+        advertisers = [node for node, ip6 in ((node_a, ip6_a), (node_b, ip6_b)) if isinstance(node, Router) and ip6]
+        if ra and not advertisers:
+            raise LayersimError(f"link {node_a.name} - {node_b.name}: ra=True needs a router end with an IPv6 "
+                                "address (a_ip6/b_ip6) whose prefix it advertises")
         iface_a = self._endpoint(node_a, a_iface, a_ip, node_b, subnet, 1, mac_a)
         iface_b = self._endpoint(node_b, b_iface, b_ip, node_a, subnet, 2, mac_b)
         for node, iface, ip6 in ((node_a, iface_a, ip6_a), (node_b, iface_b, ip6_b)):
@@ -262,6 +270,8 @@ class Network:
                 start_interface(iface)
                 if ip6 is not None:
                     add_address(node.routes, iface, ip6)
+                    if ra and node in advertisers:
+                        node.ipv6.advertise(iface.name)
         faults = Faults(loss, duplicate, reorder, corrupt, corrupt_fcs)
         link = Link(iface_a, iface_b, delay_ns=parse_duration(delay), bandwidth_bps=parse_bandwidth(bandwidth),
                     mtu=mtu, queue_limit=queue, faults=faults, faults_ba=faults_ba,

@@ -24,6 +24,7 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
     b_ip = "10.0.1.1/24"      #   host); or none (a free 10.0.N.0/24). Switch ports take no address.
     a_ip6 = "2001:db8:1::10/64"  # optional per end: a global IPv6 address (every interface also has a link-local
     b_ip6 = "2001:db8:1::1/64"   #   fe80:: address made from its MAC, modified EUI-64)
+    ra = true                 # optional: the router end advertises its IPv6 prefix (Router Advertisements)
     a_mac = "52:54:00:12:34:56"  # optional per end: a unicast MAC used nowhere else (default 02:00:00:00:00:NN,
                               #   numbered in the order interfaces are made)
     delay = "2ms"             # default "1ms"; units ns, us, ms, s. Every duration (delay, at, interval,
@@ -94,7 +95,7 @@ __all__ = ["RUN_KINDS", "RunSpec", "Scenario", "TopologyError", "build_network",
 NODE_KINDS = ("host", "router", "switch")
 _TOP_KEYS = ("seed", "start", "hosts", "node", "link", "route", "run")
 _NODE_KEYS = ("name", "kind", "nat", "nat_ports", "tcp", "congestion")
-_LINK_KEYS = ("a", "b", "a_ip", "b_ip", "a_ip6", "b_ip6", "a_mac", "b_mac", "delay", "bandwidth", "mtu", "queue",
+_LINK_KEYS = ("a", "b", "a_ip", "b_ip", "a_ip6", "b_ip6", "ra", "a_mac", "b_mac", "delay", "bandwidth", "mtu", "queue",
               "loss", "duplicate", "reorder", "corrupt", "corrupt_fcs")
 _ROUTE_KEYS = ("node", "to", "via", "dev")
 
@@ -288,7 +289,8 @@ class _Builder:
         try:
             link = self.network.link(node_a, node_b, a_ip=ip_a and str(ip_a), b_ip=ip_b and str(ip_b),
                                      a_iface=iface_a, b_iface=iface_b, **macs, **options,
-                                     a_ip6=table.get("a_ip6", str, None), b_ip6=table.get("b_ip6", str, None))
+                                     a_ip6=table.get("a_ip6", str, None), b_ip6=table.get("b_ip6", str, None),
+                                     ra=table.get("ra", bool, False))
         except (LayersimError, ValueError) as exc:
             raise table.error(None, str(exc)) from None
         short = where.removeprefix(f"{self.source}: ")

@@ -71,6 +71,7 @@ class IPNode(Node):
         self.broadcast_ints: frozenset[int] = frozenset({0xFFFFFFFF})
         self.local_ints: frozenset[int] = self.broadcast_ints  # own and broadcast: what this node takes in
         self.loopback = Interface(self, "lo", MAC(0), IPv4Interface("127.0.0.1/8"))  # not linked, not captured
+        self.ipv6: Any = None  # the node's IPv6 part (layersim.net.ipv6.part.Ipv6Part), given by the Network
 
     # Set-up --------------------------------------------------------------------------------------------
     def add_interface(self, name: str, mac: MAC | str, address: IPv4Interface | str | None = None) -> Interface:
