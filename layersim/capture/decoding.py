@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from layersim.capture.records import CaptureRecord
 from layersim.wire.dispatch import BY_LINKTYPE
-from layersim.wire.linktype import LinkType, linktype_name
+from layersim.wire.linktype import linktype_name
 from layersim.wire.packet import Packet, decode
 from layersim.wire.payload import Raw
 
 __all__ = ["decode_record", "undecoded_reason"]
 
-_IPV6_NOT_YET = "IPv6 is not decoded yet"
-
 
 def undecoded_reason(record: CaptureRecord) -> str | None:
-    """Why `decode_record` shows this frame as Raw bytes (its link type, or IPv6), or None when it decodes it."""
+    """Why `decode_record` shows this frame as Raw bytes (its link type), or None when it decodes it."""
     linktype = record.linktype
-    if linktype == LinkType.IPV6:
-        return f"link type {linktype_name(linktype)}: {_IPV6_NOT_YET}; packets shown as Raw"
-    if linktype == LinkType.RAW and record.data and record.data[0] >> 4 == 6:
-        return f"link type {linktype_name(linktype)}: {_IPV6_NOT_YET}; IPv6 packets shown as Raw"
     if linktype not in BY_LINKTYPE:
         return f"link type {linktype_name(linktype)} is not decoded; packets shown as Raw"
     return None

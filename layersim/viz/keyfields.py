@@ -57,6 +57,11 @@ def _tcp(layer: Any) -> list[str]:
             f"window {layer.window}"]
 
 
+def _ipv6(layer: Any) -> list[str]:
+    return [f"src {layer.src}", f"dst {layer.dst}",
+            f"hop limit {layer.hop_limit}  next {_value(layer, 'next_header')}"]
+
+
 def _udp(layer: Any) -> list[str]:
     return [_ports(layer), f"length {layer.length}"]
 
@@ -102,7 +107,8 @@ def _generic(layer: Layer) -> list[str]:
 
 
 _KEYS: dict[str, Callable[[Any], list[str]]] = {
-    "Ethernet": _ethernet, "802.1Q": _dot1q, "IPv4": _ipv4, "TCP": _tcp, "UDP": _udp, "ICMP": _icmp, "ARP": _arp,
+    "Ethernet": _ethernet, "802.1Q": _dot1q, "IPv4": _ipv4, "IPv6": _ipv6, "TCP": _tcp, "UDP": _udp, "ICMP": _icmp,
+    "ICMPv6": _icmp, "ARP": _arp,
     "DNS": _dns, "HTTPRequest": _http_request, "HTTPResponse": _http_response, "Raw": _raw, "Padding": _raw,
 }
 

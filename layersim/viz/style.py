@@ -10,6 +10,7 @@ __all__ = ["LAYER_COLOURS", "axes_for", "axes_inches", "layer_colour"]
 # One colour per protocol, the same in every picture; pastel so black text stays readable on them.
 LAYER_COLOURS = MappingProxyType({
     "Ethernet": "#ffd7af", "802.1Q": "#ffe9c7", "ARP": "#ffafaf", "IPv4": "#afd7ff", "ICMP": "#ffafff",
+    "IPv6": "#afc7ff", "ICMPv6": "#ffafff",
     "TCP": "#afffaf", "UDP": "#d7ffaf", "DNS": "#ffffaf", "HTTPRequest": "#d7afff", "HTTPResponse": "#d7afff",
     "Raw": "#eeeeee", "Padding": "#dddddd",
 })

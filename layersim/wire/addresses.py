@@ -1,13 +1,13 @@
-"""Address value types used by header fields: MAC addresses and IPv4 address parsing."""
+"""Address value types used by header fields: MAC addresses and IPv4/IPv6 address parsing."""
 
 from __future__ import annotations
 
-from ipaddress import AddressValueError, IPv4Address
+from ipaddress import AddressValueError, IPv4Address, IPv6Address
 from socket import AF_INET, inet_pton
 
 from layersim.errors import FieldValueError
 
-__all__ = ["MAC", "to_ipv4"]
+__all__ = ["MAC", "to_ipv4", "to_ipv6"]
 
 
 class MAC(bytes):
@@ -71,3 +71,15 @@ def to_ipv4(value: object) -> IPv4Address:
         return IPv4Address(value)
     except (AddressValueError, ValueError) as exc:
         raise FieldValueError(f"IPv4 address {value!r} is not valid: {exc}") from None
+
+
+def to_ipv6(value: object) -> IPv6Address:
+    """Convert a string, int, 16 bytes or IPv6Address to an IPv6Address, with a clear error otherwise."""
+    if type(value) is IPv6Address:
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int | bytes | IPv6Address):
+        raise FieldValueError(f"IPv6 address {value!r} is not a string, an int or 16 bytes")
+    try:
+        return IPv6Address(value)
+    except (AddressValueError, ValueError) as exc:
+        raise FieldValueError(f"IPv6 address {value!r} is not valid: {exc}") from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 import numpy as np
 
@@ -47,9 +47,13 @@ def internet_checksum(data: bytes | bytearray | memoryview, initial: int = 0) ->
     return ~ones_complement_sum(data, initial) & 0xFFFF
 
 
-def pseudo_header_sum(src: IPv4Address, dst: IPv4Address, protocol: int, length: int) -> int:
-    """The unfolded sum of the IPv4 pseudo-header (RFC 793 §3.1, RFC 768) to pass as `initial`."""
+def pseudo_header_sum(src: IPv4Address | IPv6Address, dst: IPv4Address | IPv6Address, protocol: int,
+                      length: int) -> int:
+    """The unfolded sum of the IPv4 (RFC 793 §3.1, RFC 768) or IPv6 (RFC 8200 §8.1) pseudo-header, as `initial`."""
     s, d = int(src), int(dst)
+    if type(src) is IPv6Address:  # RFC 8200 §8.1: 128-bit addresses, 32-bit length
+        return sum((s >> k & 0xFFFF) + (d >> k & 0xFFFF) for k in range(0, 128, 16)) + protocol + (
+            length >> 16) + (length & 0xFFFF)
     return (s >> 16) + (s & 0xFFFF) + (d >> 16) + (d & 0xFFFF) + protocol + length
 
 

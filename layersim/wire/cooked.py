@@ -149,9 +149,15 @@ class LinuxSLL2(Layer):
 
 
 def _family_for(upper: Layer | None) -> int:
-    """AF_INET for an IPv4 layer above: the only family layersim can build so far."""
-    if getattr(type(upper), "ethertype", None) == EtherType.IPv4:
+    """AF_INET for an IPv4 layer above; for IPv6 the NetBSD/OpenBSD value 24, which every BSD reader accepts.
+
+    (Wireshark's packet-null.c and libpcap read 24, 28 and 30 as IPv6 whatever the capturing OS.)
+    """
+    ethertype = getattr(type(upper), "ethertype", None)
+    if ethertype == EtherType.IPv4:
         return AddressFamily.INET
+    if ethertype == EtherType.IPv6:
+        return AddressFamily.INET6_BSD
     above = type(upper).__name__ if upper is not None else "nothing"
     raise LayersimError(f"Loopback.family is None and cannot be derived from the layer above ({above})")
 

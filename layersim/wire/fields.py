@@ -13,13 +13,13 @@ import enum
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from operator import itemgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from layersim.errors import FieldValueError, UnknownFieldError
-from layersim.wire.addresses import MAC, to_ipv4
+from layersim.wire.addresses import MAC, to_ipv4, to_ipv6
 
 __all__ = ["Addr", "Bits", "Field", "HeaderSpec", "Layer", "UInt", "Var", "unknown_field"]
 
@@ -55,10 +55,10 @@ def UInt(name: str, bits: int, default: Any = 0, *, kind: Any = int, hex: bool =
 
 
 def Addr(name: str, kind: type, default: Any = None) -> Field:
-    """An address field: MAC (48 bits) or IPv4Address (32 bits)."""
-    bits = 48 if kind is MAC else 32
+    """An address field: MAC (48 bits), IPv4Address (32 bits) or IPv6Address (128 bits)."""
+    bits = 48 if kind is MAC else 128 if kind is IPv6Address else 32
     if default is None:
-        default = MAC(0) if kind is MAC else IPv4Address(0)
+        default = 0
     return Field(name, bits, kind(default), kind)
 
 
@@ -111,8 +111,8 @@ def _group_fields(name: str, fixed: list[Field]) -> list[tuple[str, list[Field]]
     pending_bits = 0
     for f in fixed:
         bits = f.bits or 0
-        if not pending and f.kind is MAC:
-            groups.append(("6s", [f]))
+        if not pending and f.kind in (MAC, IPv6Address):
+            groups.append(("6s" if f.kind is MAC else "16s", [f]))
         elif not pending and bits in _WIDTH_CODES:
             groups.append((_WIDTH_CODES[bits], [f]))
         else:
@@ -164,6 +164,8 @@ def _convert(f: Field, value: Any) -> Any:
         return MAC(value)
     if kind is IPv4Address:
         return to_ipv4(value)
+    if kind is IPv6Address:
+        return to_ipv6(value)
     if f.bits is None:
         if kind is bytes and isinstance(value, bytearray | memoryview):
             return bytes(value)
@@ -193,7 +195,8 @@ def _compile(cls: type[Layer], spec: HeaderSpec) -> None:
     n = len(spec.fields)
     ns: dict[str, Any] = {"_tnew": tuple.__new__, "_S": spec.struct, "_coerce": _coerce_value, "_type": type,
                           "_unknown_field": unknown_field,
-                          "_spec": spec, "_bnew": bytes.__new__, "MAC": MAC, "IPv4Address": IPv4Address}
+                          "_spec": spec, "_bnew": bytes.__new__, "MAC": MAC, "IPv4Address": IPv4Address,
+                          "IPv6Address": IPv6Address}
     # Constructor: fast path for values already of the right type, full coercion otherwise.
     params, items = [], []
     for i, f in enumerate(spec.fields):
@@ -206,8 +209,8 @@ def _compile(cls: type[Layer], spec: HeaderSpec) -> None:
                 ok = f"{f.name} is None or ({ok})"
         elif f.kind is MAC:
             ok = f"_type({f.name}) is MAC"
-        elif f.kind is IPv4Address:
-            ok = f"_type({f.name}) is IPv4Address"
+        elif f.kind in (IPv4Address, IPv6Address):
+            ok = f"_type({f.name}) is {f.kind.__name__}"
         elif (f.bits is None and f.coerce is None) or (isinstance(f.kind, type) and issubclass(f.kind, enum.Enum)):
             ok = f"_type({f.name}) is _f{i}.kind"  # enum members are in range by construction
             if f.computed:
@@ -232,8 +235,8 @@ def _compile(cls: type[Layer], spec: HeaderSpec) -> None:
             idx = spec.fields.index(f)
             if f.kind is MAC:
                 expr = f"_bnew(MAC, {expr})"
-            elif f.kind is IPv4Address:
-                expr = f"IPv4Address({expr})"
+            elif f.kind in (IPv4Address, IPv6Address):
+                expr = f"{f.kind.__name__}({expr})"
             elif isinstance(f.kind, type) and issubclass(f.kind, enum.Enum):
                 lookup = _enum_lookup(f.kind, bits)
                 ns[f"_e{idx}"] = lookup
@@ -253,6 +256,8 @@ def _compile(cls: type[Layer], spec: HeaderSpec) -> None:
             v = f"v{spec.fields.index(f)}"
             if f.kind is IPv4Address:
                 v = f"int({v})"
+            elif f.kind is IPv6Address:
+                v = f"{v}.packed"
             parts.append(f"{v} << {shift}" if shift else v)
         packed.append(" | ".join(parts))
     src += (f"def _pack({', '.join(args)}):\n"
@@ -411,6 +416,6 @@ def _repr_value(value: Any, as_hex: bool = False) -> str:
         return hex(value)
     if isinstance(value, enum.Enum):
         return str(value.name) if value.name else repr(int(value))
-    if isinstance(value, MAC | IPv4Address):
+    if isinstance(value, MAC | IPv4Address | IPv6Address):
         return repr(str(value))
     return repr(value)

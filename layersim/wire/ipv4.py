@@ -19,12 +19,21 @@ __all__ = ["IPProto", "IPv4", "IPv4Flags", "decrement_ttl", "forward_frame", "re
 class IPProto(IntEnum):
     """IP protocol numbers (IANA) that layersim decodes or names."""
 
+    HOPOPT = 0  # IPv6 Hop-by-Hop Options (RFC 8200 §4.3)
     ICMP = 1
     IGMP = 2
+    IPV4 = 4
     TCP = 6
     UDP = 17
+    IPV6 = 41
+    IPV6_ROUTE = 43
+    IPV6_FRAG = 44
     GRE = 47
     ESP = 50
+    AH = 51
+    ICMPV6 = 58
+    IPV6_NONXT = 59
+    IPV6_OPTS = 60
     OSPF = 89
     SCTP = 132
 

@@ -51,6 +51,9 @@ _TITLES: MappingProxyType[str, Callable[[Any, Any], str]] = MappingProxyType({
                           f"interface {h.interface_index}"),
     "Loopback": lambda h, n: f"Null/Loopback, Family: {describe(h.spec.by_name['family'], h.family)}",
     "IPv4": lambda h, n: f"Internet Protocol Version 4, Src: {h.src}, Dst: {h.dst}",
+    "IPv6": lambda h, n: f"Internet Protocol Version 6, Src: {h.src}, Dst: {h.dst}",
+    "ICMPv6": lambda h, n: (f"Internet Control Message Protocol v6, Type: "
+                            f"{describe(h.spec.by_name['type'], h.type)}, Code: {h.code}"),
     "ICMP": _icmp_title,
     "UDP": lambda h, n: f"User Datagram Protocol, Src Port: {h.sport}, Dst Port: {h.dport}, Len: {n}",
     "TCP": lambda h, n: (f"Transmission Control Protocol, Src Port: {h.sport}, Dst Port: {h.dport}, "
@@ -60,7 +63,8 @@ _TITLES: MappingProxyType[str, Callable[[Any, Any], str]] = MappingProxyType({
 })
 _LONG_NAMES = MappingProxyType({"HTTP": "Hypertext Transfer Protocol", "DNS": "Domain Name System"})
 # Fields counted in units of several bytes: (layer, field) -> bytes per unit.
-_UNITS = MappingProxyType({("IPv4", "ihl"): 4, ("TCP", "data_offset"): 4, ("IPv4", "fragment_offset"): 8})
+_UNITS = MappingProxyType({("IPv4", "ihl"): 4, ("TCP", "data_offset"): 4, ("IPv4", "fragment_offset"): 8,
+                          ("Fragment", "fragment_offset"): 8})
 # Layers whose checksum covers only their own header, so the right value can be computed from the layer alone.
 _HEADER_CHECKSUM = frozenset({"IPv4"})
 _NOTES = MappingProxyType({

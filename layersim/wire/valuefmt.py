@@ -23,7 +23,8 @@ __all__ = ["brief", "concrete", "describe", "is_checksum", "item_text", "label",
 # Words printed in a fixed way inside labels; any other word is capitalised.
 _WORDS = MappingProxyType({"ip": "IP", "mac": "MAC", "id": "ID", "ttl": "TTL", "dns": "DNS", "http": "HTTP",
                            "of": "of", "to": "to", "and": "and", "tsval": "TSval", "tsecr": "TSecr",
-                           "mss": "MSS", "sack": "SACK", "mtu": "MTU", "ecn": "ECN", "dscp": "DSCP"})
+                           "mss": "MSS", "sack": "SACK", "mtu": "MTU", "ecn": "ECN", "dscp": "DSCP",
+                           "ext": "Extension", "hdr": "Header", "spi": "SPI", "icv": "ICV"})
 
 # Field names whose RFC/Wireshark label is not the name made readable.
 _LABELS = MappingProxyType({
@@ -34,6 +35,7 @@ _LABELS = MappingProxyType({
 })
 _LAYER_LABELS = MappingProxyType({
     ("IPv4", "src"): "Source Address", ("IPv4", "dst"): "Destination Address",
+    ("IPv6", "src"): "Source Address", ("IPv6", "dst"): "Destination Address",
     ("DNS", "qr"): "Response", ("DNS", "aa"): "Authoritative", ("DNS", "tc"): "Truncated",
     ("DNS", "rd"): "Recursion Desired", ("DNS", "ra"): "Recursion Available", ("DNS", "z"): "Z",
     ("DNS", "ad"): "Authentic Data", ("DNS", "cd"): "Checking Disabled", ("DNS", "rcode"): "Reply Code",

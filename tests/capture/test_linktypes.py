@@ -126,8 +126,7 @@ def test_random_bytes_under_these_link_types_raise_only_decode_errors(linktype: 
 @pytest.mark.parametrize(("linktype", "data", "reason"), [
     (147, b"\x01\x02", "link type 147 (USER0) is not decoded; packets shown as Raw"),
     (4242, b"\x01\x02", "link type 4242 (unknown) is not decoded; packets shown as Raw"),
-    (229, b"\x60\0\0\0", "link type 229 (IPV6): IPv6 is not decoded yet; packets shown as Raw"),
-    (101, b"\x60\0\0\0", "link type 101 (RAW): IPv6 is not decoded yet; IPv6 packets shown as Raw"),
+    (105, b"\x60\0\0\0", "link type 105 (IEEE802_11) is not decoded; packets shown as Raw"),
 ])
 def test_what_is_not_decoded_says_why(linktype: int, data: bytes, reason: str) -> None:
     record = CaptureRecord(0, 0, data, len(data), None, 0, linktype, None)
