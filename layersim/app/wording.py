@@ -18,7 +18,7 @@ __all__ = ["DROP_MEANINGS", "FIELD_LABELS", "change_text", "hop_rows", "hop_wher
 FIELD_LABELS = {"Ethernet.dst": "dst MAC", "Ethernet.src": "src MAC", "IPv4.ttl": "TTL",
                 "IPv4.header_checksum": "IP checksum", "IPv4.src": "src address (NAT)",
                 "IPv4.dst": "dst address (NAT)", "TCP.sport": "src port (NAT)", "TCP.dport": "dst port (NAT)",
-                "TCP.checksum": "TCP checksum"}
+                "TCP.checksum": "TCP checksum", "IPv6.hop_limit": "hop limit"}  # IPv6 has no header checksum
 
 # Why a packet was dropped, in words, for each DropReason a story explains.
 DROP_MEANINGS = {

@@ -8,6 +8,7 @@ from ipaddress import IPv6Address
 from typing import Any
 
 from layersim.errors import DecodeError, FieldValueError
+from layersim.wire.addresses import to_ipv6
 from layersim.wire.fields import Addr, HeaderSpec, Layer, UInt, Var
 from layersim.wire.icmpv6 import ICMPv6Type
 
@@ -24,6 +25,10 @@ class MulticastRecord:
     address: IPv6Address = _UNSPECIFIED
     sources: tuple[IPv6Address, ...] = ()
     aux_data: bytes = b""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", to_ipv6(self.address))
+        object.__setattr__(self, "sources", tuple(to_ipv6(s) for s in self.sources))
 
     def encode(self) -> bytes:
         """The record's bytes (the auxiliary data length counts 4-byte words)."""

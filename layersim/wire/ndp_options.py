@@ -9,7 +9,7 @@ from ipaddress import IPv6Address
 from typing import Any
 
 from layersim.errors import DecodeError, FieldValueError
-from layersim.wire.addresses import MAC
+from layersim.wire.addresses import MAC, to_ipv6
 
 __all__ = [
     "RDNSS",
@@ -35,6 +35,9 @@ class SourceLinkAddress:
     address: MAC = _NO_MAC
     kind = 1
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", MAC(self.address))
+
     def encode(self) -> bytes:
         """The option's bytes."""
         return bytes((self.kind, 1)) + bytes(MAC(self.address))
@@ -46,6 +49,9 @@ class TargetLinkAddress:
 
     address: MAC = _NO_MAC
     kind = 2
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", MAC(self.address))
 
     def encode(self) -> bytes:
         """The option's bytes."""
@@ -71,10 +77,13 @@ class PrefixInformation:
     prefix: IPv6Address = _UNSPECIFIED
     kind = 3
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prefix", to_ipv6(self.prefix))
+
     def encode(self) -> bytes:
         """The option's bytes."""
         return struct.pack("!BBBBIII16s", 3, 4, self.prefix_length, self.flags, self.valid_lifetime,
-                           self.preferred_lifetime, self.reserved, IPv6Address(self.prefix).packed)
+                           self.preferred_lifetime, self.reserved, self.prefix.packed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +108,13 @@ class RDNSS:
     reserved: int = 0
     kind = 25
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "servers", tuple(to_ipv6(s) for s in self.servers))
+
     def encode(self) -> bytes:
         """The option's bytes."""
         return struct.pack("!BBHI", 25, 1 + 2 * len(self.servers), self.reserved, self.lifetime) + b"".join(
-            IPv6Address(s).packed for s in self.servers)
+            s.packed for s in self.servers)
 
 
 @dataclass(frozen=True, slots=True)

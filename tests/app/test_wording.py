@@ -13,6 +13,7 @@ def test_a_labelled_field_reads_as_its_label() -> None:
     assert change_text("IPv4.header_checksum: 0x2541 -> 0x060d") == "IP checksum 0x2541 -> 0x060d"
     assert change_text("TCP.checksum: 0xdca8 -> 0xbc74") == "TCP checksum 0xdca8 -> 0xbc74"
     assert change_text("IPv4.src: 10.0.0.2 -> 198.51.100.2") == "src address (NAT) 10.0.0.2 -> 198.51.100.2"
+    assert change_text("IPv6.hop_limit: 64 -> 63") == "hop limit 64 -> 63"
 
 
 def test_a_field_without_a_label_is_kept_as_written() -> None:
