@@ -23,7 +23,7 @@ from layersim.net.host.host import Host
 from layersim.net.ipv4.node import IPNode
 from layersim.net.ipv4.router import Router
 from layersim.net.ipv6.interfaces import add_address, parse_address, start_interface
-from layersim.net.ipv6.part import Ipv6Part
+from layersim.net.ipv6.stack import start_ipv6
 from layersim.net.trace.log import Trace
 from layersim.tcp import Profile, choose_profile
 from layersim.wire.addresses import MAC
@@ -81,7 +81,8 @@ class Network:
             raise LayersimError(f"a node called {name!r} already exists")
         node = cls(self.runtime, name, random.Random(self.rng.getrandbits(64)), **options)
         if isinstance(node, IPNode):  # its own generator, seeded by name: the IPv4 draws stay as they were
-            node.ipv6 = Ipv6Part(node.interfaces, random.Random(f"{self.seed}:ipv6:{name}"))
+            node.ipv6 = start_ipv6(node.interfaces, node.routes.v6, random.Random(f"{self.seed}:ipv6:{name}"),
+                                   forwarding=node.forwarding)
         self.nodes[name] = node
         return node
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from ipaddress import IPv6Address, IPv6Network
+from typing import Any
 
 from layersim.errors import LayersimError
 from layersim.net.engine.interface import Interface
@@ -34,6 +35,8 @@ class Ipv6Part:
         self.icmp_limit = Icmp6RateLimit()
         self.pmtu = PathMtuCache(version=6)
         self.advertisers: dict[str, tuple[Advertiser, tuple[PrefixInfo, ...]]] = {}
+        self.input: Any = None  # Input6 and Output6 over the node's routes, given by net/ipv6/stack.start_ipv6
+        self.output: Any = None
 
     def advertise(self, interface: str) -> tuple[PrefixInfo, ...]:
         """Send Router Advertisements on `interface` for its global prefixes (`ra = true`); returns them."""
