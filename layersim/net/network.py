@@ -6,7 +6,7 @@ import os
 import random
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from layersim.net.host.host import Host
 from layersim.net.host.tls.world import TLSWorld
 from layersim.net.ipv4.node import IPNode
 from layersim.net.ipv4.router import Router
+from layersim.net.ipv6.interfaces import add_address, parse_address, start_interface
+from layersim.net.ipv6.stack import start_ipv6
 from layersim.net.trace.log import Trace
 from layersim.tcp import Profile, choose_profile
 from layersim.wire.addresses import MAC
@@ -81,6 +83,9 @@ class Network:
         if name in self.nodes:
             raise LayersimError(f"a node called {name!r} already exists")
         node = cls(self.runtime, name, random.Random(self.rng.getrandbits(64)), **options)
+        if isinstance(node, IPNode):  # its own generator, seeded by name: the IPv4 draws stay as they were
+            node.ipv6 = start_ipv6(node.interfaces, node.routes.v6, random.Random(f"{self.seed}:ipv6:{name}"),
+                                   forwarding=node.forwarding)
         self.nodes[name] = node
         return node
 
@@ -216,9 +221,12 @@ class Network:
              a_iface: str | None = None, b_iface: str | None = None, delay: str | int = "1ms",
              bandwidth: str | int = "100Mbit", mtu: int = 1500, queue: int = 100, loss: float = 0.0,
              duplicate: float = 0.0, reorder: float = 0.0, corrupt: float = 0.0, corrupt_fcs: str = "drop",
-             faults_ba: Faults | None = None, a_mac: str | MAC | None = None, b_mac: str | MAC | None = None) -> Link:
+             faults_ba: Faults | None = None, a_mac: str | MAC | None = None, b_mac: str | MAC | None = None,
+             a_ip6: str | None = None, b_ip6: str | None = None, ra: bool = False) -> Link:
         """Join two nodes with a point-to-point link; addresses, interface names and MACs are chosen if omitted
-        (MACs as 02:00:00:00:00:01, 02:00:00:00:00:02, ... in the order interfaces are made).
+        (MACs as 02:00:00:00:00:01, 02:00:00:00:00:02, ... in the order interfaces are made). Every host and router
+        interface gets a link-local IPv6 address from its MAC; `a_ip6`/`b_ip6` ("2001:db8:1::10/64") add global ones,
+        and `ra=True` makes the router end(s) advertise their IPv6 prefix on the link.
 
         `loss`, `duplicate`, `reorder`, `corrupt`: per-frame fault probabilities (0 to 1), both directions unless
         `faults_ba` gives b -> a its own. A frame `corrupt` damages is dropped by the receiver's FCS check
@@ -254,8 +262,20 @@ class Network:
             if net_a != net_b:
                 raise LayersimError(f"link {node_a.name} - {node_b.name}: {a_ip} and {b_ip} are not in the same "
                                     "subnet")
+        ip6_a, ip6_b = self._ipv6_ends(node_a, node_b, a_ip6, b_ip6)
+        advertisers = [node for node, ip6 in ((node_a, ip6_a), (node_b, ip6_b)) if isinstance(node, Router) and ip6]
+        if ra and not advertisers:
+            raise LayersimError(f"link {node_a.name} - {node_b.name}: ra=True needs a router end with an IPv6 "
+                                "address (a_ip6/b_ip6) whose prefix it advertises")
         iface_a = self._endpoint(node_a, a_iface, a_ip, node_b, subnet, 1, mac_a)
         iface_b = self._endpoint(node_b, b_iface, b_ip, node_a, subnet, 2, mac_b)
+        for node, iface, ip6 in ((node_a, iface_a, ip6_a), (node_b, iface_b, ip6_b)):
+            if isinstance(node, IPNode):
+                start_interface(iface)
+                if ip6 is not None:
+                    add_address(node.routes, iface, ip6)
+                    if ra and node in advertisers:
+                        node.ipv6.advertise(iface.name)
         faults = Faults(loss, duplicate, reorder, corrupt, corrupt_fcs)
         link = Link(iface_a, iface_b, delay_ns=parse_duration(delay), bandwidth_bps=parse_bandwidth(bandwidth),
                     mtu=mtu, queue_limit=queue, faults=faults, faults_ba=faults_ba,
@@ -264,9 +284,45 @@ class Network:
         self._auto_gateways()
         return link
 
+    def _ipv6_ends(self, node_a: Node, node_b: Node, a_ip6: str | None,
+                   b_ip6: str | None) -> tuple[IPv6Interface | None, IPv6Interface | None]:
+        """The global IPv6 addresses asked for at the two ends of a link, checked before anything is made."""
+        where = f"link {node_a.name} - {node_b.name}"
+        ends = []
+        for node, key, text in ((node_a, "a_ip6", a_ip6), (node_b, "b_ip6", b_ip6)):
+            if text is not None and not isinstance(node, IPNode):
+                raise LayersimError(f"{where}: {key}: {node.name} is a switch; give the address to the host or "
+                                    "router at the other end")
+            address = None if text is None else parse_address(text, f"{where}: {key}")
+            if address is not None and self._owner_of6(address.ip) is not None:
+                raise LayersimError(f"{where}: {key}: address {address.ip} is already used by "
+                                    f"{self._owner_of6(address.ip)}")
+            ends.append(address)
+        ip6_a, ip6_b = ends
+        if ip6_a is not None and ip6_b is not None:
+            if ip6_a.ip == ip6_b.ip:
+                raise LayersimError(f"{where}: a_ip6 and b_ip6 are both {ip6_a.ip}")
+            if ip6_a.network != ip6_b.network:
+                raise LayersimError(f"{where}: {ip6_a} and {ip6_b} are not in the same subnet")
+        return ip6_a, ip6_b
+
+    def _owner_of6(self, ip: IPv6Address) -> str | None:
+        for node in self.nodes.values():
+            for iface in node.interfaces.values():
+                if any(address.ip == ip for address in iface.addresses6):
+                    return iface.full_name
+        return None
+
     def _auto_gateways(self) -> None:
-        """Give each host without a default route one via the first router it shares a subnet with."""
+        """Give each host without a default route one via the first router it shares a subnet with (per IP
+        version)."""
         for host in self.hosts.values():
+            if host.routes.get("::/0") is None:
+                for iface in host.interfaces.values():
+                    gateway6 = self._router_on_subnet6(iface)
+                    if gateway6 is not None:
+                        host.routes.add_automatic("::/0", gateway6, iface.name)
+                        break
             if host.routes.get("0.0.0.0/0") is not None:
                 continue
             for iface in host.interfaces.values():
@@ -282,6 +338,15 @@ class Network:
             for r_iface in router.interfaces.values():
                 if r_iface.address is not None and r_iface.address.network == iface.address.network:
                     return r_iface.address.ip
+        return None
+
+    def _router_on_subnet6(self, iface: Interface) -> IPv6Address | None:
+        subnets = {address.network for address in iface.addresses6 if not address.ip.is_link_local}
+        for router in self.routers.values():
+            for r_iface in router.interfaces.values():
+                for address in r_iface.addresses6:
+                    if address.network in subnets:
+                        return address.ip
         return None
 
     # Running -------------------------------------------------------------------------------------------

@@ -22,6 +22,9 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
     b = "r1"
     a_ip = "10.0.1.10/24"     # optional per end: give both; or one (the other end gets the subnet's next free
     b_ip = "10.0.1.1/24"      #   host); or none (a free 10.0.N.0/24). Switch ports take no address.
+    a_ip6 = "2001:db8:1::10/64"  # optional per end: a global IPv6 address (every interface also has a link-local
+    b_ip6 = "2001:db8:1::1/64"   #   fe80:: address made from its MAC, modified EUI-64)
+    ra = true                 # optional: the router end advertises its IPv6 prefix (Router Advertisements)
     a_mac = "52:54:00:12:34:56"  # optional per end: a unicast MAC used nowhere else (default 02:00:00:00:00:NN,
                               #   numbered in the order interfaces are made)
     delay = "2ms"             # default "1ms"; units ns, us, ms, s. Every duration (delay, at, interval,
@@ -34,8 +37,9 @@ file, the table (`[[link]] #3`, counted from 1) and the key, e.g.
 
     [[route]]                 # a static route on a host or router
     node = "r1"               # required
-    to = "10.0.2.0/24"        # required: a prefix, or "default"
-    via = "10.0.12.2"         # the next hop: must be on a subnet the node is connected to
+    to = "10.0.2.0/24"        # required: a prefix, or "default" (IPv4); an IPv6 prefix such as "::/0"
+    via = "10.0.12.2"         # the next hop: must be on a subnet the node is connected to (a link-local IPv6
+                              #   next hop such as "fe80::1" needs `dev`)
     dev = "eth1"              # optional with `via` (derived from the connected subnet that holds it)
 
     [[run]]                   # an application, started at simulated time `at` (default "0s")
@@ -93,8 +97,8 @@ __all__ = ["RUN_KINDS", "RunSpec", "Scenario", "TopologyError", "build_network",
 NODE_KINDS = ("host", "router", "switch")
 _TOP_KEYS = ("seed", "start", "hosts", "node", "link", "route", "run")
 _NODE_KEYS = ("name", "kind", "nat", "nat_ports", "tcp", "congestion")
-_LINK_KEYS = ("a", "b", "a_ip", "b_ip", "a_mac", "b_mac", "delay", "bandwidth", "mtu", "queue", "loss", "duplicate",
-              "reorder", "corrupt", "corrupt_fcs")
+_LINK_KEYS = ("a", "b", "a_ip", "b_ip", "a_ip6", "b_ip6", "ra", "a_mac", "b_mac", "delay", "bandwidth", "mtu", "queue",
+              "loss", "duplicate", "reorder", "corrupt", "corrupt_fcs")
 _ROUTE_KEYS = ("node", "to", "via", "dev")
 
 
@@ -287,7 +291,9 @@ class _Builder:
             raise table.error("b_mac", f"{macs['b_mac']} is the same MAC as a_mac")
         try:
             link = self.network.link(node_a, node_b, a_ip=ip_a and str(ip_a), b_ip=ip_b and str(ip_b),
-                                     a_iface=iface_a, b_iface=iface_b, **macs, **options)
+                                     a_iface=iface_a, b_iface=iface_b, **macs, **options,
+                                     a_ip6=table.get("a_ip6", str, None), b_ip6=table.get("b_ip6", str, None),
+                                     ra=table.get("ra", bool, False))
         except (LayersimError, ValueError) as exc:
             raise table.error(None, str(exc)) from None
         short = where.removeprefix(f"{self.source}: ")
@@ -310,6 +316,12 @@ class _Builder:
         if via_text is None and dev is None:
             raise table.error("via", "missing: give the next hop `via`, or `dev` for an on-link route")
         via = None
+        if ":" in prefix or (via_text is not None and ":" in via_text):  # IPv6: the node's routes check it
+            try:
+                node.routes.add(prefix, via=via_text, interface=dev)
+            except LayersimError as exc:
+                raise table.error("to" if ":" in prefix else "via", str(exc)) from None
+            return
         if via_text is not None:
             via = self._next_hop(table, node, via_text, dev)
             dev = dev or next(i.name for i in node.interfaces.values() if i.address and via in i.address.network)

@@ -1,9 +1,9 @@
-"""Network interfaces: a name, a MAC, an IPv4 address with its prefix, a link, and capture taps."""
+"""Network interfaces: a name, a MAC, an IPv4 address with its prefix, IPv6 addresses, a link, and capture taps."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Interface, IPv6Interface
 from typing import TYPE_CHECKING, Any, Protocol
 
 from layersim.errors import LayersimError
@@ -53,6 +53,7 @@ class Interface:
         self.mac = mac
         self.address = address  # set when made, never changed (nodes cache what they derive from it)
         self.address_int = int(address.ip) if address is not None else None  # the address as the fast paths use it
+        self.addresses6: list[IPv6Interface] = []  # link-local first, then global ones (net/ipv6 fills it)
         self.link: Wire | None = None
         self.taps: list[Tap] = []
 

@@ -1,12 +1,13 @@
-"""Routing table with longest-prefix match (RFC 1812 §5.2.4) by binary search on prefix lengths.
+"""Routing table with longest-prefix match (RFC 1812 §5.2.4, RFC 4291 §2.5) by binary search on prefix lengths.
 
 The lookup follows Waldvogel, Varghese, Turner and Plattner, "Scalable High Speed IP Routing Lookups"
-(SIGCOMM 1997). Each prefix length in use has a dict keyed by `addr >> (32 - length)`, and the lengths form a
-balanced binary search tree. A probe that misses means "nothing this long matches, try shorter"; a probe that
-hits means "remember this entry's best matching prefix (bmp), try longer". So that a miss never hides a longer
-match, every route leaves a *marker* at each shorter length where the search must turn longer to reach it, and
-each marker carries the bmp of its own bits: the answer is the bmp of the last hit. With all 32 lengths in use
-a lookup makes at most 6 probes instead of 32.
+(SIGCOMM 1997). Each prefix length in use has a dict keyed by `addr >> (bits - length)` (bits: 32 for IPv4, 128
+for IPv6; a table holds one version), and the lengths form a balanced binary search tree. A probe that misses
+means "nothing this long matches, try shorter"; a probe that hits means "remember this entry's best matching
+prefix (bmp), try longer". So that a miss never hides a longer match, every route leaves a *marker* at each
+shorter length where the search must turn longer to reach it, and each marker carries the bmp of its own bits:
+the answer is the bmp of the last hit. With all 32 lengths in use a lookup makes at most 6 probes instead of 32
+(8 instead of 128 for IPv6).
 
 A probe only asks whether a key exists, so on the way down each length is tested with something cheaper than
 its dict (see `_probe`), and only the last hit's dict is read. Markers depend on every route, so a change only
@@ -22,14 +23,17 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from ipaddress import AddressValueError, IPv4Address, IPv4Network, NetmaskValueError
+from ipaddress import AddressValueError, IPv4Address, IPv4Network, IPv6Address, IPv6Network, NetmaskValueError
 from typing import Any
 
 from layersim.errors import LayersimError
+from layersim.net.ip.families import IPV4, IPV6, Family
 
 __all__ = ["Route", "RouteKind", "RoutingError", "RoutingTable"]
 
 Lookup = Callable[[int], "Route | None"]
+Address = IPv4Address | IPv6Address
+Network = IPv4Network | IPv6Network
 _NO_ROUTE = False  # the bmp of a marker that no route covers
 _BYTEMAP_BYTES, _BYTEMAP_BYTES_PER_KEY = 1 << 16, 32  # a byte per possible key: up to 64 KiB, or 32 B a key
 _BITMAP_BITS_PER_KEY = 1024  # else a bit per possible key, up to 128 bytes a key; else a set
@@ -50,8 +54,8 @@ class RouteKind(StrEnum):
 class Route:
     """One entry of a routing table: where packets for `prefix` go next."""
 
-    prefix: IPv4Network
-    via: IPv4Address | None = None  # None: the destination is on the link itself
+    prefix: IPv4Network | IPv6Network
+    via: IPv4Address | IPv6Address | None = None  # None: the destination is on the link itself
     interface: str | None = None
     metric: int = 0
     kind: RouteKind = RouteKind.STATIC
@@ -61,12 +65,15 @@ class Route:
         object.__setattr__(self, "via_int", None if self.via is None else int(self.via))
 
     def __str__(self) -> str:
-        """The route as one line of Linux `ip route`."""
+        """The route as one line of Linux `ip route` (`ip -6 route` for an IPv6 one)."""
         words = ["default" if self.prefix.prefixlen == 0 else str(self.prefix)]
         if self.via is not None:
             words += ["via", str(self.via)]
         if self.interface is not None:
             words += ["dev", self.interface]
+        if self.prefix.version == 6:  # rt6_fill_node: IPv6 routes have no scope; the metric and preference always
+            proto = ["proto", "kernel"] if self.kind is RouteKind.CONNECTED else []
+            return " ".join([*words, *proto, "metric", str(self.metric), "pref", "medium"])
         if self.kind is RouteKind.CONNECTED:
             words += ["proto", "kernel", "scope", "link"]
         elif self.via is None:
@@ -77,17 +84,21 @@ class Route:
 
 
 class RoutingTable:
-    """IPv4 routes with longest-prefix-match lookup; one route per prefix."""
+    """Routes of one IP version (4 unless `version=6`) with longest-prefix-match lookup; one route per prefix."""
 
-    def __init__(self) -> None:
-        self._by_length: list[dict[int, Route]] = [{} for _ in range(33)]  # [length][addr >> (32 - length)]
+    def __init__(self, version: int = 4) -> None:
+        if version not in (4, 6):
+            raise RoutingError(f"IP version {version!r} is not 4 or 6")
+        self.family = family = IPV4 if version == 4 else IPV6
+        self._by_length: list[dict[int, Route]] = [{} for _ in range(family.bits + 1)]  # [length][addr >> shift]
         self._invalidate: Callable[[], None] | None = None
         self._lookup_source = ""
 
-    def add(self, prefix: str | IPv4Network, via: str | IPv4Address | None = None, interface: str | None = None,
+    def add(self, prefix: str | Network, via: str | Address | None = None, interface: str | None = None,
             metric: int = 0, kind: RouteKind | str = RouteKind.STATIC, *, replace: bool = False) -> Route:
-        """Add a route to `prefix` ("10.0.2.0/24", "default"); an existing one is replaced only if `replace`."""
-        length, key, route = _make_route(prefix, via, interface, metric, _kind(kind), {})
+        """Add a route to `prefix` ("10.0.2.0/24", "2001:db8::/32", "default"); an existing one is replaced only if
+        `replace`."""
+        length, key, route = _make_route(self.family, prefix, via, interface, metric, _kind(kind), {})
         routes = self._by_length[length]
         existing = routes.get(key)
         if existing is not None and not replace:
@@ -96,17 +107,17 @@ class RoutingTable:
         self._changed()
         return route
 
-    def add_many(self, routes: Iterable[tuple[str | IPv4Network, str | IPv4Address | None, str | None]], *,
+    def add_many(self, routes: Iterable[tuple[str | Network, str | Address | None, str | None]], *,
                  metric: int = 0, kind: RouteKind | str = RouteKind.STATIC, replace: bool = False) -> int:
         """Add (prefix, via, interface) routes at once and return how many; on an error none is added."""
         kind = _kind(kind)
-        staged: list[dict[int, Route]] = [{} for _ in range(33)]
-        next_hops: dict[Any, IPv4Address | None] = {}
+        staged: list[dict[int, Route]] = [{} for _ in range(self.family.bits + 1)]
+        next_hops: dict[Any, Address | None] = {}
         collecting = gc.isenabled()
         gc.disable()  # else a million new Routes (none in a cycle) make it rescan the growing heap, doubling the time
         try:
             for prefix, via, interface in routes:
-                length, key, route = _make_route(prefix, via, interface, metric, kind, next_hops)
+                length, key, route = _make_route(self.family, prefix, via, interface, metric, kind, next_hops)
                 batch = staged[length]
                 if not replace and key in batch:
                     raise _duplicate(batch[key])
@@ -125,12 +136,12 @@ class RoutingTable:
         self._changed()
         return len(self) - before
 
-    def remove(self, prefix: str | IPv4Network) -> Route:
+    def remove(self, prefix: str | Network) -> Route:
         """Remove the route to exactly `prefix` and return it."""
-        length, key = _parse_prefix(prefix)
+        length, key = _parse_prefix(self.family, prefix)
         route = self._by_length[length].pop(key, None)
         if route is None:
-            raise RoutingError(f"no route to {_prefix_text(length, key)} to remove")
+            raise RoutingError(f"no route to {_prefix_text(self.family, length, key)} to remove")
         self._changed()
         return route
 
@@ -140,25 +151,25 @@ class RoutingTable:
             self._invalidate()
             self._invalidate = None
 
-    def get(self, prefix: str | IPv4Network) -> Route | None:
+    def get(self, prefix: str | Network) -> Route | None:
         """The route to exactly `prefix`, or None (no longest-prefix matching)."""
-        length, key = _parse_prefix(prefix)
+        length, key = _parse_prefix(self.family, prefix)
         return self._by_length[length].get(key)
 
-    def lookup(self, addr: IPv4Address | str | int) -> Route | None:
+    def lookup(self, addr: Address | str | int) -> Route | None:
         """The route with the longest prefix containing `addr` (RFC 1812 §5.2.4.3), or None."""
-        if isinstance(addr, IPv4Address):
+        if type(addr) is self.family.address:
             return self.lookup_int(int(addr))
-        return self.lookup_int(_address_int(addr))
+        return self.lookup_int(_address_int(self.family, addr))
 
     def lookup_int(self, addr: int) -> Route | None:
-        """`lookup` for an int, the routers' hot path; it must be in 0..2**32-1 (`lookup` checks, this does not).
+        """`lookup` for an int, the routers' hot path; it must be in 0..2**bits-1 (`lookup` checks, this does not).
 
         This method rebuilds the search structure; it then stores the compiled lookup as the instance
         attribute `lookup_int`, which shadows the method until the table changes. A reference kept across a
         change stays correct: the old function sees it is stale and asks the table again.
         """
-        lookup, self._invalidate, self._lookup_source = _compile(self._by_length, weakref.ref(self))
+        lookup, self._invalidate, self._lookup_source = _compile(self.family, self._by_length, weakref.ref(self))
         vars(self)["lookup_int"] = lookup
         return lookup(addr)
 
@@ -168,7 +179,8 @@ class RoutingTable:
         This is the kernel's fib_trie dump order (leaves by key, a leaf's aliases by suffix length), so
         "default" comes first unless another 0.0.0.0/n route exists: OpenVPN's 0.0.0.0/1 prints above it.
         """
-        keyed = [((key << (32 - length), -length), route)
+        bits = self.family.bits
+        keyed = [((key << (bits - length), -length), route)
                  for length, routes in enumerate(self._by_length) for key, route in routes.items()]
         keyed.sort(key=lambda item: item[0])
         return [route for _, route in keyed]
@@ -187,67 +199,71 @@ class RoutingTable:
 
     def __repr__(self) -> str:
         """A short summary."""
-        return f"<RoutingTable: {len(self)} routes>"
+        return f"<RoutingTable: {len(self)} {'IPv6 ' if self.family.version == 6 else ''}routes>"
 
 
 # Parsing -------------------------------------------------------------------------------------------------
 
 
-def _parse_prefix(prefix: str | IPv4Network) -> tuple[int, int]:
-    """(length, key) of a prefix given as text or as an IPv4Network; host bits set are an error."""
-    if isinstance(prefix, IPv4Network):
-        return prefix.prefixlen, int(prefix.network_address) >> (32 - prefix.prefixlen)
+def _parse_prefix(family: Family, prefix: str | Network) -> tuple[int, int]:
+    """(length, key) of a prefix of `family` given as text or as a network; host bits set are an error."""
+    bits, name = family.bits, family.name
+    if isinstance(prefix, family.network):
+        return prefix.prefixlen, int(prefix.network_address) >> (bits - prefix.prefixlen)
     if not isinstance(prefix, str):
-        raise RoutingError(f"{prefix!r} is not an IPv4 prefix (give text like '10.0.2.0/24' or an IPv4Network)")
+        raise RoutingError(f"{prefix!r} is not an {name} prefix (give text like {family.example!r} or an "
+                           f"{family.network.__name__})")
     if prefix == "default":
         return 0, 0
     text, slash, length_text = prefix.partition("/")
-    try:  # the usual "a.b.c.d/n" without ipaddress's slower parser; inet_pton is as strict as ipaddress
-        addr = int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
-        length = int(length_text) if length_text.isascii() and length_text.isdecimal() else 33 if slash else 32
+    try:  # the usual "address/n" without ipaddress's slower parser; inet_pton is as strict as ipaddress
+        addr = int.from_bytes(socket.inet_pton(family.af, text), "big")
+        length = int(length_text) if length_text.isascii() and length_text.isdecimal() else bits + 1 if slash else bits
     except (OSError, ValueError):  # ValueError: a NUL or a character that is not ASCII
-        length = 33
-    if length > 32:  # a netmask, or something wrong: let ipaddress accept it or say what is wrong
+        length = bits + 1
+    if length > bits:  # a netmask, or something wrong: let ipaddress accept it or say what is wrong
         try:
-            network = IPv4Network(prefix, strict=False)
+            network = family.network(prefix, strict=False)
         except (AddressValueError, NetmaskValueError, ValueError) as exc:
-            raise RoutingError(f"{prefix!r} is not an IPv4 prefix: {exc}") from None
-        addr, length = int(IPv4Address(text)), network.prefixlen  # IPv4Network has parsed `text` already
-    host_bits = addr & (0xFFFFFFFF >> length)
+            raise RoutingError(f"{prefix!r} is not an {name} prefix: {exc}") from None
+        addr, length = int(family.address(text)), network.prefixlen  # the network has parsed `text` already
+    host_bits = addr & (family.all_ones >> length)
     if host_bits:
-        network_text = _prefix_text(length, addr >> (32 - length))
+        network_text = _prefix_text(family, length, addr >> (bits - length))
         raise RoutingError(f"{prefix!r} has host bits set (the network is {network_text})")
-    return length, addr >> (32 - length)
+    return length, addr >> (bits - length)
 
 
-def _prefix_text(length: int, key: int) -> str:
+def _prefix_text(family: Family, length: int, key: int) -> str:
     """'10.0.2.0/24' for a (length, key) pair."""
-    return f"{IPv4Address((key << (32 - length)) if length else 0)}/{length}"
+    return f"{family.address((key << (family.bits - length)) if length else 0)}/{length}"
 
 
-def _address_int(addr: IPv4Address | str | int) -> int:
-    """An IPv4 address as an int, checked."""
+def _address_int(family: Family, addr: Address | str | int) -> int:
+    """An address of `family` as an int, checked."""
     if isinstance(addr, str):
         try:
-            return int.from_bytes(socket.inet_pton(socket.AF_INET, addr), "big")
+            return int.from_bytes(socket.inet_pton(family.af, addr), "big")
         except (OSError, ValueError):
-            raise RoutingError(f"{addr!r} is not an IPv4 address") from None
-    if isinstance(addr, IPv4Address):
+            raise RoutingError(f"{addr!r} is not an {family.name} address") from None
+    if isinstance(addr, family.address):
         return int(addr)
-    if isinstance(addr, int) and not isinstance(addr, bool) and 0 <= addr <= 0xFFFFFFFF:
+    if isinstance(addr, int) and not isinstance(addr, bool) and 0 <= addr <= family.all_ones:
         return addr
-    raise RoutingError(f"{addr!r} is not an IPv4 address (give an IPv4Address, text or an int 0..2**32-1)")
+    raise RoutingError(f"{addr!r} is not an {family.name} address (give an {family.address.__name__}, text or an "
+                       f"int 0..2**{family.bits}-1)")
 
 
-def _make_route(prefix: str | IPv4Network, via: str | IPv4Address | None, interface: str | None, metric: int,
-                kind: RouteKind, next_hops: dict[Any, IPv4Address | None]) -> tuple[int, int, Route]:
+def _make_route(family: Family, prefix: str | Network, via: str | Address | None, interface: str | None,
+                metric: int, kind: RouteKind, next_hops: dict[Any, Address | None]) -> tuple[int, int, Route]:
     """(length, key, route) for one route, checked; `next_hops` caches parsed next-hop addresses."""
-    length, key = _parse_prefix(prefix)
-    network = prefix if isinstance(prefix, IPv4Network) else IPv4Network((key << (32 - length), length))
+    length, key = _parse_prefix(family, prefix)
+    network = (prefix if isinstance(prefix, family.network)
+               else family.network((key << (family.bits - length), length)))
     try:
         next_hop = next_hops[via]
     except KeyError:
-        next_hop = next_hops[via] = None if via is None else IPv4Address(_address_int(via))
+        next_hop = next_hops[via] = None if via is None else family.address(_address_int(family, via))
     if next_hop is None and interface is None:
         raise RoutingError(f"route to {network}: give a next hop (via) or an interface (dev), or both")
     if kind is RouteKind.CONNECTED and (next_hop is not None or interface is None):
@@ -355,7 +371,7 @@ def _probe(length: int, keys: dict[int, Any]) -> tuple[str, bytearray | set[int]
     return "set", set(keys)
 
 
-def _source(tree: Tree | None, probes: dict[int, str], may_miss: bool) -> str:
+def _source(bits: int, tree: Tree | None, probes: dict[int, str], may_miss: bool) -> str:
     """Python source of the lookup: the search tree unrolled into nested ifs, one probe per level."""
     lines = ["    def lookup_int(addr):", '        """Longest-prefix match for an int address."""']
     lines += ["        if stale:", "            return refresh(addr)"]
@@ -367,7 +383,7 @@ def _source(tree: Tree | None, probes: dict[int, str], may_miss: bool) -> str:
             lines.append(f"{indent}return {f'bmp{hit}[k{hit}]{or_none}' if hit else 'default'}")
             return
         length, shorter, longer = node
-        key = f"addr >> {32 - length}" if length < 32 else "addr"
+        key = f"addr >> {bits - length}" if length < bits else "addr"
         if longer is None:  # nothing longer to try: fetch the bmp right away
             lines.extend([f"{indent}e{length} = get{length}({key})", f"{indent}if e{length} is not None:"])
             lines.append(f"{indent}    return e{length}{or_none}")
@@ -384,9 +400,10 @@ def _source(tree: Tree | None, probes: dict[int, str], may_miss: bool) -> str:
     return "\n".join(lines)
 
 
-def _compile(by_length: list[dict[int, Route]], table: weakref.ref[RoutingTable]) -> tuple[Lookup, Callable, str]:
+def _compile(family: Family, by_length: list[dict[int, Route]],
+             table: weakref.ref[RoutingTable]) -> tuple[Lookup, Callable, str]:
     """Build markers and compile the lookup: (lookup, the function that marks it stale, its source)."""
-    lengths = [length for length in range(1, 33) if by_length[length]]
+    lengths = [length for length in range(1, family.bits + 1) if by_length[length]]
     tree = _balanced(lengths)
     search, with_markers = _search_dicts(by_length, tree)
     default = by_length[0].get(0)
@@ -398,7 +415,7 @@ def _compile(by_length: list[dict[int, Route]], table: weakref.ref[RoutingTable]
             objects[f"bmp{length}"] = search[length]
         else:
             objects[f"get{length}"] = search[length].get
-    body = _source(tree, probes, may_miss=default is None)
+    body = _source(family.bits, tree, probes, may_miss=default is None)
     source = f"def make(refresh, {', '.join(objects)}):\n    stale = False\n\n{body}"
     namespace: dict[str, Any] = {}
     exec(compile(source, "<layersim.net.ip.routing lookup>", "exec"), namespace)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from layersim.errors import DecodeError
 from layersim.net.ip.actions import DELIVER, DELIVER_ERROR, EVENT, Action
+from layersim.net.ip.ratelimit import ErrorRateLimit
 from layersim.net.ipv4.icmp_reports import EchoReply, IcmpReport, report_errno
 from layersim.net.trace.details import DropReason, EventKind
 from layersim.wire.icmp import ERROR_TYPES, ICMP, ICMPType, UnreachableCode
@@ -61,9 +62,8 @@ class IcmpProtocol:
     def __init__(self, node: IcmpNode, sockets: IcmpSockets | None = None) -> None:
         self.node = node  # read for addresses and routes; all I/O goes back as actions
         self.sockets = sockets  # a host gives its socket table; a router has none (replies and errors stop here)
-        self.burst = 6  # Linux: 6-message burst per destination, then one per icmp_ratelimit (1 s)
-        self.interval_ns = 1_000_000_000
-        self._tokens: dict[IPv4Address, tuple[float, int]] = {}
+        self.interval_ns = 1_000_000_000  # Linux: 6-message burst per destination, then one per icmp_ratelimit (1 s)
+        self.rate_limit = ErrorRateLimit()
 
     # Errors this node sends --------------------------------------------------------------------------------
     def error(self, arrived_on: Interface, offending: bytes, icmp_type: int, code: int, extra: dict[str, Any],
@@ -96,13 +96,7 @@ class IcmpProtocol:
 
     def _allowed(self, dst: IPv4Address, now: int) -> bool:
         """A token bucket per destination, as Linux's icmp_ratelimit (burst 6, one per second)."""
-        tokens, last = self._tokens.get(dst, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) / self.interval_ns)
-        if tokens < 1:
-            self._tokens[dst] = (tokens, now)
-            return False
-        self._tokens[dst] = (tokens - 1, now)
-        return True
+        return self.rate_limit.allow(dst, self.interval_ns, now)
 
     # What arrives ----------------------------------------------------------------------------------------
     def receive(self, iface: Interface, packet: Packet, ip_bytes: bytes, packet_id: int | None,

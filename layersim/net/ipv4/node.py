@@ -43,6 +43,7 @@ __all__ = ["IPNode", "ProtocolHandler"]
 
 _ETH_IPV4 = EtherType.IPv4.to_bytes(2, "big")
 _ETH_ARP = EtherType.ARP.to_bytes(2, "big")
+_ETH_IPV6 = EtherType.IPv6.to_bytes(2, "big")
 # A transport protocol: (arrival interface, the decoded packet from IPv4 up, its bytes, packet id, now) -> actions.
 ProtocolHandler = Callable[[Interface, Packet, bytes, "int | None", int], list[Action]]
 _RECEIVE, _SEND, _FORWARD, _DROP = EventKind.RECEIVE, EventKind.SEND, EventKind.FORWARD, EventKind.DROP
@@ -71,6 +72,7 @@ class IPNode(Node):
         self.broadcast_ints: frozenset[int] = frozenset({0xFFFFFFFF})
         self.local_ints: frozenset[int] = self.broadcast_ints  # own and broadcast: what this node takes in
         self.loopback = Interface(self, "lo", MAC(0), IPv4Interface("127.0.0.1/8"))  # not linked, not captured
+        self.ipv6: Any = None  # the node's IPv6 part (layersim.net.ipv6.part.Ipv6Part), given by the Network
 
     # Set-up --------------------------------------------------------------------------------------------
     def add_interface(self, name: str, mac: MAC | str, address: IPv4Interface | str | None = None) -> Interface:
@@ -121,10 +123,13 @@ class IPNode(Node):
         if trace.keep_events:
             trace.add(now, self.name, iface.name, _RECEIVE, frame, packet_id)
         dst = frame[0:6]
+        ethertype = frame[12:14]
+        if ethertype == _ETH_IPV6 and self.ipv6 is not None and (dst == iface.mac or dst[:2] == b"\x33\x33"):
+            self.perform(self.ipv6.input.receive(iface, frame, packet_id, now))  # net/ipv6/input (RFC 2464 §7)
+            return
         if dst != iface.mac and dst != BROADCAST:
             self.drop(iface, frame, DropReason.NOT_FOR_ME, packet_id, dst_mac=str(MAC(dst)) if len(dst) == 6 else "")
             return
-        ethertype = frame[12:14]
         if ethertype == _ETH_IPV4:
             if dst != BROADCAST and not self.hooks.installed:
                 if self.forwarding:
@@ -363,6 +368,13 @@ class IPNode(Node):
                                    src=src, note=note, protocol=protocol, ip_id=ip_id, plan=plan)
         self.perform(actions)
         return actions[0][0] == OUTPUT
+
+    def send_ip6(self, packet: bytes, *, interface: str | None = None, packet_id: int | None = None,
+                 note: Any = None) -> None:
+        """Send a whole IPv6 packet this node made (source filled in) through the IPv6 output (net/ipv6/output);
+        `interface` scopes a link-local or multicast destination."""
+        self.perform(self.ipv6.output.send(packet, packet_id or self.trace.new_packet_id(), self.clock.now,
+                                           interface=interface, note=note))
 
     def plan_output(self, dst: int, *, df: bool | None, src: int | None = None,
                     ip_id: int | None = None) -> Plan | None:

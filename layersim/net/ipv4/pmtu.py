@@ -1,46 +1,5 @@
-"""A host's path MTU cache (RFC 1191): what Frag Needed messages taught it, per destination, with an expiry."""
+"""IPv4's path MTU cache: the one both versions share (layersim.net.ip.pmtu), under its IPv4 name."""
 
-from __future__ import annotations
+from layersim.net.ip.pmtu import MIN_PMTU, PMTU_EXPIRES_NS, PathMtuCache
 
-__all__ = ["PathMtuCache"]
-
-MIN_PMTU = 552  # Linux net.ipv4.route.min_pmtu: a smaller announced MTU is raised to this and locked
-PMTU_EXPIRES_NS = 600_000_000_000  # Linux net.ipv4.route.mtu_expires: 10 minutes
-
-
-class PathMtuCache:
-    """Learned path MTUs by destination address (as an int), each valid until it expires."""
-
-    def __init__(self, expires_ns: int = PMTU_EXPIRES_NS) -> None:
-        self.expires_ns = expires_ns
-        self.entries: dict[int, tuple[int, int]] = {}
-        self.locked: set[int] = set()  # destinations whose MTU was clamped: sent without DF, fragmented
-
-    def get(self, dst: int, now: int) -> int | None:
-        """The learned MTU towards `dst`, or None."""
-        entry = self.entries.get(dst)
-        if entry is None:
-            return None
-        if entry[1] <= now:
-            del self.entries[dst]
-            self.locked.discard(dst)
-            return None
-        return entry[0]
-
-    def learn(self, dst: int, mtu: int, now: int) -> bool:
-        """Lower the MTU towards `dst` (RFC 1191 §3: never raise it); True when it changed.
-
-        Below Linux's min_pmtu (552) the MTU is set to 552 and locked: DF is no longer set towards `dst`, so
-        routers fragment what is still too big for them, as Linux does."""
-        if mtu < MIN_PMTU:
-            mtu = MIN_PMTU
-            self.locked.add(dst)
-        current = self.get(dst, now)
-        if current is not None and current <= mtu:
-            return False
-        self.entries[dst] = (mtu, now + self.expires_ns)
-        return True
-
-    def is_locked(self, dst: int, now: int) -> bool:
-        """Whether packets to `dst` go without DF (a clamped path MTU)."""
-        return dst in self.locked and self.get(dst, now) is not None
+__all__ = ["MIN_PMTU", "PMTU_EXPIRES_NS", "PathMtuCache"]
