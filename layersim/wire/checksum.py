@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address
+from typing import Any
 
 import numpy as np
 
-__all__ = ["VECTOR_FROM", "internet_checksum", "ones_complement_sum", "pseudo_header_sum", "update_checksum"]
+__all__ = ["VECTOR_FROM", "internet_checksum", "ones_complement_sum", "pseudo_header_sum", "transport_checksum_ok",
+           "update_checksum"]
 
 VECTOR_FROM = 512  # bytes: below this a single big-endian integer sums faster than a numpy call
 _LE_WORD32 = np.dtype("<u4")
@@ -55,6 +57,13 @@ def pseudo_header_sum(src: IPv4Address | IPv6Address, dst: IPv4Address | IPv6Add
         return sum((s >> k & 0xFFFF) + (d >> k & 0xFFFF) for k in range(0, 128, 16)) + protocol + (
             length >> 16) + (length & 0xFFFF)
     return (s >> 16) + (s & 0xFFFF) + (d >> 16) + (d & 0xFFFF) + protocol + length
+
+
+def transport_checksum_ok(src: tuple[Any, int, int, Any], protocol: int) -> bool:
+    """Whether a decoded transport message (`src`: data, start, end, its IP layer) sums to zero over the
+    pseudo-header of IPv4 or IPv6 (RFC 9293 §3.1, RFC 768, RFC 8200 §8.1)."""
+    data, start, end, ip = src
+    return internet_checksum(data[start:end], pseudo_header_sum(ip.src, ip.dst, protocol, end - start)) == 0
 
 
 def update_checksum(checksum: int, old: int, new: int) -> int:

@@ -10,7 +10,7 @@ from enum import IntEnum
 from typing import Any
 
 from layersim.errors import DecodeError, LayersimError
-from layersim.wire.checksum import internet_checksum, pseudo_header_sum
+from layersim.wire.checksum import internet_checksum, pseudo_header_sum, transport_checksum_ok
 from layersim.wire.fields import HeaderSpec, Layer, UInt
 from layersim.wire.ipv4 import IPProto
 
@@ -78,8 +78,7 @@ class ICMPv6(Layer):
         src = self._src
         if src is None:
             return None
-        data, start, end, ip = src
-        return internet_checksum(data[start:end], pseudo_header_sum(ip.src, ip.dst, 58, end - start)) == 0
+        return transport_checksum_ok(src, 58)
 
     @classmethod
     def decode_layer(cls, data: bytes, start: int, end: int, state: Any) -> tuple[Layer, int, int, Any]:

@@ -6,7 +6,7 @@ from enum import IntFlag
 from typing import Any
 
 from layersim.errors import DecodeError, FieldValueError, LayersimError
-from layersim.wire.checksum import internet_checksum, pseudo_header_sum
+from layersim.wire.checksum import internet_checksum, pseudo_header_sum, transport_checksum_ok
 from layersim.wire.fields import Bits, HeaderSpec, Layer, UInt, Var
 from layersim.wire.tcp_options import TCPOption, coerce_options, decode_options
 
@@ -109,8 +109,7 @@ class TCP(Layer):
         src = self._src
         if src is None:
             return None
-        data, start, end, ip = src
-        return internet_checksum(data[start:end], pseudo_header_sum(ip.src, ip.dst, 6, end - start)) == 0
+        return transport_checksum_ok(src, 6)
 
     @classmethod
     def decode_layer(cls, data: bytes, start: int, end: int, state: Any) -> tuple[Layer, int, int, Any]:

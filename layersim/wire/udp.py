@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from layersim.errors import DecodeError, LayersimError
-from layersim.wire.checksum import internet_checksum, pseudo_header_sum
+from layersim.wire.checksum import internet_checksum, pseudo_header_sum, transport_checksum_ok
 from layersim.wire.fields import HeaderSpec, Layer, UInt
 
 __all__ = ["UDP"]
@@ -48,8 +48,7 @@ class UDP(Layer):
         src = self._src
         if src is None or self[3] == 0:
             return None
-        data, start, end, ip = src
-        return internet_checksum(data[start:end], pseudo_header_sum(ip.src, ip.dst, 17, end - start)) == 0
+        return transport_checksum_ok(src, 17)
 
     @classmethod
     def decode_layer(cls, data: bytes, start: int, end: int, state: Any) -> tuple[Layer, int, int, Any]:
